@@ -1,0 +1,47 @@
+# sigpipe-lab: one entry point. `make help` lists the targets.
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN     := -std=c11 -Wall -Wextra -Werror
+CPPFLAGS += -D_DEFAULT_SOURCE
+BUILD    := build
+LABS     := $(notdir $(wildcard labs/[0-9]*))
+LAB_BINS := $(foreach l,$(LABS),$(BUILD)/labs/$(l)/server $(BUILD)/labs/$(l)/client)
+SOL_BINS := $(BUILD)/solution/server $(BUILD)/solution/client
+
+.PHONY: all help deps test clean solution $(addprefix lab-,$(firstword $(subst -, ,$(LABS))))
+
+all: deps $(LAB_BINS) $(SOL_BINS) ## build everything into build/
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | \
+		sed -E 's/^([^:]+):.*## (.*)/  make \1\t\2/' | expand -t 24
+
+deps: ## check the tools and libraries the kit needs, installing any that are missing
+	@scripts/install-deps --check-or-install
+
+$(BUILD)/labs/%/server: labs/%/server.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $<
+
+$(BUILD)/labs/%/client: labs/%/client.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $<
+
+$(BUILD)/solution/%: solution/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $<
+
+lab-%: deps $(LAB_BINS) ## lab-1 .. lab-4: build and run lab N's scenario, and explain it
+	@lab=$$(cd labs && ls -d $*-* 2>/dev/null | head -n 1); \
+	if [ -z "$$lab" ]; then echo "make: there is no lab $* (labs: $(LABS))" >&2; exit 2; fi; \
+	labs/scenario "$$lab"
+
+solution: deps $(SOL_BINS) ## build and run the correct server through the same scenario
+	@labs/scenario solution
+
+test: all ## run the whole test suite (bats)
+	bats tests
+
+clean: ## remove build/
+	rm -rf $(BUILD)

@@ -1,0 +1,44 @@
+/*
+ * Lab 2, the first attempted fix: the send() is removed, so there is nothing
+ * left to raise SIGPIPE.
+ *
+ * The server still never looks at what recv() returned. Once the client has
+ * gone, recv() returns 0 at once, every time: the server is not "blocked in
+ * recv", it spins, printing its stale buffer forever, and never goes back to
+ * accept() the next client.
+ *
+ * Usage: server [port]            (default port 3333)
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int main(int argc, char *argv[])
+{
+    int port = argc > 1 ? atoi(argv[1]) : 3333;
+
+    int server_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = INADDR_ANY;
+    addr.sin_port = htons(port);
+    bind(server_fd, (struct sockaddr *)&addr, sizeof(addr));
+    listen(server_fd, 10);
+
+    while (1) {
+        int client_fd = accept(server_fd, NULL, NULL);
+        char buffer[4096];
+        while (1) {
+            int len = recv(client_fd, buffer, 4096, 0);
+            (void)len; /* the bug: len is never looked at */
+            printf("%s\n", buffer); /* the buffer is not NUL-terminated */
+            fflush(stdout);
+        }
+    }
+}

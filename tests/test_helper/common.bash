@@ -1,0 +1,89 @@
+# Loaded by every test file: `load 'test_helper/common'`.
+#
+# What it gives:
+#   ROOT, BUILD              the checkout and its build/ directory
+#   free_port                a TCP port below 32768 that nothing uses
+#   wait_for SECONDS CMD...  poll CMD every 10 ms until it succeeds; fail after SECONDS
+#   listening PORT           something listens on PORT (from /proc/net/tcp{,6})
+#   alive PID / gone PID     the process exists / does not
+#   bg OUTFILE CMD...        start CMD in the background (fd 3 closed, SIGPIPE at its
+#                            default), output to OUTFILE; its pid is in $BG_PID, and
+#                            teardown_processes kills it if it is still running
+#   cpu_ticks PID            user + system CPU time of PID, in clock ticks
+#   teardown_processes       kill what bg started; call it from teardown
+
+bats_load_library bats-support
+bats_load_library bats-assert
+bats_load_library bats-file
+
+ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+BUILD=$ROOT/build
+export ROOT BUILD
+export NO_COLOR=1
+
+BG_PIDS=()
+
+free_port() {
+	local port hex
+	for _ in $(seq 500); do
+		port=$((10000 + RANDOM % 22000))
+		hex=$(printf '%04X' "$port")
+		if ! awk -v hex="$hex" 'FNR > 1 { split($2, a, ":"); if (a[2] == hex) found = 1 } END { exit !found }' \
+			/proc/net/tcp /proc/net/tcp6 2>/dev/null; then
+			echo "$port"
+			return 0
+		fi
+	done
+	echo "free_port: no free port found" >&2
+	return 1
+}
+
+wait_for() {
+	local deadline=$(($(date +%s%N) + $1 * 1000000000))
+	shift
+	until "$@"; do
+		if (($(date +%s%N) >= deadline)); then
+			echo "wait_for: timed out waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.01
+	done
+}
+
+listening() {
+	local hex
+	hex=$(printf '%04X' "$1")
+	awk -v hex="$hex" 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == hex) found = 1 } END { exit !found }' \
+		/proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
+alive() { kill -0 "$1" 2>/dev/null; }
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
+bg() {
+	local out=$1
+	shift
+	env --default-signal=PIPE "$@" >"$out" 2>&1 3>&- &
+	BG_PID=$!
+	BG_PIDS+=("$BG_PID")
+}
+
+cpu_ticks() {
+	local stat
+	stat=$(cat "/proc/$1/stat") || return 1
+	stat=${stat##*) }
+	# shellcheck disable=SC2086 # split the fields on purpose
+	set -- $stat
+	echo $((${12} + ${13}))
+}
+
+teardown_processes() {
+	local pid
+	for pid in "${BG_PIDS[@]}"; do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	for pid in "${BG_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	BG_PIDS=()
+}
