@@ -1,0 +1,353 @@
+/*
+ * decode: from a captured frame to the TCP segment inside it.
+ *
+ * One function per layer, each given the bytes that are left (p, caplen) and
+ * checking caplen before every read, as tcpdump's ND_TCHECK does: a frame cut
+ * by the snap length is reported as truncated, never read past its end.
+ * Lengths written in the headers (IP total length, TCP data offset) are
+ * checked against each other and against the layer they sit in, so a damaged
+ * frame is "malformed" rather than a wild pointer.
+ */
+#include "decode.h"
+
+#include <arpa/inet.h>
+#include <pcap/dlt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/*
+ * Raw IP has three numbers: DLT_RAW is 12 here and 14 on OpenBSD, and files
+ * store LINKTYPE_RAW, 101. Callers may hand us any of them.
+ */
+enum { LINKTYPE_RAW = 101, DLT_RAW_OPENBSD = 14 };
+
+enum {
+    ETHERTYPE_IPV4 = 0x0800,
+    ETHERTYPE_IPV6 = 0x86dd,
+    ETHERTYPE_VLAN = 0x8100,   /* 802.1Q */
+    ETHERTYPE_QINQ = 0x88a8,   /* 802.1ad */
+    ETHERTYPE_QINQ_OLD = 0x9100, /* pre-standard stacked tags, still seen */
+};
+
+/* The address family words BSD loopback headers use for IPv6. */
+enum { BSD_AF_INET = 2, BSD_AF_INET6_BSD = 24, BSD_AF_INET6_FREEBSD = 28, BSD_AF_INET6_DARWIN = 30 };
+
+enum { IPPROTO_TCP_NUM = 6, IP6_HOPOPTS = 0, IP6_ROUTING = 43, IP6_FRAGMENT = 44, IP6_DSTOPTS = 60 };
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Every layer ends through one of these, so *why is always set on failure. */
+static enum decode_result fail(enum decode_result r, const char *reason, const char **why)
+{
+    if (why)
+        *why = reason;
+    return r;
+}
+
+/*
+ * The TCP header at p. seg_len is the segment's length from the IP header
+ * (the wire), caplen what was captured of it (never more than seg_len).
+ */
+static enum decode_result decode_tcp(const uint8_t *p, uint32_t caplen, uint32_t seg_len,
+                                     struct tcp_seg *seg, const char **why)
+{
+    if (seg_len < 20)
+        return fail(DECODE_MALFORMED, "IP length too short for a TCP header", why);
+    if (caplen < 20)
+        return fail(DECODE_TRUNCATED, "TCP header cut by the snap length", why);
+    uint32_t hlen = (uint32_t)(p[12] >> 4) * 4;
+    if (hlen < 20)
+        return fail(DECODE_MALFORMED, "TCP data offset below 5", why);
+    if (hlen > seg_len)
+        return fail(DECODE_MALFORMED, "TCP data offset beyond the IP length", why);
+    if (caplen < hlen)
+        return fail(DECODE_TRUNCATED, "TCP options cut by the snap length", why);
+
+    seg->sport = get16(p);
+    seg->dport = get16(p + 2);
+    seg->seq = get32(p + 4);
+    seg->ack = get32(p + 8);
+    seg->flags = p[13];
+    seg->window = get16(p + 14);
+    seg->payload_len = seg_len - hlen;
+    seg->payload_caplen = caplen - hlen;
+    seg->payload = p + hlen;
+    return DECODE_TCP;
+}
+
+static enum decode_result decode_ipv4(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
+                                      const char **why)
+{
+    if (caplen < 20)
+        return fail(DECODE_TRUNCATED, "IPv4 header cut by the snap length", why);
+    if (p[0] >> 4 != 4)
+        return fail(DECODE_MALFORMED, "IP version is not 4", why);
+    uint32_t hlen = (uint32_t)(p[0] & 0x0f) * 4;
+    if (hlen < 20)
+        return fail(DECODE_MALFORMED, "IPv4 header length below 5", why);
+    uint32_t total = get16(p + 2);
+    /*
+     * A total length of 0 is what a capture of a segmentation-offloaded
+     * packet shows: the real length is then only known from what we have.
+     */
+    if (total == 0)
+        total = caplen;
+    if (total < hlen)
+        return fail(DECODE_MALFORMED, "IPv4 total length below its header length", why);
+    if (caplen < hlen)
+        return fail(DECODE_TRUNCATED, "IPv4 options cut by the snap length", why);
+
+    uint16_t frag = get16(p + 6);
+    if ((frag & 0x1fff) != 0)
+        return fail(DECODE_OTHER, "IPv4 fragment other than the first", why);
+    if (p[9] != IPPROTO_TCP_NUM)
+        return fail(DECODE_OTHER, "IPv4 but not TCP", why);
+
+    seg->family = AF_INET;
+    memcpy(seg->src, p + 12, 4);
+    memcpy(seg->dst, p + 16, 4);
+    /* Bytes past the total length are link padding (short Ethernet frames), not TCP. */
+    uint32_t have = caplen < total ? caplen : total;
+    return decode_tcp(p + hlen, have - hlen, total - hlen, seg, why);
+}
+
+static enum decode_result decode_ipv6(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
+                                      const char **why)
+{
+    if (caplen < 40)
+        return fail(DECODE_TRUNCATED, "IPv6 header cut by the snap length", why);
+    if (p[0] >> 4 != 6)
+        return fail(DECODE_MALFORMED, "IP version is not 6", why);
+    uint32_t plen = get16(p + 4);
+    /* 0 is a jumbogram or an offloaded capture: the length is what we have. */
+    if (plen == 0)
+        plen = caplen - 40;
+    uint32_t have = caplen - 40 < plen ? caplen - 40 : plen;
+    uint8_t next = p[6];
+
+    seg->family = AF_INET6;
+    memcpy(seg->src, p + 8, 16);
+    memcpy(seg->dst, p + 24, 16);
+
+    /*
+     * Walk the extension headers. Each is at least 8 bytes long and must fit
+     * in the payload length, so the walk ends within plen / 8 steps.
+     */
+    const uint8_t *h = p + 40;
+    for (;;) {
+        uint32_t ext_len;
+        switch (next) {
+        case IPPROTO_TCP_NUM:
+            return decode_tcp(h, have, plen, seg, why);
+        case IP6_HOPOPTS:
+        case IP6_ROUTING:
+        case IP6_DSTOPTS:
+            if (plen < 8)
+                return fail(DECODE_MALFORMED, "IPv6 extension header beyond the payload length", why);
+            if (have < 2)
+                return fail(DECODE_TRUNCATED, "IPv6 extension header cut by the snap length", why);
+            ext_len = ((uint32_t)h[1] + 1) * 8;
+            break;
+        case IP6_FRAGMENT:
+            if (plen < 8)
+                return fail(DECODE_MALFORMED, "IPv6 extension header beyond the payload length", why);
+            if (have < 8)
+                return fail(DECODE_TRUNCATED, "IPv6 fragment header cut by the snap length", why);
+            if ((get16(h + 2) & 0xfff8) != 0)
+                return fail(DECODE_OTHER, "IPv6 fragment other than the first", why);
+            ext_len = 8;
+            break;
+        default:
+            return fail(DECODE_OTHER, "IPv6 but not TCP", why);
+        }
+        if (ext_len > plen)
+            return fail(DECODE_MALFORMED, "IPv6 extension header beyond the payload length", why);
+        if (ext_len > have)
+            return fail(DECODE_TRUNCATED, "IPv6 extension header cut by the snap length", why);
+        next = h[0];
+        h += ext_len;
+        plen -= ext_len;
+        have -= ext_len;
+    }
+}
+
+/* Raw IP: the version nibble says which. */
+static enum decode_result decode_ip(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
+                                    const char **why)
+{
+    if (caplen < 1)
+        return fail(DECODE_TRUNCATED, "IP header cut by the snap length", why);
+    switch (p[0] >> 4) {
+    case 4: return decode_ipv4(p, caplen, seg, why);
+    case 6: return decode_ipv6(p, caplen, seg, why);
+    default: return fail(DECODE_MALFORMED, "IP version is neither 4 nor 6", why);
+    }
+}
+
+/*
+ * An EtherType and what follows it, after Ethernet or a cooked header:
+ * VLAN tags (802.1Q, 802.1ad, stacked) are skipped, 4 bytes each.
+ */
+static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, uint32_t caplen,
+                                           struct tcp_seg *seg, const char **why)
+{
+    while (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ_OLD) {
+        if (caplen < 4)
+            return fail(DECODE_TRUNCATED, "VLAN tag cut by the snap length", why);
+        type = get16(p + 2);
+        p += 4;
+        caplen -= 4;
+    }
+    switch (type) {
+    case ETHERTYPE_IPV4: return decode_ipv4(p, caplen, seg, why);
+    case ETHERTYPE_IPV6: return decode_ipv6(p, caplen, seg, why);
+    default: return fail(DECODE_OTHER, "not IP", why);
+    }
+}
+
+static enum decode_result decode_ethernet(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
+                                          const char **why)
+{
+    if (caplen < 14)
+        return fail(DECODE_TRUNCATED, "Ethernet header cut by the snap length", why);
+    return decode_ethertype(get16(p + 12), p + 14, caplen - 14, seg, why);
+}
+
+/* Linux cooked capture v1: 16 bytes, the protocol last. */
+static enum decode_result decode_sll(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
+                                     const char **why)
+{
+    if (caplen < 16)
+        return fail(DECODE_TRUNCATED, "Linux cooked header cut by the snap length", why);
+    return decode_ethertype(get16(p + 14), p + 16, caplen - 16, seg, why);
+}
+
+/* Linux cooked capture v2: 20 bytes, the protocol first. */
+static enum decode_result decode_sll2(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
+                                      const char **why)
+{
+    if (caplen < 20)
+        return fail(DECODE_TRUNCATED, "Linux cooked v2 header cut by the snap length", why);
+    return decode_ethertype(get16(p), p + 20, caplen - 20, seg, why);
+}
+
+/*
+ * BSD loopback: a 4-byte address family, in the capturing host's byte order
+ * for NULL and in network order for LOOP. Files travel between hosts, so
+ * either order is accepted: a family is small, and only one order makes it so.
+ */
+static enum decode_result decode_bsd_loopback(const uint8_t *p, uint32_t caplen,
+                                              struct tcp_seg *seg, const char **why)
+{
+    if (caplen < 4)
+        return fail(DECODE_TRUNCATED, "loopback header cut by the snap length", why);
+    uint32_t family = get32(p);
+    if ((family & 0xffff0000u) != 0)
+        family = (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+    switch (family) {
+    case BSD_AF_INET:
+        return decode_ipv4(p + 4, caplen - 4, seg, why);
+    case BSD_AF_INET6_BSD:
+    case BSD_AF_INET6_FREEBSD:
+    case BSD_AF_INET6_DARWIN:
+        return decode_ipv6(p + 4, caplen - 4, seg, why);
+    default:
+        return fail(DECODE_OTHER, "loopback family is not IP", why);
+    }
+}
+
+enum decode_result decode_frame(int linktype, const uint8_t *frame, uint32_t caplen,
+                                struct tcp_seg *seg, const char **why)
+{
+    memset(seg, 0, sizeof *seg);
+    if (why)
+        *why = "";
+    switch (linktype) {
+    case DLT_EN10MB:
+        return decode_ethernet(frame, caplen, seg, why);
+    case DLT_LINUX_SLL:
+        return decode_sll(frame, caplen, seg, why);
+    case DLT_LINUX_SLL2:
+        return decode_sll2(frame, caplen, seg, why);
+    case DLT_NULL:
+    case DLT_LOOP:
+        return decode_bsd_loopback(frame, caplen, seg, why);
+    case DLT_RAW:
+    case DLT_RAW_OPENBSD:
+    case LINKTYPE_RAW:
+        return decode_ip(frame, caplen, seg, why);
+    case DLT_IPV4:
+        return decode_ipv4(frame, caplen, seg, why);
+    case DLT_IPV6:
+        return decode_ipv6(frame, caplen, seg, why);
+    default:
+        return fail(DECODE_OTHER, "unsupported link type", why);
+    }
+}
+
+int decode_linktype_supported(int linktype)
+{
+    switch (linktype) {
+    case DLT_EN10MB:
+    case DLT_LINUX_SLL:
+    case DLT_LINUX_SLL2:
+    case DLT_NULL:
+    case DLT_LOOP:
+    case DLT_RAW:
+    case DLT_RAW_OPENBSD:
+    case LINKTYPE_RAW:
+    case DLT_IPV4:
+    case DLT_IPV6:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+char *decode_endpoint_str(int family, const uint8_t *addr, uint16_t port, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN];
+
+    if (len == 0)
+        return buf;
+    if (!inet_ntop(family, addr, host, sizeof host))
+        snprintf(host, sizeof host, "?");
+    if (family == AF_INET6)
+        snprintf(buf, len, "[%s]:%u", host, (unsigned)port);
+    else
+        snprintf(buf, len, "%s:%u", host, (unsigned)port);
+    return buf;
+}
+
+/* Bit to name, in the order of the header's bits, as tcpdump's tcp_flag_values[]. */
+static const struct {
+    uint8_t bit;
+    const char *name;
+} tcp_flag_names[] = {
+    { TCPF_FIN, "FIN" }, { TCPF_SYN, "SYN" }, { TCPF_RST, "RST" }, { TCPF_PSH, "PSH" },
+    { TCPF_ACK, "ACK" }, { TCPF_URG, "URG" }, { TCPF_ECE, "ECE" }, { TCPF_CWR, "CWR" },
+};
+
+char *decode_flags_str(uint8_t flags, char *buf, size_t len)
+{
+    size_t used = 0;
+
+    if (len == 0)
+        return buf;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof tcp_flag_names / sizeof tcp_flag_names[0]; i++) {
+        if (!(flags & tcp_flag_names[i].bit))
+            continue;
+        int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", tcp_flag_names[i].name);
+        if (n < 0 || (size_t)n >= len - used)
+            break;
+        used += (size_t)n;
+    }
+    return buf;
+}
