@@ -4,7 +4,8 @@
  * exactly as Zeek defines them).
  *
  * The originator is the side that sent the first SYN; where no SYN was seen,
- * the sender of the first segment seen. Notes say "the client" for the
+ * the sender of the first segment seen. A SYN-ACK seen before any SYN makes
+ * its receiver the originator (the history then starts with Zeek's '^'). Notes say "the client" for the
  * originator and "the server" for the responder, unless names were given
  * with conn_set_names(). Notes are derived only from what the segments show.
  *
@@ -52,7 +53,13 @@ void conn_table_free(struct conn_table *t);
 int conn_track(struct conn_table *t, const struct tcp_seg *seg, const struct timespec *ts,
                struct conn_segment_info *info);
 
-/* Name the owner of an endpoint (e.g. "server", "client", "python3"). */
+/*
+ * Name the owner of an endpoint (e.g. "server", "client", "python3"). An
+ * all-zero address (INADDR_ANY, in6addr_any) names the port on every
+ * address, as a listening socket bound to it; an IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d) also names the IPv4 address. A name set again replaces
+ * the old one.
+ */
 void conn_set_names(struct conn_table *t, int family, const uint8_t *addr, uint16_t port,
                     const char *name);
 
