@@ -53,6 +53,7 @@ enum rst_kind {
     RST_ABORT,          /* no FIN, nothing unanswered: SO_LINGER zero */
     RST_AFTER_BOTH,     /* both sides had sent FIN */
     RST_AGAIN,          /* a second RST */
+    RST_UNKNOWN,        /* the first segment seen: too little to tell why */
 };
 
 struct endpoint {
@@ -796,13 +797,15 @@ static const char *plural(uint64_t n) { return n == 1 ? "" : "s"; }
  * with unread data sends RST instead of FIN (RFC 2525); SO_LINGER {1, 0}
  * makes close() abort with RST; a SYN to a port nobody listens on gets RST.
  */
-static enum rst_kind classify_rst(struct conn *c, const struct endpoint *e, const struct endpoint *peer)
+static enum rst_kind classify_rst(const struct endpoint *e, const struct endpoint *peer)
 {
     if (e->rst_seen)
         return RST_AGAIN;
+    if (!e->sent_any && !peer->sent_any)
+        return RST_UNKNOWN;
     if (!e->is_orig && peer->syn_seen && !e->syn_seen)
         return RST_REFUSED;
-    if (e->is_orig && !peer->syn_seen && !e->ack_valid && orig_of(c)->state != EP_PARTIAL)
+    if (e->is_orig && e->syn_seen && !peer->syn_seen && !e->ack_valid)
         return RST_CANCEL;
     if (e->fin_seen && peer->fin_seen)
         return RST_AFTER_BOTH;
@@ -852,6 +855,10 @@ static void note_rst(struct text *n, enum rst_kind kind, const struct endpoint *
         text_add(n, "another RST from %s: %s is still sending to a connection %s no longer has",
                  x, y, x);
         break;
+    case RST_UNKNOWN:
+        text_add(n, "%s resets a connection whose earlier segments the capture does not show: "
+                    "why cannot be told from here", x);
+        break;
     case RST_NONE:
         break;
     }
@@ -897,7 +904,7 @@ static void note_segment(const struct conn_table *t, struct conn *c, struct endp
     }
 
     if (f & TCPF_RST) {
-        *rst = classify_rst(c, e, peer);
+        *rst = classify_rst(e, peer);
         note_rst(n, *rst, e, x, y);
         return;
     }
@@ -1169,6 +1176,9 @@ static void summary_note(const struct conn_table *t, struct conn *c, struct text
         break;
     case RST_CANCEL:
         text_add(n, "%s gave up before the handshake completed (RST)", fn);
+        return;
+    case RST_UNKNOWN:
+        text_add(n, "%s reset a connection whose start the capture does not show", fn);
         return;
     default:
         text_add(n, "%s closed first, with RST", fn);
