@@ -40,6 +40,26 @@ lab-%: deps $(LAB_BINS) ## lab-1 .. lab-4: build and run lab N's scenario, and e
 solution: deps $(SOL_BINS) ## build and run the correct server through the same scenario
 	@labs/scenario solution
 
+# Fuzzing: clang's libFuzzer with AddressSanitizer and UBSan on the code that
+# reads untrusted bytes, seeded with the capture fixtures (as classic pcap, the
+# target's input format). Crashes land in build/fuzz/ as crash-* files.
+FUZZ_TIME ?= 60
+FUZZ_SRCS := capture/fuzz_decode.c capture/decode.c capture/conn.c capture/pcapng.c
+.PHONY: fuzz
+
+$(BUILD)/fuzz/fuzz_decode: $(FUZZ_SRCS) capture/decode.h capture/conn.h capture/pcapng.h
+	@mkdir -p $(@D)
+	clang $(WARN) $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -o $@ $(FUZZ_SRCS)
+
+fuzz: deps $(BUILD)/fuzz/fuzz_decode ## fuzz the packet decoder and connection tracker for FUZZ_TIME seconds (60)
+	@mkdir -p $(BUILD)/fuzz/corpus $(BUILD)/fuzz/seeds
+	@for f in tests/fixtures/*.pcap*; do \
+		editcap -F nsecpcap "$$f" "$(BUILD)/fuzz/seeds/$${f##*/}.pcap" >/dev/null 2>&1 || true; \
+	done
+	$(BUILD)/fuzz/fuzz_decode -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
+		$(BUILD)/fuzz/corpus $(BUILD)/fuzz/seeds
+
 test: all ## run the whole test suite (bats)
 	bats tests
 
