@@ -1,0 +1,163 @@
+#!/usr/bin/env bats
+# sigtrace -r: captures made elsewhere (tests/fixtures/, made by
+# scripts/make-fixtures with dumpcap) are annotated packet by packet, and
+# each connection is summarised in Zeek's terms.
+
+setup_file() { make -C "$BATS_TEST_DIRNAME/.." --no-print-directory -s all >&2; }
+
+setup() {
+	load 'test_helper/common'
+	FIXTURES=$BATS_TEST_DIRNAME/fixtures
+	SIGTRACE=${SIGTRACE:-$BUILD/sigtrace}
+}
+
+# annotate FIXTURE: sigtrace --json -r FIXTURE; sets $status and $output,
+# and keeps the output in $JSON for the helpers below.
+annotate() {
+	run "$SIGTRACE" --json -r "$FIXTURES/$1"
+	JSON=$output
+}
+
+# connection_line: the connection summary in $JSON.
+connection_line() { grep '"type":"connection"' <<<"$JSON"; }
+
+# packet_count: how many packet events $JSON holds.
+packet_count() { grep -c '"type":"packet"' <<<"$JSON" || true; }
+
+@test "offline: an orderly close is SF, and both FINs are explained" {
+	annotate orderly.pcap
+	assert_success
+	assert_equal "$(packet_count)" 11
+	assert_output --partial 'the client asks to connect'
+	assert_output --partial 'the client closed its end'
+	assert_output --partial 'the server closes its end too'
+	run connection_line
+	assert_output --partial '"conn_state":"SF"'
+	assert_output --partial '"history":"ShADadFf"'
+}
+
+@test "offline: data after the client's FIN is RSTO, and its RST means EPIPE and SIGPIPE" {
+	annotate write-after-close.pcap
+	assert_success
+	assert_output --partial 'writing to a peer that may be gone'
+	assert_output --partial "the client's socket is fully closed"
+	assert_output --partial 'fails with EPIPE and raises SIGPIPE'
+	run connection_line
+	assert_output --partial '"conn_state":"RSTO"'
+	assert_output --partial '"history":"ShADadFR"'
+}
+
+@test "offline: a server that never closes after the client's FIN is S2" {
+	annotate half-close.pcap
+	assert_success
+	run connection_line
+	assert_output --partial '"conn_state":"S2"'
+	assert_output --partial '"history":"ShADadF"'
+	assert_output --partial 'the server never closed its end'
+}
+
+@test "offline: a server closing with unread data sends RST: RSTR, ECONNRESET first" {
+	annotate unread.pcap
+	assert_success
+	assert_output --partial 'closed with unread data'
+	assert_output --partial 'ECONNRESET, the one after with EPIPE'
+	run connection_line
+	assert_output --partial '"conn_state":"RSTR"'
+	assert_output --partial '"history":"ShADar"'
+}
+
+@test "offline: SO_LINGER zero is an abortive close: RSTO, ECONNRESET first" {
+	annotate linger0.pcap
+	assert_success
+	assert_output --partial 'SO_LINGER'
+	refute_output --partial 'unread data'
+	run connection_line
+	assert_output --partial '"conn_state":"RSTO"'
+	assert_output --partial '"history":"ShADaR"'
+	assert_output --partial 'ECONNRESET'
+}
+
+@test "offline: a connect to a port nobody listens on is REJ: connection refused" {
+	annotate refused.pcap
+	assert_success
+	assert_equal "$(packet_count)" 2
+	assert_output --partial 'connection refused: nothing listens on port 3333'
+	assert_output --partial 'ECONNREFUSED'
+	run connection_line
+	assert_output --partial '"conn_state":"REJ"'
+	assert_output --partial '"history":"Sr"'
+}
+
+@test "offline: IPv6 in a pcapng file reads as IPv4 in pcap does" {
+	annotate orderly-ipv6.pcapng
+	assert_success
+	assert_equal "$(packet_count)" 11
+	assert_output --partial '"src":"[::1]:'
+	run connection_line
+	assert_output --partial '"conn_state":"SF"'
+	assert_output --partial '"history":"ShADadFf"'
+}
+
+@test "offline: Linux cooked v2 frames (-i any) decode like Ethernet ones" {
+	annotate any-sll2.pcap
+	assert_success
+	assert_equal "$(packet_count)" 11
+	run connection_line
+	assert_output --partial '"conn_state":"RSTO"'
+	assert_output --partial '"history":"ShADadFR"'
+}
+
+@test "offline: payloads cut by the snap length still count at their wire length" {
+	annotate snaplen-68.pcap
+	assert_success
+	# The SYN and SYN-ACK carry more options than 68 bytes hold: skipped.
+	assert_equal "$(packet_count)" 9
+	assert_output --partial '"len":5'
+	assert_output --partial 'fails with EPIPE and raises SIGPIPE'
+	run connection_line
+	assert_output --partial '"history":"ADadFR"'
+	assert_output --partial '"resp_bytes":9'
+}
+
+@test "offline: TCP headers cut by the snap length are skipped, not misread" {
+	annotate damaged-snaplen.pcap
+	assert_success
+	assert_equal "$(packet_count)" 1
+	assert_output --partial 'whose earlier segments the capture does not show'
+}
+
+@test "offline: frames with impossible header fields are skipped, the rest annotated" {
+	annotate damaged-headers.pcap
+	assert_success
+	assert_equal "$(packet_count)" 7
+	run connection_line
+	assert_output --partial '"conn_state":"SF"'
+}
+
+@test "offline: a file cut mid-record fails with a message, after annotating what it holds" {
+	annotate damaged-cut.pcap
+	assert_failure 1
+	assert_equal "$(packet_count)" 10
+	assert_output --partial 'sigtrace: cannot read'
+	assert_output --partial 'damaged-cut.pcap'
+}
+
+@test "offline: a file that is not a capture is refused with a reason" {
+	printf 'not a capture file\n' >"$BATS_TEST_TMPDIR/text.pcap"
+	run "$SIGTRACE" -r "$BATS_TEST_TMPDIR/text.pcap"
+	assert_failure 1
+	assert_output --partial 'sigtrace: '
+	assert_output --partial 'text.pcap'
+	run "$SIGTRACE" -r "$BATS_TEST_TMPDIR/missing.pcap"
+	assert_failure 1
+	assert_output --partial 'missing.pcap'
+}
+
+@test "offline: the text timeline carries the same notes as the JSON" {
+	run "$SIGTRACE" -r "$FIXTURES/write-after-close.pcap"
+	assert_success
+	refute_output --partial '"type":'
+	assert_output --partial 'writing to a peer that may be gone'
+	assert_output --partial 'RSTO'
+	assert_output --partial 'ShADadFR'
+}

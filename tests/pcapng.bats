@@ -1,0 +1,113 @@
+#!/usr/bin/env bats
+# sigtrace -w: the pcapng files we write are read by tshark and capinfos
+# (Wireshark's tools, independent of ours): every packet, every note as a
+# packet comment, nanosecond timestamps, and no complaint.
+
+setup_file() { make -C "$BATS_TEST_DIRNAME/.." --no-print-directory -s all >&2; }
+
+setup() {
+	load 'test_helper/common'
+	FIXTURES=$BATS_TEST_DIRNAME/fixtures
+	SIGTRACE=${SIGTRACE:-$BUILD/sigtrace}
+	OUT=$BATS_TEST_TMPDIR
+}
+
+teardown() { teardown_processes; }
+
+# write_pcapng FIXTURE: annotate FIXTURE into $OUT/FIXTURE.pcapng and .jsonl.
+write_pcapng() {
+	"$SIGTRACE" --json -r "$FIXTURES/$1" -w "$OUT/$1.pcapng" >"$OUT/$1.jsonl"
+}
+
+# packets_in FILE: how many packets tshark reads from FILE.
+packets_in() { tshark -r "$1" -T fields -e frame.number 2>/dev/null | grep -c . || true; }
+
+# json_packets FILE: how many packet events FILE (JSON Lines) holds.
+json_packets() { grep -c '"type":"packet"' "$1" || true; }
+
+@test "pcapng: tshark reads every packet of every file we write, as many as the JSON has" {
+	local f name
+	for f in "$FIXTURES"/*; do
+		name=${f##*/}
+		[[ $name == damaged-cut.pcap ]] && continue # a read error: tested below
+		write_pcapng "$name"
+		run tshark -r "$OUT/$name.pcapng"
+		assert_success
+		assert_equal "$(packets_in "$OUT/$name.pcapng")" "$(json_packets "$OUT/$name.jsonl")"
+	done
+}
+
+@test "pcapng: each packet's note is its frame comment" {
+	write_pcapng write-after-close.pcap
+	tshark -r "$OUT/write-after-close.pcap.pcapng" -T fields -e frame.comment >"$OUT/comments" 2>/dev/null
+	assert_equal "$(grep -c . "$OUT/comments")" 11
+	local note
+	while IFS= read -r note; do
+		grep -qF -- "$note" "$OUT/comments" || fail "no frame comment holds: $note"
+	done < <(grep '"type":"packet"' "$OUT/write-after-close.pcap.jsonl" | sed -E 's/.*"note":"([^"]*)".*/\1/')
+	run cat "$OUT/comments"
+	assert_output --partial 'writing to a peer that may be gone'
+}
+
+@test "pcapng: capinfos sees nanosecond timestamps, the application and the file comment" {
+	write_pcapng write-after-close.pcap
+	run capinfos "$OUT/write-after-close.pcap.pcapng"
+	assert_success
+	refute_output --partial -i 'warning'
+	assert_output --regexp 'File timestamp precision: +nanoseconds \(9\)'
+	assert_output --regexp 'Capture application: +sigtrace'
+	assert_output --partial 'Capture comment:'
+	assert_output --partial 'RSTO'
+}
+
+@test "pcapng: timestamps keep their nanoseconds" {
+	write_pcapng orderly-ipv6.pcapng
+	first_json=$(grep -m1 '"type":"packet"' "$OUT/orderly-ipv6.pcapng.jsonl" | sed -E 's/^\{"t":([0-9.]+),.*/\1/')
+	first_tshark=$(tshark -r "$OUT/orderly-ipv6.pcapng.pcapng" -c 1 -T fields -e frame.time_epoch 2>/dev/null)
+	assert_equal "$first_tshark" "$first_json"
+	assert_regex "$first_tshark" '^[0-9]+\.[0-9]{9}$'
+}
+
+@test "pcapng: a file from a capture cut short ends with whole blocks" {
+	run "$SIGTRACE" --json -r "$FIXTURES/damaged-cut.pcap" -w "$OUT/cut.pcapng"
+	assert_failure 1
+	run tshark -r "$OUT/cut.pcapng"
+	assert_success
+	assert_equal "$(packets_in "$OUT/cut.pcapng")" 10
+}
+
+@test "pcapng: a live run's file holds the lab 1 story in its comments" {
+	local labs=$BUILD/labs/1-naive
+	# In a private namespace: port 3333 is free there, and only this run's packets are seen.
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	run timeout 30 "$SIGTRACE" --netns --json -w "$OUT/live.pcapng" -- bash -c '
+		"$1/server" 3333 &
+		for _ in $(seq 500); do grep -q ":0D05 00000000:0000 0A" /proc/net/tcp && break; sleep 0.01; done
+		printf "hello\nworld\n" | "$1/client" 3333
+		wait' live "$labs"
+	assert_success
+	printf '%s\n' "$output" >"$OUT/live.jsonl"
+	assert_equal "$(packets_in "$OUT/live.pcapng")" "$(json_packets "$OUT/live.jsonl")"
+	run tshark -r "$OUT/live.pcapng" -T fields -e frame.comment
+	assert_output --partial "client's socket is fully closed"
+	run capinfos "$OUT/live.pcapng"
+	assert_output --partial 'killed by SIGPIPE'
+}
+
+@test "pcapng: a run killed with SIGKILL leaves a file tshark opens" {
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	bg "$OUT/killed.out" "$SIGTRACE" --netns -w "$OUT/killed.pcapng" -- bash -c '
+		"$1/server" 3333 &
+		for _ in $(seq 500); do grep -q ":0D05 00000000:0000 0A" /proc/net/tcp && break; sleep 0.01; done
+		printf "hello\n" | "$1/client" 3333
+		exec sleep 60' killed "$BUILD/labs/1-naive"
+	# Wait until the connection's last packet (the client's RST) is in the file.
+	wait_for 20 grep -q 'SIGPIPE' "$OUT/killed.out"
+	kill -KILL "$BG_PID"
+	wait_for 5 gone "$BG_PID"
+	run tshark -r "$OUT/killed.pcapng"
+	assert_success
+	run capinfos "$OUT/killed.pcapng"
+	assert_success
+	refute_output --partial -i 'warning'
+}
