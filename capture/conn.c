@@ -15,6 +15,10 @@
  *
  * Notes are derived only from what the segments show. Where the wire cannot
  * tell two causes apart, the note says what is likely and why.
+ *
+ * Checksums are not verified (as with zeek -C): captures of loopback traffic
+ * carry checksums the kernel never filled in, and Zeek without -C would
+ * drop those segments.
  */
 #include "conn.h"
 
