@@ -7,10 +7,11 @@
 #   listening PORT           something listens on PORT (from /proc/net/tcp{,6})
 #   alive PID / gone PID     the process exists / does not
 #   bg OUTFILE CMD...        start CMD in the background (fd 3 closed, SIGPIPE at its
-#                            default), output to OUTFILE; its pid is in $BG_PID, and
+#                            default, stdin the caller's), output to OUTFILE; its pid is in $BG_PID, and
 #                            teardown_processes kills it if it is still running
 #   cpu_ticks PID            user + system CPU time of PID, in clock ticks
 #   teardown_processes       kill what bg started; call it from teardown
+#   run_processes            pids and command lines of live processes this run started
 
 bats_load_library bats-support
 bats_load_library bats-assert
@@ -20,6 +21,9 @@ ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 BUILD=$ROOT/build
 export ROOT BUILD
 export NO_COLOR=1
+# Every process a test starts inherits this mark, so the last test file can
+# prove that none of them outlived the suite.
+export SIGPIPE_LAB_RUN=$BATS_RUN_TMPDIR
 
 BG_PIDS=()
 
@@ -63,7 +67,8 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 bg() {
 	local out=$1
 	shift
-	env --default-signal=PIPE "$@" >"$out" 2>&1 3>&- &
+	# <&0: a background job would otherwise read /dev/null, not the caller's input.
+	env --default-signal=PIPE "$@" <&0 >"$out" 2>&1 3>&- &
 	BG_PID=$!
 	BG_PIDS+=("$BG_PID")
 }
@@ -86,4 +91,28 @@ teardown_processes() {
 		wait "$pid" 2>/dev/null || true
 	done
 	BG_PIDS=()
+}
+
+ppid_of() { local stat; stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; stat=${stat##*) }; set -- $stat; echo "$2"; }
+
+# The live processes that carry this run's mark, except the shell asking and
+# its ancestors and descendants (bats itself, and the asking test's pipeline).
+run_processes() {
+	local environ pid p
+	local -A mine=()
+	p=$BASHPID
+	while [[ -n $p && $p != 0 ]]; do
+		mine[$p]=1
+		p=$(ppid_of "$p") || break
+	done
+	for environ in /proc/[0-9]*/environ; do
+		pid=${environ#/proc/}
+		pid=${pid%/environ}
+		[[ -z ${mine[$pid]:-} ]] || continue
+		{ tr '\0' '\n' <"$environ" | grep -qxF "SIGPIPE_LAB_RUN=$SIGPIPE_LAB_RUN"; } 2>/dev/null || continue
+		p=$pid
+		while [[ -n $p && $p != 0 && -z ${mine[$p]:-} ]]; do p=$(ppid_of "$p") || break; done
+		[[ $p != "$BASHPID" ]] || continue
+		echo "$pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+	done
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bats
+# Lab 3, SIGPIPE ignored: no death, but send fails with EPIPE forever and the
+# server never serves anyone else.
+
+# setup_file builds the labs; each test gets a free $PORT and leaves no process.
+load 'test_helper/labs'
+
+@test "lab 3: the server ignores SIGPIPE" {
+	lab_server 3-sig-ign "$PORT"
+	mask=$(awk '/^SigIgn:/ { print $2 }' "/proc/$SERVER_PID/status")
+	(((16#$mask >> 12) & 1))
+}
+
+@test "lab 3: the server survives the client's departure, and burns a CPU" {
+	lab_server 3-sig-ign "$PORT"
+	CPU_BASE=$(cpu_ticks "$SERVER_PID")
+	lab_client 3-sig-ign "$PORT" hello world
+	assert_success
+	wait_for 10 cpu_grows "$SERVER_PID" "$(getconf CLK_TCK)"
+	alive "$SERVER_PID"
+}
+
+@test "lab 3: each send fails with EPIPE, again and again" {
+	command -v strace >/dev/null || skip "strace is not installed (scripts/install-deps installs it)"
+	lab_server 3-sig-ign "$PORT"
+	lab_client 3-sig-ign "$PORT" hello world
+	bg "$BATS_TEST_TMPDIR/strace.err" strace -p "$SERVER_PID" -e trace=sendto -o "$BATS_TEST_TMPDIR/strace.out"
+	epipes() { (($(count_lines 'sendto(.*) *= -1 EPIPE' "$BATS_TEST_TMPDIR/strace.out") >= 1000)); }
+	wait_for 20 epipes
+}
+
+@test "lab 3: the second client connects but is never served" {
+	run "$ROOT/labs/scenario" --port "$PORT" 3-sig-ign
+	assert_success
+	assert_line "verdict: lab=3-sig-ign server=spinning client2=hung"
+}

@@ -1,0 +1,54 @@
+# The lab tests' setup and helpers: `load 'test_helper/labs'` at the top of
+# a lab's test file gives it setup_file (build the labs), setup (common
+# helpers, a free $PORT) and teardown (kill what the test started).
+
+load 'test_helper/common'
+
+setup_file() { make -C "$BATS_TEST_DIRNAME/.." --no-print-directory -s labs >&2; }
+setup() { PORT=$(free_port); }
+teardown() { teardown_processes; }
+
+# lab_server LAB PORT: start LAB's server on PORT in the background (pid in
+# $SERVER_PID, output in $BATS_TEST_TMPDIR/server.out) and wait until it listens.
+lab_server() {
+	bg "$BATS_TEST_TMPDIR/server.out" "$BUILD/labs/$1/server" "$2" </dev/null
+	SERVER_PID=$BG_PID
+	wait_for 5 listening "$2"
+}
+
+# lab_client LAB PORT LINES...: run LAB's client to the end, each LINE on its
+# standard input, bounded to 5 s; sets $status and $output as `run` does.
+lab_client() {
+	local lab=$1 port=$2
+	shift 2
+	run timeout 5 env --default-signal=PIPE "$BUILD/labs/$lab/client" "$port" < <(printf '%s\n' "$@")
+}
+
+# exit_status PID: wait for PID (a child of this shell) to end, print its status.
+exit_status() {
+	local rc=0
+	wait "$1" || rc=$?
+	echo "$rc"
+}
+
+# cpu_grows PID TICKS: true once PID used TICKS more clock ticks than at the
+# first call for PID (kept in $CPU_BASE).
+cpu_grows() {
+	local now
+	now=$(cpu_ticks "$1") || return 1
+	[[ -n ${CPU_BASE:-} ]] || CPU_BASE=$now
+	((now - CPU_BASE >= $2))
+}
+
+# server_printed TEXT: the server's output holds TEXT.
+server_printed() { grep -q -- "$1" "$BATS_TEST_TMPDIR/server.out"; }
+
+# signal_caught PID SIGNUM: PID has a handler installed for SIGNUM.
+signal_caught() {
+	local mask
+	mask=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status")
+	(((16#$mask >> ($2 - 1)) & 1))
+}
+
+# count_lines REGEX FILE: how many lines of FILE match REGEX (0 if none, or no file).
+count_lines() { grep -c -- "$1" "$2" 2>/dev/null || true; }
