@@ -6,16 +6,23 @@ WARN     := -std=c11 -Wall -Wextra -Werror
 CPPFLAGS += -D_DEFAULT_SOURCE
 BUILD    := build
 LABS     := $(notdir $(wildcard labs/[0-9]*))
+LAB_NUMS := $(foreach l,$(LABS),$(firstword $(subst -, ,$(l))))
 LAB_BINS := $(foreach l,$(LABS),$(BUILD)/labs/$(l)/server $(BUILD)/labs/$(l)/client)
 SOL_BINS := $(BUILD)/solution/server $(BUILD)/solution/client
+TRACER   := $(BUILD)/sigtrace
+TR_SRCS  := $(filter-out capture/fuzz_%.c,$(wildcard capture/*.c))
+TR_HDRS  := $(wildcard capture/*.h)
+TRACES   := $(BUILD)/traces
 
-.PHONY: all help deps test clean solution $(addprefix lab-,$(firstword $(subst -, ,$(LABS))))
+.PHONY: all labs sigtrace help deps test clean solution $(addprefix lab-,$(LAB_NUMS))
 
-all: deps $(LAB_BINS) $(SOL_BINS) ## build everything into build/
+all: deps $(LAB_BINS) $(SOL_BINS) $(TRACER) ## build everything into build/
+
+labs: deps $(LAB_BINS) ## build the labs' servers and clients
 
 help: ## list the targets
-	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | \
-		sed -E 's/^([^:]+):.*## (.*)/  make \1\t\2/' | expand -t 24
+	@grep -hE '^([a-zA-Z0-9_%-]+|\$$\(addprefix [a-z-]+,[^)]*\)\)):.*## ' $(MAKEFILE_LIST) | \
+		sed -E 's/^\$$\(addprefix ([a-z-]+),[^)]*\)\)/\1N/; s/^([^:]+):.*## (.*)/  make \1\t\2/' | expand -t 24
 
 deps: ## check the tools and libraries the kit needs, installing any that are missing
 	@scripts/install-deps --check-or-install
@@ -32,13 +39,35 @@ $(BUILD)/solution/%: solution/%.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $<
 
-lab-%: deps $(LAB_BINS) ## lab-1 .. lab-4: build and run lab N's scenario, and explain it
-	@lab=$$(cd labs && ls -d $*-* 2>/dev/null | head -n 1); \
-	if [ -z "$$lab" ]; then echo "make: there is no lab $* (labs: $(LABS))" >&2; exit 2; fi; \
-	labs/scenario "$$lab"
+# The tracer needs Linux interfaces (ptrace, unshare, process_vm_readv), hence
+# _GNU_SOURCE. libpcap's flags are asked for when the recipe runs, after
+# `deps` has had the chance to install it.
+$(TRACER): $(TR_SRCS) $(TR_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -D_GNU_SOURCE $(CFLAGS) $$(pkg-config --cflags libpcap) -o $@ $(TR_SRCS) \
+		$$(pkg-config --libs libpcap)
 
-solution: deps $(SOL_BINS) ## build and run the correct server through the same scenario
-	@labs/scenario solution
+sigtrace: deps $(TRACER) ## build the tracer, build/sigtrace
+
+# Each run happens under the tracer in a private network namespace (so runs
+# never clash, and no root is needed), leaving the capture and the events in
+# build/traces/. SIGTRACE_FLAGS adds options, e.g. SIGTRACE_FLAGS=--ladder.
+SIGTRACE_FLAGS ?=
+
+$(addprefix lab-,$(LAB_NUMS)): lab-%: deps $(LAB_BINS) $(TRACER) ## run lab N's scenario under the tracer and explain it (make lab-1 .. make lab-4)
+	@lab=$$(cd labs && ls -d $*-*); mkdir -p $(TRACES); \
+	$(TRACER) --netns $(SIGTRACE_FLAGS) -w $(TRACES)/lab-$*.pcapng -o $(TRACES)/lab-$*.jsonl -- labs/scenario "$$lab"; \
+	status=$$?; echo "(capture: $(TRACES)/lab-$*.pcapng, events: $(TRACES)/lab-$*.jsonl)"; \
+	[ $$status -lt 128 ] || exit $$status
+
+lab-%:
+	@echo "make: there is no lab $* (the labs are: $(LAB_NUMS))" >&2; exit 2
+
+solution: deps $(SOL_BINS) $(TRACER) ## build and run the correct server through the same scenario, traced
+	@mkdir -p $(TRACES)
+	@$(TRACER) --netns $(SIGTRACE_FLAGS) -w $(TRACES)/solution.pcapng -o $(TRACES)/solution.jsonl -- labs/scenario solution; \
+	status=$$?; echo "(trace: $(TRACES)/solution.pcapng, events: $(TRACES)/solution.jsonl)"; \
+	[ $$status -lt 128 ] || exit $$status
 
 # Fuzzing: clang's libFuzzer with AddressSanitizer and UBSan on the code that
 # reads untrusted bytes, seeded with the capture fixtures (as classic pcap, the

@@ -1,0 +1,159 @@
+/*
+ * capture: the libpcap side. Open, filter, loop: the rest is decoding.
+ */
+#include "capture.h"
+
+#include <fcntl.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct capture {
+    pcap_t *pcap;
+    int live;
+    int nano;            /* timestamps are in nanoseconds (else microseconds) */
+    char name[256];
+    capture_packet_fn fn;
+    void *ctx;
+};
+
+static int set_filter(struct capture *c, const char *expr, char *err, size_t errlen)
+{
+    char text[1024];
+    if (expr && *expr)
+        snprintf(text, sizeof(text), "tcp and (%s)", expr);
+    else
+        snprintf(text, sizeof(text), "tcp");
+    struct bpf_program prog;
+    if (pcap_compile(c->pcap, &prog, text, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+        snprintf(err, errlen, "bad capture filter \"%s\": %s (see man pcap-filter)", text, pcap_geterr(c->pcap));
+        return -1;
+    }
+    int rc = pcap_setfilter(c->pcap, &prog);
+    pcap_freecode(&prog);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot set the capture filter: %s", pcap_geterr(c->pcap));
+        return -1;
+    }
+    return 0;
+}
+
+static const char *permission_advice =
+    "run as root, or give sigtrace the capabilities "
+    "(sudo setcap cap_net_raw,cap_net_admin+eip build/sigtrace), or use --netns";
+
+struct capture *capture_open_live(const char *iface, const char *filter, char *err, size_t errlen)
+{
+    char pcap_err[PCAP_ERRBUF_SIZE] = "";
+    struct capture *c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    c->live = 1;
+    snprintf(c->name, sizeof(c->name), "%s", iface);
+    c->pcap = pcap_create(iface, pcap_err);
+    if (!c->pcap) {
+        snprintf(err, errlen, "cannot capture on %s: %s", iface, pcap_err);
+        free(c);
+        return NULL;
+    }
+    pcap_set_snaplen(c->pcap, 262144);
+    pcap_set_promisc(c->pcap, 0);
+    pcap_set_immediate_mode(c->pcap, 1);
+    pcap_set_buffer_size(c->pcap, 4 << 20);
+    c->nano = pcap_set_tstamp_precision(c->pcap, PCAP_TSTAMP_PRECISION_NANO) == 0;
+    int rc = pcap_activate(c->pcap);
+    if (rc < 0) {
+        const char *why = pcap_geterr(c->pcap);
+        if (rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED)
+            snprintf(err, errlen, "cannot capture on %s: permission denied (%s)", iface, permission_advice);
+        else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+            snprintf(err, errlen, "cannot capture on %s: no such interface (see ip link; the default is lo)", iface);
+        else
+            snprintf(err, errlen, "cannot capture on %s: %s", iface, why && *why ? why : pcap_statustostr(rc));
+        pcap_close(c->pcap);
+        free(c);
+        return NULL;
+    }
+    if (c->nano)
+        c->nano = pcap_get_tstamp_precision(c->pcap) == PCAP_TSTAMP_PRECISION_NANO;
+    if (set_filter(c, filter, err, errlen) < 0 || pcap_setnonblock(c->pcap, 1, pcap_err) < 0) {
+        if (!*err)
+            snprintf(err, errlen, "cannot capture on %s: %s", iface, pcap_err);
+        pcap_close(c->pcap);
+        free(c);
+        return NULL;
+    }
+    /* The traced command must not inherit the capture socket. */
+    int fd = pcap_get_selectable_fd(c->pcap);
+    if (fd >= 0)
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return c;
+}
+
+struct capture *capture_open_file(const char *path, const char *filter, char *err, size_t errlen)
+{
+    char pcap_err[PCAP_ERRBUF_SIZE] = "";
+    struct capture *c = calloc(1, sizeof(*c));
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    snprintf(c->name, sizeof(c->name), "%s", path);
+    c->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
+    if (!c->pcap) {
+        snprintf(err, errlen, "cannot read %s: %s (give a pcap or pcapng file)", path, pcap_err);
+        free(c);
+        return NULL;
+    }
+    c->nano = 1;
+    if (set_filter(c, filter, err, errlen) < 0) {
+        pcap_close(c->pcap);
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+int capture_fd(const struct capture *c) { return c->live ? pcap_get_selectable_fd(c->pcap) : -1; }
+int capture_linktype(const struct capture *c) { return pcap_datalink(c->pcap); }
+uint32_t capture_snaplen(const struct capture *c) { return (uint32_t)pcap_snapshot(c->pcap); }
+const char *capture_name(const struct capture *c) { return c->name; }
+const char *capture_error(const struct capture *c) { return pcap_geterr(c->pcap); }
+
+static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+    struct capture *c = (struct capture *)user;
+    struct timespec ts = {h->ts.tv_sec, c->nano ? h->ts.tv_usec : h->ts.tv_usec * 1000L};
+    c->fn(&ts, bytes, h->caplen, h->len, c->ctx);
+}
+
+int capture_dispatch(struct capture *c, int max, capture_packet_fn fn, void *ctx)
+{
+    c->fn = fn;
+    c->ctx = ctx;
+    int n = pcap_dispatch(c->pcap, max, on_packet, (u_char *)c);
+    if (n == PCAP_ERROR)
+        return -2;
+    if (n == 0 && !c->live)
+        return -1;
+    return n < 0 ? 0 : n;
+}
+
+unsigned capture_dropped(const struct capture *c)
+{
+    struct pcap_stat st;
+    if (!c->live || pcap_stats(c->pcap, &st) < 0)
+        return 0;
+    return st.ps_drop;
+}
+
+void capture_close(struct capture *c)
+{
+    if (!c)
+        return;
+    pcap_close(c->pcap);
+    free(c);
+}

@@ -1,0 +1,47 @@
+/*
+ * capture: packets from libpcap, live from an interface or from a file.
+ *
+ * Live captures use immediate mode (each packet as soon as it is seen, not
+ * when a buffer fills) and nanosecond timestamps, and only TCP. Files may be
+ * pcap or pcapng; their timestamps are read at nanosecond precision too.
+ */
+#ifndef SIGTRACE_CAPTURE_H
+#define SIGTRACE_CAPTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct capture;
+
+typedef void (*capture_packet_fn)(const struct timespec *ts, const uint8_t *frame, uint32_t caplen,
+                                  uint32_t wirelen, void *ctx);
+
+/*
+ * filter is a BPF expression ANDed with "tcp", or NULL. NULL on failure, with
+ * the reason and what to do about it in err.
+ */
+struct capture *capture_open_live(const char *iface, const char *filter, char *err, size_t errlen);
+struct capture *capture_open_file(const char *path, const char *filter, char *err, size_t errlen);
+
+/* For poll(): readable when packets may be waiting (live only; -1 for files). */
+int capture_fd(const struct capture *c);
+
+int capture_linktype(const struct capture *c);   /* DLT_ value */
+uint32_t capture_snaplen(const struct capture *c);
+const char *capture_name(const struct capture *c); /* the interface or file */
+
+/*
+ * Hand at most max packets to fn, without blocking. Returns how many; 0
+ * when none is waiting; -1 at the end of a file; -2 on error (see
+ * capture_error).
+ */
+int capture_dispatch(struct capture *c, int max, capture_packet_fn fn, void *ctx);
+const char *capture_error(const struct capture *c);
+
+/* Packets the kernel dropped because we were too slow (live only). */
+unsigned capture_dropped(const struct capture *c);
+
+void capture_close(struct capture *c);
+
+#endif

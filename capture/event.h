@@ -1,0 +1,155 @@
+/*
+ * event: one thing on the timeline, whoever saw it. The capture sees
+ * packets; the tracer sees system calls, signals, execs and exits; the end of
+ * a run brings connection summaries and the scenario's verdict. Every module
+ * speaks in these, and output.c prints them.
+ *
+ * An event is a plain struct with room for every kind; only the fields of its
+ * type mean anything. Events are allocated one by one (event_new) and freed
+ * by whoever prints them last.
+ */
+#ifndef SIGTRACE_EVENT_H
+#define SIGTRACE_EVENT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "conn.h"
+#include "decode.h"
+
+enum event_type {
+    EV_PACKET,
+    EV_SYSCALL,
+    EV_SIGNAL,
+    EV_EXEC,
+    EV_EXIT,
+    EV_CONNECTION,  /* a connection's summary, when it ended or at the end of the run */
+    EV_VERDICT,     /* a traced process wrote a line "verdict: key=value ..." */
+    EV_REPEAT_START,/* a process began repeating its last events (text output only) */
+    EV_REPEAT,      /* how often a process repeated them: the collapsed events */
+};
+
+/* What a process had arranged for a signal when it arrived. */
+enum disposition { DISP_DEFAULT, DISP_IGNORED, DISP_CAUGHT };
+
+/* An address and port; family 0 when unknown. */
+struct endpoint {
+    int family;           /* AF_INET, AF_INET6, or 0 */
+    uint8_t addr[16];     /* network order; IPv4 in the first 4 bytes */
+    uint16_t port;        /* host order */
+};
+
+/* How the calls we follow are grouped: what they do to a connection. */
+enum call_kind { CALL_SOCKET, CALL_BIND, CALL_LISTEN, CALL_ACCEPT, CALL_CONNECT,
+                 CALL_SEND, CALL_RECV, CALL_SHUTDOWN, CALL_CLOSE };
+
+#define EVENT_PREVIEW 40       /* bytes of data kept from each send and receive */
+#define EVENT_NOTE 640
+#define REPEAT_MAX_PERIOD 8    /* longest cycle of events that collapses */
+
+struct syscall_facts {
+    enum call_kind kind;
+    const char *call;     /* what the program called, as a programmer says it: "send" */
+    const char *syscall;  /* the system call the kernel saw: "sendto" */
+    int fd;               /* the socket, or -1 (socket()) */
+    long long len;        /* bytes offered or asked for; backlog for listen; how for shutdown; -1 */
+    long long ret;        /* the result; -1 when err is set */
+    int err;              /* errno, 0 on success */
+    int msg_flags;        /* MSG_* given to send/recv */
+    int domain, socktype; /* socket() arguments */
+    uint8_t data[EVENT_PREVIEW];
+    uint32_t datalen;     /* how much of data is valid */
+    struct endpoint addr; /* the address argument (connect, bind, sendto) or accept's peer */
+    struct endpoint local, remote; /* the socket's addresses after the call, from /proc */
+    int listening;        /* after listen(): local is a listening endpoint */
+    double duration;      /* seconds from entry to exit */
+};
+
+struct signal_facts {
+    int signo;
+    enum disposition disposition;
+    const char *action;   /* for DISP_DEFAULT: "terminate", "core", "ignore", "stop", "continue" */
+    int code;             /* si_code */
+    pid_t sender;         /* si_pid for signals sent with kill(), else 0 */
+    char sender_name[16];
+};
+
+struct exit_facts {
+    int code;             /* exit code, or -1 when killed */
+    int signo;            /* terminating signal, or 0 */
+    int core;             /* a core dump was written */
+};
+
+struct exec_facts {
+    char path[256];
+    char argv[512];       /* the arguments, joined with spaces */
+};
+
+struct packet_facts {
+    struct tcp_seg seg;   /* seg.payload points into frame */
+    int linktype;
+    uint8_t *frame;       /* a copy of the captured bytes */
+    uint32_t caplen, wirelen;
+    char src[64], dst[64];
+    char from[32], to[32];       /* owners' process names, or "" */
+    char from_label[40], to_label[40]; /* the same, as the text timeline shows them */
+    int from_orig;        /* sent by the side that opened the connection */
+    uint32_t rel_seq, rel_ack;   /* relative to each side's first sequence number */
+};
+
+struct repeat_facts {
+    int period;                        /* how many events make one cycle */
+    struct event *pattern[REPEAT_MAX_PERIOD];
+    unsigned long count[REPEAT_MAX_PERIOD]; /* how many more times each was seen */
+    unsigned long cycles;              /* complete cycles after the first */
+    struct timespec first, last;       /* the first and last repeated event */
+};
+
+struct event {
+    enum event_type type;
+    struct timespec t;
+    pid_t pid, tid;           /* process events */
+    char proc[16];            /* the process's name (comm) */
+    char label[40];           /* how the text timeline names it: "client", "client 2" */
+    int top;                  /* the command sigtrace started, not one of its descendants */
+    char note[EVENT_NOTE];
+    unsigned long repeat;     /* 1, or how many identical events this one stands for */
+    union {
+        struct syscall_facts sys;
+        struct signal_facts sig;
+        struct exit_facts exit;
+        struct exec_facts exec;
+        struct packet_facts pkt;
+        struct conn_summary conn;
+        struct repeat_facts rep;
+        char verdict[512];    /* the line, after "verdict: " */
+    } u;
+};
+
+/* A zeroed event of this type, or NULL when out of memory. */
+struct event *event_new(enum event_type type);
+/* A deep copy (frame and repeat pattern included), or NULL. */
+struct event *event_copy(const struct event *ev);
+void event_free(struct event *ev);
+
+/* 1 if a and b are the same happening apart from time: the test for collapsing repeats. */
+int event_same(const struct event *a, const struct event *b);
+
+/* Seconds between two times. */
+double ts_diff(const struct timespec *later, const struct timespec *earlier);
+/* -1, 0, 1 */
+int ts_cmp(const struct timespec *a, const struct timespec *b);
+
+/* "127.0.0.1:3333" or "[::1]:3333", "?" when unknown; returns buf. */
+char *endpoint_str(const struct endpoint *e, char *buf, size_t len);
+int endpoint_equal(const struct endpoint *a, const struct endpoint *b);
+/* The wildcard address (0.0.0.0 or ::). */
+int endpoint_is_any(const struct endpoint *e);
+
+/* "EPIPE"; "ERESTARTSYS" for the kernel's internal restart codes. */
+const char *errno_name(int err);
+/* "SIGPIPE" */
+const char *signal_name(int signo);
+
+#endif

@@ -1,0 +1,402 @@
+/*
+ * notes: what each process event means, in plain words.
+ *
+ * A little memory per socket (per process and fd) lets a note say what the
+ * call means in context: a send after recv returned 0 is a send to a peer
+ * that has closed; a send on a socket whose connect failed has nothing to
+ * write to. The memory of a socket ends with close(), of a process with its
+ * exit.
+ */
+#include "notes.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+struct sock_memory {
+    pid_t pid;
+    int fd;
+    int peer_closed;     /* a receive returned 0: the peer's FIN came */
+    int reset;           /* a call failed with ECONNRESET */
+    int broken;          /* a send failed with EPIPE */
+    int connect_failed;
+    int listening;
+    int shut_wr;
+    struct sock_memory *next;
+};
+
+struct proc_memory {
+    pid_t pid;
+    int epipe;           /* its last followed call failed with EPIPE */
+    struct proc_memory *next;
+};
+
+struct notes {
+    struct sock_memory *socks;
+    struct proc_memory *procs;
+};
+
+struct notes *notes_new(void) { return calloc(1, sizeof(struct notes)); }
+
+void notes_free(struct notes *n)
+{
+    if (!n)
+        return;
+    while (n->socks) {
+        struct sock_memory *next = n->socks->next;
+        free(n->socks);
+        n->socks = next;
+    }
+    while (n->procs) {
+        struct proc_memory *next = n->procs->next;
+        free(n->procs);
+        n->procs = next;
+    }
+    free(n);
+}
+
+/* The memory of a socket; a blank one (static) when out of memory. */
+static struct sock_memory *sock(struct notes *n, pid_t pid, int fd)
+{
+    for (struct sock_memory *s = n->socks; s; s = s->next)
+        if (s->pid == pid && s->fd == fd)
+            return s;
+    struct sock_memory *s = calloc(1, sizeof(*s));
+    if (!s) {
+        static struct sock_memory blank;
+        memset(&blank, 0, sizeof(blank));
+        return &blank;
+    }
+    s->pid = pid;
+    s->fd = fd;
+    s->next = n->socks;
+    n->socks = s;
+    return s;
+}
+
+static void forget_sock(struct notes *n, pid_t pid, int fd)
+{
+    for (struct sock_memory **p = &n->socks; *p; p = &(*p)->next)
+        if ((*p)->pid == pid && (*p)->fd == fd) {
+            struct sock_memory *gone = *p;
+            *p = gone->next;
+            free(gone);
+            return;
+        }
+}
+
+static struct proc_memory *proc(struct notes *n, pid_t pid)
+{
+    for (struct proc_memory *p = n->procs; p; p = p->next)
+        if (p->pid == pid)
+            return p;
+    struct proc_memory *p = calloc(1, sizeof(*p));
+    if (!p) {
+        static struct proc_memory blank;
+        memset(&blank, 0, sizeof(blank));
+        return &blank;
+    }
+    p->pid = pid;
+    p->next = n->procs;
+    n->procs = p;
+    return p;
+}
+
+static void forget_proc(struct notes *n, pid_t pid)
+{
+    for (struct proc_memory **p = &n->procs; *p; p = &(*p)->next)
+        if ((*p)->pid == pid) {
+            struct proc_memory *gone = *p;
+            *p = gone->next;
+            free(gone);
+            break;
+        }
+    /* Its sockets went with it. */
+    for (struct sock_memory **p = &n->socks; *p;) {
+        if ((*p)->pid == pid) {
+            struct sock_memory *gone = *p;
+            *p = gone->next;
+            free(gone);
+        } else {
+            p = &(*p)->next;
+        }
+    }
+}
+
+static void say(struct event *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct event *ev, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ev->note, sizeof(ev->note), fmt, ap);
+    va_end(ap);
+}
+
+/* Append to the note. */
+static void add(struct event *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct event *ev, const char *fmt, ...)
+{
+    size_t used = strlen(ev->note);
+    if (used + 1 >= sizeof(ev->note))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ev->note + used, sizeof(ev->note) - used, fmt, ap);
+    va_end(ap);
+}
+
+static int interrupted(int err) { return err == EINTR || (err >= 512 && err <= 516); }
+
+/* Notes for failures every call can have. 1 if the note is written. */
+static int common_failure(struct event *ev)
+{
+    const struct syscall_facts *f = &ev->u.sys;
+    if (interrupted(f->err)) {
+        say(ev, "interrupted by a signal: after the signal is handled, the call is restarted or fails with EINTR");
+        return 1;
+    }
+    switch (f->err) {
+    case EAGAIN:
+        say(ev, "it would have to wait, and the socket is non-blocking: try again when poll() says it is ready");
+        return 1;
+    case EBADF:
+        say(ev, "fd %d is not open", f->fd);
+        return 1;
+    case ENOTSOCK:
+        say(ev, "fd %d is not a socket", f->fd);
+        return 1;
+    case ENOTCONN:
+        say(ev, "the socket is not connected: there is no peer to talk to");
+        return 1;
+    }
+    return 0;
+}
+
+static void explain_syscall(struct notes *n, struct event *ev)
+{
+    const struct syscall_facts *f = &ev->u.sys;
+    char a[64], b[64];
+    struct sock_memory *s = f->fd >= 0 ? sock(n, ev->pid, f->fd) : NULL;
+    struct proc_memory *p = proc(n, ev->pid);
+    p->epipe = f->err == EPIPE;
+
+    if (f->err && f->kind != CALL_SEND && f->kind != CALL_RECV && f->kind != CALL_CONNECT &&
+        common_failure(ev))
+        return;
+    switch (f->kind) {
+    case CALL_SOCKET:
+        if (f->err)
+            say(ev, "no socket: %s", strerror(f->err));
+        else {
+            forget_sock(n, ev->pid, f->fd); /* a new socket on a reused fd */
+            say(ev, "a new %s socket, fd %lld: an endpoint not yet bound or connected to anything",
+                f->socktype == SOCK_STREAM ? "TCP" : f->socktype == SOCK_DGRAM ? "UDP" : "", f->ret);
+        }
+        return;
+    case CALL_BIND:
+        if (f->err == EADDRINUSE)
+            say(ev, "the address %s is taken: another socket holds it, or an old connection lingers on it "
+                    "(TIME_WAIT) and SO_REUSEADDR was not set", endpoint_str(&f->addr, a, sizeof(a)));
+        else if (f->err == EACCES)
+            say(ev, "not allowed: ports below 1024 need privileges");
+        else if (f->err)
+            say(ev, "bind failed: %s", strerror(f->err));
+        else if (endpoint_is_any(&f->local))
+            say(ev, "fd %d takes port %u on every local address: connections to that port will be "
+                    "for this socket once it listens", f->fd, f->local.port);
+        else
+            say(ev, "fd %d takes the address %s", f->fd, endpoint_str(&f->local, a, sizeof(a)));
+        return;
+    case CALL_LISTEN:
+        if (f->err) {
+            say(ev, "listen failed: %s", strerror(f->err));
+            return;
+        }
+        s->listening = 1;
+        say(ev, "fd %d now takes connections on %s: the kernel completes each handshake by itself and "
+                "queues the connection (backlog %lld) until accept() takes it",
+            f->fd, endpoint_str(&f->local, a, sizeof(a)), f->len);
+        return;
+    case CALL_ACCEPT:
+        if (f->err) {
+            say(ev, "accept failed: %s", strerror(f->err));
+            return;
+        }
+        forget_sock(n, ev->pid, (int)f->ret);
+        say(ev, "took a connection from %s out of the queue: fd %lld is that one connection, "
+                "fd %d goes on listening", endpoint_str(&f->remote, a, sizeof(a)), f->ret, f->fd);
+        return;
+    case CALL_CONNECT:
+        endpoint_str(&f->addr, a, sizeof(a));
+        if (f->err == 0)
+            say(ev, "connected to %s from %s: the three-way handshake (SYN, SYN-ACK, ACK) is done",
+                a, endpoint_str(&f->local, b, sizeof(b)));
+        else if (f->err == ECONNREFUSED)
+            say(ev, "refused: nothing listens at %s, so the answer to the SYN was a RST", a);
+        else if (f->err == EINPROGRESS)
+            say(ev, "the socket is non-blocking: the handshake with %s goes on in the background; "
+                    "poll() for writability, then SO_ERROR says how it ended", a);
+        else if (f->err == ETIMEDOUT)
+            say(ev, "no answer from %s: the SYNs went unanswered until the kernel gave up", a);
+        else if (!common_failure(ev))
+            say(ev, "connect to %s failed: %s", a, strerror(f->err));
+        if (f->err && f->err != EINPROGRESS && s)
+            s->connect_failed = 1;
+        return;
+    case CALL_SEND:
+        if (f->err == EPIPE) {
+            if (s->connect_failed)
+                say(ev, "this socket never connected (its connect failed), so it cannot send");
+            else
+                say(ev, "the connection is closed for writing: the peer reset it or we shut it down");
+            if (f->msg_flags & MSG_NOSIGNAL)
+                add(ev, "; MSG_NOSIGNAL was given, so no SIGPIPE");
+            else
+                add(ev, "; the kernel also raises SIGPIPE");
+            s->broken = 1;
+        } else if (f->err == ECONNRESET) {
+            say(ev, "the peer reset the connection (RST): what was sent is lost");
+            s->reset = 1;
+        } else if (f->err) {
+            if (!common_failure(ev))
+                say(ev, "send failed: %s", strerror(f->err));
+        } else if (s->peer_closed) {
+            say(ev, "%lld bytes accepted, but the peer has already closed its end (a receive returned 0): "
+                    "if it is gone, its kernel answers with RST, and the next send fails with EPIPE", f->ret);
+        } else if (f->len >= 0 && f->ret < f->len) {
+            say(ev, "only %lld of the %lld bytes were taken: the send buffer is full; the rest must be sent again",
+                f->ret, f->len);
+        } else {
+            say(ev, "%lld bytes handed to the kernel, which sends them: success says they were queued, "
+                    "not that the peer has read them", f->ret);
+        }
+        return;
+    case CALL_RECV:
+        if (f->ret == 0 && f->len != 0) {
+            if (s->peer_closed)
+                say(ev, "end of stream again: the peer closed its end (FIN); every further receive returns 0 at once");
+            else
+                say(ev, "end of stream: the peer closed its end (FIN); every further receive returns 0 at once");
+            s->peer_closed = 1;
+        } else if (f->err == ECONNRESET) {
+            say(ev, "the peer reset the connection (RST): it closed with data unread, or was gone when our data came");
+            s->reset = 1;
+        } else if (f->err) {
+            if (!common_failure(ev))
+                say(ev, "receive failed: %s", strerror(f->err));
+        } else {
+            say(ev, "%lld bytes arrived from the peer", f->ret);
+        }
+        return;
+    case CALL_SHUTDOWN:
+        if (f->err)
+            say(ev, "shutdown failed: %s", strerror(f->err));
+        else if (f->len == SHUT_WR) {
+            s->shut_wr = 1;
+            say(ev, "no more sending from this side: the kernel sends FIN; receiving still works");
+        } else if (f->len == SHUT_RD)
+            say(ev, "no more receiving from this side; the peer is not told");
+        else {
+            s->shut_wr = 1;
+            say(ev, "no more sending or receiving: the kernel sends FIN");
+        }
+        return;
+    case CALL_CLOSE:
+        if (f->err)
+            say(ev, "close failed: %s", strerror(f->err));
+        else if (s->listening)
+            say(ev, "the listening socket is closed: connections queued and not accepted are reset, new ones refused");
+        else
+            say(ev, "fd %d is closed: if it was connected, the kernel sends FIN (RST instead, if received data "
+                    "was left unread)", f->fd);
+        forget_sock(n, ev->pid, f->fd);
+        return;
+    }
+}
+
+static void explain_signal(struct notes *n, struct event *ev)
+{
+    const struct signal_facts *s = &ev->u.sig;
+    int pipe = s->signo == SIGPIPE;
+    switch (s->disposition) {
+    case DISP_IGNORED:
+        if (pipe)
+            say(ev, "ignored (SIG_IGN): nothing happens, the failed write just returns EPIPE; the tracer "
+                    "sees the signal only because ptrace reports every signal, even ignored ones");
+        else
+            say(ev, "ignored (SIG_IGN): it has no effect; the tracer sees it only because ptrace reports "
+                    "every signal, even ignored ones");
+        break;
+    case DISP_CAUGHT:
+        say(ev, "caught: the process's handler runs, then the process goes on where it was");
+        if (pipe)
+            add(ev, " (the failed write returns EPIPE)");
+        break;
+    case DISP_DEFAULT:
+        if (!strcmp(s->action, "terminate"))
+            say(ev, "default action: terminate the process");
+        else if (!strcmp(s->action, "core"))
+            say(ev, "default action: terminate the process and dump core");
+        else if (!strcmp(s->action, "ignore"))
+            say(ev, "default action: ignore it");
+        else if (!strcmp(s->action, "stop"))
+            say(ev, "default action: stop the process until a SIGCONT");
+        else
+            say(ev, "default action: continue the process if it was stopped");
+        break;
+    }
+    if (s->sender)
+        add(ev, "; sent by %s (pid %d) with kill()", s->sender_name[0] ? s->sender_name : "another process",
+            (int)s->sender);
+    else if (pipe && proc(n, ev->pid)->epipe)
+        add(ev, "; raised by the kernel because the write failed with EPIPE");
+}
+
+static void explain_exit(struct notes *n, struct event *ev)
+{
+    const struct exit_facts *x = &ev->u.exit;
+    if (x->signo == SIGPIPE)
+        say(ev, "killed by SIGPIPE: it wrote to a connection closed for writing, and neither ignored nor "
+                "caught SIGPIPE, whose default action is to terminate (a shell reports status 141)");
+    else if (x->signo == SIGKILL)
+        say(ev, "killed by SIGKILL, which can be neither caught nor ignored (a shell reports status 137)");
+    else if (x->signo)
+        say(ev, "killed by %s, by its default action%s (a shell reports status %d)", signal_name(x->signo),
+            x->core ? ", with a core dump" : "", 128 + x->signo);
+    else if (x->code == 0)
+        say(ev, "exited normally (code 0)");
+    else if (x->code == 127)
+        say(ev, "exited with code 127: the command was not found");
+    else if (x->code == 126)
+        say(ev, "exited with code 126: the command could not be run");
+    else
+        say(ev, "exited with code %d", x->code);
+    forget_proc(n, ev->pid);
+}
+
+void notes_explain(struct notes *n, struct event *ev)
+{
+    switch (ev->type) {
+    case EV_SYSCALL:
+        explain_syscall(n, ev);
+        break;
+    case EV_SIGNAL:
+        explain_signal(n, ev);
+        break;
+    case EV_EXIT:
+        explain_exit(n, ev);
+        break;
+    case EV_EXEC:
+        say(ev, "starts running %s", ev->u.exec.path);
+        break;
+    case EV_VERDICT:
+        say(ev, "the scenario's verdict");
+        break;
+    default:
+        break;
+    }
+}

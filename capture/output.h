@@ -1,0 +1,48 @@
+/*
+ * output: the timeline, as people and programs read it.
+ *
+ *   text    one aligned line an event: time since the start, who, what, and
+ *           the note; colour on a terminal unless NO_COLOR is set
+ *   ladder  a sequence diagram: client side left, server side right,
+ *           packets as arrows between them
+ *   json    JSON Lines, one object an event (the format tests read; see
+ *           DESIGN.md "Events"); also written alongside the others with -o
+ *
+ * Text and ladder show what tells the story: packets, socket calls and
+ * everything that happens to a process that made one, and of other processes
+ * only what kills them. JSON has every event.
+ */
+#ifndef SIGTRACE_OUTPUT_H
+#define SIGTRACE_OUTPUT_H
+
+#include <stdio.h>
+
+#include "event.h"
+
+enum output_format { OUT_TEXT, OUT_LADDER, OUT_JSON };
+
+struct output;
+
+/* out: the chosen format's stream (NULL: none); json: a JSON Lines copy (NULL: none). */
+struct output *output_new(FILE *out, enum output_format format, int color, FILE *json);
+void output_free(struct output *o);
+
+/*
+ * How the text timeline names a process: its name, and "client 2" for a
+ * second process named client. The same pid always gets the same label.
+ */
+const char *output_label(struct output *o, pid_t pid, const char *comm);
+
+/* Print one event, in time order. */
+void output_event(struct output *o, const struct event *ev);
+
+/* The end of the run: the text timeline ends with the verdict, if one was seen. */
+void output_finish(struct output *o);
+
+/* One line that says what ev is and means: a pcapng comment. */
+void output_describe(struct output *o, const struct event *ev, char *buf, size_t len);
+
+/* 1 once a write to out or json failed (a closed pipe, a full disk). */
+int output_failed(const struct output *o);
+
+#endif

@@ -1,0 +1,189 @@
+/*
+ * procfs: reading /proc about traced processes.
+ */
+#include "procfs.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int procfs_fd_socket(pid_t tid, int fd, unsigned long *inode)
+{
+    char path[64], target[64];
+    snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)tid, fd);
+    ssize_t n = readlink(path, target, sizeof(target) - 1);
+    if (n < 0)
+        return -1;
+    target[n] = '\0';
+    if (sscanf(target, "socket:[%lu]", inode) == 1)
+        return 1;
+    return 0;
+}
+
+/*
+ * /proc/net/tcp prints each address as the hex of the 32-bit words of the
+ * address in the machine's byte order; reading them back with the same order
+ * gives network-order bytes.
+ */
+static int parse_hex_endpoint(const char *text, int family, struct endpoint *e)
+{
+    const char *colon = strchr(text, ':');
+    if (!colon)
+        return -1;
+    size_t words = family == AF_INET ? 1 : 4;
+    if ((size_t)(colon - text) != words * 8)
+        return -1;
+    memset(e, 0, sizeof(*e));
+    e->family = family;
+    for (size_t i = 0; i < words; i++) {
+        char hex[9];
+        memcpy(hex, text + i * 8, 8);
+        hex[8] = '\0';
+        uint32_t word = (uint32_t)strtoul(hex, NULL, 16);
+        memcpy(e->addr + i * 4, &word, 4);
+    }
+    e->port = (uint16_t)strtoul(colon + 1, NULL, 16);
+    return 0;
+}
+
+static int find_in_table(const char *path, int family, unsigned long inode,
+                         struct endpoint *local, struct endpoint *remote, int *state)
+{
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -1;
+    char line[512];
+    int found = -1;
+    if (!fgets(line, sizeof(line), f)) { /* the header */
+        fclose(f);
+        return -1;
+    }
+    while (found < 0 && fgets(line, sizeof(line), f)) {
+        char loc[64], rem[64];
+        unsigned st;
+        unsigned long ino;
+        /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+        if (sscanf(line, "%*s %63s %63s %x %*s %*s %*s %*s %*s %lu", loc, rem, &st, &ino) != 4)
+            continue;
+        if (ino != inode)
+            continue;
+        if (parse_hex_endpoint(loc, family, local) < 0 || parse_hex_endpoint(rem, family, remote) < 0)
+            continue;
+        *state = (int)st;
+        found = 0;
+    }
+    fclose(f);
+    return found;
+}
+
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is shown, and matched, as IPv4. */
+static void unmap_v4(struct endpoint *e)
+{
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (e->family == AF_INET6 && memcmp(e->addr, prefix, 12) == 0) {
+        memmove(e->addr, e->addr + 12, 4);
+        memset(e->addr + 4, 0, 12);
+        e->family = AF_INET;
+    }
+}
+
+int procfs_tcp_socket(pid_t tid, unsigned long inode, struct endpoint *local,
+                      struct endpoint *remote, int *state)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/net/tcp", (int)tid);
+    if (find_in_table(path, AF_INET, inode, local, remote, state) == 0)
+        return 0;
+    snprintf(path, sizeof(path), "/proc/%d/net/tcp6", (int)tid);
+    if (find_in_table(path, AF_INET6, inode, local, remote, state) == 0) {
+        unmap_v4(local);
+        unmap_v4(remote);
+        return 0;
+    }
+    return -1;
+}
+
+/* Read a small /proc file into buf (NUL-terminated); its length, or -1. */
+static ssize_t read_small(pid_t tid, const char *name, char *buf, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)tid, name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t got = 0;
+    while (got + 1 < len) {
+        ssize_t n = read(fd, buf + got, len - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    return (ssize_t)got;
+}
+
+int procfs_signal_masks(pid_t tid, uint64_t *ignored, uint64_t *caught)
+{
+    char buf[4096];
+    if (read_small(tid, "status", buf, sizeof(buf)) <= 0)
+        return -1;
+    const char *ign = strstr(buf, "\nSigIgn:");
+    const char *cgt = strstr(buf, "\nSigCgt:");
+    if (!ign || !cgt)
+        return -1;
+    *ignored = strtoull(ign + 8, NULL, 16);
+    *caught = strtoull(cgt + 8, NULL, 16);
+    return 0;
+}
+
+pid_t procfs_tgid(pid_t tid)
+{
+    char buf[4096];
+    if (read_small(tid, "status", buf, sizeof(buf)) <= 0)
+        return -1;
+    const char *tgid = strstr(buf, "\nTgid:");
+    return tgid ? (pid_t)strtol(tgid + 6, NULL, 10) : -1;
+}
+
+int procfs_comm(pid_t tid, char *buf, size_t len)
+{
+    ssize_t n = read_small(tid, "comm", buf, len);
+    if (n <= 0)
+        return -1;
+    buf[strcspn(buf, "\n")] = '\0';
+    return 0;
+}
+
+int procfs_exe(pid_t tid, char *buf, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/exe", (int)tid);
+    ssize_t n = readlink(path, buf, len - 1);
+    if (n < 0)
+        return -1;
+    buf[n] = '\0';
+    return 0;
+}
+
+int procfs_cmdline(pid_t tid, char *buf, size_t len)
+{
+    ssize_t n = read_small(tid, "cmdline", buf, len);
+    if (n <= 0)
+        return -1;
+    /* Arguments are NUL-separated; the last NUL ends the last one. */
+    for (ssize_t i = 0; i < n; i++)
+        if (buf[i] == '\0')
+            buf[i] = ' ';
+    while (n > 0 && buf[n - 1] == ' ')
+        buf[--n] = '\0';
+    return 0;
+}

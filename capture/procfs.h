@@ -1,0 +1,41 @@
+/*
+ * procfs: what /proc says about a traced process: whether an fd is a
+ * socket, that socket's addresses (from the process's own view of
+ * /proc/net/tcp and tcp6, so it works inside a network namespace), how the
+ * process disposes of each signal, its name and command line.
+ *
+ * Every function reads the files afresh: the answer is the one at the moment
+ * of the call, which is the point (a disposition can change at any time).
+ */
+#ifndef SIGTRACE_PROCFS_H
+#define SIGTRACE_PROCFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "event.h"
+
+/* 1 and *inode set if fd of tid is a socket, 0 if it is something else, -1 if no such fd. */
+int procfs_fd_socket(pid_t tid, int fd, unsigned long *inode);
+
+/*
+ * The TCP socket with this inode, as tid's network namespace sees it: its
+ * local and remote endpoints and its state (TCP_ESTABLISHED ..., as in
+ * /proc/net/tcp). 0, or -1 if it is not a TCP socket there.
+ */
+int procfs_tcp_socket(pid_t tid, unsigned long inode, struct endpoint *local,
+                      struct endpoint *remote, int *state);
+
+/* The SigIgn and SigCgt masks (bit signo-1). 0, or -1. */
+int procfs_signal_masks(pid_t tid, uint64_t *ignored, uint64_t *caught);
+
+/* The thread group (process) id of tid, or -1. */
+pid_t procfs_tgid(pid_t tid);
+
+/* Name (comm), executable path, command line joined with spaces: 0, or -1. */
+int procfs_comm(pid_t tid, char *buf, size_t len);
+int procfs_exe(pid_t tid, char *buf, size_t len);
+int procfs_cmdline(pid_t tid, char *buf, size_t len);
+
+#endif

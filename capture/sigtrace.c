@@ -1,0 +1,630 @@
+/*
+ * sigtrace: run a command, follow it and every process it starts, capture
+ * its TCP packets, and print what the processes did and what went over the
+ * wire on one annotated timeline.
+ *
+ *   sigtrace [options] -- COMMAND [ARG...]
+ *   sigtrace [options] -r FILE
+ *
+ * One thread, one loop: poll the capture and a signalfd (SIGCHLD says a
+ * traced process stopped; SIGINT, SIGTERM and SIGHUP say stop), take what
+ * the capture and the tracer have, let the timeline put it in order, and
+ * print what is due. While traced processes keep stopping, the loop does not
+ * sleep between rounds: waking a sleeping CPU for each stop would slow a
+ * busy process to a crawl, and a traced lab must behave as the untraced lab.
+ *
+ * Exit status: COMMAND's (128 + N if a signal N killed it); 130, 143 or 129
+ * when sigtrace itself was interrupted by SIGINT, SIGTERM or SIGHUP (the
+ * traced processes are then killed); 1 on failure; 2 on bad arguments.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "capture.h"
+#include "conn.h"
+#include "decode.h"
+#include "event.h"
+#include "netns.h"
+#include "notes.h"
+#include "output.h"
+#include "owners.h"
+#include "pcapng.h"
+#include "timeline.h"
+#include "trace.h"
+
+#define PROG "sigtrace"
+
+/* How long events wait for older ones, and possible repeats for their match. */
+#define WINDOW_NS 150000000LL
+#define HOLD_NS 50000000LL
+/* After the last stop, keep polling without sleeping this long. */
+#define SPIN_NS 5000000LL
+/* Stops served in one go before the capture and the output get a turn. */
+#define SLICE_STOPS 4000
+/* Empty waitpid calls before serve_stops gives up waiting for the next stop. */
+#define SPIN_POLLS 200
+/* Comments kept for the next packet in the pcapng file. */
+#define PENDING_MAX 64
+
+struct options {
+    const char *iface, *filter, *port, *write_path, *read_path, *json_path;
+    enum output_format format;
+    int netns;
+    char **command;
+};
+
+struct run {
+    struct options opt;
+    struct tracer *tracer;
+    struct capture *cap;
+    struct timeline *timeline;
+    struct notes *notes;
+    struct conn_table *conns;
+    struct owners *owners;
+    struct output *out;
+    struct pcapng_writer *pcapng;
+    int pcapng_if;
+    FILE *json;
+    int linktype;
+    int owned_only;              /* show only packets of endpoints the traced processes used */
+    unsigned long skipped, others, not_tcp;
+    char *pending[PENDING_MAX];  /* process events since the last packet, for its comments */
+    size_t npending;
+    unsigned long pending_lost;
+    char verdict[512];
+    char command_line[1024];
+    struct timespec last_t;      /* the time of the last event let out */
+    int failed;
+};
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: " PROG " [options] -- COMMAND [ARG...]   run COMMAND and its children, trace them and the wire\n"
+            "       " PROG " [options] -r FILE               annotate a capture made elsewhere (pcap or pcapng)\n"
+            "\n"
+            "  -i IFACE           interface to capture (default lo)\n"
+            "  -p PORT            only this TCP port\n"
+            "  -f EXPR            only packets that match this BPF filter (man pcap-filter)\n"
+            "  -w FILE            write the capture as pcapng, each annotation a packet comment\n"
+            "  -o, --json-file FILE  write the events as JSON Lines to FILE too\n"
+            "  --json             JSON Lines on standard output instead of the text timeline\n"
+            "  --ladder           a sequence (ladder) diagram: client side left, server side right\n"
+            "  --netns            run COMMAND in a private network namespace (no root needed where the\n"
+            "                     kernel allows unprivileged user namespaces)\n"
+            "  -h, --help         this help\n"
+            "\n"
+            "Exit status: COMMAND's (128+N if killed by signal N); 130/143/129 if sigtrace was\n"
+            "interrupted by SIGINT/SIGTERM/SIGHUP; 1 on failure; 2 on bad arguments.\n");
+    exit(2);
+}
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, PROG ": ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    exit(1);
+}
+
+static void parse_options(int argc, char **argv, struct options *opt)
+{
+    enum { OPT_JSON = 256, OPT_LADDER, OPT_NETNS };
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, OPT_JSON},
+        {"ladder", no_argument, NULL, OPT_LADDER},
+        {"netns", no_argument, NULL, OPT_NETNS},
+        {"json-file", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    memset(opt, 0, sizeof(*opt));
+    opt->format = OUT_TEXT;
+    int formats = 0, c;
+    /* "+": stop at the first word that is not an option: it is COMMAND. */
+    while ((c = getopt_long(argc, argv, "+i:p:f:w:r:o:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'i': opt->iface = optarg; break;
+        case 'p': opt->port = optarg; break;
+        case 'f': opt->filter = optarg; break;
+        case 'w': opt->write_path = optarg; break;
+        case 'r': opt->read_path = optarg; break;
+        case 'o': opt->json_path = optarg; break;
+        case OPT_JSON: opt->format = OUT_JSON; formats++; break;
+        case OPT_LADDER: opt->format = OUT_LADDER; formats++; break;
+        case OPT_NETNS: opt->netns = 1; break;
+        default: usage();
+        }
+    }
+    if (formats > 1) {
+        fprintf(stderr, PROG ": choose one of --json and --ladder\n");
+        usage();
+    }
+    if (opt->port) {
+        char *end;
+        long port = strtol(opt->port, &end, 10);
+        if (*end || port < 1 || port > 65535) {
+            fprintf(stderr, PROG ": bad port '%s': give a number from 1 to 65535\n", opt->port);
+            usage();
+        }
+    }
+    if (optind < argc)
+        opt->command = argv + optind;
+    if (!opt->command == !opt->read_path) {
+        fprintf(stderr, PROG ": give either a COMMAND (after --) or -r FILE\n");
+        usage();
+    }
+    if (opt->read_path && opt->netns) {
+        fprintf(stderr, PROG ": --netns runs a COMMAND; it means nothing with -r\n");
+        usage();
+    }
+}
+
+/* --- where events go ---------------------------------------------------------- */
+
+static void pending_add(struct run *r, const char *text)
+{
+    if (!r->pcapng)
+        return;
+    if (r->npending == PENDING_MAX) {
+        r->pending_lost++;
+        return;
+    }
+    char *copy = strdup(text);
+    if (copy)
+        r->pending[r->npending++] = copy;
+}
+
+static void pending_clear(struct run *r)
+{
+    for (size_t i = 0; i < r->npending; i++)
+        free(r->pending[i]);
+    r->npending = 0;
+    r->pending_lost = 0;
+}
+
+static void write_packet(struct run *r, const struct event *ev)
+{
+    char line[1024], lost[64];
+    const char *comments[PENDING_MAX + 2];
+    size_t n = 0;
+    for (size_t i = 0; i < r->npending; i++)
+        comments[n++] = r->pending[i];
+    if (r->pending_lost) {
+        snprintf(lost, sizeof(lost), "(and %lu more events)", r->pending_lost);
+        comments[n++] = lost;
+    }
+    output_describe(r->out, ev, line, sizeof(line));
+    comments[n++] = line;
+    const struct packet_facts *p = &ev->u.pkt;
+    if (pcapng_write_packet(r->pcapng, r->pcapng_if, &ev->t, p->frame, p->caplen, p->wirelen, comments, n) < 0 &&
+        !r->failed) {
+        fprintf(stderr, PROG ": cannot write %s: %s\n", r->opt.write_path, pcapng_error(r->pcapng));
+        r->failed = 1;
+    }
+    pending_clear(r);
+}
+
+/* Name a packet's ends: the owning process where known, else the role ("client", "server"). */
+static void name_packet(struct run *r, struct event *ev)
+{
+    struct packet_facts *p = &ev->u.pkt;
+    struct endpoint e[2];
+    for (int i = 0; i < 2; i++) {
+        memset(&e[i], 0, sizeof(e[i]));
+        e[i].family = p->seg.family;
+        memcpy(e[i].addr, i ? p->seg.dst : p->seg.src, p->seg.family == AF_INET ? 4 : 16);
+        e[i].port = i ? p->seg.dport : p->seg.sport;
+    }
+    char *names[2] = {p->from, p->to}, *labels[2] = {p->from_label, p->to_label};
+    for (int i = 0; i < 2; i++) {
+        pid_t pid;
+        char comm[16];
+        if (owners_find(r->owners, &e[i], &pid, comm)) {
+            snprintf(names[i], sizeof(p->from), "%s", comm);
+            snprintf(labels[i], sizeof(p->from_label), "%s", output_label(r->out, pid, comm));
+        } else {
+            int orig = i == 0 ? p->from_orig : !p->from_orig;
+            snprintf(labels[i], sizeof(p->from_label), "%s", orig ? "client" : "server");
+        }
+    }
+}
+
+static void on_connection_done(const struct conn_summary *s, void *ctx)
+{
+    struct run *r = ctx;
+    struct event *ev = event_new(EV_CONNECTION);
+    owners_forget(r->owners, s);
+    if (!ev)
+        return;
+    ev->u.conn = *s;
+    ev->t = s->last;
+    snprintf(ev->note, sizeof(ev->note), "%s", s->note);
+    output_event(r->out, ev);
+    char line[1024];
+    output_describe(r->out, ev, line, sizeof(line));
+    pending_add(r, line);
+    event_free(ev);
+}
+
+/* An event leaves the timeline: annotate what needs the others, and print it. */
+static void deliver(struct run *r, struct event *ev)
+{
+    char line[1024];
+    if (ev->type == EV_PACKET) {
+        struct packet_facts *p = &ev->u.pkt;
+        struct endpoint src = {0}, dst = {0};
+        src.family = dst.family = p->seg.family;
+        memcpy(src.addr, p->seg.src, 16);
+        memcpy(dst.addr, p->seg.dst, 16);
+        src.port = p->seg.sport;
+        dst.port = p->seg.dport;
+        pid_t pid;
+        char comm[16];
+        if (r->owned_only && !owners_find(r->owners, &src, &pid, comm) && !owners_find(r->owners, &dst, &pid, comm)) {
+            r->others++;
+            event_free(ev);
+            return;
+        }
+        struct conn_segment_info info;
+        conn_track(r->conns, &p->seg, &ev->t, &info);
+        p->from_orig = info.from_orig;
+        snprintf(ev->note, sizeof(ev->note), "%s", info.note);
+        owners_sequence(r->owners, ev);
+        name_packet(r, ev);
+    } else if (ev->type == EV_SYSCALL) {
+        owners_learn(r->owners, ev);
+    }
+    if (ev->type == EV_VERDICT)
+        snprintf(r->verdict, sizeof(r->verdict), "%s", ev->u.verdict);
+    output_event(r->out, ev);
+    if (r->pcapng) {
+        if (ev->type == EV_PACKET)
+            write_packet(r, ev);
+        else if (ev->type != EV_REPEAT_START) {
+            output_describe(r->out, ev, line, sizeof(line));
+            pending_add(r, line);
+        }
+    }
+    r->last_t = ev->t;
+    event_free(ev);
+}
+
+/* From the tracer: explain, then into the timeline. */
+static void on_process_event(struct event *ev, void *ctx)
+{
+    struct run *r = ctx;
+    notes_explain(r->notes, ev);
+    timeline_push(r->timeline, ev);
+}
+
+/* From the capture: decode; into the timeline (live) or straight out (a file, already in order). */
+static void on_packet(const struct timespec *ts, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+                      void *ctx)
+{
+    struct run *r = ctx;
+    struct tcp_seg seg;
+    enum decode_result res = decode_frame(r->linktype, frame, caplen, &seg, NULL);
+    if (res != DECODE_TCP) {
+        if (res == DECODE_OTHER)
+            r->not_tcp++;
+        else
+            r->skipped++;
+        return;
+    }
+    struct event *ev = event_new(EV_PACKET);
+    uint8_t *copy = malloc(caplen ? caplen : 1);
+    if (!ev || !copy) {
+        free(ev);
+        free(copy);
+        r->skipped++;
+        return;
+    }
+    memcpy(copy, frame, caplen);
+    ev->t = *ts;
+    struct packet_facts *p = &ev->u.pkt;
+    p->seg = seg;
+    if (seg.payload)
+        p->seg.payload = copy + (seg.payload - frame);
+    p->frame = copy;
+    p->caplen = caplen;
+    p->wirelen = wirelen;
+    p->linktype = r->linktype;
+    decode_endpoint_str(seg.family, seg.src, seg.sport, p->src, sizeof(p->src));
+    decode_endpoint_str(seg.family, seg.dst, seg.dport, p->dst, sizeof(p->dst));
+    if (r->opt.read_path)
+        deliver(r, ev);
+    else
+        timeline_push(r->timeline, ev);
+}
+
+/* --- the loops ------------------------------------------------------------------ */
+
+static struct timespec now_real(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts;
+}
+
+static long long ns_since(const struct timespec *then)
+{
+    struct timespec now = now_real();
+    return (long long)(now.tv_sec - then->tv_sec) * 1000000000LL + (now.tv_nsec - then->tv_nsec);
+}
+
+static void drain_timeline(struct run *r, const struct timespec *now)
+{
+    struct event *ev;
+    while ((ev = timeline_pop(r->timeline, now)))
+        deliver(r, ev);
+    if (r->last_t.tv_sec)
+        conn_expire(r->conns, &r->last_t, on_connection_done, r);
+}
+
+static int read_file(struct run *r)
+{
+    int n;
+    while ((n = capture_dispatch(r->cap, 256, on_packet, r)) > 0)
+        conn_expire(r->conns, &r->last_t, on_connection_done, r);
+    if (n == -2) {
+        fprintf(stderr, PROG ": cannot read %s: %s\n", r->opt.read_path, capture_error(r->cap));
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * Serve stopped processes for as long as they keep stopping, up to a slice:
+ * a tight loop on waitpid, nothing else, so that a process that stops again
+ * and again (a busy loop of system calls) waits as little as possible.
+ * Returns how many stops were served, or -1 once no traced process is left.
+ */
+static int serve_stops(struct run *r)
+{
+    int served = 0, idle = 0;
+    int spin_polls = getenv("NOSPIN") ? 1 : SPIN_POLLS;
+    while (served < SLICE_STOPS && idle < spin_polls) {
+        int n = trace_pump(r->tracer, 64);
+        if (n < 0)
+            return served ? served : -1;
+        served += n;
+        idle = n ? 0 : idle + 1;
+        if (!n && getenv("YIELD"))
+            sched_yield();
+    }
+    return served;
+}
+
+/* Returns the signal that interrupted the run, or 0. */
+static int trace_loop(struct run *r, int sigfd)
+{
+    struct pollfd fds[2] = {{sigfd, POLLIN, 0}, {capture_fd(r->cap), POLLIN, 0}};
+    struct timespec last_busy = now_real(), ended = {0, 0};
+    int interrupted = 0, done = 0;
+    for (;;) {
+        int spin = !getenv("NOSPIN") && ns_since(&last_busy) < SPIN_NS;
+        poll(fds, fds[1].fd >= 0 ? 2 : 1, spin ? 0 : 10);
+        if (fds[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            while (read(sigfd, &si, sizeof(si)) == sizeof(si))
+                if (si.ssi_signo != SIGCHLD && !interrupted)
+                    interrupted = (int)si.ssi_signo;
+        }
+        if (interrupted)
+            trace_kill_all(r->tracer); /* again each round: a fork may have raced the first kill */
+        int stops = done ? 0 : serve_stops(r);
+        if (stops < 0 && !done) {
+            done = 1;
+            ended = now_real();
+        }
+        int packets = capture_dispatch(r->cap, 1000, on_packet, r);
+        if (stops > 0 || packets > 0)
+            last_busy = now_real();
+        struct timespec now = now_real();
+        drain_timeline(r, &now);
+        /* The last packets may still be on their way: give them the window. */
+        if (done && ns_since(&ended) > WINDOW_NS)
+            return interrupted;
+        if (packets == -2) {
+            fprintf(stderr, PROG ": capture failed: %s\n", capture_error(r->cap));
+            r->failed = 1;
+            interrupted = interrupted ? interrupted : SIGTERM;
+        }
+    }
+}
+
+/* --- setting up and finishing ----------------------------------------------------- */
+
+static void join_command(char **argv, char *buf, size_t len)
+{
+    size_t n = (size_t)snprintf(buf, len, PROG " --");
+    for (; *argv && n < len; argv++)
+        n += (size_t)snprintf(buf + n, len - n, " %s", *argv);
+}
+
+static void open_outputs(struct run *r)
+{
+    char err[512];
+    if (r->opt.json_path) {
+        r->json = fopen(r->opt.json_path, "we");
+        if (!r->json)
+            die("cannot write %s: %s (check the directory exists and is writable)", r->opt.json_path,
+                strerror(errno));
+    }
+    int color = r->opt.format != OUT_JSON && isatty(STDOUT_FILENO) && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
+    r->out = output_new(stdout, r->opt.format, color, r->json);
+    if (!r->out)
+        die("out of memory");
+    if (r->opt.write_path) {
+        char shb[1200];
+        snprintf(shb, sizeof(shb), "%s", r->opt.read_path ? "annotated by sigtrace" : r->command_line);
+        r->pcapng = pcapng_open(r->opt.write_path, shb, err, sizeof(err));
+        if (!r->pcapng)
+            die("cannot write %s: %s", r->opt.write_path, err);
+        r->pcapng_if = pcapng_add_interface(r->pcapng, r->linktype, capture_snaplen(r->cap), capture_name(r->cap));
+        if (r->pcapng_if < 0)
+            die("cannot write %s: %s", r->opt.write_path, pcapng_error(r->pcapng));
+    }
+}
+
+static void build_filter(const struct options *opt, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (opt->port && opt->filter)
+        snprintf(buf, len, "port %s and (%s)", opt->port, opt->filter);
+    else if (opt->port)
+        snprintf(buf, len, "port %s", opt->port);
+    else if (opt->filter)
+        snprintf(buf, len, "%s", opt->filter);
+}
+
+static void finish(struct run *r)
+{
+    conn_flush(r->conns, on_connection_done, r);
+    output_finish(r->out);
+    if (r->pcapng) {
+        /* The file's own comment: the command, its verdict, and what came after the last packet. */
+        char shb[PCAPNG_SHB_COMMENT_MAX];
+        size_t n = (size_t)snprintf(shb, sizeof(shb), "%s", r->opt.read_path ? "annotated by sigtrace" : r->command_line);
+        if (r->verdict[0] && n < sizeof(shb))
+            n += (size_t)snprintf(shb + n, sizeof(shb) - n, "\nverdict: %s", r->verdict);
+        if (r->npending && n < sizeof(shb))
+            n += (size_t)snprintf(shb + n, sizeof(shb) - n, "\nafter the last packet:");
+        for (size_t i = 0; i < r->npending && n < sizeof(shb); i++)
+            n += (size_t)snprintf(shb + n, sizeof(shb) - n, "\n%s", r->pending[i]);
+        if (pcapng_close(r->pcapng, shb) < 0 && !r->failed) {
+            fprintf(stderr, PROG ": cannot finish %s\n", r->opt.write_path);
+            r->failed = 1;
+        }
+        r->pcapng = NULL;
+    }
+    pending_clear(r);
+    if (r->json && fclose(r->json) != 0 && !r->failed) {
+        fprintf(stderr, PROG ": cannot write %s: %s\n", r->opt.json_path, strerror(errno));
+        r->failed = 1;
+    }
+    r->json = NULL;
+    if (output_failed(r->out) && output_failed(r->out) != EPIPE && !r->failed) {
+        fprintf(stderr, PROG ": cannot write the output: %s\n", strerror(output_failed(r->out)));
+        r->failed = 1;
+    }
+    if (r->cap) {
+        unsigned dropped = capture_dropped(r->cap);
+        if (dropped)
+            fprintf(stderr, PROG ": the kernel dropped %u packets that sigtrace could not take in time\n", dropped);
+    }
+}
+
+static void cleanup(struct run *r)
+{
+    trace_free(r->tracer);
+    capture_close(r->cap);
+    timeline_free(r->timeline);
+    notes_free(r->notes);
+    owners_free(r->owners);
+    conn_table_free(r->conns);
+    output_free(r->out);
+}
+
+int main(int argc, char **argv)
+{
+    struct run run;
+    struct run *r = &run;
+    char err[1024], filter[1024];
+    memset(r, 0, sizeof(*r));
+    parse_options(argc, argv, &r->opt);
+    build_filter(&r->opt, filter, sizeof(filter));
+    r->conns = conn_table_new();
+    r->owners = owners_new(r->conns);
+    r->notes = notes_new();
+    r->timeline = timeline_new(WINDOW_NS, HOLD_NS);
+    if (!r->conns || !r->owners || !r->notes || !r->timeline)
+        die("out of memory");
+
+    if (r->opt.read_path) {
+        r->cap = capture_open_file(r->opt.read_path, filter[0] ? filter : NULL, err, sizeof(err));
+        if (!r->cap)
+            die("%s", err);
+        r->linktype = capture_linktype(r->cap);
+        if (!decode_linktype_supported(r->linktype))
+            die("cannot read %s: link type %d is not one sigtrace decodes (Ethernet, Linux cooked, loopback, raw IP)",
+                r->opt.read_path, r->linktype);
+        open_outputs(r);
+        int rc = read_file(r);
+        finish(r);
+        cleanup(r);
+        return rc || r->failed ? 1 : 0;
+    }
+
+    join_command(r->opt.command, r->command_line, sizeof(r->command_line));
+    /* Signals arrive through a signalfd; the command gets the mask we were given back. */
+    sigset_t mask, original;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, &original);
+    int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (sigfd < 0)
+        die("signalfd: %s", strerror(errno));
+    /* A closed stdout must not kill the tracer (and, through EXITKILL, the command). */
+    int sigpipe_ignored = signal(SIGPIPE, SIG_IGN) == SIG_IGN;
+
+    if (r->opt.netns && netns_enter(err, sizeof(err)) < 0)
+        die("%s", err);
+    /* Outside a namespace of our own, lo carries other programs' traffic too. */
+    r->owned_only = !r->opt.netns && !r->opt.port && !r->opt.filter;
+
+    r->tracer = trace_spawn(r->opt.command, &original, sigpipe_ignored, on_process_event, r, err, sizeof(err));
+    if (!r->tracer)
+        die("%s", err);
+    const char *iface = r->opt.iface ? r->opt.iface : "lo";
+    r->cap = capture_open_live(iface, filter[0] ? filter : NULL, err, sizeof(err));
+    if (!r->cap) {
+        trace_kill_all(r->tracer);
+        while (trace_pump(r->tracer, 100) >= 0)
+            usleep(1000);
+        die("%s", err);
+    }
+    r->linktype = capture_linktype(r->cap);
+    if (!decode_linktype_supported(r->linktype))
+        die("cannot capture on %s: link type %d is not one sigtrace decodes", iface, r->linktype);
+    open_outputs(r);
+
+    trace_start(r->tracer);
+    int interrupted = trace_loop(r, sigfd);
+    drain_timeline(r, NULL);
+    finish(r);
+
+    int status = 0, rc;
+    if (interrupted)
+        rc = 128 + interrupted;
+    else if (!trace_command_status(r->tracer, &status))
+        rc = 1;
+    else if (WIFSIGNALED(status))
+        rc = 128 + WTERMSIG(status);
+    else
+        rc = WEXITSTATUS(status);
+    if (r->failed && rc == 0)
+        rc = 1;
+    cleanup(r);
+    close(sigfd);
+    return rc;
+}

@@ -1,0 +1,351 @@
+/*
+ * timeline: the reorder window (a min-heap on time) and the per-process
+ * repeat detector in front of it.
+ *
+ * The detector keeps, for each thread, copies of the last events it let
+ * out ("recent"). A new event that equals the event p places back (for some
+ * period p) might be the start of a repeat, so it is held; as long as the
+ * held events keep matching the last p events, they stay held; when p of
+ * them have matched, the process is repeating, and from then on matching
+ * events are only counted. An event that matches nothing lets the held ones
+ * out as ordinary events, and so does time: nothing is held longer than
+ * hold_ns, so that the window can still put it in order.
+ */
+#include "timeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A cycle collapses from its third time through: twice must be seen, in full. */
+#define RECENT (2 * REPEAT_MAX_PERIOD)
+
+struct detector {
+    pid_t tid;
+    struct event *recent[RECENT]; /* ring: the last events let out */
+    int nrecent, next;
+    struct event *held[REPEAT_MAX_PERIOD];
+    int nheld;
+    struct event *rep;     /* the repeat being counted, or NULL */
+    int phase;             /* where in the cycle the next event should fall */
+};
+
+struct slot {
+    struct event *ev;
+    unsigned long seq;     /* arrival order, for ties */
+};
+
+struct timeline {
+    long long window_ns, hold_ns;
+    struct slot *heap;
+    size_t nheap, capheap;
+    unsigned long seq;
+    struct detector *dets;
+    size_t ndets, capdets;
+};
+
+struct timeline *timeline_new(long long window_ns, long long hold_ns)
+{
+    struct timeline *tl = calloc(1, sizeof(*tl));
+    if (tl) {
+        tl->window_ns = window_ns;
+        tl->hold_ns = hold_ns;
+    }
+    return tl;
+}
+
+/* --- the heap -------------------------------------------------------------- */
+
+static int slot_before(const struct slot *a, const struct slot *b)
+{
+    int c = ts_cmp(&a->ev->t, &b->ev->t);
+    return c < 0 || (c == 0 && a->seq < b->seq);
+}
+
+static int heap_push(struct timeline *tl, struct event *ev)
+{
+    if (tl->nheap == tl->capheap) {
+        size_t cap = tl->capheap ? tl->capheap * 2 : 256;
+        struct slot *heap = realloc(tl->heap, cap * sizeof(*heap));
+        if (!heap) {
+            event_free(ev);
+            return -1;
+        }
+        tl->heap = heap;
+        tl->capheap = cap;
+    }
+    size_t i = tl->nheap++;
+    tl->heap[i] = (struct slot){ev, tl->seq++};
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!slot_before(&tl->heap[i], &tl->heap[parent]))
+            break;
+        struct slot tmp = tl->heap[i];
+        tl->heap[i] = tl->heap[parent];
+        tl->heap[parent] = tmp;
+        i = parent;
+    }
+    return 0;
+}
+
+static struct event *heap_pop(struct timeline *tl)
+{
+    struct event *top = tl->heap[0].ev;
+    tl->heap[0] = tl->heap[--tl->nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < tl->nheap && slot_before(&tl->heap[l], &tl->heap[m]))
+            m = l;
+        if (r < tl->nheap && slot_before(&tl->heap[r], &tl->heap[m]))
+            m = r;
+        if (m == i)
+            break;
+        struct slot tmp = tl->heap[i];
+        tl->heap[i] = tl->heap[m];
+        tl->heap[m] = tmp;
+        i = m;
+    }
+    return top;
+}
+
+/* --- the repeat detector ------------------------------------------------------ */
+
+static struct detector *detector_for(struct timeline *tl, pid_t tid, int create)
+{
+    for (size_t i = 0; i < tl->ndets; i++)
+        if (tl->dets[i].tid == tid)
+            return &tl->dets[i];
+    if (!create)
+        return NULL;
+    if (tl->ndets == tl->capdets) {
+        size_t cap = tl->capdets ? tl->capdets * 2 : 16;
+        struct detector *dets = realloc(tl->dets, cap * sizeof(*dets));
+        if (!dets)
+            return NULL;
+        tl->dets = dets;
+        tl->capdets = cap;
+    }
+    struct detector *d = &tl->dets[tl->ndets++];
+    memset(d, 0, sizeof(*d));
+    d->tid = tid;
+    return d;
+}
+
+/* The event let out k places back (k = 1: the last one). */
+static struct event *recent_back(const struct detector *d, int k)
+{
+    int i = (d->next - k + RECENT) % RECENT;
+    return d->recent[i];
+}
+
+/* Let an event out into the window, and remember it as recent. */
+static void let_out(struct timeline *tl, struct detector *d, struct event *ev)
+{
+    struct event *copy = event_copy(ev);
+    if (copy) {
+        event_free(d->recent[d->next]);
+        d->recent[d->next] = copy;
+        d->next = (d->next + 1) % RECENT;
+        if (d->nrecent < RECENT)
+            d->nrecent++;
+    }
+    heap_push(tl, ev);
+}
+
+static void release_held(struct timeline *tl, struct detector *d)
+{
+    for (int i = 0; i < d->nheld; i++)
+        let_out(tl, d, d->held[i]);
+    d->nheld = 0;
+}
+
+static void close_repeat(struct timeline *tl, struct detector *d)
+{
+    if (!d->rep)
+        return;
+    d->rep->t = d->rep->u.rep.last;
+    heap_push(tl, d->rep);
+    d->rep = NULL;
+}
+
+/*
+ * The period the held events are repeating, if any: the smallest p such that
+ * the last 2p events let out are the same p events twice over, and the held
+ * events equal the first of them. *complete is set when all p have matched:
+ * the third time through.
+ */
+static int held_period(const struct detector *d, int *complete)
+{
+    for (int p = 1; 2 * p <= d->nrecent && p <= REPEAT_MAX_PERIOD; p++) {
+        if (d->nheld > p)
+            continue;
+        int match = 1;
+        for (int k = 1; k <= p && match; k++)
+            match = event_same(recent_back(d, k), recent_back(d, k + p));
+        for (int j = 0; j < d->nheld && match; j++)
+            match = event_same(d->held[j], recent_back(d, p - j));
+        if (match) {
+            *complete = d->nheld == p;
+            return p;
+        }
+    }
+    return 0;
+}
+
+static void start_repeat(struct timeline *tl, struct detector *d, int period)
+{
+    struct event *rep = event_new(EV_REPEAT);
+    if (!rep) {
+        release_held(tl, d);
+        return;
+    }
+    struct event *first = d->held[0];
+    rep->t = first->t;
+    rep->pid = first->pid;
+    rep->tid = first->tid;
+    rep->top = first->top;
+    memcpy(rep->proc, first->proc, sizeof(rep->proc));
+    rep->u.rep.period = period;
+    rep->u.rep.first = first->t;
+    rep->u.rep.last = d->held[d->nheld - 1]->t;
+    rep->u.rep.cycles = 1;
+    for (int j = 0; j < period; j++) {
+        rep->u.rep.pattern[j] = event_copy(recent_back(d, period - j));
+        rep->u.rep.count[j] = 1;
+        if (!rep->u.rep.pattern[j]) {
+            rep->u.rep.period = j;
+            event_free(rep);
+            release_held(tl, d);
+            return;
+        }
+    }
+    struct event *marker = event_copy(rep);
+    if (marker) {
+        marker->type = EV_REPEAT_START;
+        heap_push(tl, marker);
+    }
+    for (int i = 0; i < d->nheld; i++)
+        event_free(d->held[i]);
+    d->nheld = 0;
+    d->rep = rep;
+    d->phase = 0;
+}
+
+static void detect(struct timeline *tl, struct detector *d, struct event *ev)
+{
+    if (d->rep) {
+        struct repeat_facts *r = &d->rep->u.rep;
+        if (event_same(ev, r->pattern[d->phase])) {
+            r->count[d->phase]++;
+            r->last = ev->t;
+            d->phase = (d->phase + 1) % r->period;
+            if (d->phase == 0)
+                r->cycles++;
+            event_free(ev);
+            return;
+        }
+        close_repeat(tl, d);
+    }
+    d->held[d->nheld++] = ev;
+    while (d->nheld > 0) {
+        int complete = 0;
+        int p = held_period(d, &complete);
+        if (p && complete) {
+            start_repeat(tl, d, p);
+            return;
+        }
+        if (p)
+            return; /* keep holding: it may yet be a repeat */
+        /* The oldest held event starts no repeat: let it out, try the rest. */
+        struct event *oldest = d->held[0];
+        memmove(d->held, d->held + 1, (size_t)(d->nheld - 1) * sizeof(d->held[0]));
+        d->nheld--;
+        let_out(tl, d, oldest);
+    }
+}
+
+static void detector_end(struct timeline *tl, struct detector *d)
+{
+    close_repeat(tl, d);
+    release_held(tl, d);
+}
+
+static void detector_forget(struct timeline *tl, struct detector *d)
+{
+    for (int i = 0; i < RECENT; i++)
+        event_free(d->recent[i]);
+    size_t i = (size_t)(d - tl->dets);
+    tl->dets[i] = tl->dets[--tl->ndets];
+}
+
+int timeline_push(struct timeline *tl, struct event *ev)
+{
+    if (ev->type != EV_SYSCALL && ev->type != EV_SIGNAL && ev->type != EV_EXEC && ev->type != EV_EXIT)
+        return heap_push(tl, ev);
+    struct detector *d = detector_for(tl, ev->tid, 1);
+    if (!d)
+        return heap_push(tl, ev);
+    if (ev->type == EV_EXEC || ev->type == EV_EXIT) {
+        /* A new program, or the end: what came before is over. */
+        detector_end(tl, d);
+        enum event_type type = ev->type;
+        int rc = heap_push(tl, ev);
+        if (type == EV_EXIT)
+            detector_forget(tl, d);
+        else
+            for (int i = 0; i < RECENT; i++) {
+                event_free(d->recent[i]);
+                d->recent[i] = NULL;
+                d->nrecent = d->next = 0;
+            }
+        return rc;
+    }
+    detect(tl, d, ev);
+    return 0;
+}
+
+static long long ns_between(const struct timespec *later, const struct timespec *earlier)
+{
+    return (long long)(later->tv_sec - earlier->tv_sec) * 1000000000LL + (later->tv_nsec - earlier->tv_nsec);
+}
+
+struct event *timeline_pop(struct timeline *tl, const struct timespec *now)
+{
+    for (size_t i = 0; i < tl->ndets; i++) {
+        struct detector *d = &tl->dets[i];
+        if (!now) {
+            detector_end(tl, d);
+            continue;
+        }
+        /* Held too long: it was not a repeat after all, or not a quick one. */
+        if (d->nheld > 0 && ns_between(now, &d->held[0]->t) > tl->hold_ns)
+            release_held(tl, d);
+        /* A process that stopped repeating and went quiet: say how often it repeated. */
+        if (d->rep && ns_between(now, &d->rep->u.rep.last) > tl->hold_ns)
+            close_repeat(tl, d);
+    }
+    if (tl->nheap == 0)
+        return NULL;
+    if (now && ns_between(now, &tl->heap[0].ev->t) < tl->window_ns)
+        return NULL;
+    return heap_pop(tl);
+}
+
+void timeline_free(struct timeline *tl)
+{
+    if (!tl)
+        return;
+    for (size_t i = 0; i < tl->ndets; i++) {
+        struct detector *d = &tl->dets[i];
+        for (int j = 0; j < RECENT; j++)
+            event_free(d->recent[j]);
+        for (int j = 0; j < d->nheld; j++)
+            event_free(d->held[j]);
+        event_free(d->rep);
+    }
+    for (size_t i = 0; i < tl->nheap; i++)
+        event_free(tl->heap[i].ev);
+    free(tl->dets);
+    free(tl->heap);
+    free(tl);
+}

@@ -1,0 +1,818 @@
+/*
+ * trace: following a command and its descendants with ptrace.
+ *
+ * The life of a system call we follow, with the seccomp filter:
+ *   the filter returns SECCOMP_RET_TRACE  -> PTRACE_EVENT_SECCOMP stop: read
+ *   the arguments (and, for sends, the data); resume with PTRACE_SYSCALL ->
+ *   syscall-exit-stop: read the result (and, for receives, the data); resume
+ *   with PTRACE_CONT, so nothing stops again until the next such call.
+ * A read, write or close on something that is not a socket is let go at its
+ * first stop. Without the filter every system call stops twice, and the
+ * same code runs on the calls we follow.
+ */
+#include "trace.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "procfs.h"
+
+#if defined(__x86_64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/* What each followed system call is, and how a programmer would name it. */
+struct call_def {
+    long nr;
+    enum call_kind kind;
+    const char *syscall;
+    int any_fd;         /* read, write, close: followed only when the fd is a socket */
+};
+
+static const struct call_def calls[] = {
+    {SYS_socket, CALL_SOCKET, "socket", 0},
+    {SYS_bind, CALL_BIND, "bind", 0},
+    {SYS_listen, CALL_LISTEN, "listen", 0},
+#ifdef SYS_accept
+    {SYS_accept, CALL_ACCEPT, "accept", 0},
+#endif
+    {SYS_accept4, CALL_ACCEPT, "accept4", 0},
+    {SYS_connect, CALL_CONNECT, "connect", 0},
+    {SYS_read, CALL_RECV, "read", 1},
+    {SYS_readv, CALL_RECV, "readv", 1},
+#ifdef SYS_recv
+    {SYS_recv, CALL_RECV, "recv", 0},
+#endif
+    {SYS_recvfrom, CALL_RECV, "recvfrom", 0},
+    {SYS_recvmsg, CALL_RECV, "recvmsg", 0},
+    {SYS_write, CALL_SEND, "write", 1},
+    {SYS_writev, CALL_SEND, "writev", 1},
+#ifdef SYS_send
+    {SYS_send, CALL_SEND, "send", 0},
+#endif
+    {SYS_sendto, CALL_SEND, "sendto", 0},
+    {SYS_sendmsg, CALL_SEND, "sendmsg", 0},
+    {SYS_shutdown, CALL_SHUTDOWN, "shutdown", 0},
+    {SYS_close, CALL_CLOSE, "close", 1},
+};
+#define NCALLS (sizeof(calls) / sizeof(calls[0]))
+
+static const struct call_def *call_lookup(unsigned long nr)
+{
+    for (size_t i = 0; i < NCALLS; i++)
+        if ((unsigned long)calls[i].nr == nr)
+            return &calls[i];
+    return NULL;
+}
+
+/* One traced thread. */
+struct proc {
+    pid_t tid, tgid;
+    char comm[16];
+    int top;                      /* the command's first process */
+    int in_call;                  /* between a followed call's entry and exit */
+    const struct call_def *def;
+    uint64_t args[6];
+    struct timespec entered;
+    struct syscall_facts facts;   /* what the entry learned */
+};
+
+struct tracer {
+    struct proc *procs;
+    size_t nprocs, cap;
+    pid_t top;
+    int top_status, top_done;
+    int seccomp;
+    unsigned long stops;
+    int go_fd;                    /* the pipe that holds the command until trace_start */
+    trace_emit_fn emit;
+    void *ctx;
+};
+
+static struct timespec now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts;
+}
+
+/* --- the process table ------------------------------------------------------- */
+
+static struct proc *proc_find(struct tracer *t, pid_t tid)
+{
+    for (size_t i = 0; i < t->nprocs; i++)
+        if (t->procs[i].tid == tid)
+            return &t->procs[i];
+    return NULL;
+}
+
+static struct proc *proc_add(struct tracer *t, pid_t tid, const struct proc *parent)
+{
+    struct proc *p = proc_find(t, tid);
+    if (p)
+        return p;
+    if (t->nprocs == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        struct proc *procs = realloc(t->procs, cap * sizeof(*procs));
+        if (!procs)
+            return NULL;
+        t->procs = procs;
+        t->cap = cap;
+    }
+    p = &t->procs[t->nprocs++];
+    memset(p, 0, sizeof(*p));
+    p->tid = tid;
+    p->tgid = procfs_tgid(tid);
+    if (p->tgid <= 0)
+        p->tgid = tid;
+    if (parent)
+        memcpy(p->comm, parent->comm, sizeof(p->comm));
+    else if (procfs_comm(tid, p->comm, sizeof(p->comm)) < 0)
+        snprintf(p->comm, sizeof(p->comm), "?");
+    p->top = tid == t->top;
+    return p;
+}
+
+static void proc_remove(struct tracer *t, struct proc *p)
+{
+    size_t i = (size_t)(p - t->procs);
+    t->procs[i] = t->procs[--t->nprocs];
+}
+
+static struct event *event_for(const struct proc *p, enum event_type type, const struct timespec *ts)
+{
+    struct event *ev = event_new(type);
+    if (!ev)
+        return NULL;
+    ev->t = *ts;
+    ev->pid = p->tgid;
+    ev->tid = p->tid;
+    ev->top = p->top;
+    memcpy(ev->proc, p->comm, sizeof(ev->proc));
+    return ev;
+}
+
+/* --- reading the tracee's memory --------------------------------------------- */
+
+static size_t peek(pid_t tid, uint64_t addr, void *buf, size_t len)
+{
+    if (!addr || !len)
+        return 0;
+    struct iovec local = {buf, len};
+    struct iovec remote = {(void *)(uintptr_t)addr, len};
+    ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+/* The first bytes of a buffer described by iovecs in the tracee, at most limit of them. */
+static uint32_t peek_iov(pid_t tid, uint64_t iov_addr, uint64_t iovcnt, uint64_t limit, uint8_t *out)
+{
+    struct iovec iov[4];
+    if (iovcnt > 4)
+        iovcnt = 4;
+    size_t got = peek(tid, iov_addr, iov, iovcnt * sizeof(iov[0])) / sizeof(iov[0]);
+    uint32_t n = 0;
+    for (size_t i = 0; i < got && n < EVENT_PREVIEW && n < limit; i++) {
+        size_t want = iov[i].iov_len;
+        if (want > EVENT_PREVIEW - n)
+            want = EVENT_PREVIEW - n;
+        if (want > limit - n)
+            want = (size_t)(limit - n);
+        size_t have = peek(tid, (uint64_t)(uintptr_t)iov[i].iov_base, out + n, want);
+        n += (uint32_t)have;
+        if (have < want)
+            break;
+    }
+    return n;
+}
+
+static uint32_t peek_msg(pid_t tid, uint64_t msg_addr, uint64_t limit, uint8_t *out)
+{
+    struct msghdr msg;
+    if (peek(tid, msg_addr, &msg, sizeof(msg)) != sizeof(msg))
+        return 0;
+    return peek_iov(tid, (uint64_t)(uintptr_t)msg.msg_iov, msg.msg_iovlen, limit, out);
+}
+
+static uint32_t peek_buf(pid_t tid, uint64_t addr, uint64_t limit, uint8_t *out)
+{
+    return (uint32_t)peek(tid, addr, out, limit < EVENT_PREVIEW ? (size_t)limit : EVENT_PREVIEW);
+}
+
+/* A socket address in the tracee, as an endpoint (IPv4-mapped IPv6 shown as IPv4). */
+static void peek_sockaddr(pid_t tid, uint64_t addr, uint64_t addrlen, struct endpoint *e)
+{
+    struct sockaddr_storage ss;
+    memset(e, 0, sizeof(*e));
+    if (addrlen > sizeof(ss))
+        addrlen = sizeof(ss);
+    memset(&ss, 0, sizeof(ss));
+    size_t n = peek(tid, addr, &ss, (size_t)addrlen);
+    if (ss.ss_family == AF_INET && n >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+        e->family = AF_INET;
+        memcpy(e->addr, &sin->sin_addr, 4);
+        e->port = ntohs(sin->sin_port);
+    } else if (ss.ss_family == AF_INET6 && n >= sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        e->port = ntohs(sin6->sin6_port);
+        if (memcmp(&sin6->sin6_addr, mapped, 12) == 0) {
+            e->family = AF_INET;
+            memcpy(e->addr, (const uint8_t *)&sin6->sin6_addr + 12, 4);
+        } else {
+            e->family = AF_INET6;
+            memcpy(e->addr, &sin6->sin6_addr, 16);
+        }
+    }
+}
+
+/* The socket's addresses, read from the process's own /proc view. */
+static void socket_endpoints(pid_t tid, int fd, struct syscall_facts *f)
+{
+    unsigned long inode;
+    int state;
+    if (procfs_fd_socket(tid, fd, &inode) == 1 &&
+        procfs_tcp_socket(tid, inode, &f->local, &f->remote, &state) == 0)
+        f->listening = state == 10; /* TCP_LISTEN */
+}
+
+/* --- the scenario's verdict line --------------------------------------------- */
+
+/* A write to something that is not a socket: does it carry a line "verdict: ..."? */
+static void look_for_verdict(struct tracer *t, struct proc *p, uint64_t buf, uint64_t len)
+{
+    static const char key[] = "verdict: ";
+    if (len < sizeof(key) - 1)
+        return;
+    char text[512];
+    size_t n = peek(p->tid, buf, text, len < sizeof(text) - 1 ? (size_t)len : sizeof(text) - 1);
+    text[n] = '\0';
+    for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (strncmp(line, key, sizeof(key) - 1) != 0)
+            continue;
+        struct timespec ts = now();
+        struct event *ev = event_for(p, EV_VERDICT, &ts);
+        if (!ev)
+            return;
+        const char *value = line + sizeof(key) - 1;
+        size_t vlen = strcspn(value, "\n");
+        if (vlen >= sizeof(ev->u.verdict))
+            vlen = sizeof(ev->u.verdict) - 1;
+        memcpy(ev->u.verdict, value, vlen);
+        ev->u.verdict[vlen] = '\0';
+        t->emit(ev, t->ctx);
+        return;
+    }
+}
+
+/* --- system calls ------------------------------------------------------------ */
+
+/*
+ * At entry: note the arguments. Returns 1 if the exit must be seen too, 0 if
+ * this call is not one we follow (a read or write on a file, say).
+ */
+static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const uint64_t args[6])
+{
+    const struct call_def *def = call_lookup(nr);
+    if (!def)
+        return 0;
+    int fd = (int)args[0];
+    if (def->any_fd) {
+        unsigned long inode;
+        if (procfs_fd_socket(p->tid, fd, &inode) != 1) {
+            if (nr == SYS_write)
+                look_for_verdict(t, p, args[1], args[2]);
+            return 0;
+        }
+    }
+    struct syscall_facts *f = &p->facts;
+    memset(f, 0, sizeof(*f));
+    f->kind = def->kind;
+    f->syscall = def->syscall;
+    f->call = def->syscall;
+    f->fd = fd;
+    f->len = -1;
+    switch (def->kind) {
+    case CALL_SOCKET:
+        f->fd = -1;
+        f->domain = (int)args[0];
+        f->socktype = (int)args[1];
+        break;
+    case CALL_BIND:
+    case CALL_CONNECT:
+        peek_sockaddr(p->tid, args[1], args[2], &f->addr);
+        break;
+    case CALL_LISTEN:
+    case CALL_SHUTDOWN:
+        f->len = (long long)(int)args[1];
+        break;
+    case CALL_ACCEPT:
+    case CALL_CLOSE:
+        break;
+    case CALL_SEND:
+        if (nr == SYS_sendto && args[4]) {
+            peek_sockaddr(p->tid, args[4], args[5], &f->addr);
+        } else if (nr == SYS_sendto) {
+            f->call = "send";
+        }
+        if (nr == SYS_sendmsg) {
+            f->msg_flags = (int)args[2];
+            f->datalen = peek_msg(p->tid, args[1], EVENT_PREVIEW, f->data);
+        } else if (nr == SYS_writev) {
+            f->datalen = peek_iov(p->tid, args[1], args[2], EVENT_PREVIEW, f->data);
+        } else {
+            f->len = (long long)args[2];
+            if (nr != SYS_write)
+                f->msg_flags = (int)args[3];
+            f->datalen = peek_buf(p->tid, args[1], args[2], f->data);
+        }
+        break;
+    case CALL_RECV:
+        if (nr == SYS_recvfrom && !args[4])
+            f->call = "recv";
+        if (nr == SYS_recvmsg)
+            f->msg_flags = (int)args[2];
+        else if (nr != SYS_readv) {
+            f->len = (long long)args[2];
+            if (nr != SYS_read)
+                f->msg_flags = (int)args[3];
+        }
+        break;
+    }
+    p->def = def;
+    memcpy(p->args, args, sizeof(p->args));
+    p->entered = now();
+    p->in_call = 1;
+    return 1;
+}
+
+static void on_exit_call(struct tracer *t, struct proc *p, int64_t rval, int is_error)
+{
+    struct timespec ts = now();
+    struct syscall_facts *f = &p->facts;
+    p->in_call = 0;
+    f->ret = is_error ? -1 : rval;
+    f->err = is_error ? (int)-rval : 0;
+    f->duration = ts_diff(&ts, &p->entered);
+    const uint64_t *args = p->args;
+    long nr = p->def->nr;
+
+    if (f->kind == CALL_RECV && f->ret > 0) {
+        if (nr == SYS_recvmsg)
+            f->datalen = peek_msg(p->tid, args[1], (uint64_t)f->ret, f->data);
+        else if (nr == SYS_readv)
+            f->datalen = peek_iov(p->tid, args[1], args[2], (uint64_t)f->ret, f->data);
+        else
+            f->datalen = peek_buf(p->tid, args[1], (uint64_t)f->ret, f->data);
+    }
+    if (f->kind == CALL_SOCKET && f->ret >= 0)
+        f->fd = (int)f->ret;
+    if (f->kind == CALL_ACCEPT && f->ret >= 0) {
+        socket_endpoints(p->tid, (int)f->ret, f);
+        f->addr = f->remote;
+    }
+    if ((f->kind == CALL_BIND || f->kind == CALL_LISTEN) && f->ret == 0)
+        socket_endpoints(p->tid, f->fd, f);
+    if (f->kind == CALL_BIND && f->ret == 0 && f->local.family == 0)
+        f->local = f->addr; /* a bound socket that does not listen yet is not in /proc/net/tcp */
+    if (f->kind == CALL_CONNECT && (f->ret == 0 || f->err == EINPROGRESS))
+        socket_endpoints(p->tid, f->fd, f);
+
+    /*
+     * The event's time: a call that makes packets (connect, send, close,
+     * shutdown) is placed where it started, before its packets; a call that
+     * takes what packets brought (accept, recv) is placed where it returned.
+     */
+    struct timespec at = (f->kind == CALL_ACCEPT || f->kind == CALL_RECV) ? ts : p->entered;
+    struct event *ev = event_for(p, EV_SYSCALL, &at);
+    if (!ev)
+        return;
+    ev->u.sys = *f;
+    t->emit(ev, t->ctx);
+}
+
+/* Resume a process that is not in the middle of a followed call. */
+static void resume(struct tracer *t, pid_t tid, int sig)
+{
+    ptrace(t->seccomp ? PTRACE_CONT : PTRACE_SYSCALL, tid, 0, (void *)(long)sig);
+}
+
+static void on_syscall_stop(struct tracer *t, struct proc *p)
+{
+    struct __ptrace_syscall_info info;
+    memset(&info, 0, sizeof(info));
+    if (ptrace(PTRACE_GET_SYSCALL_INFO, p->tid, (void *)sizeof(info), &info) <= 0) {
+        resume(t, p->tid, 0);
+        return;
+    }
+#ifdef NATIVE_AUDIT_ARCH
+    /* A 32-bit program on a 64-bit kernel numbers its calls differently: let it be. */
+    if (info.arch != NATIVE_AUDIT_ARCH && info.op != PTRACE_SYSCALL_INFO_EXIT) {
+        resume(t, p->tid, 0);
+        return;
+    }
+#endif
+    switch (info.op) {
+    case PTRACE_SYSCALL_INFO_SECCOMP:
+        if (on_entry(t, p, info.seccomp.nr, info.seccomp.args))
+            ptrace(PTRACE_SYSCALL, p->tid, 0, 0);
+        else
+            resume(t, p->tid, 0);
+        return;
+    case PTRACE_SYSCALL_INFO_ENTRY:
+        p->in_call = 0;
+        on_entry(t, p, info.entry.nr, info.entry.args);
+        ptrace(PTRACE_SYSCALL, p->tid, 0, 0);
+        return;
+    case PTRACE_SYSCALL_INFO_EXIT:
+        if (p->in_call)
+            on_exit_call(t, p, info.exit.rval, info.exit.is_error);
+        resume(t, p->tid, 0);
+        return;
+    default:
+        resume(t, p->tid, 0);
+    }
+}
+
+/* --- signals, execs, exits ---------------------------------------------------- */
+
+static const char *default_action(int sig)
+{
+    switch (sig) {
+    case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE:
+    case SIGSEGV: case SIGSYS: case SIGXCPU: case SIGXFSZ:
+        return "core";
+    case SIGCHLD: case SIGURG: case SIGWINCH:
+        return "ignore";
+    case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
+        return "stop";
+    case SIGCONT:
+        return "continue";
+    default:
+        return "terminate";
+    }
+}
+
+static void on_signal(struct tracer *t, struct proc *p, int sig)
+{
+    struct timespec ts = now();
+    struct event *ev = event_for(p, EV_SIGNAL, &ts);
+    if (ev) {
+        struct signal_facts *s = &ev->u.sig;
+        uint64_t ignored = 0, caught = 0;
+        s->signo = sig;
+        s->disposition = DISP_DEFAULT;
+        if (procfs_signal_masks(p->tid, &ignored, &caught) == 0) {
+            uint64_t bit = 1ULL << (sig - 1);
+            if (ignored & bit)
+                s->disposition = DISP_IGNORED;
+            else if (caught & bit)
+                s->disposition = DISP_CAUGHT;
+        }
+        s->action = default_action(sig);
+        siginfo_t si;
+        if (ptrace(PTRACE_GETSIGINFO, p->tid, 0, &si) == 0) {
+            s->code = si.si_code;
+            if ((si.si_code == SI_USER || si.si_code == SI_TKILL || si.si_code == SI_QUEUE) &&
+                si.si_pid > 0 && si.si_pid != p->tgid) {
+                s->sender = si.si_pid;
+                struct proc *sender = proc_find(t, si.si_pid);
+                if (sender)
+                    memcpy(s->sender_name, sender->comm, sizeof(s->sender_name));
+                else if (procfs_comm(si.si_pid, s->sender_name, sizeof(s->sender_name)) < 0)
+                    s->sender_name[0] = '\0';
+            }
+        }
+        t->emit(ev, t->ctx);
+    }
+    /* Deliver it exactly as it came. */
+    resume(t, p->tid, sig);
+}
+
+static void on_exec(struct tracer *t, struct proc *p)
+{
+    unsigned long former = 0;
+    /* A thread that execs takes over the leader's id; forget the thread. */
+    if (ptrace(PTRACE_GETEVENTMSG, p->tid, 0, &former) == 0 && (pid_t)former != p->tid) {
+        struct proc *old = proc_find(t, (pid_t)former);
+        if (old) {
+            pid_t tid = p->tid;
+            proc_remove(t, old);
+            p = proc_find(t, tid);
+            if (!p)
+                return;
+        }
+    }
+    p->in_call = 0;
+    p->tgid = p->tid;
+    if (procfs_comm(p->tid, p->comm, sizeof(p->comm)) < 0)
+        snprintf(p->comm, sizeof(p->comm), "?");
+    struct timespec ts = now();
+    struct event *ev = event_for(p, EV_EXEC, &ts);
+    if (ev) {
+        if (procfs_exe(p->tid, ev->u.exec.path, sizeof(ev->u.exec.path)) < 0)
+            snprintf(ev->u.exec.path, sizeof(ev->u.exec.path), "?");
+        if (procfs_cmdline(p->tid, ev->u.exec.argv, sizeof(ev->u.exec.argv)) < 0)
+            ev->u.exec.argv[0] = '\0';
+        t->emit(ev, t->ctx);
+    }
+}
+
+static void on_exit_status(struct tracer *t, struct proc *p, int status)
+{
+    if (p->tid == t->top) {
+        t->top_status = status;
+        t->top_done = 1;
+    }
+    /* A thread's end is not the process's end: only the leader's is reported. */
+    if (p->tid == p->tgid) {
+        struct timespec ts = now();
+        struct event *ev = event_for(p, EV_EXIT, &ts);
+        if (ev) {
+            if (WIFEXITED(status)) {
+                ev->u.exit.code = WEXITSTATUS(status);
+            } else {
+                ev->u.exit.code = -1;
+                ev->u.exit.signo = WTERMSIG(status);
+                ev->u.exit.core = WCOREDUMP(status) != 0;
+            }
+            t->emit(ev, t->ctx);
+        }
+    }
+    proc_remove(t, p);
+}
+
+static int is_stop_signal(int sig)
+{
+    return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+static void on_status(struct tracer *t, pid_t tid, int status)
+{
+    struct proc *p = proc_find(t, tid);
+    if (!p)
+        p = proc_add(t, tid, NULL);
+    if (!p) { /* out of memory: keep the process running, untraced in effect */
+        if (WIFSTOPPED(status))
+            ptrace(PTRACE_CONT, tid, 0, 0);
+        return;
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+        on_exit_status(t, p, status);
+        return;
+    }
+    if (!WIFSTOPPED(status))
+        return;
+    int sig = WSTOPSIG(status);
+    int ptrace_event = (unsigned)status >> 16;
+    unsigned long msg;
+    switch (ptrace_event) {
+    case 0:
+        break;
+    case PTRACE_EVENT_SECCOMP:
+        on_syscall_stop(t, p);
+        return;
+    case PTRACE_EVENT_FORK:
+    case PTRACE_EVENT_VFORK:
+    case PTRACE_EVENT_CLONE:
+        if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0) {
+            struct proc parent = *p; /* proc_add may move the table */
+            proc_add(t, (pid_t)msg, &parent);
+        }
+        resume(t, tid, 0);
+        return;
+    case PTRACE_EVENT_EXEC:
+        on_exec(t, p);
+        resume(t, tid, 0);
+        return;
+    case PTRACE_EVENT_STOP:
+        /*
+         * A group-stop (SIGSTOP and friends took effect): PTRACE_LISTEN keeps
+         * the process stopped, as it would be untraced, until a SIGCONT.
+         * Anything else here is a new child's first stop, or the end of a
+         * listen: let it run.
+         */
+        if (is_stop_signal(sig))
+            ptrace(PTRACE_LISTEN, tid, 0, 0);
+        else
+            resume(t, tid, 0);
+        return;
+    default:
+        resume(t, tid, 0);
+        return;
+    }
+    if (sig == (SIGTRAP | 0x80)) {
+        on_syscall_stop(t, p);
+        return;
+    }
+    on_signal(t, p, sig);
+}
+
+int trace_pump(struct tracer *t, int max)
+{
+    int handled = 0;
+    while (handled < max) {
+        int status;
+        pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
+        if (tid == 0)
+            break;
+        if (tid < 0) {
+            if (errno == EINTR)
+                continue;
+            return handled ? handled : -1; /* ECHILD: nobody is left */
+        }
+        handled++;
+        t->stops++;
+        on_status(t, tid, status);
+    }
+    return handled;
+}
+
+/* --- starting the command ------------------------------------------------------ */
+
+#ifdef NATIVE_AUDIT_ARCH
+/* In the child: only the calls we follow stop the process; the rest run freely. */
+static int install_filter(void)
+{
+    struct sock_filter prog[NCALLS + 5];
+    size_t n = 0;
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 0, NCALLS + 1);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    for (size_t i = 0; i < NCALLS; i++)
+        prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)calls[i].nr,
+                                                 (uint8_t)(NCALLS - i), 0);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
+    struct sock_fprog fprog = {(unsigned short)n, prog};
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) == 0)
+        return 0;
+    /* Without CAP_SYS_ADMIN a filter needs no_new_privs first. */
+    if (errno != EACCES || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return -1;
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog);
+}
+#else
+static int install_filter(void)
+{
+    errno = ENOSYS;
+    return -1;
+}
+#endif
+
+void trace_free(struct tracer *t);
+
+static void child(char *const argv[], const sigset_t *mask, int sigpipe_ignored, int go_fd)
+{
+    char go = 0;
+    ssize_t n;
+    /* Wait until the tracer is ready; end if it went away instead. */
+    do
+        n = read(go_fd, &go, 1);
+    while (n < 0 && errno == EINTR);
+    if (n != 1 || go != 'g')
+        _exit(127);
+    /*
+     * With the filter in place, a close() stops us: that first stop is how
+     * the tracer learns that the filter works. Without it, the exec is the
+     * first stop.
+     */
+    if (install_filter() == 0)
+        close(-1);
+    signal(SIGPIPE, sigpipe_ignored ? SIG_IGN : SIG_DFL);
+    sigprocmask(SIG_SETMASK, mask, NULL);
+    execvp(argv[0], argv);
+    int err = errno;
+    dprintf(2, "sigtrace: cannot run %s: %s (%s)\n", argv[0], strerror(err),
+            err == ENOENT ? "check the name, or give a path" : "check its permissions");
+    _exit(err == ENOENT ? 127 : 126);
+}
+
+struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask, int child_sigpipe_ignored,
+                           trace_emit_fn emit, void *ctx, char *err, size_t errlen)
+{
+    struct tracer *t = calloc(1, sizeof(*t));
+    if (!t) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    t->emit = emit;
+    t->ctx = ctx;
+    int go[2];
+    if (pipe2(go, O_CLOEXEC) < 0) {
+        snprintf(err, errlen, "pipe: %s", strerror(errno));
+        free(t);
+        return NULL;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        close(go[0]);
+        close(go[1]);
+        free(t);
+        return NULL;
+    }
+    if (pid == 0) {
+        close(go[1]);
+        child(argv, child_mask, child_sigpipe_ignored, go[0]);
+    }
+    close(go[0]);
+    t->top = pid;
+    t->go_fd = go[1];
+    long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                   PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP |
+                   PTRACE_O_EXITKILL;
+    if (ptrace(PTRACE_SEIZE, pid, 0, (void *)options) < 0) {
+        int e = errno;
+        snprintf(err, errlen, "cannot trace the command (ptrace: %s): %s", strerror(e),
+                 e == EPERM ? "is sigtrace itself being traced? In a container, ptrace may need "
+                              "--cap-add=SYS_PTRACE, or kernel.yama.ptrace_scope set to 1 or less"
+                            : "this kernel may lack PTRACE_SEIZE");
+        trace_free(t);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return NULL;
+    }
+    if (!proc_add(t, pid, NULL)) {
+        snprintf(err, errlen, "out of memory");
+        trace_free(t);
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, __WALL);
+        return NULL;
+    }
+    return t;
+}
+
+int trace_start(struct tracer *t)
+{
+    if (write(t->go_fd, "g", 1) != 1)
+        return 0; /* the command is gone: its exit will be reported */
+    close(t->go_fd);
+    t->go_fd = -1;
+    /* The first stop tells whether the filter is in place (see child()). */
+    for (;;) {
+        int status;
+        pid_t tid = waitpid(t->top, &status, __WALL);
+        if (tid < 0 && errno == EINTR)
+            continue;
+        if (tid < 0)
+            return 0;
+        t->stops++;
+        if (WIFSTOPPED(status) && (unsigned)status >> 16 == PTRACE_EVENT_SECCOMP) {
+            t->seccomp = 1;
+            ptrace(PTRACE_CONT, t->top, 0, 0);
+            return 1;
+        }
+        if (WIFSTOPPED(status) && (unsigned)status >> 16 == 0 && WSTOPSIG(status) != (SIGTRAP | 0x80)) {
+            ptrace(PTRACE_CONT, t->top, 0, (void *)(long)WSTOPSIG(status)); /* a signal, early */
+            continue;
+        }
+        on_status(t, tid, status); /* the exec, or the end: no filter */
+        return 0;
+    }
+}
+
+void trace_kill_all(struct tracer *t)
+{
+    for (size_t i = 0; i < t->nprocs; i++)
+        kill(t->procs[i].tid, SIGKILL);
+}
+
+int trace_command_status(const struct tracer *t, int *status)
+{
+    if (!t->top_done)
+        return 0;
+    *status = t->top_status;
+    return 1;
+}
+
+unsigned long trace_stop_count(const struct tracer *t) { return t->stops; }
+
+void trace_free(struct tracer *t)
+{
+    if (!t)
+        return;
+    if (t->go_fd >= 0)
+        close(t->go_fd);
+    free(t->procs);
+    free(t);
+}

@@ -1,0 +1,61 @@
+/*
+ * trace: run a command, and follow it and every process it starts with
+ * ptrace. What it reports, as events: the socket calls (socket, bind,
+ * listen, accept, connect, the sends and receives, shutdown, close) with the
+ * arguments that matter and their results; every signal a process receives,
+ * with the disposition it had at that moment; execs; and how each process
+ * ended.
+ *
+ * Processes are seized (PTRACE_SEIZE), so group-stops are handled with
+ * PTRACE_LISTEN and a stopped process stays stopped exactly as it would
+ * untraced. Signals are re-injected unchanged. System calls are decoded with
+ * PTRACE_GET_SYSCALL_INFO, so there is no per-architecture register code.
+ * Where the kernel allows it, a seccomp filter installed before the exec
+ * makes only the calls above stop the process: everything else runs at full
+ * speed. If the tracer dies, PTRACE_O_EXITKILL kills every traced process.
+ */
+#ifndef SIGTRACE_TRACE_H
+#define SIGTRACE_TRACE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "event.h"
+
+struct tracer;
+
+/* Called with each new event; the callee owns it. */
+typedef void (*trace_emit_fn)(struct event *ev, void *ctx);
+
+/*
+ * Create the process that will run argv[0] (looked up in PATH) with argv,
+ * and seize it; it waits, before the exec, for trace_start(), so that
+ * whatever must be ready first (the capture) can be opened in between. The
+ * caller must have blocked SIGCHLD (it learns of stops through a signalfd);
+ * the command starts with the signal mask and SIGPIPE disposition given
+ * here. NULL on failure, with the reason in err.
+ */
+struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask, int child_sigpipe_ignored,
+                           trace_emit_fn emit, void *ctx, char *err, size_t errlen);
+
+/* Let the command run. Returns 1 if the seccomp filter is in use, else 0. */
+int trace_start(struct tracer *t);
+
+/*
+ * Handle at most max pending stops and exits, without blocking. Returns how
+ * many were handled (0: none pending), or -1 once no traced process is left.
+ */
+int trace_pump(struct tracer *t, int max);
+
+/* SIGKILL every traced process: none is left stopped, and none outlives the tracer. */
+void trace_kill_all(struct tracer *t);
+
+/* The command's wait status, once it has ended: 1 and *status set, else 0. */
+int trace_command_status(const struct tracer *t, int *status);
+
+/* How many stops were handled: a measure of the tracer's overhead. */
+unsigned long trace_stop_count(const struct tracer *t);
+
+void trace_free(struct tracer *t);
+
+#endif
