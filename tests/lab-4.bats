@@ -35,7 +35,6 @@ load 'test_helper/labs'
 }
 
 @test "lab 4: the hole: a first client that resets before the first send kills the server" {
-	command -v python3 >/dev/null || skip "python3 is not installed (scripts/install-deps installs it)"
 	lab_server 4-handler "$PORT"
 	# SO_LINGER {1, 0}: close() sends a RST instead of a FIN.
 	run timeout 5 python3 -c '
