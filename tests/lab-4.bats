@@ -12,7 +12,7 @@ load 'test_helper/labs'
 	signal_caught "$SERVER_PID" 13
 	lab_client 4-handler "$PORT" again
 	assert_success
-	assert_output --partial done
+	assert_output --partial 'done'
 	server_printed again
 	alive "$SERVER_PID"
 }

@@ -17,7 +17,7 @@ teardown() { teardown_processes; }
 # start_server: the solution's server on $PORT, in the background (pid in
 # $SERVER_PID, stdout and stderr in $SERVER_OUT); wait until it listens.
 start_server() {
-	bg "$SERVER_OUT" "$BUILD/solution/server" "$PORT" </dev/null
+	{ bg "$SERVER_OUT" "$BUILD/solution/server" "$PORT"; } </dev/null
 	SERVER_PID=$BG_PID
 	wait_for 5 listening "$PORT"
 }

@@ -93,7 +93,15 @@ teardown_processes() {
 	BG_PIDS=()
 }
 
-ppid_of() { local stat; stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; stat=${stat##*) }; set -- $stat; echo "$2"; }
+# ppid_of PID: the parent of PID, from /proc (field 4 of its stat).
+ppid_of() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	# shellcheck disable=SC2086 # split the fields on purpose
+	set -- $stat
+	echo "$2"
+}
 
 # The live processes that carry this run's mark, except the shell asking and
 # its ancestors and descendants (bats itself, and the asking test's pipeline).

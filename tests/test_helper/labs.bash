@@ -2,6 +2,8 @@
 # a lab's test file gives it setup_file (build the labs), setup (common
 # helpers, a free $PORT) and teardown (kill what the test started).
 
+# shellcheck disable=SC2034 # PORT and SERVER_PID are for the files that load this one
+
 load 'test_helper/common'
 
 setup_file() { make -C "$BATS_TEST_DIRNAME/.." --no-print-directory -s labs >&2; }
@@ -11,7 +13,7 @@ teardown() { teardown_processes; }
 # lab_server LAB PORT: start LAB's server on PORT in the background (pid in
 # $SERVER_PID, output in $BATS_TEST_TMPDIR/server.out) and wait until it listens.
 lab_server() {
-	bg "$BATS_TEST_TMPDIR/server.out" "$BUILD/labs/$1/server" "$2" </dev/null
+	{ bg "$BATS_TEST_TMPDIR/server.out" "$BUILD/labs/$1/server" "$2"; } </dev/null
 	SERVER_PID=$BG_PID
 	wait_for 5 listening "$2"
 }
@@ -31,13 +33,12 @@ exit_status() {
 	echo "$rc"
 }
 
-# cpu_grows PID TICKS: true once PID used TICKS more clock ticks than at the
-# first call for PID (kept in $CPU_BASE).
+# cpu_grows PID BASE TICKS: PID has used TICKS clock ticks of CPU since it
+# had used BASE (a cpu_ticks reading).
 cpu_grows() {
 	local now
 	now=$(cpu_ticks "$1") || return 1
-	[[ -n ${CPU_BASE:-} ]] || CPU_BASE=$now
-	((now - CPU_BASE >= $2))
+	((now - $2 >= $3))
 }
 
 # server_printed TEXT: the server's output holds TEXT.
