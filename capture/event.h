@@ -28,6 +28,7 @@ enum event_type {
     EV_VERDICT,     /* a traced process wrote a line "verdict: key=value ..." */
     EV_REPEAT_START,/* a process began repeating its last events (text output only) */
     EV_REPEAT,      /* how often a process repeated them: the collapsed events */
+    EV_OUTPUT,      /* a traced process wrote to sigtrace's own standard output */
 };
 
 /* What a process had arranged for a signal when it arrived. */
@@ -98,6 +99,15 @@ struct packet_facts {
     uint32_t rel_seq, rel_ack;   /* relative to each side's first sequence number */
 };
 
+#define EVENT_OUTPUT_MAX 512  /* bytes of a write kept in an EV_OUTPUT */
+
+struct output_facts {
+    int fd;               /* the descriptor written to */
+    long long len;        /* bytes offered */
+    uint32_t textlen;     /* how much of text is valid */
+    char text[EVENT_OUTPUT_MAX];
+};
+
 struct repeat_facts {
     int period;                        /* how many events make one cycle */
     struct event *pattern[REPEAT_MAX_PERIOD];
@@ -123,6 +133,7 @@ struct event {
         struct packet_facts pkt;
         struct conn_summary conn;
         struct repeat_facts rep;
+        struct output_facts output;
         char verdict[512];    /* the line, after "verdict: " */
     } u;
 };

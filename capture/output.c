@@ -335,6 +335,12 @@ static void who_what(struct output *o, const struct event *ev, char *who, size_t
     case EV_REPEAT_START:
         snprintf(what, len, "\u21bb the same again, and again ...");
         break;
+    case EV_OUTPUT: {
+        char text[160];
+        quote((const uint8_t *)ev->u.output.text, ev->u.output.textlen, 0, 120, text, sizeof(text));
+        snprintf(what, len, "wrote %s to fd %d", text, ev->u.output.fd);
+        break;
+    }
     case EV_REPEAT: {
         const struct repeat_facts *r = &ev->u.rep;
         double span = ts_diff(&r->last, &r->first);
@@ -453,6 +459,8 @@ static int text_shows(struct output *o, const struct event *ev, struct event **i
         return view(o, ev->pid)->involved;
     case EV_VERDICT:
         return 0; /* at the end */
+    case EV_OUTPUT:
+        return 0; /* the process's own write shows it */
     case EV_SYSCALL:
         v = view(o, ev->pid);
         if (!v->involved) {
@@ -731,6 +739,15 @@ static void json_event(struct output *o, FILE *f, const struct event *ev)
     }
     case EV_VERDICT:
         json_verdict(&j, ev);
+        break;
+    case EV_OUTPUT:
+        jbegin(&j, "output", &ev->t);
+        jproc(&j, ev);
+        jraw(&j, ",\"fd\":%d", ev->u.output.fd);
+        if (ev->u.output.len >= 0)
+            jraw(&j, ",\"len\":%lld", ev->u.output.len);
+        jraw(&j, ",\"text\":");
+        jbytes(&j, (const uint8_t *)ev->u.output.text, ev->u.output.textlen);
         break;
     case EV_REPEAT_START:
         return;

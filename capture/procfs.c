@@ -26,6 +26,13 @@ int procfs_fd_socket(pid_t tid, int fd, unsigned long *inode)
     return 0;
 }
 
+int procfs_fd_stat(pid_t tid, int fd, struct stat *st)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)tid, fd);
+    return stat(path, st) < 0 ? -1 : 0;
+}
+
 /*
  * /proc/net/tcp prints each address as the hex of the 32-bit words of the
  * address in the machine's byte order; reading them back with the same order

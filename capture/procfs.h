@@ -12,12 +12,16 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "event.h"
 
 /* 1 and *inode set if fd of tid is a socket, 0 if it is something else, -1 if no such fd. */
 int procfs_fd_socket(pid_t tid, int fd, unsigned long *inode);
+
+/* What fd of tid refers to, as stat(2) says (a socket, a pipe, a file): 0, or -1 if no such fd. */
+int procfs_fd_stat(pid_t tid, int fd, struct stat *st);
 
 /*
  * The TCP socket with this inode, as tid's network namespace sees it: its

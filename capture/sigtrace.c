@@ -15,13 +15,14 @@
  *
  * Exit status: COMMAND's (128 + N if a signal N killed it); 130, 143 or 129
  * when sigtrace itself was interrupted by SIGINT, SIGTERM or SIGHUP (the
- * traced processes are then killed); 1 on failure; 2 on bad arguments.
+ * command gets the same signal and GRACE_NS to end, so that it can clean up
+ * after itself; then, or at a second signal, every traced process is
+ * killed); 1 on failure; 2 on bad arguments.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,8 @@
 #define HOLD_NS 50000000LL
 /* After the last stop, keep polling without sleeping this long. */
 #define SPIN_NS 5000000LL
+/* How long an interrupted command has to end by itself. */
+#define GRACE_NS 2000000000LL
 /* Stops served in one go before the capture and the output get a turn. */
 #define SLICE_STOPS 4000
 /* Empty waitpid calls before serve_stops gives up waiting for the next stop. */
@@ -296,7 +299,7 @@ static void deliver(struct run *r, struct event *ev)
     if (r->pcapng) {
         if (ev->type == EV_PACKET)
             write_packet(r, ev);
-        else if (ev->type != EV_REPEAT_START) {
+        else if (ev->type != EV_REPEAT_START && ev->type != EV_OUTPUT) {
             output_describe(r->out, ev, line, sizeof(line));
             pending_add(r, line);
         }
@@ -305,10 +308,36 @@ static void deliver(struct run *r, struct event *ev)
     event_free(ev);
 }
 
+static void on_packet(const struct timespec *ts, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+                      void *ctx);
+
+/*
+ * A traced process is about to write to our own standard output (the
+ * scenario's lines): it waits in its stop until we return. Everything that
+ * happened before that moment goes out now, window or not, so that its line
+ * follows the events it speaks of instead of running ahead of them. The
+ * capture is read first: a packet sent before the write is in its buffer
+ * already (immediate mode).
+ */
+static void output_due(struct run *r, struct event *ev)
+{
+    if (r->cap)
+        while (capture_dispatch(r->cap, 1000, on_packet, r) > 0)
+            ;
+    struct event *older;
+    while ((older = timeline_pop_until(r->timeline, &ev->t)))
+        deliver(r, older);
+    deliver(r, ev);
+}
+
 /* From the tracer: explain, then into the timeline. */
 static void on_process_event(struct event *ev, void *ctx)
 {
     struct run *r = ctx;
+    if (ev->type == EV_OUTPUT) {
+        output_due(r, ev);
+        return;
+    }
     notes_explain(r->notes, ev);
     timeline_push(r->timeline, ev);
 }
@@ -398,15 +427,12 @@ static int read_file(struct run *r)
 static int serve_stops(struct run *r)
 {
     int served = 0, idle = 0;
-    int spin_polls = getenv("NOSPIN") ? 1 : SPIN_POLLS;
-    while (served < SLICE_STOPS && idle < spin_polls) {
+    while (served < SLICE_STOPS && idle < SPIN_POLLS) {
         int n = trace_pump(r->tracer, 64);
         if (n < 0)
             return served ? served : -1;
         served += n;
         idle = n ? 0 : idle + 1;
-        if (!n && getenv("YIELD"))
-            sched_yield();
     }
     return served;
 }
@@ -415,18 +441,26 @@ static int serve_stops(struct run *r)
 static int trace_loop(struct run *r, int sigfd)
 {
     struct pollfd fds[2] = {{sigfd, POLLIN, 0}, {capture_fd(r->cap), POLLIN, 0}};
-    struct timespec last_busy = now_real(), ended = {0, 0};
-    int interrupted = 0, done = 0;
+    struct timespec last_busy = now_real(), ended = {0, 0}, asked = {0, 0};
+    int interrupted = 0, insist = 0, done = 0;
     for (;;) {
-        int spin = !getenv("NOSPIN") && ns_since(&last_busy) < SPIN_NS;
+        int spin = ns_since(&last_busy) < SPIN_NS;
         poll(fds, fds[1].fd >= 0 ? 2 : 1, spin ? 0 : 10);
         if (fds[0].revents & POLLIN) {
             struct signalfd_siginfo si;
-            while (read(sigfd, &si, sizeof(si)) == sizeof(si))
-                if (si.ssi_signo != SIGCHLD && !interrupted)
-                    interrupted = (int)si.ssi_signo;
+            while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+                if (si.ssi_signo == SIGCHLD)
+                    continue;
+                if (interrupted) {
+                    insist = 1; /* asked twice: no more waiting */
+                    continue;
+                }
+                interrupted = (int)si.ssi_signo;
+                asked = now_real();
+                trace_signal_command(r->tracer, interrupted);
+            }
         }
-        if (interrupted)
+        if (interrupted && (insist || ns_since(&asked) > GRACE_NS))
             trace_kill_all(r->tracer); /* again each round: a fork may have raced the first kill */
         int stops = done ? 0 : serve_stops(r);
         if (stops < 0 && !done) {
@@ -444,7 +478,9 @@ static int trace_loop(struct run *r, int sigfd)
         if (packets == -2) {
             fprintf(stderr, PROG ": capture failed: %s\n", capture_error(r->cap));
             r->failed = 1;
-            interrupted = interrupted ? interrupted : SIGTERM;
+            if (!interrupted)
+                interrupted = SIGTERM;
+            insist = 1;
         }
     }
 }

@@ -331,6 +331,13 @@ struct event *timeline_pop(struct timeline *tl, const struct timespec *now)
     return heap_pop(tl);
 }
 
+struct event *timeline_pop_until(struct timeline *tl, const struct timespec *until)
+{
+    if (tl->nheap == 0 || ts_cmp(&tl->heap[0].ev->t, until) > 0)
+        return NULL;
+    return heap_pop(tl);
+}
+
 void timeline_free(struct timeline *tl)
 {
     if (!tl)

@@ -42,4 +42,11 @@ int timeline_push(struct timeline *tl, struct event *ev);
  */
 struct event *timeline_pop(struct timeline *tl, const struct timespec *now);
 
+/*
+ * The next event no later than until, window or not, or NULL: for letting
+ * out at once everything before a moment that must be shown now. Held
+ * repeats stay held.
+ */
+struct event *timeline_pop_until(struct timeline *tl, const struct timespec *until);
+
 #endif

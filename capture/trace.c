@@ -26,6 +26,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -103,6 +104,9 @@ struct tracer {
     int seccomp;
     unsigned long stops;
     int go_fd;                    /* the pipe that holds the command until trace_start */
+    int out_known;                /* sigtrace's standard output is open: */
+    dev_t out_dev;                /* what it is, to know a traced process's */
+    ino_t out_ino;                /* writes to the same place */
     trace_emit_fn emit;
     void *ctx;
 };
@@ -182,18 +186,22 @@ static size_t peek(pid_t tid, uint64_t addr, void *buf, size_t len)
     return n < 0 ? 0 : (size_t)n;
 }
 
-/* The first bytes of a buffer described by iovecs in the tracee, at most limit of them. */
-static uint32_t peek_iov(pid_t tid, uint64_t iov_addr, uint64_t iovcnt, uint64_t limit, uint8_t *out)
+/*
+ * The first bytes of a buffer described by iovecs in the tracee, at most
+ * limit of them, into out (size bytes; EVENT_PREVIEW where not said).
+ */
+static uint32_t peek_iov_into(pid_t tid, uint64_t iov_addr, uint64_t iovcnt, uint64_t limit, uint8_t *out,
+                              uint32_t size)
 {
     struct iovec iov[4];
     if (iovcnt > 4)
         iovcnt = 4;
     size_t got = peek(tid, iov_addr, iov, iovcnt * sizeof(iov[0])) / sizeof(iov[0]);
     uint32_t n = 0;
-    for (size_t i = 0; i < got && n < EVENT_PREVIEW && n < limit; i++) {
+    for (size_t i = 0; i < got && n < size && n < limit; i++) {
         size_t want = iov[i].iov_len;
-        if (want > EVENT_PREVIEW - n)
-            want = EVENT_PREVIEW - n;
+        if (want > size - n)
+            want = size - n;
         if (want > limit - n)
             want = (size_t)(limit - n);
         size_t have = peek(tid, (uint64_t)(uintptr_t)iov[i].iov_base, out + n, want);
@@ -202,6 +210,11 @@ static uint32_t peek_iov(pid_t tid, uint64_t iov_addr, uint64_t iovcnt, uint64_t
             break;
     }
     return n;
+}
+
+static uint32_t peek_iov(pid_t tid, uint64_t iov_addr, uint64_t iovcnt, uint64_t limit, uint8_t *out)
+{
+    return peek_iov_into(tid, iov_addr, iovcnt, limit, out, EVENT_PREVIEW);
 }
 
 static uint32_t peek_msg(pid_t tid, uint64_t msg_addr, uint64_t limit, uint8_t *out)
@@ -284,6 +297,34 @@ static void look_for_verdict(struct tracer *t, struct proc *p, uint64_t buf, uin
     }
 }
 
+/*
+ * A write to sigtrace's own standard output (the scenario's lines, say):
+ * the process waits in this stop while the event goes out, so the caller
+ * can print everything that happened before it first, and the line lands
+ * in the timeline where it belongs.
+ */
+static void report_output(struct tracer *t, struct proc *p, unsigned long nr, int fd, const uint64_t args[6],
+                          const struct stat *st)
+{
+    if (!t->out_known || st->st_dev != t->out_dev || st->st_ino != t->out_ino)
+        return;
+    struct timespec ts = now();
+    struct event *ev = event_for(p, EV_OUTPUT, &ts);
+    if (!ev)
+        return;
+    struct output_facts *o = &ev->u.output;
+    o->fd = fd;
+    if (nr == SYS_writev) {
+        o->len = -1;
+        o->textlen = peek_iov_into(p->tid, args[1], args[2], EVENT_OUTPUT_MAX, (uint8_t *)o->text, EVENT_OUTPUT_MAX);
+    } else {
+        o->len = (long long)args[2];
+        o->textlen = (uint32_t)peek(p->tid, args[1], o->text, args[2] < EVENT_OUTPUT_MAX ? (size_t)args[2]
+                                                                                         : EVENT_OUTPUT_MAX);
+    }
+    t->emit(ev, t->ctx);
+}
+
 /* --- system calls ------------------------------------------------------------ */
 
 /*
@@ -297,8 +338,12 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
         return 0;
     int fd = (int)args[0];
     if (def->any_fd) {
-        unsigned long inode;
-        if (procfs_fd_socket(p->tid, fd, &inode) != 1) {
+        struct stat st;
+        if (procfs_fd_stat(p->tid, fd, &st) < 0)
+            return 0;
+        if (!S_ISSOCK(st.st_mode)) {
+            if (def->kind == CALL_SEND)
+                report_output(t, p, nr, fd, args, &st);
             if (nr == SYS_write)
                 look_for_verdict(t, p, args[1], args[2]);
             return 0;
@@ -717,6 +762,12 @@ struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask, int c
     }
     t->emit = emit;
     t->ctx = ctx;
+    struct stat out;
+    if (fstat(STDOUT_FILENO, &out) == 0) {
+        t->out_known = 1;
+        t->out_dev = out.st_dev;
+        t->out_ino = out.st_ino;
+    }
     int go[2];
     if (pipe2(go, O_CLOEXEC) < 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -789,6 +840,12 @@ int trace_start(struct tracer *t)
         on_status(t, tid, status); /* the exec, or the end: no filter */
         return 0;
     }
+}
+
+void trace_signal_command(struct tracer *t, int sig)
+{
+    if (!t->top_done)
+        kill(t->top, sig);
 }
 
 void trace_kill_all(struct tracer *t)

@@ -47,6 +47,9 @@ int trace_start(struct tracer *t);
  */
 int trace_pump(struct tracer *t, int max);
 
+/* Send sig to the command (its first process), if it is still running. */
+void trace_signal_command(struct tracer *t, int sig);
+
 /* SIGKILL every traced process: none is left stopped, and none outlives the tracer. */
 void trace_kill_all(struct tracer *t);
 
