@@ -1,0 +1,66 @@
+#!/usr/bin/env bats
+# Lab 7, SIG_IGN inherited across exec: lab 1's server, started by a parent
+# that ignores SIGPIPE, survives its client and spins instead of dying.
+
+# setup_file builds the labs; each test gets a free $PORT and leaves no process.
+load 'test_helper/labs'
+
+# sigpipe_ignored PID: PID has SIGPIPE (13) ignored.
+sigpipe_ignored() {
+	local mask
+	mask=$(awk '/^SigIgn:/ { print $2 }' "/proc/$1/status")
+	(((16#$mask >> 12) & 1))
+}
+
+@test "lab 7: the server is lab 1's, unchanged below its header comment" {
+	body() { sed -n '/^#include/,$p' "$ROOT/labs/$1/server.c"; }
+	assert_equal "$(body 7-inherited-ign)" "$(body 1-naive)"
+}
+
+@test "lab 7: with the default disposition the server dies of SIGPIPE, as lab 1's does" {
+	lab_server 7-inherited-ign "$PORT"
+	run sigpipe_ignored "$SERVER_PID"
+	assert_failure
+	lab_client 7-inherited-ign "$PORT" hello world
+	assert_success
+	wait_for 5 gone "$SERVER_PID"
+	assert_equal "$(exit_status "$SERVER_PID")" 141
+}
+
+@test "lab 7: started by a parent that ignores SIGPIPE, the server inherits SIG_IGN and survives" {
+	command -v strace >/dev/null || skip "strace is not installed (scripts/install-deps installs it)"
+	# The parent ignores SIGPIPE and execs the server: nothing in the server asks for it.
+	{ bg "$BATS_TEST_TMPDIR/server.out" bash -c 'trap "" PIPE; exec "$@"' bash \
+		"$BUILD/labs/7-inherited-ign/server" "$PORT"; } </dev/null
+	SERVER_PID=$BG_PID
+	wait_for 5 listening "$PORT"
+	sigpipe_ignored "$SERVER_PID"
+	lab_client 7-inherited-ign "$PORT" hello world
+	assert_success
+	bg "$BATS_TEST_TMPDIR/strace.err" strace -p "$SERVER_PID" -e trace=sendto -o "$BATS_TEST_TMPDIR/strace.out"
+	# Each failed send still reports SIGPIPE to the tracer; the process
+	# ignores it, and sends again.
+	failed_sends() { (($(count_lines 'sendto(.*) *= -1 EPIPE' "$BATS_TEST_TMPDIR/strace.out") >= 100)); }
+	wait_for 20 failed_sends
+	alive "$SERVER_PID"
+}
+
+@test "lab 7: the scenario hands the server SIG_IGN, and the server spins and never serves client 2" {
+	run "$ROOT/labs/scenario" --port "$PORT" 7-inherited-ign
+	assert_success
+	assert_line --partial "asks for SIGPIPE ignored"
+	assert_line "verdict: lab=7-inherited-ign server=spinning client2=hung"
+}
+
+@test "lab 7: a scenario.conf setting the scenario does not know is an error naming the file and line" {
+	mkdir -p "$BATS_TEST_TMPDIR/kit/labs/9-bad"
+	cp "$ROOT/labs/scenario" "$BATS_TEST_TMPDIR/kit/labs/"
+	printf '# a comment\nsigpipe=sometimes\n' >"$BATS_TEST_TMPDIR/kit/labs/9-bad/scenario.conf"
+	run "$BATS_TEST_TMPDIR/kit/labs/scenario" --port "$PORT" --bin-dir "$BUILD/labs/1-naive" 9-bad
+	assert_failure 1
+	assert_output --partial "9-bad/scenario.conf:2: sigpipe=sometimes: give sigpipe=default or sigpipe=ignore"
+	printf 'clients=3\n' >"$BATS_TEST_TMPDIR/kit/labs/9-bad/scenario.conf"
+	run "$BATS_TEST_TMPDIR/kit/labs/scenario" --port "$PORT" --bin-dir "$BUILD/labs/1-naive" 9-bad
+	assert_failure 1
+	assert_output --partial "9-bad/scenario.conf:1: not a setting: 'clients=3'"
+}
