@@ -324,6 +324,7 @@ static void output_due(struct run *r, struct event *ev)
     if (r->cap)
         while (capture_dispatch(r->cap, 1000, on_packet, r) > 0)
             ;
+    timeline_break(r->timeline, ev->tid);
     struct event *older;
     while ((older = timeline_pop_until(r->timeline, &ev->t)))
         deliver(r, older);

@@ -331,8 +331,19 @@ struct event *timeline_pop(struct timeline *tl, const struct timespec *now)
     return heap_pop(tl);
 }
 
+void timeline_break(struct timeline *tl, pid_t tid)
+{
+    struct detector *d = detector_for(tl, tid, 0);
+    if (d)
+        detector_end(tl, d);
+}
+
 struct event *timeline_pop_until(struct timeline *tl, const struct timespec *until)
 {
+    /* What waits to be seen as a repeat goes out as it is: it came first. */
+    for (size_t i = 0; i < tl->ndets; i++)
+        if (tl->dets[i].nheld > 0 && ts_cmp(&tl->dets[i].held[0]->t, until) <= 0)
+            release_held(tl, &tl->dets[i]);
     if (tl->nheap == 0 || ts_cmp(&tl->heap[0].ev->t, until) > 0)
         return NULL;
     return heap_pop(tl);

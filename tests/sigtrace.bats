@@ -1,0 +1,417 @@
+#!/usr/bin/env bats
+# sigtrace, live: each lab's story is in its events; an independent capture
+# (dumpcap) sees the same packets; tracing leaves the outcome alone; killing
+# the tracer leaves nothing behind; bad arguments are refused; the timeline
+# reads well; and a program it has never seen, in another language, is
+# traced as faithfully as the labs.
+#
+# SIGTRACE=build/asan/sigtrace bats tests/sigtrace.bats runs all of it against
+# the sanitized build (make sanitize).
+
+bats_require_minimum_version 1.5.0
+
+setup_file() { make -C "$BATS_TEST_DIRNAME/.." --no-print-directory -s all >&2; }
+
+setup() {
+	load 'test_helper/common'
+	load 'test_helper/trace'
+	FIXTURES=$BATS_TEST_DIRNAME/fixtures
+}
+
+teardown() { teardown_processes; }
+
+# --- each lab's story, in its events ----------------------------------------------
+
+@test "sigtrace lab 1: FIN, data after it, RST, send EPIPE, SIGPIPE at default, death by SIGPIPE" {
+	traced 1-naive
+	assert_equal "$TRACE_STATUS" 0
+	in_order '.type == "packet" and .from == "client" and (.flags | index("FIN"))' \
+		'.type == "packet" and .from == "server" and .len > 0' \
+		'.type == "packet" and .from == "client" and (.flags | index("RST"))' \
+		'.type == "syscall" and .proc == "server" and .call == "send" and .ret == -1 and .errno == "EPIPE"' \
+		'.type == "signal" and .proc == "server" and .signal == "SIGPIPE" and .disposition == "default"' \
+		'.type == "exit" and .proc == "server" and .code == null and .signal == "SIGPIPE"'
+	assert_equal "$(count '.type == "verdict" and .server == "killed-by-SIGPIPE" and .client2 == "refused"')" 1
+}
+
+@test "sigtrace lab 2: recv returning 0 collapses into one event with a large count, and no SIGPIPE" {
+	traced 2-send-removed
+	assert_equal "$TRACE_STATUS" 0
+	run events '.type == "syscall" and .proc == "server" and .call == "recv" and .ret == 0 and .repeat >= 500'
+	assert_success
+	assert_equal "${#lines[@]}" 1
+	assert_equal "$(count '.type == "signal" and .signal == "SIGPIPE"')" 0
+	# Collapsed: the server's events are a handful of lines, not thousands.
+	assert [ "$(count '.proc == "server"')" -lt 40 ]
+}
+
+@test "sigtrace lab 3: SIGPIPE arrives ignored, and the failing send repeats" {
+	traced 3-sig-ign
+	assert_equal "$TRACE_STATUS" 0
+	in_order '.type == "syscall" and .proc == "server" and .call == "send" and .errno == "EPIPE"' \
+		'.type == "signal" and .proc == "server" and .signal == "SIGPIPE" and .disposition == "ignored"'
+	assert_equal "$(count '.type == "signal" and .proc == "server" and .signal == "SIGPIPE" and .disposition != "ignored"')" 0
+	assert_equal "$(count '.type == "syscall" and .proc == "server" and .errno == "EPIPE" and .repeat >= 500')" 1
+	assert_equal "$(count '.type == "signal" and .proc == "server" and .signal == "SIGPIPE" and .repeat >= 500')" 1
+}
+
+@test "sigtrace lab 4: SIGPIPE is caught, the server lives on and serves client 2" {
+	traced 4-handler
+	assert_equal "$TRACE_STATUS" 0
+	in_order '.type == "syscall" and .proc == "server" and .errno == "EPIPE"' \
+		'.type == "signal" and .proc == "server" and .signal == "SIGPIPE" and .disposition == "caught"' \
+		'.type == "syscall" and .proc == "server" and .call == "accept" and .ret >= 0' \
+		'.type == "syscall" and .proc == "server" and .call == "recv" and .data == "second client\n"'
+	# The server ends only when the scenario stops it.
+	assert_equal "$(count '.type == "exit" and .proc == "server" and .signal != "SIGTERM"')" 0
+	assert_equal "$(count '.type == "verdict" and .server == "alive" and .client2 == "served"')" 1
+}
+
+@test "sigtrace solution: no SIGPIPE at all, the server alive and client 2 served" {
+	traced solution
+	assert_equal "$TRACE_STATUS" 0
+	assert_equal "$(count '.type == "signal" and .signal == "SIGPIPE"')" 0
+	assert_equal "$(count '.type == "syscall" and .errno == "EPIPE"')" 0
+	assert_equal "$(count '.type == "verdict" and .server == "alive" and .client2 == "served"')" 1
+	assert_equal "$(count '.type == "connection" and .conn_state == "SF"')" 2
+}
+
+# --- an independent witness -----------------------------------------------------
+
+# capture_both DIR: in a private network namespace (run under unshare -Urn),
+# dumpcap captures lo while the tracer, without --netns, runs lab 1's
+# scenario there. (Debian's tcpdump cannot capture in a user namespace: it
+# insists on switching to its own user. dumpcap does not.)
+capture_both() {
+	local dir=$1 dumpcap rc=0
+	ip link set lo up || return 1
+	dumpcap -i lo -q -f tcp -w "$dir/wire.pcapng" 2>"$dir/dumpcap.err" 3>&- &
+	dumpcap=$!
+	capturing() { grep -q 'Capturing on' "$dir/dumpcap.err" || ! kill -0 "$dumpcap" 2>/dev/null; }
+	wait_for 10 capturing
+	grep -q 'Capturing on' "$dir/dumpcap.err" || return 1
+	timeout "$RUN_LIMIT" "$SIGTRACE" -o "$dir/trace.jsonl" -- "$ROOT/labs/scenario" 1-naive \
+		>"$dir/trace.out" 2>&1 </dev/null || rc=$?
+	kill -INT "$dumpcap"
+	wait "$dumpcap" || rc=$?
+	return "$rc"
+}
+
+@test "sigtrace: its packets are dumpcap's packets, as tcpdump reads them: count, order, flags, direction" {
+	local dir=$BATS_TEST_TMPDIR
+	run unshare -Urn bash -c "$(declare -f capture_both wait_for); SIGTRACE='$SIGTRACE' ROOT='$ROOT' RUN_LIMIT=$RUN_LIMIT capture_both '$dir'"
+	assert_success
+	# tcpdump: "12:00:00.000000 IP 127.0.0.1.51000 > 127.0.0.1.3333: Flags [P.], seq ..., length 5"
+	tcpdump -nn -r "$dir/wire.pcapng" 'tcp' 2>/dev/null | awk '
+		function endpoint(s) { sub(/:$/, "", s); n = split(s, a, "."); return a[1] "." a[2] "." a[3] "." a[4] ":" a[n] }
+		$2 == "IP" { flags = $7; gsub(/[][,]/, "", flags); print endpoint($3), endpoint($5), flags, $NF }' >"$dir/wire.txt"
+	TRACE=$dir/trace.jsonl
+	events '.type == "packet"' | jq -r '
+		.flags as $f
+		| [["FIN","F"],["SYN","S"],["RST","R"],["PSH","P"],["ACK","."],["URG","U"],["ECE","E"],["CWR","W"]]
+		| map(select(.[0] as $n | $f | any(.[]; . == $n)) | .[1]) | join("") as $letters
+		| "\(.src) \(.dst) \($letters) \(.len)"' >"$dir/traced.txt"
+	# Lab 1's story: two connections, 15 packets, among them a FIN, a RST and a refusal.
+	assert [ "$(wc -l <"$dir/wire.txt")" -ge 15 ]
+	run diff "$dir/wire.txt" "$dir/traced.txt"
+	assert_success
+	# Direction: what comes from the port the scenario chose is the server's.
+	port=$(sed -n 's/.* on port \([0-9]*\) .*/\1/p' "$dir/trace.out")
+	assert [ -n "$port" ]
+	assert_equal "$(count ".type == \"packet\" and (.src | endswith(\":$port\")) and .from != \"server\"")" 0
+	assert_equal "$(count ".type == \"packet\" and (.dst | endswith(\":$port\")) and .to != \"server\"")" 0
+}
+
+# --- tracing does not change the outcome ------------------------------------------
+
+# same_verdict NAME: the scenario's verdict for NAME, untraced and traced, is one line.
+same_verdict() {
+	untraced "$1"
+	assert_success
+	local plain
+	plain=$(grep '^verdict: ' <<<"$output")
+	traced "$1"
+	assert_equal "$TRACE_STATUS" 0
+	# The scenario's line, and sigtrace's repetition of it at the end.
+	assert_equal "$(grep -c "^$plain\$" "$TRACE_OUT")" 2
+}
+
+@test "sigtrace: lab 1 ends with the same verdict traced and untraced" { same_verdict 1-naive; }
+@test "sigtrace: lab 4 ends with the same verdict traced and untraced" { same_verdict 4-handler; }
+@test "sigtrace: the solution ends with the same verdict traced and untraced" { same_verdict solution; }
+
+# Every followed call stops a traced process twice, and every signal once,
+# even an ignored one. Here a ptrace stop costs the process about 100 us it
+# does not spend on the CPU, so a traced busy loop uses a fraction of a CPU
+# that depends on the machine: the scenario's CPU measure may then read a
+# spinning server as alive. What must not change is the fate: not killed,
+# client 2 left hanging, and the trace shows the busy loop for what it is.
+same_fate_spinning() {
+	untraced "$1"
+	assert_success
+	assert_line "verdict: lab=$1 server=spinning client2=hung"
+	traced "$1"
+	assert_equal "$TRACE_STATUS" 0
+	run verdict_of "$TRACE_OUT"
+	assert_line --regexp "^verdict: lab=$1 server=(spinning|alive) client2=hung\$"
+	# The busy loop: a blocked server makes no calls; this one makes hundreds a second.
+	assert_equal "$(count '.type == "syscall" and .proc == "server" and .ret <= 0 and .rate >= 100')" "$2"
+}
+
+@test "sigtrace: lab 2's server is not killed and client 2 hangs, traced or not; the trace shows the loop" {
+	same_fate_spinning 2-send-removed 1
+}
+
+@test "sigtrace: lab 3's server is not killed and client 2 hangs, traced or not; the trace shows the loop" {
+	same_fate_spinning 3-sig-ign 2
+}
+
+# --- killing the tracer ------------------------------------------------------------------
+
+# interrupt SIGNAL: run lab 2's scenario under the tracer (a long pause, so
+# the server spins), and once the server spins, send SIGNAL to the tracer.
+# Sets TRACE and KILLED_STATUS; the scenario's temporary files go to $SCRATCH.
+interrupt() {
+	TRACE=$BATS_TEST_TMPDIR/trace.jsonl
+	SCRATCH=$BATS_TEST_TMPDIR/scratch
+	mkdir -p "$SCRATCH"
+	# A background job starts with SIGINT ignored: give it back.
+	bg "$BATS_TEST_TMPDIR/trace.out" env --default-signal=INT TMPDIR="$SCRATCH" \
+		"$SIGTRACE" --netns -o "$TRACE" -- "$ROOT/labs/scenario" --pause 20 2-send-removed </dev/null
+	local tracer=$BG_PID
+	spinning() { grep -q '"proc":"server","call":"recv".*"ret":0' "$TRACE" 2>/dev/null; }
+	wait_for 20 spinning
+	TRACED_PIDS=$(jq -r 'select(.pid) | .pid' "$TRACE" | sort -u)
+	kill -"$1" "$tracer"
+	KILLED_STATUS=0
+	wait "$tracer" || KILLED_STATUS=$?
+}
+
+# The pid of the command sigtrace started: the first event's.
+top_pid() { head -n 1 "$TRACE" | jq .pid; }
+
+# Nothing the run started is left: not stopped, not orphaned.
+nothing_left() {
+	local pid state
+	for pid in $TRACED_PIDS; do
+		state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) || continue
+		[[ $state != [Tt] ]] || { echo "process $pid is left stopped" >&2; return 1; }
+	done
+	[[ -z $(run_processes) ]]
+}
+
+@test "sigtrace: SIGINT ends the run with 130, the command cleans up, the events are complete" {
+	interrupt INT
+	assert_equal "$KILLED_STATUS" 130
+	wait_for 5 nothing_left
+	run jq -e . "$TRACE"
+	assert_success
+	# The scenario got SIGINT first, and ended by itself, removing its files.
+	assert_equal "$(count ".type == \"exit\" and .pid == $(top_pid) and .code == 130")" 1
+	assert_equal "$(count '.type == "exit" and .proc == "server"')" 1
+	assert_equal "$(count '.type == "connection"')" 1
+	assert_equal "$(find "$SCRATCH" -mindepth 1 | wc -l)" 0
+}
+
+@test "sigtrace: SIGTERM ends the run with 143, the command cleans up, the events are complete" {
+	interrupt TERM
+	assert_equal "$KILLED_STATUS" 143
+	wait_for 5 nothing_left
+	run jq -e . "$TRACE"
+	assert_success
+	assert_equal "$(count ".type == \"exit\" and .pid == $(top_pid) and .code == 143")" 1
+	assert_equal "$(count '.type == "exit" and .proc == "server"')" 1
+	assert_equal "$(count '.type == "connection"')" 1
+	assert_equal "$(find "$SCRATCH" -mindepth 1 | wc -l)" 0
+}
+
+@test "sigtrace: SIGKILL to the tracer takes every traced process with it (PTRACE_O_EXITKILL)" {
+	interrupt KILL
+	assert_equal "$KILLED_STATUS" 137
+	wait_for 5 nothing_left
+	# Every line written is whole.
+	run jq -e . "$TRACE"
+	assert_success
+}
+
+# --- arguments ------------------------------------------------------------------------
+
+@test "sigtrace: no command is a usage error (2), on stderr" {
+	run --separate-stderr "$SIGTRACE"
+	assert_failure 2
+	assert_equal "$output" ""
+	[[ $stderr == *"give either a COMMAND"* ]]
+	[[ $stderr == *"usage: sigtrace"* ]]
+}
+
+@test "sigtrace: an unknown option is a usage error (2), and the command does not run" {
+	run --separate-stderr "$SIGTRACE" --bogus -- touch "$BATS_TEST_TMPDIR/ran"
+	assert_failure 2
+	assert_equal "$output" ""
+	[[ $stderr == *"--bogus"* ]]
+	[[ $stderr == *"usage: sigtrace"* ]]
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+}
+
+@test "sigtrace: conflicting or malformed options are usage errors (2)" {
+	run --separate-stderr "$SIGTRACE" --json --ladder -- true
+	assert_failure 2
+	[[ $stderr == *"choose one of --json and --ladder"* ]]
+	run --separate-stderr "$SIGTRACE" -p 70000 -- true
+	assert_failure 2
+	[[ $stderr == *"bad port '70000'"* ]]
+	run --separate-stderr "$SIGTRACE" --netns -r "$FIXTURES/orderly.pcap"
+	assert_failure 2
+	[[ $stderr == *"--netns"* ]]
+}
+
+@test "sigtrace: -r with a missing file fails (1) and names the file and the reason" {
+	run --separate-stderr "$SIGTRACE" -r "$BATS_TEST_TMPDIR/missing.pcap"
+	assert_failure 1
+	assert_equal "$output" ""
+	[[ $stderr == "sigtrace: cannot read $BATS_TEST_TMPDIR/missing.pcap:"*"No such file"* ]]
+}
+
+@test "sigtrace: a command that cannot be found fails with 127 and says so" {
+	run --separate-stderr "$SIGTRACE" -- "$BATS_TEST_TMPDIR/no-such-program"
+	assert_failure 127
+	[[ $stderr == *"cannot run $BATS_TEST_TMPDIR/no-such-program: No such file or directory"* ]]
+}
+
+@test "sigtrace: an output file that cannot be written fails (1) before the command runs" {
+	run --separate-stderr "$SIGTRACE" -o "$BATS_TEST_TMPDIR/no/dir/x.jsonl" -- touch "$BATS_TEST_TMPDIR/ran"
+	assert_failure 1
+	[[ $stderr == *"cannot write $BATS_TEST_TMPDIR/no/dir/x.jsonl"* ]]
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+}
+
+# --- how the timeline reads ------------------------------------------------------------
+
+# lab1_pair: lab 1's server, and one client that sends a line and leaves;
+# run as a command under the tracer (in its own network namespace).
+lab1_pair() {
+	"$BUILD/labs/1-naive/server" 3333 >/dev/null &
+	wait_for 5 listening 3333
+	printf 'hello\n' | "$BUILD/labs/1-naive/client" 3333 >/dev/null
+	wait "$!"
+}
+
+@test "sigtrace --ladder: client and server side by side, packets as arrows between them" {
+	run "$SIGTRACE" --netns --ladder -- bash -c "$(declare -f lab1_pair wait_for listening); BUILD='$BUILD' lab1_pair"
+	# The command's status is sigtrace's: the server's death, as wait reports it.
+	assert_failure 141
+	# The header names the columns: client left, server right.
+	assert_line --regexp '^ +client +\| +\| *server *$'
+	assert_line --regexp '\|-+ SYN -+>\|'
+	assert_line --regexp '\|<-+ SYN,ACK -+\|'
+	assert_line --regexp '\|<-+ RST -+\||\|-+ RST -+>\|'
+	assert_line --regexp '\|server: killed by SIGPIPE'
+	assert_line --regexp '^ +[0-9.]+  client: send\([0-9]+, "hello\\n", 6\) = 6 +\|'
+}
+
+# The colour escape: ESC [.
+has_escapes() { grep -q $'\e\\[' "$1"; }
+
+@test "sigtrace: colour only on a terminal, and never with NO_COLOR" {
+	local out=$BATS_TEST_TMPDIR
+	# Not a terminal: plain text, NO_COLOR or not.
+	env -u NO_COLOR "$SIGTRACE" -r "$FIXTURES/write-after-close.pcap" >"$out/plain.txt"
+	run has_escapes "$out/plain.txt"
+	assert_failure
+	assert_file_contains "$out/plain.txt" 'RST'
+	# A terminal (script gives the tracer one): colour, unless NO_COLOR says no.
+	env -u NO_COLOR script -qec "'$SIGTRACE' -r '$FIXTURES/write-after-close.pcap'" /dev/null >"$out/tty.txt"
+	has_escapes "$out/tty.txt"
+	NO_COLOR=1 script -qec "'$SIGTRACE' -r '$FIXTURES/write-after-close.pcap'" /dev/null >"$out/nocolor.txt"
+	run has_escapes "$out/nocolor.txt"
+	assert_failure
+	assert_file_contains "$out/nocolor.txt" 'RST'
+}
+
+@test "sigtrace: the command's own lines land in the timeline after the events they report" {
+	traced 1-naive
+	# The scenario says client 1 left after the client's close and exit are shown...
+	run grep -n -E -e 'client +close\(3\) = 0' -e 'client +exit 0' -e '^client 1 sent 2 lines' "$TRACE_OUT"
+	assert_success
+	assert_equal "${#lines[@]}" 3
+	assert_line --index 2 --partial 'client 1 sent 2 lines'
+	# ... and that the server died only after its death is shown.
+	close=$(grep -n -E 'server +killed by SIGPIPE' "$TRACE_OUT" | cut -d: -f1)
+	said=$(grep -n '^server ended during the pause: signal SIGPIPE' "$TRACE_OUT" | cut -d: -f1)
+	assert [ "$close" -lt "$said" ]
+	# In the JSON, the scenario's lines are output events.
+	assert_equal "$(count '.type == "output" and .proc == "bash" and (.text | startswith("verdict: lab=1-naive"))')" 1
+}
+
+# --- a program it has never seen ----------------------------------------------------
+
+# write_python_pair DIR: a server ("greeter") that ignores SIGPIPE and
+# writes to a client after it left, and a client ("caller") that sends with
+# sendto on its connected socket, as executable Python scripts: the kernel
+# names a process after its script, so the tracer must too.
+write_python_pair() {
+	local python
+	python=$(python3 -c 'import sys; print(sys.executable)')
+	cat >"$1/greeter" <<EOF
+#!$python
+import signal, socket, sys, time
+signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+listener.bind(("127.0.0.1", int(sys.argv[1])))
+listener.listen(1)
+print("listening", flush=True)
+conn, _ = listener.accept()
+while conn.recv(100):
+    pass
+for attempt in range(100):
+    try:
+        conn.send(b"still there?\n")
+    except BrokenPipeError:
+        print("EPIPE after", attempt + 1, "sends", flush=True)
+        sys.exit(0)
+    time.sleep(0.01)
+sys.exit(1)
+EOF
+	cat >"$1/caller" <<EOF
+#!$python
+import socket, sys
+address = ("127.0.0.1", int(sys.argv[1]))
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+sock.connect(address)
+sock.sendto(b"hello from python\n", address)
+sock.close()
+EOF
+	chmod +x "$1/greeter" "$1/caller"
+}
+
+# python_pair DIR: the greeter, and the caller once it listens.
+python_pair() {
+	local dir=$1 line
+	mkfifo "$dir/said"
+	"$dir/greeter" 4000 >"$dir/said" &
+	exec {said}<"$dir/said"
+	read -r -t 10 line <&"$said"
+	[[ $line == listening ]] || return 1
+	"$dir/caller" 4000
+	cat <&"$said"
+	wait $!
+}
+
+@test "sigtrace: a Python pair it has never seen: sendto, SIGPIPE ignored, EPIPE, names from the program" {
+	local dir=$BATS_TEST_TMPDIR
+	write_python_pair "$dir"
+	TRACE=$dir/py.jsonl
+	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- bash -c "$(declare -f python_pair); python_pair '$dir'"
+	assert_success
+	assert_output --partial 'EPIPE after'
+	in_order '.type == "syscall" and .proc == "greeter" and .call == "listen" and .local == "127.0.0.1:4000"' \
+		'.type == "syscall" and .proc == "caller" and .call == "connect" and .ret == 0' \
+		'.type == "syscall" and .proc == "caller" and .call == "sendto" and .addr == "127.0.0.1:4000" and .ret == 18' \
+		'.type == "packet" and .from == "caller" and .to == "greeter" and .data == "hello from python\n"' \
+		'.type == "syscall" and .proc == "greeter" and .call == "recv" and .ret == 0' \
+		'.type == "syscall" and .proc == "greeter" and .call == "send" and .ret == -1 and .errno == "EPIPE"' \
+		'.type == "signal" and .proc == "greeter" and .signal == "SIGPIPE" and .disposition == "ignored"' \
+		'.type == "exit" and .proc == "greeter" and .code == 0'
+	assert_equal "$(count '.type == "connection" and .from == "caller" and .to == "greeter"')" 1
+}

@@ -1,0 +1,55 @@
+# Helpers for tests/sigtrace.bats: running the scenario under the tracer,
+# and asking its JSON Lines what happened. Load after test_helper/common.
+#
+#   SIGTRACE                  the tracer under test (default build/sigtrace;
+#                             SIGTRACE=build/asan/sigtrace runs the sanitized one)
+#   traced NAME               run the scenario for NAME under the tracer in a
+#                             private network namespace, once per test file;
+#                             sets TRACE (its JSON Lines) and TRACE_OUT (its text)
+#   untraced NAME             the scenario alone, on a free port; sets $output
+#   verdict_of FILE           the scenario's verdict line in FILE
+#   events FILTER [FILE]      the events of FILE ($TRACE) for which the jq
+#                             expression FILTER is true, one a line
+#   count FILTER [FILE]       how many events match FILTER
+#   in_order FILTER...        each FILTER matches an event of $TRACE after the
+#                             one the previous FILTER matched; says which not
+
+SIGTRACE=${SIGTRACE:-$BUILD/sigtrace}
+# Bounds every run: a scenario takes about 6 s, traced or not.
+RUN_LIMIT=60
+
+traced() {
+	local name=$1 dir=$BATS_FILE_TMPDIR/traced-$1
+	TRACE=$dir/trace.jsonl
+	TRACE_OUT=$dir/trace.out
+	if [[ ! -e $dir/status ]]; then
+		mkdir -p "$dir"
+		local rc=0
+		timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- "$ROOT/labs/scenario" "$name" \
+			>"$TRACE_OUT" 2>&1 </dev/null 3>&- || rc=$?
+		echo "$rc" >"$dir/status"
+	fi
+	TRACE_STATUS=$(<"$dir/status")
+}
+
+untraced() {
+	run timeout "$RUN_LIMIT" "$ROOT/labs/scenario" --port "$(free_port)" "$1" </dev/null
+}
+
+verdict_of() { grep '^verdict: ' "$1"; }
+
+events() { jq -c "select($1)" "${2:-$TRACE}"; }
+
+count() { jq -c "select($1)" "${2:-$TRACE}" | wc -l; }
+
+in_order() {
+	local filter at=-1 next
+	for filter in "$@"; do
+		next=$(jq -s "[to_entries[] | select(.key > $at and (.value | $filter)) | .key] | first // -1" "$TRACE")
+		if ((next < 0)); then
+			echo "in_order: no event matching '$filter' after event $at of $TRACE" >&2
+			return 1
+		fi
+		at=$next
+	done
+}
