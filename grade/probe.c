@@ -1018,17 +1018,18 @@ static void sc_second_client(struct run *r)
 static const struct scenario {
     const char *name;
     void (*run)(struct run *);
+    const char *what;
 } SCENARIOS[] = {
-    {"leaves-normally", sc_leaves_normally},
-    {"leaves-mid-reply", sc_leaves_mid_reply},
-    {"client-killed", sc_client_killed},
-    {"unread-reply-rst", sc_unread_reply_rst},
-    {"abort-before-send", sc_abort_before_send},
-    {"abort-after-send", sc_abort_after_send},
-    {"long-line", sc_long_line},
-    {"binary-bytes", sc_binary_bytes},
-    {"many-clients", sc_many_clients},
-    {"second-client", sc_second_client},
+    {"leaves-normally", sc_leaves_normally, "a client sends a line, reads its done, and closes"},
+    {"leaves-mid-reply", sc_leaves_mid_reply, "a client sends a line and closes at once, before the reply"},
+    {"client-killed", sc_client_killed, "a client process is killed (SIGKILL) while connected"},
+    {"unread-reply-rst", sc_unread_reply_rst, "a client closes with its reply unread: its kernel sends RST"},
+    {"abort-before-send", sc_abort_before_send, "a client resets (SO_LINGER {1,0}) right after connecting"},
+    {"abort-after-send", sc_abort_after_send, "a client resets after a line and its reply"},
+    {"long-line", sc_long_line, "a 10000-byte line gets exactly one done; the next line is answered"},
+    {"binary-bytes", sc_binary_bytes, "a line with NUL and 0xff bytes gets one done; the next line too"},
+    {"many-clients", sc_many_clients, "20 clients connected at once, 3 lines each, all answered within 3 s"},
+    {"second-client", sc_second_client, "a second client is served within 1 s while the first sits idle"},
 };
 #define NSCENARIOS (sizeof SCENARIOS / sizeof *SCENARIOS)
 
@@ -1055,11 +1056,13 @@ static _Noreturn void usage(FILE *to, int status)
                 "Prints PASS or FAIL and the evidence; exit 0 pass, 1 fail, 2 usage, 3 the\n"
                 "scenario could not be run.\n"
                 "\n"
-                "scenarios:",
+                "scenarios:\n",
             NETNS_PORT);
     for (size_t i = 0; i < NSCENARIOS; i++)
-        fprintf(to, " %s", SCENARIOS[i].name);
-    fprintf(to, "\n");
+        fprintf(to, "  %-18s %s\n", SCENARIOS[i].name, SCENARIOS[i].what);
+    fprintf(to, "After each, the server must be alive, use under %.1f CPU-seconds per second\n"
+                "with nobody connected (measured over %.1f s), and serve a fresh client within %.0f s.\n",
+            CPU_LIMIT, CPU_WINDOW_MS / 1000.0, REPLY_MS / 1000.0);
     exit(status);
 }
 

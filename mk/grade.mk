@@ -12,5 +12,5 @@ $(GRADE_PROBE): grade/probe.c capture/netns.c capture/netns.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -D_GNU_SOURCE -Icapture $(CFLAGS) -o $@ grade/probe.c capture/netns.c
 
-grade: deps $(GRADE_PROBE) $(TRACER) ## grade a server: make grade SERVER=path/to/server.c (exit 0 all pass, 1 some fail, 2 usage)
+grade: deps $(GRADE_PROBE) $(TRACER) ## run a server through every grading scenario: make grade SERVER=path/to/server.c
 	@scripts/grade $(if $(SERVER),"$(SERVER)")
