@@ -222,6 +222,18 @@ EOF
 	assert_line '    it listens on port 3333 instead: it must take the port from argv[1]'
 }
 
+@test "grade: where no network namespace can be made, the scenarios run on a free port of the host's loopback" {
+	# A user namespace of our own whose limit forbids further network namespaces.
+	unshare -Ur true 2>/dev/null || skip "user namespaces are not allowed here"
+	run timeout 60 unshare -Ur bash -c 'echo 0 >/proc/sys/user/max_net_namespaces &&
+		! unshare -n true 2>/dev/null &&
+		exec "$1" --no-trace --only leaves-normally --only abort-before-send "$2"' _ "$GRADE" \
+		"$ROOT/labs/4-handler/server.c"
+	assert_failure 1
+	assert_line 'PASS leaves-normally'
+	assert_line --regexp '^FAIL abort-before-send: the server was killed by SIGPIPE \(status 141\)'
+}
+
 @test "grade: started with SIGPIPE ignored, the grader still gives the server SIGPIPE's default action" {
 	run timeout 30 bash -c 'trap "" PIPE; exec "$1" --no-trace --only leaves-normally "$2"' _ "$GRADE" \
 		"$ROOT/labs/1-naive/server.c"
