@@ -11,6 +11,7 @@
 #   events FILTER [FILE]      the events of FILE ($TRACE) for which the jq
 #                             expression FILTER is true, one a line
 #   count FILTER [FILE]       how many events match FILTER
+#   total FILTER [FILE]       how many times they happened: the sum of their repeat counts
 #   in_order FILTER...        each FILTER matches an event of $TRACE after the
 #                             one the previous FILTER matched; says which not
 
@@ -29,6 +30,7 @@ traced() {
 			>"$TRACE_OUT" 2>&1 </dev/null 3>&- || rc=$?
 		echo "$rc" >"$dir/status"
 	fi
+	# shellcheck disable=SC2034 # for the tests
 	TRACE_STATUS=$(<"$dir/status")
 }
 
@@ -41,6 +43,8 @@ verdict_of() { grep '^verdict: ' "$1"; }
 events() { jq -c "select($1)" "${2:-$TRACE}"; }
 
 count() { jq -c "select($1)" "${2:-$TRACE}" | wc -l; }
+
+total() { jq -s "map(select($1) | .repeat) | add // 0" "${2:-$TRACE}"; }
 
 in_order() {
 	local filter at=-1 next
