@@ -5,8 +5,10 @@
  * argument, listens on it, and answers each line a client sends with "done\n".
  * For one scenario the probe
  *
- *   1. makes a private network namespace (so runs never clash over ports and
- *      no traffic leaves it), or with --port uses the current one;
+ *   1. makes a private network namespace and uses port 4242 there (so runs
+ *      never clash over ports, and no traffic leaves it); with --port it uses
+ *      that port in the current namespace, and where no namespace can be
+ *      made, a free port of the host's loopback;
  *   2. starts the server there, with every signal at its default action (an
  *      ignored SIGPIPE survives exec and would hide the very bug we look for),
  *      in a process group of its own, and waits until it listens;
