@@ -106,6 +106,9 @@ struct conn {
     int ended;                   /* a RST, or both FINs: it may be forgotten after the linger */
     int detached;                /* replaced by a new connection on the same ports */
     struct timespec first, last;
+    uint64_t serial;             /* the order connections began in, for summaries */
+    struct conn *ended_prev, *ended_next; /* on the ended list: by last segment, oldest first */
+    int on_ended_list;
 };
 
 struct name_entry {
@@ -122,6 +125,23 @@ struct conn_table {
     struct conn *oldest, *newest;
     struct name_entry names[CONN_NAMES_MAX];
     size_t nnames, next_name;
+
+    /*
+     * What lets conn_expire() skip walking every connection. Ended
+     * connections are also listed in the order of their last segment, so
+     * those whose linger is over are at the head of that list. Everything
+     * else (a connection idle for CONN_IDLE_NS, a detached one, a capture
+     * whose timestamps go backwards) sends conn_expire() through all of
+     * them, as before.
+     */
+    struct conn *ended_head, *ended_tail;
+    uint64_t next_serial;
+    int64_t idle_check_ns;       /* no open connection reaches CONN_IDLE_NS before this */
+    int64_t latest_ns;           /* the latest segment time seen */
+    int walk_all;                /* a connection was detached since the last walk */
+    int unordered;               /* segment times went backwards: always walk them all */
+    struct conn **expiring;      /* scratch: the connections one conn_expire() forgets */
+    size_t expiring_cap;
 };
 
 static struct endpoint *orig_of(struct conn *c) { return &c->ep[c->orig_idx]; }
@@ -186,6 +206,7 @@ struct conn_table *conn_table_new(void)
     if (!t)
         return NULL;
     t->nbuckets = 64;
+    t->idle_check_ns = INT64_MAX;
     t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
     if (!t->buckets) {
         free(t);
@@ -205,6 +226,7 @@ void conn_table_free(struct conn_table *t)
         c = next;
     }
     free(t->buckets);
+    free(t->expiring);
     free(t);
 }
 
@@ -282,6 +304,9 @@ static struct conn *table_add(struct conn_table *t, const struct tcp_seg *seg, c
     c->ep[0].is_orig = 1;
     c->first_close = -1;
     c->first = c->last = *ts;
+    c->serial = t->next_serial++;
+    if (ts_ns(ts) + CONN_IDLE_NS < t->idle_check_ns)
+        t->idle_check_ns = ts_ns(ts) + CONN_IDLE_NS;
 
     if (t->count >= t->nbuckets)
         table_grow(t);
@@ -299,8 +324,38 @@ static struct conn *table_add(struct conn_table *t, const struct tcp_seg *seg, c
     return c;
 }
 
+static void ended_unlink(struct conn_table *t, struct conn *c)
+{
+    if (!c->on_ended_list)
+        return;
+    if (c->ended_prev)
+        c->ended_prev->ended_next = c->ended_next;
+    else
+        t->ended_head = c->ended_next;
+    if (c->ended_next)
+        c->ended_next->ended_prev = c->ended_prev;
+    else
+        t->ended_tail = c->ended_prev;
+    c->ended_prev = c->ended_next = NULL;
+    c->on_ended_list = 0;
+}
+
+/* C ended, and its last segment is the latest: it goes to the ended list's tail. */
+static void ended_touch(struct conn_table *t, struct conn *c)
+{
+    ended_unlink(t, c);
+    c->ended_prev = t->ended_tail;
+    if (t->ended_tail)
+        t->ended_tail->ended_next = c;
+    else
+        t->ended_head = c;
+    t->ended_tail = c;
+    c->on_ended_list = 1;
+}
+
 static void list_remove(struct conn_table *t, struct conn *c)
 {
+    ended_unlink(t, c);
     if (c->older)
         c->older->newer = c->newer;
     else
@@ -1085,6 +1140,7 @@ int conn_track(struct conn_table *t, const struct tcp_seg *seg, const struct tim
     if (c && is_reuse(c, seg)) {
         table_unhash(t, c);
         c->detached = 1;
+        t->walk_all = 1;
         c = NULL;
     }
     if (!c) {
@@ -1110,6 +1166,12 @@ int conn_track(struct conn_table *t, const struct tcp_seg *seg, const struct tim
     note_account(c, e, seg, rst);
     e->pkts++;
     c->last = *ts;
+    if (ts_ns(ts) < t->latest_ns)
+        t->unordered = 1; /* the ended list is no longer in time order */
+    else
+        t->latest_ns = ts_ns(ts);
+    if (c->ended)
+        ended_touch(t, c);
     info->from_orig = e->is_orig;
     return 0;
 }
@@ -1231,17 +1293,57 @@ static void forget(struct conn_table *t, struct conn *c, conn_done_fn done, void
         done(&s, ctx);
 }
 
+static int by_serial(const void *a, const void *b)
+{
+    uint64_t x = (*(struct conn *const *)a)->serial, y = (*(struct conn *const *)b)->serial;
+    return x < y ? -1 : x > y;
+}
+
+/*
+ * The ended connections whose linger is over, from the head of the ended
+ * list, forgotten in the order they began, as the walk through all would.
+ * 0 if the scratch space could not grow (nothing was forgotten).
+ */
+static int expire_ended(struct conn_table *t, int64_t now_ns, conn_done_fn done, void *ctx)
+{
+    size_t n = 0;
+    for (struct conn *c = t->ended_head; c && now_ns - ts_ns(&c->last) >= CONN_LINGER_NS; c = c->ended_next) {
+        if (n == t->expiring_cap) {
+            size_t cap = t->expiring_cap ? t->expiring_cap * 2 : 64;
+            struct conn **grown = realloc(t->expiring, cap * sizeof *grown);
+            if (!grown)
+                return 0;
+            t->expiring = grown;
+            t->expiring_cap = cap;
+        }
+        t->expiring[n++] = c;
+    }
+    if (n > 1)
+        qsort(t->expiring, n, sizeof *t->expiring, by_serial);
+    for (size_t i = 0; i < n; i++)
+        forget(t, t->expiring[i], done, ctx);
+    return 1;
+}
+
 void conn_expire(struct conn_table *t, const struct timespec *now, conn_done_fn done, void *ctx)
 {
     int64_t now_ns = ts_ns(now);
+    if (!t->walk_all && !t->unordered && now_ns < t->idle_check_ns && expire_ended(t, now_ns, done, ctx))
+        return;
+
+    int64_t idle_check_ns = INT64_MAX;
     struct conn *c = t->oldest;
     while (c) {
         struct conn *next = c->newer;
         int64_t idle = now_ns - ts_ns(&c->last);
         if (c->detached || (c->ended && idle >= CONN_LINGER_NS) || idle >= CONN_IDLE_NS)
             forget(t, c, done, ctx);
+        else if (ts_ns(&c->last) + CONN_IDLE_NS < idle_check_ns)
+            idle_check_ns = ts_ns(&c->last) + CONN_IDLE_NS;
         c = next;
     }
+    t->idle_check_ns = idle_check_ns;
+    t->walk_all = 0;
 }
 
 void conn_flush(struct conn_table *t, conn_done_fn done, void *ctx)
