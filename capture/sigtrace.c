@@ -512,8 +512,8 @@ static void open_outputs(struct run *r)
         char shb[1200];
         snprintf(shb, sizeof(shb), "%s", r->opt.read_path ? "annotated by sigtrace" : r->command_line);
         r->pcapng = pcapng_open(r->opt.write_path, shb, err, sizeof(err));
-        if (!r->pcapng)
-            die("cannot write %s: %s", r->opt.write_path, err);
+        if (!r->pcapng) /* err names the file */
+            die("cannot write %s (check the directory exists and is writable)", err);
         r->pcapng_if = pcapng_add_interface(r->pcapng, r->linktype, capture_snaplen(r->cap), capture_name(r->cap));
         if (r->pcapng_if < 0)
             die("cannot write %s: %s", r->opt.write_path, pcapng_error(r->pcapng));

@@ -282,7 +282,10 @@ nothing_left() {
 @test "sigtrace: an output file that cannot be written fails (1) before the command runs" {
 	run --separate-stderr "$SIGTRACE" -o "$BATS_TEST_TMPDIR/no/dir/x.jsonl" -- touch "$BATS_TEST_TMPDIR/ran"
 	assert_failure 1
-	[[ $stderr == *"cannot write $BATS_TEST_TMPDIR/no/dir/x.jsonl"* ]]
+	assert_equal "$stderr" "sigtrace: cannot write $BATS_TEST_TMPDIR/no/dir/x.jsonl: No such file or directory (check the directory exists and is writable)"
+	run --separate-stderr "$SIGTRACE" -w "$BATS_TEST_TMPDIR/no/dir/x.pcapng" -- touch "$BATS_TEST_TMPDIR/ran"
+	assert_failure 1
+	assert_equal "$stderr" "sigtrace: cannot write $BATS_TEST_TMPDIR/no/dir/x.pcapng: No such file or directory (check the directory exists and is writable)"
 	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
 }
 
