@@ -177,7 +177,8 @@ static void emit(struct gen *g, struct conn *c, int to_server, uint8_t flags, co
     tcp[12] = (TCP_LEN / 4) << 4;
     tcp[13] = flags;
     put16(tcp + 14, 65483);
-    memcpy(tcp + TCP_LEN, payload, plen);
+    if (plen > 0)
+        memcpy(tcp + TCP_LEN, payload, plen);
     uint32_t sum = sum16(0, ip + 12, 8); /* pseudo-header: addresses, protocol, length */
     sum += 6 + (uint32_t)(TCP_LEN + plen);
     put16(tcp + 16, fold(sum16(sum, tcp, TCP_LEN + plen)));

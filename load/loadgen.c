@@ -401,9 +401,10 @@ static void client_read(struct stats *st, struct client *c, const struct options
             }
         }
         if (c->state == ST_READING && c->replies == c->lines_sent && c->reply_pos == 0) {
+            /* Read no further here: what comes next belongs to the next
+             * state (a client leaving replies unread must not read them). */
             client_advance(st, c, opt);
-            if (c->state == ST_DONE)
-                return;
+            return;
         }
     }
 }
@@ -606,6 +607,9 @@ static void print_summary(const struct stats *st, const struct options *opt, boo
                replies_per_s);
         for (int k = 0; k < ERR_KINDS; k++)
             printf("%s\"%s\":%ld", k ? "," : "", ERR_NAMES[k], st->errors[k]);
+        printf("},\"rude_errors\":{");
+        for (int k = 0; k < ERR_KINDS; k++)
+            printf("%s\"%s\":%ld", k ? "," : "", ERR_NAMES[k], st->rude_errors[k]);
         printf("},\"first_failure\":\"");
         for (const char *p = st->first_failure; *p; p++) {
             if (*p == '"' || *p == '\\')
