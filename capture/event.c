@@ -78,6 +78,11 @@ int event_same(const struct event *a, const struct event *b)
     case EV_SIGNAL:
         return a->u.sig.signo == b->u.sig.signo && a->u.sig.disposition == b->u.sig.disposition &&
                a->u.sig.sender == b->u.sig.sender;
+    case EV_OUTPUT: {
+        const struct output_facts *x = &a->u.output, *y = &b->u.output;
+        return x->fd == y->fd && x->len == y->len && x->textlen == y->textlen &&
+               memcmp(x->text, y->text, x->textlen) == 0;
+    }
     default:
         return 0; /* packets, execs, exits and the rest never collapse */
     }

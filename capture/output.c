@@ -297,6 +297,13 @@ static void packet_who(const struct packet_facts *p, char *buf, size_t len)
     snprintf(buf, len, "%s\u2192%s", from, to);
 }
 
+static void output_what(const struct output_facts *o, char *buf, size_t len)
+{
+    char text[160];
+    quote((const uint8_t *)o->text, o->textlen, 0, 120, text, sizeof(text));
+    snprintf(buf, len, "wrote %s to fd %d", text, o->fd);
+}
+
 /* Who and what, as the text timeline shows them. */
 static void who_what(struct output *o, const struct event *ev, char *who, size_t wlen, char *what, size_t len)
 {
@@ -335,12 +342,9 @@ static void who_what(struct output *o, const struct event *ev, char *who, size_t
     case EV_REPEAT_START:
         snprintf(what, len, "\u21bb the same again, and again ...");
         break;
-    case EV_OUTPUT: {
-        char text[160];
-        quote((const uint8_t *)ev->u.output.text, ev->u.output.textlen, 0, 120, text, sizeof(text));
-        snprintf(what, len, "wrote %s to fd %d", text, ev->u.output.fd);
+    case EV_OUTPUT:
+        output_what(&ev->u.output, what, len);
         break;
-    }
     case EV_REPEAT: {
         const struct repeat_facts *r = &ev->u.rep;
         double span = ts_diff(&r->last, &r->first);
@@ -372,6 +376,8 @@ static void note_of(const struct event *ev, char *buf, size_t len)
             syscall_what(&p->u.sys, what, sizeof(what));
         else if (p->type == EV_SIGNAL)
             signal_what(&p->u.sig, what, sizeof(what));
+        else if (p->type == EV_OUTPUT)
+            output_what(&p->u.output, what, sizeof(what));
         else
             snprintf(what, sizeof(what), "?");
         n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "", what);
@@ -612,6 +618,18 @@ static void json_syscall(struct json *j, const struct event *ev, unsigned long r
     jstr(j, "note", ev->note);
 }
 
+static void json_output(struct json *j, const struct event *ev, unsigned long repeat)
+{
+    const struct output_facts *o = &ev->u.output;
+    jbegin(j, "output", &ev->t);
+    jproc(j, ev);
+    jraw(j, ",\"fd\":%d", o->fd);
+    if (o->len >= 0)
+        jraw(j, ",\"len\":%lld", o->len);
+    jraw(j, ",\"repeat\":%lu,\"text\":", repeat);
+    jbytes(j, (const uint8_t *)o->text, o->textlen);
+}
+
 static void json_signal(struct json *j, const struct event *ev, unsigned long repeat)
 {
     const struct signal_facts *s = &ev->u.sig;
@@ -741,13 +759,7 @@ static void json_event(struct output *o, FILE *f, const struct event *ev)
         json_verdict(&j, ev);
         break;
     case EV_OUTPUT:
-        jbegin(&j, "output", &ev->t);
-        jproc(&j, ev);
-        jraw(&j, ",\"fd\":%d", ev->u.output.fd);
-        if (ev->u.output.len >= 0)
-            jraw(&j, ",\"len\":%lld", ev->u.output.len);
-        jraw(&j, ",\"text\":");
-        jbytes(&j, (const uint8_t *)ev->u.output.text, ev->u.output.textlen);
+        json_output(&j, ev, ev->repeat);
         break;
     case EV_REPEAT_START:
         return;
@@ -760,6 +772,8 @@ static void json_event(struct output *o, FILE *f, const struct event *ev)
             copy.t = r->last;
             if (copy.type == EV_SYSCALL)
                 json_syscall(&j, &copy, r->count[i]);
+            else if (copy.type == EV_OUTPUT)
+                json_output(&j, &copy, r->count[i]);
             else
                 json_signal(&j, &copy, r->count[i]);
             jtime(&j, "t_first", &r->first);

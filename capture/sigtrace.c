@@ -317,18 +317,20 @@ static void on_packet(const struct timespec *ts, const uint8_t *frame, uint32_t 
  * happened before that moment goes out now, window or not, so that its line
  * follows the events it speaks of instead of running ahead of them. The
  * capture is read first: a packet sent before the write is in its buffer
- * already (immediate mode).
+ * already (immediate mode). The write itself is an event like the others:
+ * a loop that prints the same line again and again collapses.
  */
 static void output_due(struct run *r, struct event *ev)
 {
     if (r->cap)
         while (capture_dispatch(r->cap, 1000, on_packet, r) > 0)
             ;
-    timeline_break(r->timeline, ev->tid);
+    struct timespec t = ev->t;
+    pid_t tid = ev->tid;
+    timeline_push(r->timeline, ev);
     struct event *older;
-    while ((older = timeline_pop_until(r->timeline, &ev->t)))
+    while ((older = timeline_pop_until(r->timeline, &t, tid)))
         deliver(r, older);
-    deliver(r, ev);
 }
 
 /* From the tracer: explain, then into the timeline. */

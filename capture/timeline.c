@@ -280,7 +280,8 @@ static void detector_forget(struct timeline *tl, struct detector *d)
 
 int timeline_push(struct timeline *tl, struct event *ev)
 {
-    if (ev->type != EV_SYSCALL && ev->type != EV_SIGNAL && ev->type != EV_EXEC && ev->type != EV_EXIT)
+    if (ev->type != EV_SYSCALL && ev->type != EV_SIGNAL && ev->type != EV_OUTPUT && ev->type != EV_EXEC &&
+        ev->type != EV_EXIT)
         return heap_push(tl, ev);
     struct detector *d = detector_for(tl, ev->tid, 1);
     if (!d)
@@ -331,18 +332,11 @@ struct event *timeline_pop(struct timeline *tl, const struct timespec *now)
     return heap_pop(tl);
 }
 
-void timeline_break(struct timeline *tl, pid_t tid)
+struct event *timeline_pop_until(struct timeline *tl, const struct timespec *until, pid_t tid)
 {
-    struct detector *d = detector_for(tl, tid, 0);
-    if (d)
-        detector_end(tl, d);
-}
-
-struct event *timeline_pop_until(struct timeline *tl, const struct timespec *until)
-{
-    /* What waits to be seen as a repeat goes out as it is: it came first. */
+    /* What other threads hold as possible repeats goes out as it is: it came first. */
     for (size_t i = 0; i < tl->ndets; i++)
-        if (tl->dets[i].nheld > 0 && ts_cmp(&tl->dets[i].held[0]->t, until) <= 0)
+        if (tl->dets[i].tid != tid && tl->dets[i].nheld > 0 && ts_cmp(&tl->dets[i].held[0]->t, until) <= 0)
             release_held(tl, &tl->dets[i]);
     if (tl->nheap == 0 || ts_cmp(&tl->heap[0].ev->t, until) > 0)
         return NULL;

@@ -43,17 +43,12 @@ int timeline_push(struct timeline *tl, struct event *ev);
 struct event *timeline_pop(struct timeline *tl, const struct timespec *now);
 
 /*
- * Thread tid did something outside what it was repeating (it wrote to
- * sigtrace's output, say): the repeat is over, and what was held goes out.
- */
-void timeline_break(struct timeline *tl, pid_t tid);
-
-/*
  * The next event no later than until, window or not, or NULL: for letting
- * out at once everything before a moment that must be shown now. Events
- * held as possible repeats go out as ordinary ones; a repeat being counted
- * stays open.
+ * out at once everything before a moment that must be shown now, by thread
+ * tid. Events other threads hold as possible repeats go out as ordinary
+ * ones (tid's own may be the start of its repeat); repeats being counted
+ * stay open.
  */
-struct event *timeline_pop_until(struct timeline *tl, const struct timespec *until);
+struct event *timeline_pop_until(struct timeline *tl, const struct timespec *until, pid_t tid);
 
 #endif

@@ -347,6 +347,31 @@ has_escapes() { grep -q $'\e\\[' "$1"; }
 	assert_equal "$(count '.type == "output" and .proc == "bash" and (.text | startswith("verdict: lab=1-naive"))')" 1
 }
 
+# lab2_on_our_output: lab 2's server with its standard output sigtrace's
+# own; one client leaves, and the server loops printing its stale buffer
+# until it has been stopped a few thousand times by the tracer.
+lab2_on_our_output() {
+	local server
+	"$BUILD/labs/2-send-removed/server" 3333 &
+	server=$!
+	wait_for 5 listening 3333
+	printf 'hello\n' | "$BUILD/labs/2-send-removed/client" 3333 >/dev/null
+	# shellcheck disable=SC2317 # called through wait_for
+	looped() { (($(awk '/^voluntary_ctxt_switches:/ { print $2 }' "/proc/$server/status") > 3000)); }
+	wait_for 20 looped
+	kill "$server"
+}
+
+@test "sigtrace: a loop printing the same line on sigtrace's output collapses like any repeat" {
+	TRACE=$BATS_TEST_TMPDIR/trace.jsonl
+	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- \
+		bash -c "$(declare -f lab2_on_our_output wait_for listening); BUILD='$BUILD' lab2_on_our_output"
+	assert_success
+	assert [ "$(total '.type == "output" and .proc == "server" and (.text | startswith("hello\n"))')" -ge 1000 ]
+	assert [ "$(count '.type == "output" and .proc == "server"')" -lt 10 ]
+	assert_output --regexp 'server +↻ repeated [0-9]+ more times .* each time: wrote "hello\\n'
+}
+
 # --- a program it has never seen ----------------------------------------------------
 
 # write_python_pair DIR: a server ("greeter") that ignores SIGPIPE and
