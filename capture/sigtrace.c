@@ -103,6 +103,7 @@ static void usage(void)
             "  -w FILE            write the capture as pcapng, each annotation a packet comment\n"
             "  -o, --json-file FILE  write the events as JSON Lines to FILE too\n"
             "  --json             JSON Lines on standard output instead of the text timeline\n"
+            "                     (COMMAND's own standard output then goes to standard error)\n"
             "  --ladder           a sequence (ladder) diagram: client side left, server side right\n"
             "  --netns            run COMMAND in a private network namespace (no root needed where the\n"
             "                     kernel allows unprivileged user namespaces)\n"
@@ -631,7 +632,9 @@ int main(int argc, char **argv)
     /* Outside a namespace of our own, lo carries other programs' traffic too. */
     r->owned_only = !r->opt.netns && !r->opt.port && !r->opt.filter;
 
-    r->tracer = trace_spawn(r->opt.command, &original, sigpipe_ignored, on_process_event, r, err, sizeof(err));
+    /* JSON Lines on stdout stay JSON Lines: the command's own output goes to stderr. */
+    r->tracer = trace_spawn(r->opt.command, &original, sigpipe_ignored, r->opt.format == OUT_JSON,
+                            on_process_event, r, err, sizeof(err));
     if (!r->tracer)
         die("%s", err);
     const char *iface = r->opt.iface ? r->opt.iface : "lo";

@@ -726,7 +726,7 @@ static int install_filter(void)
 
 void trace_free(struct tracer *t);
 
-static void child(char *const argv[], const sigset_t *mask, int sigpipe_ignored, int go_fd)
+static void child(char *const argv[], const sigset_t *mask, int sigpipe_ignored, int stdout_to_stderr, int go_fd)
 {
     char go = 0;
     ssize_t n;
@@ -745,6 +745,8 @@ static void child(char *const argv[], const sigset_t *mask, int sigpipe_ignored,
         close(-1);
     signal(SIGPIPE, sigpipe_ignored ? SIG_IGN : SIG_DFL);
     sigprocmask(SIG_SETMASK, mask, NULL);
+    if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+        dprintf(2, "sigtrace: the command's output stays on standard output: dup2: %s\n", strerror(errno));
     execvp(argv[0], argv);
     int err = errno;
     dprintf(2, "sigtrace: cannot run %s: %s (%s)\n", argv[0], strerror(err),
@@ -753,7 +755,7 @@ static void child(char *const argv[], const sigset_t *mask, int sigpipe_ignored,
 }
 
 struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask, int child_sigpipe_ignored,
-                           trace_emit_fn emit, void *ctx, char *err, size_t errlen)
+                           int stdout_to_stderr, trace_emit_fn emit, void *ctx, char *err, size_t errlen)
 {
     struct tracer *t = calloc(1, sizeof(*t));
     if (!t) {
@@ -763,7 +765,7 @@ struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask, int c
     t->emit = emit;
     t->ctx = ctx;
     struct stat out;
-    if (fstat(STDOUT_FILENO, &out) == 0) {
+    if (fstat(stdout_to_stderr ? STDERR_FILENO : STDOUT_FILENO, &out) == 0) {
         t->out_known = 1;
         t->out_dev = out.st_dev;
         t->out_ino = out.st_ino;
@@ -784,7 +786,7 @@ struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask, int c
     }
     if (pid == 0) {
         close(go[1]);
-        child(argv, child_mask, child_sigpipe_ignored, go[0]);
+        child(argv, child_mask, child_sigpipe_ignored, stdout_to_stderr, go[0]);
     }
     close(go[0]);
     t->top = pid;

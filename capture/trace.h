@@ -33,10 +33,13 @@ typedef void (*trace_emit_fn)(struct event *ev, void *ctx);
  * whatever must be ready first (the capture) can be opened in between. The
  * caller must have blocked SIGCHLD (it learns of stops through a signalfd);
  * the command starts with the signal mask and SIGPIPE disposition given
- * here. NULL on failure, with the reason in err.
+ * here, and with its standard output on our standard error if
+ * stdout_to_stderr (when ours carries JSON). Its writes to where its
+ * standard output went are reported as EV_OUTPUT events. NULL on failure,
+ * with the reason in err.
  */
 struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask, int child_sigpipe_ignored,
-                           trace_emit_fn emit, void *ctx, char *err, size_t errlen);
+                           int stdout_to_stderr, trace_emit_fn emit, void *ctx, char *err, size_t errlen);
 
 /* Let the command run. Returns 1 if the seccomp filter is in use, else 0. */
 int trace_start(struct tracer *t);

@@ -347,6 +347,16 @@ has_escapes() { grep -q $'\e\\[' "$1"; }
 	assert_equal "$(count '.type == "output" and .proc == "bash" and (.text | startswith("verdict: lab=1-naive"))')" 1
 }
 
+@test "sigtrace --json: standard output holds JSON Lines only; the command's own output goes to stderr" {
+	run --separate-stderr "$SIGTRACE" --json -- sh -c 'echo hello from the command; echo and to stderr >&2'
+	assert_success
+	assert_equal "$stderr" $'hello from the command\nand to stderr'
+	local json=$output
+	run jq -e . <<<"$json"
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "output" and .text == "hello from the command\n")' <<<"$json" | wc -l)" 1
+}
+
 # lab2_on_our_output: lab 2's server with its standard output sigtrace's
 # own; one client leaves, and the server loops printing its stale buffer
 # until it has been stopped a few thousand times by the tracer.
