@@ -4,6 +4,8 @@
 
 LOAD_BINS := $(BUILD)/loadgen $(BUILD)/gencap
 BENCH_RUNS ?= 5
+BENCH_OFFLINE_RUNS ?= 3
+BENCH_SCENARIO_RUNS ?= 1
 .PHONY: loadgen bench
 
 $(BUILD)/loadgen $(BUILD)/gencap: $(BUILD)/%: load/%.c
@@ -13,4 +15,4 @@ $(BUILD)/loadgen $(BUILD)/gencap: $(BUILD)/%: load/%.c
 loadgen: deps $(LOAD_BINS) ## build the load generator (build/loadgen) and the capture generator (build/gencap)
 
 bench: deps $(LAB_BINS) $(SOL_BINS) $(TRACER) $(LOAD_BINS) ## measure the tracer, the labs under it and the solution under load; writes docs/perf.md
-	scripts/bench --runs $(BENCH_RUNS)
+	scripts/bench --runs $(BENCH_RUNS) --offline-runs $(BENCH_OFFLINE_RUNS) --scenario-runs $(BENCH_SCENARIO_RUNS)
