@@ -177,3 +177,16 @@ $dest/usr/share/man/man1/sigtrace.1"
 		grep -qE "^## Lab $n\b" "$ROOT/docs/answers.md" || fail "docs/answers.md has no '## Lab $n'"
 	done
 }
+
+@test "docs: every test the docs cite by name is a test in the suite" {
+	local doc name count=0 missing=()
+	for doc in "${DOCS[@]}"; do
+		while IFS= read -r name; do
+			[[ $name =~ ^(solution|lab\ [0-9]+):\  ]] || continue
+			count=$((count + 1))
+			grep -rqF -- "@test \"$name\"" "$ROOT/tests/" || missing+=("$doc: $name")
+		done < <(inline_spans "$ROOT/$doc" | tr -s ' ')
+	done
+	((${#missing[@]} == 0)) || fail "no such test: ${missing[*]}"
+	((count >= 10))
+}
