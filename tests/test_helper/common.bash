@@ -10,7 +10,8 @@
 #                            default, stdin the caller's), output to OUTFILE; its pid is in $BG_PID, and
 #                            teardown_processes kills it if it is still running
 #   cpu_ticks PID            user + system CPU time of PID, in clock ticks
-#   teardown_processes       kill what bg started; call it from teardown
+#   teardown_processes       kill what bg started, and anything else marked that it left
+#                            behind; call it from teardown
 #   run_processes            pids and command lines of live processes this run started
 
 bats_load_library bats-support
@@ -91,6 +92,13 @@ teardown_processes() {
 		wait "$pid" 2>/dev/null || true
 	done
 	BG_PIDS=()
+	# What those started in turn (a failed test's scenario, say) is orphaned
+	# now, but still carries the run's mark: end it too, and say so.
+	local command
+	while read -r pid command; do
+		echo "teardown: killed a process the test left behind: $pid $command" >&2
+		kill -KILL "$pid" 2>/dev/null || true
+	done < <(run_processes)
 }
 
 # ppid_of PID: the parent of PID, from /proc (field 4 of its stat).
