@@ -54,7 +54,7 @@ sigtrace: deps $(TRACER) ## build the tracer, build/sigtrace
 # build/traces/. SIGTRACE_FLAGS adds options, e.g. SIGTRACE_FLAGS=--ladder.
 SIGTRACE_FLAGS ?=
 
-$(addprefix lab-,$(LAB_NUMS)): lab-%: deps $(LAB_BINS) $(TRACER) ## run lab N's scenario under the tracer and explain it (make lab-1 .. make lab-4)
+$(addprefix lab-,$(LAB_NUMS)): lab-%: deps $(LAB_BINS) $(TRACER) ## run lab N's scenario under the tracer and explain it (N: a lab's number, see labs/)
 	@lab=$$(cd labs && ls -d $*-*); mkdir -p $(TRACES); \
 	$(TRACER) --netns $(SIGTRACE_FLAGS) -w $(TRACES)/lab-$*.pcapng -o $(TRACES)/lab-$*.jsonl -- labs/scenario "$$lab"; \
 	status=$$?; echo "(capture: $(TRACES)/lab-$*.pcapng, events: $(TRACES)/lab-$*.jsonl)"; \
