@@ -895,13 +895,9 @@ static void ladder_draw(struct output *o)
 
 /* --- the entry points ---------------------------------------------------------- */
 
-void output_event(struct output *o, const struct event *ev)
+/* Put one event on o->out in the chosen format; story and intro as text_shows gave them. */
+static void show(struct output *o, const struct event *ev, int story, const struct event *intro)
 {
-    struct event *intro = NULL;
-    if (o->json)
-        json_event(o, o->json, ev);
-    if (!o->out)
-        return;
     switch (o->format) {
     case OUT_JSON:
         json_event(o, o->out, ev);
@@ -911,7 +907,7 @@ void output_event(struct output *o, const struct event *ev)
             event_free(o->verdict);
             o->verdict = event_copy(ev);
         }
-        if (text_shows(o, ev, &intro)) {
+        if (story) {
             if (intro)
                 text_line(o, intro);
             text_line(o, ev);
@@ -922,14 +918,29 @@ void output_event(struct output *o, const struct event *ev)
             o->started = 1;
             o->t0 = ev->t;
         }
-        if (ev->type == EV_VERDICT || (text_shows(o, ev, &intro) && ev->type != EV_REPEAT_START)) {
+        if (ev->type == EV_VERDICT || (story && ev->type != EV_REPEAT_START)) {
             if (intro)
                 ladder_keep(o, intro);
             ladder_keep(o, ev);
         }
         break;
     }
-    event_free(intro);
+}
+
+int output_event(struct output *o, const struct event *ev, struct event **intro_out)
+{
+    /* Whatever the format, the story is the one the text timeline tells. */
+    struct event *intro = NULL;
+    int story = text_shows(o, ev, &intro);
+    if (o->json)
+        json_event(o, o->json, ev);
+    if (o->out)
+        show(o, ev, story, intro);
+    if (intro_out && story)
+        *intro_out = intro;
+    else
+        event_free(intro);
+    return story;
 }
 
 void output_finish(struct output *o)

@@ -33,8 +33,15 @@ void output_free(struct output *o);
  */
 const char *output_label(struct output *o, pid_t pid, const char *comm);
 
-/* Print one event, in time order. */
-void output_event(struct output *o, const struct event *ev);
+/*
+ * Print one event, in time order. Returns 1 if the event is part of the story
+ * the text timeline tells (whatever the format), 0 for what it leaves out: the
+ * helpers of a script that never touch a socket (grep, date, sleep), their
+ * exec and exit, the SIGCHLD their parent gets. When the event makes a
+ * process part of the story, *intro (if intro is not NULL) gets that
+ * process's earlier exec, to be told first; the caller frees it.
+ */
+int output_event(struct output *o, const struct event *ev, struct event **intro);
 
 /* The end of the run: the text timeline ends with the verdict, if one was seen. */
 void output_finish(struct output *o);

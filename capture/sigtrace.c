@@ -59,6 +59,8 @@
 #define SPIN_POLLS 200
 /* Comments kept for the next packet in the pcapng file. */
 #define PENDING_MAX 64
+/* At most this many of the events after the last packet go into the file's own comment. */
+#define SHB_TRAILING_MAX 8
 
 struct options {
     const char *iface, *filter, *port, *write_path, *read_path, *json_path;
@@ -91,9 +93,12 @@ struct run {
     int failed;
 };
 
-static void usage(void)
+/* A requested help goes to standard output and succeeds; a usage error goes to
+ * standard error and exits 2. */
+static void usage(FILE *to, int status) __attribute__((noreturn));
+static void usage(FILE *to, int status)
 {
-    fprintf(stderr,
+    fprintf(to,
             "usage: " PROG " [options] -- COMMAND [ARG...]   run COMMAND and its children, trace them and the wire\n"
             "       " PROG " [options] -r FILE               annotate a capture made elsewhere (pcap or pcapng)\n"
             "\n"
@@ -110,8 +115,8 @@ static void usage(void)
             "  -h, --help         this help\n"
             "\n"
             "Exit status: COMMAND's (128+N if killed by signal N); 130/143/129 if sigtrace was\n"
-            "interrupted by SIGINT/SIGTERM/SIGHUP; 1 on failure; 2 on bad arguments.\n");
-    exit(2);
+            "interrupted by SIGINT/SIGTERM/SIGHUP; 1 on failure; 2 on bad arguments; 0 after --help.\n");
+    exit(status);
 }
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -152,30 +157,31 @@ static void parse_options(int argc, char **argv, struct options *opt)
         case OPT_JSON: opt->format = OUT_JSON; formats++; break;
         case OPT_LADDER: opt->format = OUT_LADDER; formats++; break;
         case OPT_NETNS: opt->netns = 1; break;
-        default: usage();
+        case 'h': usage(stdout, 0);
+        default: usage(stderr, 2);
         }
     }
     if (formats > 1) {
         fprintf(stderr, PROG ": choose one of --json and --ladder\n");
-        usage();
+        usage(stderr, 2);
     }
     if (opt->port) {
         char *end;
         long port = strtol(opt->port, &end, 10);
         if (*end || port < 1 || port > 65535) {
             fprintf(stderr, PROG ": bad port '%s': give a number from 1 to 65535\n", opt->port);
-            usage();
+            usage(stderr, 2);
         }
     }
     if (optind < argc)
         opt->command = argv + optind;
     if (!opt->command == !opt->read_path) {
         fprintf(stderr, PROG ": give either a COMMAND (after --) or -r FILE\n");
-        usage();
+        usage(stderr, 2);
     }
     if (opt->read_path && opt->netns) {
         fprintf(stderr, PROG ": --netns runs a COMMAND; it means nothing with -r\n");
-        usage();
+        usage(stderr, 2);
     }
 }
 
@@ -259,7 +265,7 @@ static void on_connection_done(const struct conn_summary *s, void *ctx)
     ev->u.conn = *s;
     ev->t = s->last;
     snprintf(ev->note, sizeof(ev->note), "%s", s->note);
-    output_event(r->out, ev);
+    output_event(r->out, ev, NULL);
     char line[1024];
     output_describe(r->out, ev, line, sizeof(line));
     pending_add(r, line);
@@ -296,16 +302,23 @@ static void deliver(struct run *r, struct event *ev)
     }
     if (ev->type == EV_VERDICT)
         snprintf(r->verdict, sizeof(r->verdict), "%s", ev->u.verdict);
-    output_event(r->out, ev);
+    /* The pcapng comments tell the story the text timeline tells, whatever the format. */
+    struct event *intro = NULL;
+    int story = output_event(r->out, ev, &intro);
     if (r->pcapng) {
+        if (intro) {
+            output_describe(r->out, intro, line, sizeof(line));
+            pending_add(r, line);
+        }
         if (ev->type == EV_PACKET)
             write_packet(r, ev);
-        else if (ev->type != EV_REPEAT_START && ev->type != EV_OUTPUT) {
+        else if (story && ev->type != EV_REPEAT_START) {
             output_describe(r->out, ev, line, sizeof(line));
             pending_add(r, line);
         }
     }
     r->last_t = ev->t;
+    event_free(intro);
     event_free(ev);
 }
 
@@ -539,15 +552,32 @@ static void finish(struct run *r)
     conn_flush(r->conns, on_connection_done, r);
     output_finish(r->out);
     if (r->pcapng) {
-        /* The file's own comment: the command, its verdict, and what came after the last packet. */
+        /*
+         * The file's own comment, kept short: the command, its verdict, and the
+         * last few events of the story that came after the last packet (whole
+         * lines only, the latest kept).
+         */
         char shb[PCAPNG_SHB_COMMENT_MAX];
         size_t n = (size_t)snprintf(shb, sizeof(shb), "%s", r->opt.read_path ? "annotated by sigtrace" : r->command_line);
         if (r->verdict[0] && n < sizeof(shb))
             n += (size_t)snprintf(shb + n, sizeof(shb) - n, "\nverdict: %s", r->verdict);
-        if (r->npending && n < sizeof(shb))
-            n += (size_t)snprintf(shb + n, sizeof(shb) - n, "\nafter the last packet:");
-        for (size_t i = 0; i < r->npending && n < sizeof(shb); i++)
-            n += (size_t)snprintf(shb + n, sizeof(shb) - n, "\n%s", r->pending[i]);
+        size_t first = r->npending > SHB_TRAILING_MAX ? r->npending - SHB_TRAILING_MAX : 0, room = 0;
+        static const char heading[] = "\nafter the last packet:";
+        while (first < r->npending) {
+            room = sizeof(heading) + 32; /* the heading and "(N earlier events left out)" */
+            for (size_t i = first; i < r->npending; i++)
+                room += strlen(r->pending[i]) + 1;
+            if (n + room < sizeof(shb))
+                break;
+            first++;
+        }
+        if (first < r->npending) {
+            n += (size_t)snprintf(shb + n, sizeof(shb) - n, "%s", heading);
+            if (first)
+                n += (size_t)snprintf(shb + n, sizeof(shb) - n, "\n(%zu earlier events left out)", first);
+            for (size_t i = first; i < r->npending; i++)
+                n += (size_t)snprintf(shb + n, sizeof(shb) - n, "\n%s", r->pending[i]);
+        }
         if (pcapng_close(r->pcapng, shb) < 0 && !r->failed) {
             fprintf(stderr, PROG ": cannot finish %s\n", r->opt.write_path);
             r->failed = 1;

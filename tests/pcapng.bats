@@ -94,6 +94,35 @@ json_packets() { grep -c '"type":"packet"' "$1" || true; }
 	assert_output --partial 'killed by SIGPIPE'
 }
 
+@test "pcapng: lab 1's file tells the story the timeline tells, not the scenario's helpers" {
+	run timeout 60 "$SIGTRACE" --netns -w "$OUT/lab-1.pcapng" -o "$OUT/lab-1.jsonl" -- \
+		"$ROOT/labs/scenario" 1-naive </dev/null
+	assert_success
+	# The helpers ran, traced: the JSON has them ...
+	local name
+	for name in grep date sleep; do
+		(($(jq -c "select(.type == \"exec\" and .proc == \"$name\")" "$OUT/lab-1.jsonl" | wc -l) > 0)) ||
+			fail "no exec of $name in the JSON: nothing to filter out"
+	done
+	# ... but no packet comment and not the file's comment speak of them.
+	# A frame's comments come joined by commas; each begins with who it is about.
+	tshark -r "$OUT/lab-1.pcapng" -T fields -e frame.comment >"$OUT/comments" 2>/dev/null
+	capinfos "$OUT/lab-1.pcapng" >"$OUT/capinfos"
+	run grep -E '(^|,)(grep|date|sleep)( [0-9]+)?: |SIGCHLD' "$OUT/comments"
+	assert_failure
+	run grep -E '(^|[ :])(grep|date|sleep)( [0-9]+)?: |SIGCHLD' "$OUT/capinfos"
+	assert_failure
+	# The file's comment stays short: the command, the verdict, the last few events.
+	run capinfos "$OUT/lab-1.pcapng"
+	assert_output --partial 'verdict: lab=1-naive server=killed-by-SIGPIPE'
+	(($(grep -A1000 'Capture comment:' "$OUT/capinfos" | wc -c) < 2048))
+	# The story is there: the server's failed send, its SIGPIPE, its death.
+	run cat "$OUT/comments"
+	assert_output --regexp 'server: send\([0-9]+, "done\\n", 5\) = -1 EPIPE'
+	assert_output --partial 'server: SIGPIPE (default: terminate)'
+	assert_output --partial 'server: killed by SIGPIPE'
+}
+
 @test "pcapng: a run killed with SIGKILL leaves a file tshark opens" {
 	# shellcheck disable=SC2016 # expanded by the inner bash
 	bg "$OUT/killed.out" "$SIGTRACE" --netns -w "$OUT/killed.pcapng" -- bash -c '

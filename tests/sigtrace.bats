@@ -237,6 +237,20 @@ nothing_left() {
 
 # --- arguments ------------------------------------------------------------------------
 
+@test "sigtrace: --help and -h print the usage on stdout and succeed" {
+	for flag in --help -h; do
+		run --separate-stderr "$SIGTRACE" "$flag"
+		assert_success
+		assert_equal "$stderr" ""
+		[[ $output == "usage: sigtrace"* ]]
+		[[ $output == *"-h, --help"* ]]
+	done
+	# help wins over a command: nothing runs
+	run --separate-stderr "$SIGTRACE" --help -- touch "$BATS_TEST_TMPDIR/ran"
+	assert_success
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+}
+
 @test "sigtrace: no command is a usage error (2), on stderr" {
 	run --separate-stderr "$SIGTRACE"
 	assert_failure 2
