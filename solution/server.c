@@ -44,7 +44,12 @@
 
 enum {
     DEFAULT_PORT = 3333,
-    BACKLOG = 10,          /* connections the kernel queues before accept() */
+    /* Connections the kernel completes and queues before accept() takes them.
+     * The original's 10 overflows when many clients arrive at once: the
+     * kernel then drops their handshakes, and they wait for retransmissions,
+     * seconds each. SOMAXCONN is the most the kernel allows (it caps the value
+     * at net.core.somaxconn). */
+    BACKLOG = SOMAXCONN,
     LINE_MAX_BYTES = 4096, /* bytes of a line kept, the original's buffer */
     OUT_CAP = 16384,       /* bytes of replies a client may leave unread */
     MAX_CLIENTS = 1000,    /* below the usual limit of 1024 open files */
