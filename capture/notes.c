@@ -400,3 +400,43 @@ void notes_explain(struct notes *n, struct event *ev)
         break;
     }
 }
+
+/* Why x reset instead of closing with FIN, after "x closed" (said by the caller, as who); 0 where the wire tells already. */
+static int rst_why(const struct rst_cause *c, const char *who, char *buf, size_t len)
+{
+    if (c->unread > 0)
+        snprintf(buf, len, "%s with %lld byte%s unread: RST instead of FIN (close() throws away what the "
+                           "program never read, and the peer is told so)",
+                 who, c->unread, c->unread == 1 ? "" : "s");
+    else if (c->unread == 0)
+        snprintf(buf, len, "%s with nothing unread, yet RST instead of FIN: an abortive close "
+                           "(SO_LINGER set to zero)", who);
+    else if (c->peer_answered)
+        snprintf(buf, len, "%s with RST and no FIN; the wire cannot say why: either with data it had not "
+                           "read (its kernel acknowledges data before the program reads it, so the ACKs "
+                           "do not tell), or with SO_LINGER set to zero", who);
+    else
+        return 0;
+    return 1;
+}
+
+int notes_rst(const struct rst_cause *c, const char *x, const char *y, char *buf, size_t len)
+{
+    char who[96], why[EVENT_NOTE];
+    snprintf(who, sizeof(who), "%s closed", x);
+    if (!rst_why(c, who, why, sizeof(why)))
+        return 0;
+    snprintf(buf, len, "%s; %s's next recv() or send() fails with ECONNRESET, sends after that with EPIPE", why, y);
+    return 1;
+}
+
+int notes_rst_summary(const struct rst_cause *c, const char *x, const char *y, char *buf, size_t len)
+{
+    char who[96], why[EVENT_NOTE];
+    snprintf(who, sizeof(who), "%s closed first,", x);
+    if (!c->first || !rst_why(c, who, why, sizeof(why)))
+        return 0;
+    snprintf(buf, len, "%s; %s's next recv() or send() fails with ECONNRESET, sends after that with EPIPE and "
+                       "SIGPIPE (%s had no FIN, so Linux reports ECONNRESET first)", why, y, y);
+    return 1;
+}

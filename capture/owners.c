@@ -13,10 +13,32 @@ struct owner {
     char comm[16];
 };
 
-/* One direction of a connection: where its sequence numbers start. */
+/* One direction of a connection: where its sequence numbers start, and what it carried. */
 struct flow {
     struct endpoint src, dst;
     uint32_t base;
+    uint64_t data_end;   /* bytes of data sent this way (the highest relative end seen) */
+    unsigned long last_data; /* the number of the last packet that carried data this way, 0: none */
+    int fin;             /* src sent FIN */
+    int reset;           /* src sent RST */
+    int abortive;        /* src's first RST came before any FIN of its own */
+    struct timespec abortive_t; /* when */
+    int rst_first;       /* and before any FIN of the other side too */
+    long long rst_unread;/* bytes src's process left unread when it closed just before; -1 unknown */
+};
+
+/*
+ * A connected socket of a traced process, while the process holds it: how
+ * much it read. A close() (or the process's exit) marks it closed; the RST
+ * that close() sends instead of FIN finds it there.
+ */
+struct sock_use {
+    pid_t pid;
+    int fd;
+    struct endpoint local, remote;
+    uint64_t read;
+    int open;
+    struct timespec closed_from, closed_until; /* the close() call's entry and return */
 };
 
 struct owners {
@@ -25,6 +47,9 @@ struct owners {
     size_t nowners, capowners;
     struct flow *flows;
     size_t nflows, capflows;
+    struct sock_use *uses;
+    size_t nuses, capuses;
+    unsigned long packets;   /* packets seen: numbers them */
 };
 
 struct owners *owners_new(struct conn_table *conns)
@@ -41,6 +66,7 @@ void owners_free(struct owners *o)
         return;
     free(o->owners);
     free(o->flows);
+    free(o->uses);
     free(o);
 }
 
@@ -70,11 +96,71 @@ static void set_owner(struct owners *o, const struct endpoint *e, const struct e
         conn_set_names(o->conns, e->family, e->addr, e->port, ev->proc);
 }
 
+/* The socket pid holds as fd, if it is a connection we know; NULL if not. */
+static struct sock_use *use_find(struct owners *o, pid_t pid, int fd)
+{
+    for (size_t i = 0; i < o->nuses; i++)
+        if (o->uses[i].open && o->uses[i].pid == pid && o->uses[i].fd == fd)
+            return &o->uses[i];
+    return NULL;
+}
+
+/* A process now holds a connection as fd: a closed use of the same ends makes room. */
+static void use_start(struct owners *o, const struct event *ev, int fd)
+{
+    const struct syscall_facts *f = &ev->u.sys;
+    if (!f->local.family || !f->remote.family)
+        return;
+    struct sock_use *u = use_find(o, ev->pid, fd);
+    for (size_t i = 0; i < o->nuses && !u; i++)
+        if (endpoint_equal(&o->uses[i].local, &f->local) && endpoint_equal(&o->uses[i].remote, &f->remote))
+            u = &o->uses[i];
+    if (!u) {
+        if (o->nuses == o->capuses) {
+            size_t cap = o->capuses ? o->capuses * 2 : 32;
+            struct sock_use *uses = realloc(o->uses, cap * sizeof(*uses));
+            if (!uses)
+                return;
+            o->uses = uses;
+            o->capuses = cap;
+        }
+        u = &o->uses[o->nuses++];
+    }
+    memset(u, 0, sizeof(*u));
+    u->pid = ev->pid;
+    u->fd = fd;
+    u->local = f->local;
+    u->remote = f->remote;
+    u->open = 1;
+}
+
+static void use_close(struct sock_use *u, const struct timespec *from, double duration)
+{
+    u->open = 0;
+    u->closed_from = *from;
+    u->closed_until = *from;
+    long long ns = (long long)(duration * 1e9);
+    u->closed_until.tv_sec += ns / 1000000000LL;
+    u->closed_until.tv_nsec += ns % 1000000000LL;
+    if (u->closed_until.tv_nsec >= 1000000000L) {
+        u->closed_until.tv_sec++;
+        u->closed_until.tv_nsec -= 1000000000L;
+    }
+}
+
 void owners_learn(struct owners *o, const struct event *ev)
 {
+    if (ev->type == EV_EXIT) {
+        /* The kernel closes what the process still held. */
+        for (size_t i = 0; i < o->nuses; i++)
+            if (o->uses[i].open && o->uses[i].pid == ev->pid)
+                use_close(&o->uses[i], &ev->t, 0);
+        return;
+    }
     if (ev->type != EV_SYSCALL)
         return;
     const struct syscall_facts *f = &ev->u.sys;
+    struct sock_use *u;
     switch (f->kind) {
     case CALL_LISTEN:
         if (!f->err)
@@ -86,12 +172,24 @@ void owners_learn(struct owners *o, const struct event *ev)
             set_owner(o, &f->local, ev);
         break;
     case CALL_ACCEPT:
-        if (!f->err)
+        if (!f->err) {
             set_owner(o, &f->local, ev);
+            use_start(o, ev, (int)f->ret);
+        }
         break;
     case CALL_CONNECT:
         if (!f->err || f->local.family)
             set_owner(o, &f->local, ev);
+        if (!f->err)
+            use_start(o, ev, f->fd);
+        break;
+    case CALL_RECV:
+        if (f->ret > 0 && (u = use_find(o, ev->pid, f->fd)))
+            u->read += (uint64_t)f->ret;
+        break;
+    case CALL_CLOSE:
+        if (!f->err && (u = use_find(o, ev->pid, f->fd)))
+            use_close(u, &ev->t, f->duration);
         break;
     default:
         break;
@@ -139,12 +237,56 @@ static struct flow *flow_find(struct owners *o, const struct endpoint *src, cons
     return NULL;
 }
 
+/* The close() (or exit) of the socket with these ends that a RST at t follows; NULL if none. */
+static const struct sock_use *use_closed_at(const struct owners *o, const struct endpoint *local,
+                                            const struct endpoint *remote, const struct timespec *t)
+{
+    /* Packet and call times come from different clocks' readings: allow a little. */
+    const double slack = 0.005;
+    for (size_t i = 0; i < o->nuses; i++) {
+        const struct sock_use *u = &o->uses[i];
+        if (u->open || !endpoint_equal(&u->local, local) || !endpoint_equal(&u->remote, remote))
+            continue;
+        if (ts_diff(t, &u->closed_from) >= -slack && ts_diff(&u->closed_until, t) >= -slack)
+            return u;
+    }
+    return NULL;
+}
+
+/* What one packet says about its direction and the other's, and why a first RST came. */
+static void flow_account(struct owners *o, struct flow *f, struct flow *back, int f_is_new, const struct event *ev)
+{
+    const struct packet_facts *p = &ev->u.pkt;
+    uint8_t flags = p->seg.flags;
+    o->packets++;
+    if (p->seg.payload_len) {
+        uint64_t end = (uint64_t)(uint32_t)(p->rel_seq - 1 + p->seg.payload_len);
+        if (end > f->data_end)
+            f->data_end = end;
+        f->last_data = o->packets;
+    }
+    if ((flags & TCPF_RST) && !f->reset && !f->fin && !f_is_new && back) {
+        /* Its first RST, no FIN before it, on a connection both sides had spoken on. */
+        f->abortive = 1;
+        f->abortive_t = ev->t;
+        f->rst_first = !back->fin;
+        f->rst_unread = -1;
+        const struct sock_use *u = use_closed_at(o, &f->src, &f->dst, &ev->t);
+        if (u && back->data_end >= u->read)
+            f->rst_unread = (long long)(back->data_end - u->read);
+    }
+    if (flags & TCPF_RST)
+        f->reset = 1;
+    if (flags & TCPF_FIN)
+        f->fin = 1;
+}
+
 void owners_sequence(struct owners *o, struct event *ev)
 {
     struct packet_facts *p = &ev->u.pkt;
     struct endpoint src = seg_endpoint(&p->seg, 1), dst = seg_endpoint(&p->seg, 0);
     struct flow *f = flow_find(o, &src, &dst);
-    int syn = p->seg.flags & TCPF_SYN;
+    int syn = p->seg.flags & TCPF_SYN, is_new = !f;
     if (!f) {
         if (o->nflows == o->capflows) {
             size_t cap = o->capflows ? o->capflows * 2 : 32;
@@ -158,33 +300,96 @@ void owners_sequence(struct owners *o, struct event *ev)
             o->capflows = cap;
         }
         f = &o->flows[o->nflows++];
+        memset(f, 0, sizeof(*f));
         f->src = src;
         f->dst = dst;
         /* Without its SYN, a direction's first segment counts as 1, as in Wireshark. */
         f->base = syn ? p->seg.seq : p->seg.seq - 1;
     } else if (syn) {
-        f->base = p->seg.seq; /* a new connection on the same ports */
+        /* A new connection on the same ports: what the old one carried is forgotten. */
+        struct endpoint keep_src = f->src, keep_dst = f->dst;
+        memset(f, 0, sizeof(*f));
+        f->src = keep_src;
+        f->dst = keep_dst;
+        f->base = p->seg.seq;
     }
     p->rel_seq = p->seg.seq - f->base;
+    size_t at = (size_t)(f - o->flows);
     struct flow *back = flow_find(o, &dst, &src);
     if (!back && (p->seg.flags & TCPF_ACK) && o->nflows < o->capflows) {
         /* The other direction, not seen yet: this ack is where its data goes on, as 1. */
         back = &o->flows[o->nflows++];
+        memset(back, 0, sizeof(*back));
         back->src = dst;
         back->dst = src;
         back->base = p->seg.ack - 1;
     }
+    f = &o->flows[at];
     p->rel_ack = back && (p->seg.flags & TCPF_ACK) ? p->seg.ack - back->base : 0;
+    flow_account(o, f, back, is_new, ev);
+}
+
+int owners_rst_cause(const struct owners *o, const struct event *ev, struct rst_cause *c)
+{
+    const struct packet_facts *p = &ev->u.pkt;
+    if (!(p->seg.flags & TCPF_RST))
+        return 0;
+    struct endpoint src = seg_endpoint(&p->seg, 1), dst = seg_endpoint(&p->seg, 0);
+    const struct flow *f = flow_find((struct owners *)o, &src, &dst);
+    const struct flow *back = flow_find((struct owners *)o, &dst, &src);
+    if (!f || !back || !f->abortive || ts_cmp(&f->abortive_t, &ev->t) != 0)
+        return 0;
+    c->first = f->rst_first;
+    c->unread = f->rst_unread;
+    c->peer_answered = f->last_data > back->last_data;
+    return 1;
+}
+
+/* Do the ends of flow f belong to the connection s summarises? 1: f goes from its originator. */
+static int flow_of(const struct flow *f, const struct conn_summary *s, int *from_orig)
+{
+    char a[64], b[64];
+    endpoint_str(&f->src, a, sizeof(a));
+    endpoint_str(&f->dst, b, sizeof(b));
+    *from_orig = !strcmp(a, s->orig) && !strcmp(b, s->resp);
+    return *from_orig || (!strcmp(a, s->resp) && !strcmp(b, s->orig));
+}
+
+int owners_rst_first(const struct owners *o, const struct conn_summary *s, int *by_orig, struct rst_cause *c)
+{
+    int from_orig;
+    for (size_t i = 0; i < o->nflows; i++) {
+        const struct flow *f = &o->flows[i];
+        if (!flow_of(f, s, &from_orig) || !f->abortive || !f->rst_first)
+            continue;
+        const struct flow *back = flow_find((struct owners *)o, &f->dst, &f->src);
+        *by_orig = from_orig;
+        c->first = 1;
+        c->unread = f->rst_unread;
+        c->peer_answered = !back || f->last_data > back->last_data;
+        return 1;
+    }
+    return 0;
 }
 
 void owners_forget(struct owners *o, const struct conn_summary *s)
 {
+    int from_orig;
     for (size_t i = 0; i < o->nflows;) {
-        char a[64], b[64];
-        endpoint_str(&o->flows[i].src, a, sizeof(a));
-        endpoint_str(&o->flows[i].dst, b, sizeof(b));
-        if ((!strcmp(a, s->orig) && !strcmp(b, s->resp)) || (!strcmp(a, s->resp) && !strcmp(b, s->orig)))
+        if (flow_of(&o->flows[i], s, &from_orig))
             o->flows[i] = o->flows[--o->nflows];
+        else
+            i++;
+    }
+    /* The sockets of the connection, closed: nothing more will come of them. */
+    for (size_t i = 0; i < o->nuses;) {
+        char a[64], b[64];
+        const struct sock_use *u = &o->uses[i];
+        endpoint_str(&u->local, a, sizeof(a));
+        endpoint_str(&u->remote, b, sizeof(b));
+        int of = (!strcmp(a, s->orig) && !strcmp(b, s->resp)) || (!strcmp(a, s->resp) && !strcmp(b, s->orig));
+        if (of && !u->open)
+            o->uses[i] = o->uses[--o->nuses];
         else
             i++;
     }

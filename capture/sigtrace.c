@@ -259,12 +259,21 @@ static void on_connection_done(const struct conn_summary *s, void *ctx)
 {
     struct run *r = ctx;
     struct event *ev = event_new(EV_CONNECTION);
+    struct rst_cause cause;
+    int by_orig = 0, reset_first = owners_rst_first(r->owners, s, &by_orig, &cause);
     owners_forget(r->owners, s);
     if (!ev)
         return;
     ev->u.conn = *s;
     ev->t = s->last;
     snprintf(ev->note, sizeof(ev->note), "%s", s->note);
+    if (reset_first) {
+        const char *orig = s->orig_name[0] ? s->orig_name : "the client";
+        const char *resp = s->resp_name[0] ? s->resp_name : "the server";
+        if (notes_rst_summary(&cause, by_orig ? orig : resp, by_orig ? resp : orig, ev->u.conn.note,
+                              sizeof(ev->u.conn.note)))
+            snprintf(ev->note, sizeof(ev->note), "%s", ev->u.conn.note);
+    }
     output_event(r->out, ev, NULL);
     char line[1024];
     output_describe(r->out, ev, line, sizeof(line));
@@ -297,6 +306,14 @@ static void deliver(struct run *r, struct event *ev)
         snprintf(ev->note, sizeof(ev->note), "%s", info.note);
         owners_sequence(r->owners, ev);
         name_packet(r, ev);
+        /* Why a side reset: the processes know what the wire cannot. */
+        struct rst_cause cause;
+        if (owners_rst_cause(r->owners, ev, &cause)) {
+            char x[48], y[48]; /* "server", or a role as conn.c says it: "the server" */
+            snprintf(x, sizeof(x), "%s%s", p->from[0] ? "" : "the ", p->from_label);
+            snprintf(y, sizeof(y), "%s%s", p->to[0] ? "" : "the ", p->to_label);
+            notes_rst(&cause, x, y, ev->note, sizeof(ev->note));
+        }
     } else if (ev->type == EV_SYSCALL) {
         owners_learn(r->owners, ev);
     }

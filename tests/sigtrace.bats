@@ -72,6 +72,27 @@ teardown() { teardown_processes; }
 	assert_equal "$(count '.type == "verdict" and .server == "alive" and .client2 == "served"')" 1
 }
 
+@test "sigtrace lab 5: the server's RST says how many bytes it left unread, counted from the wire and its reads" {
+	traced 5-unread-close
+	assert_equal "$TRACE_STATUS" 0
+	# The first RST, and what came before it: the bytes the client's packets
+	# carried to the server's port, and the bytes the server's reads returned.
+	local rst arrived read
+	rst=$(jq -sc '[.[] | select(.type == "packet" and .from == "server" and (.flags | index("RST")))] | first' "$TRACE")
+	[[ $rst != null ]] || fail "no RST from the server in $TRACE"
+	arrived=$(jq -s --argjson rst "$rst" \
+		'map(select(.type == "packet" and .t < $rst.t and .src == $rst.dst and .dst == $rst.src) | .len) | add' "$TRACE")
+	read=$(jq -s --argjson rst "$rst" \
+		'map(select(.type == "syscall" and .t < $rst.t and .proc == "server" and .call == "recv" and .ret > 0) | .ret) | add' "$TRACE")
+	((arrived > read)) || fail "the server read all $arrived bytes: no unread data to speak of"
+	jq -r '.note' <<<"$rst" | grep -qF "server closed with $((arrived - read)) bytes unread: RST instead of FIN" ||
+		fail "the RST's note does not count $((arrived - read)) bytes unread: $(jq -r .note <<<"$rst")"
+	# The summary says the same, and nothing says there was nothing unread.
+	assert_equal "$(count ".type == \"connection\" and .conn_state == \"RSTR\" and (.note | contains(\"with $((arrived - read)) bytes unread\"))")" 1
+	run grep -c 'nothing unread' "$TRACE_OUT"
+	assert_output 0
+}
+
 @test "sigtrace solution: no SIGPIPE at all, the server alive and client 2 served" {
 	traced solution
 	assert_equal "$TRACE_STATUS" 0
