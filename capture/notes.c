@@ -233,10 +233,12 @@ static void explain_syscall(struct notes *n, struct event *ev)
     case CALL_CONNECT:
         endpoint_str(&f->addr, a, sizeof(a));
         if (f->err == 0)
-            say(ev, "connected to %s from %s: the three-way handshake (SYN, SYN-ACK, ACK) is done",
+            /* The call is shown where it started, before its packets: say so. */
+            say(ev, "connected to %s from %s: connect() returned once the three-way handshake that "
+                    "follows (SYN, SYN-ACK, ACK) was done",
                 a, endpoint_str(&f->local, b, sizeof(b)));
         else if (f->err == ECONNREFUSED)
-            say(ev, "refused: nothing listens at %s, so the answer to the SYN was a RST", a);
+            say(ev, "refused: nothing listens at %s, so the answer to the SYN that follows was a RST", a);
         else if (f->err == EINPROGRESS)
             say(ev, "the socket is non-blocking: the handshake with %s goes on in the background; "
                     "poll() for writability, then SO_ERROR says how it ended", a);

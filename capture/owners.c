@@ -41,8 +41,22 @@ struct sock_use {
     struct timespec closed_from, closed_until; /* the close() call's entry and return */
 };
 
+/*
+ * A connect() that failed before /proc could show its local port (refused):
+ * the SYN it sent, next to the same address, names that port.
+ */
+struct connecting {
+    pid_t pid;
+    char comm[16];
+    char label[40];
+    struct endpoint to;
+};
+#define CONNECTING_MAX 8
+
 struct owners {
     struct conn_table *conns;
+    struct connecting connecting[CONNECTING_MAX];
+    size_t nconnecting;
     struct owner *owners;
     size_t nowners, capowners;
     struct flow *flows;
@@ -70,7 +84,8 @@ void owners_free(struct owners *o)
     free(o);
 }
 
-static void set_owner(struct owners *o, const struct endpoint *e, const struct event *ev)
+/* name: how the notes call the owner (the timeline's label, "client 2"), else comm. */
+static void set_owner(struct owners *o, const struct endpoint *e, pid_t pid, const char comm[16], const char *name)
 {
     if (!e->family || !e->port)
         return;
@@ -90,10 +105,10 @@ static void set_owner(struct owners *o, const struct endpoint *e, const struct e
         slot = &o->owners[o->nowners++];
         slot->ep = *e;
     }
-    slot->pid = ev->pid;
-    memcpy(slot->comm, ev->proc, sizeof(slot->comm));
+    slot->pid = pid;
+    memcpy(slot->comm, comm, sizeof(slot->comm));
     if (o->conns)
-        conn_set_names(o->conns, e->family, e->addr, e->port, ev->proc);
+        conn_set_names(o->conns, e->family, e->addr, e->port, name && *name ? name : comm);
 }
 
 /* The socket pid holds as fd, if it is a connection we know; NULL if not. */
@@ -148,6 +163,33 @@ static void use_close(struct sock_use *u, const struct timespec *from, double du
     }
 }
 
+static void connecting_add(struct owners *o, const struct event *ev)
+{
+    if (o->nconnecting == CONNECTING_MAX) /* the oldest goes */
+        memmove(&o->connecting[0], &o->connecting[1], --o->nconnecting * sizeof(o->connecting[0]));
+    struct connecting *c = &o->connecting[o->nconnecting++];
+    c->pid = ev->pid;
+    memcpy(c->comm, ev->proc, sizeof(c->comm));
+    memcpy(c->label, ev->label, sizeof(c->label));
+    c->to = ev->u.sys.addr;
+}
+
+/* A SYN from a port nobody owns, to where a failed connect() went: that connect's port. */
+static void connecting_match(struct owners *o, const struct endpoint *src, const struct endpoint *dst)
+{
+    pid_t pid;
+    char comm[16];
+    if (owners_find(o, src, &pid, comm))
+        return;
+    for (size_t i = 0; i < o->nconnecting; i++) {
+        if (!endpoint_equal(&o->connecting[i].to, dst))
+            continue;
+        set_owner(o, src, o->connecting[i].pid, o->connecting[i].comm, o->connecting[i].label);
+        memmove(&o->connecting[i], &o->connecting[i + 1], (--o->nconnecting - i) * sizeof(o->connecting[0]));
+        return;
+    }
+}
+
 void owners_learn(struct owners *o, const struct event *ev)
 {
     if (ev->type == EV_EXIT) {
@@ -164,22 +206,24 @@ void owners_learn(struct owners *o, const struct event *ev)
     switch (f->kind) {
     case CALL_LISTEN:
         if (!f->err)
-            set_owner(o, &f->local, ev);
+            set_owner(o, &f->local, ev->pid, ev->proc, ev->label);
         break;
     case CALL_BIND:
         /* A wildcard bind names nothing yet: listen will. */
         if (!f->err && !endpoint_is_any(&f->local))
-            set_owner(o, &f->local, ev);
+            set_owner(o, &f->local, ev->pid, ev->proc, ev->label);
         break;
     case CALL_ACCEPT:
         if (!f->err) {
-            set_owner(o, &f->local, ev);
+            set_owner(o, &f->local, ev->pid, ev->proc, ev->label);
             use_start(o, ev, (int)f->ret);
         }
         break;
     case CALL_CONNECT:
         if (!f->err || f->local.family)
-            set_owner(o, &f->local, ev);
+            set_owner(o, &f->local, ev->pid, ev->proc, ev->label);
+        else if (f->addr.family)
+            connecting_add(o, ev);
         if (!f->err)
             use_start(o, ev, f->fd);
         break;
@@ -287,6 +331,8 @@ void owners_sequence(struct owners *o, struct event *ev)
     struct endpoint src = seg_endpoint(&p->seg, 1), dst = seg_endpoint(&p->seg, 0);
     struct flow *f = flow_find(o, &src, &dst);
     int syn = p->seg.flags & TCPF_SYN, is_new = !f;
+    if (syn && !(p->seg.flags & TCPF_ACK))
+        connecting_match(o, &src, &dst);
     if (!f) {
         if (o->nflows == o->capflows) {
             size_t cap = o->capflows ? o->capflows * 2 : 32;

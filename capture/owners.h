@@ -18,7 +18,7 @@
 
 struct owners;
 
-/* Names learned are passed on to conns (may be NULL) for its notes. */
+/* Names learned are passed on to conns (may be NULL) for its notes: an event's label, else its comm. */
 struct owners *owners_new(struct conn_table *conns);
 void owners_free(struct owners *o);
 

@@ -300,11 +300,12 @@ static void deliver(struct run *r, struct event *ev)
             event_free(ev);
             return;
         }
+        /* Owners first: a refused connect's SYN names its port, for conn's note too. */
+        owners_sequence(r->owners, ev);
         struct conn_segment_info info;
         conn_track(r->conns, &p->seg, &ev->t, &info);
         p->from_orig = info.from_orig;
         snprintf(ev->note, sizeof(ev->note), "%s", info.note);
-        owners_sequence(r->owners, ev);
         name_packet(r, ev);
         /* Why a side reset: the processes know what the wire cannot. */
         struct rst_cause cause;
@@ -315,6 +316,10 @@ static void deliver(struct run *r, struct event *ev)
             notes_rst(&cause, x, y, ev->note, sizeof(ev->note));
         }
     } else if (ev->type == EV_SYSCALL) {
+        /* The packets' notes name a process as the timeline does: "client 2". */
+        snprintf(ev->label, sizeof(ev->label), "%s", output_label(r->out, ev->pid, ev->proc));
+        owners_learn(r->owners, ev);
+    } else if (ev->type == EV_EXIT) {
         owners_learn(r->owners, ev);
     }
     if (ev->type == EV_VERDICT)
