@@ -94,6 +94,8 @@ test: all ## run the whole test suite (bats)
 
 # Further targets, one file per concern (grading, docs, benchmarks, ...).
 include $(sort $(wildcard mk/*.mk))
+# What they build is part of everything.
+all: $(LOAD_BINS) $(GRADE_PROBE)
 
 clean: ## remove build/
 	rm -rf $(BUILD)
