@@ -1265,6 +1265,11 @@ static void summarise(const struct conn_table *t, struct conn *c, struct conn_su
     memset(s, 0, sizeof *s);
     decode_endpoint_str(o->family, o->addr, o->port, s->orig, sizeof s->orig);
     decode_endpoint_str(r->family, r->addr, r->port, s->resp, sizeof s->resp);
+    s->family = o->family;
+    memcpy(s->orig_addr, o->addr, sizeof s->orig_addr);
+    memcpy(s->resp_addr, r->addr, sizeof s->resp_addr);
+    s->orig_port = o->port;
+    s->resp_port = r->port;
     if ((name = endpoint_name(t, o)))
         snprintf(s->orig_name, sizeof s->orig_name, "%s", name);
     if ((name = endpoint_name(t, r)))

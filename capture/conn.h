@@ -28,6 +28,9 @@ struct conn_table;
 
 struct conn_summary {
     char orig[64], resp[64];      /* endpoint strings, decode_endpoint_str() form */
+    int family;                   /* the same ends as numbers, for lookups: AF_INET or AF_INET6 */
+    uint8_t orig_addr[16], resp_addr[16]; /* network order; IPv4 in the first 4 bytes */
+    uint16_t orig_port, resp_port;
     char orig_name[32], resp_name[32]; /* as given to conn_set_names(), else "" */
     char conn_state[8];           /* S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH */
     char history[32];             /* Zeek's history letters, e.g. "ShADadFr" */

@@ -25,7 +25,10 @@ struct flow {
     struct timespec abortive_t; /* when */
     int rst_first;       /* and before any FIN of the other side too */
     long long rst_unread;/* bytes src's process left unread when it closed just before; -1 unknown */
+    size_t hnext;        /* the next flow in its hash bucket, NO_FLOW at the end */
 };
+
+#define NO_FLOW ((size_t)-1)
 
 /*
  * A connected socket of a traced process, while the process holds it: how
@@ -59,8 +62,15 @@ struct owners {
     size_t nconnecting;
     struct owner *owners;
     size_t nowners, capowners;
+    /*
+     * Flows in an array, found through a hash of their ends: a capture
+     * keeps thousands open at once (a connection lingers after its end),
+     * and every packet looks up both directions of its own.
+     */
     struct flow *flows;
     size_t nflows, capflows;
+    size_t *buckets;         /* index of each bucket's first flow, NO_FLOW if empty */
+    size_t nbuckets;         /* a power of two, at least capflows */
     struct sock_use *uses;
     size_t nuses, capuses;
     unsigned long packets;   /* packets seen: numbers them */
@@ -80,6 +90,7 @@ void owners_free(struct owners *o)
         return;
     free(o->owners);
     free(o->flows);
+    free(o->buckets);
     free(o->uses);
     free(o);
 }
@@ -273,12 +284,98 @@ static struct endpoint seg_endpoint(const struct tcp_seg *seg, int source)
     return e;
 }
 
-static struct flow *flow_find(struct owners *o, const struct endpoint *src, const struct endpoint *dst)
+static size_t flow_hash(const struct owners *o, const struct endpoint *src, const struct endpoint *dst)
 {
-    for (size_t i = 0; i < o->nflows; i++)
+    /* FNV-1a over what endpoint_equal compares. */
+    uint64_t h = 1469598103934665603ULL;
+    const struct endpoint *e[2] = {src, dst};
+    for (int i = 0; i < 2; i++) {
+        uint8_t key[20];
+        size_t n = e[i]->family == AF_INET ? 4 : e[i]->family == AF_INET6 ? 16 : 0;
+        memcpy(key, e[i]->addr, n);
+        key[n++] = (uint8_t)e[i]->family;
+        key[n++] = (uint8_t)(e[i]->port >> 8);
+        key[n++] = (uint8_t)e[i]->port;
+        for (size_t k = 0; k < n; k++)
+            h = (h ^ key[k]) * 1099511628211ULL;
+    }
+    return (size_t)(h ^ (h >> 32)) & (o->nbuckets - 1);
+}
+
+static struct flow *flow_find(const struct owners *o, const struct endpoint *src, const struct endpoint *dst)
+{
+    if (!o->nbuckets)
+        return NULL;
+    for (size_t i = o->buckets[flow_hash(o, src, dst)]; i != NO_FLOW; i = o->flows[i].hnext)
         if (endpoint_equal(&o->flows[i].src, src) && endpoint_equal(&o->flows[i].dst, dst))
-            return &o->flows[i];
+            return (struct flow *)&o->flows[i];
     return NULL;
+}
+
+static void flow_link(struct owners *o, size_t i)
+{
+    size_t *head = &o->buckets[flow_hash(o, &o->flows[i].src, &o->flows[i].dst)];
+    o->flows[i].hnext = *head;
+    *head = i;
+}
+
+/* Where flow i's bucket (or the flow before it) holds its index. */
+static size_t *flow_link_to(struct owners *o, size_t i)
+{
+    size_t *p = &o->buckets[flow_hash(o, &o->flows[i].src, &o->flows[i].dst)];
+    while (*p != i)
+        p = &o->flows[*p].hnext;
+    return p;
+}
+
+/* Room for one more flow: the array and the buckets grow together. 0 if out of memory. */
+static int flow_room(struct owners *o)
+{
+    if (o->nflows < o->capflows)
+        return 1;
+    size_t cap = o->capflows ? o->capflows * 2 : 32;
+    size_t *buckets = malloc(cap * sizeof(*buckets));
+    if (!buckets)
+        return 0;
+    struct flow *flows = realloc(o->flows, cap * sizeof(*flows));
+    if (!flows) {
+        free(buckets);
+        return 0;
+    }
+    o->flows = flows;
+    o->capflows = cap;
+    free(o->buckets);
+    o->buckets = buckets;
+    o->nbuckets = cap;
+    for (size_t i = 0; i < cap; i++)
+        buckets[i] = NO_FLOW;
+    for (size_t i = 0; i < o->nflows; i++)
+        flow_link(o, i);
+    return 1;
+}
+
+/* A new flow at the end of the array, zeroed but for its ends, and hashed; there must be room. */
+static struct flow *flow_add(struct owners *o, const struct endpoint *src, const struct endpoint *dst)
+{
+    size_t i = o->nflows++;
+    struct flow *f = &o->flows[i];
+    memset(f, 0, sizeof(*f));
+    f->src = *src;
+    f->dst = *dst;
+    flow_link(o, i);
+    return f;
+}
+
+/* Remove flow i; the last flow takes its place in the array. */
+static void flow_remove(struct owners *o, size_t i)
+{
+    size_t last = o->nflows - 1;
+    *flow_link_to(o, i) = o->flows[i].hnext;
+    if (i != last) {
+        *flow_link_to(o, last) = i;
+        o->flows[i] = o->flows[last];
+    }
+    o->nflows--;
 }
 
 /* The close() (or exit) of the socket with these ends that a RST at t follows; NULL if none. */
@@ -334,29 +431,21 @@ void owners_sequence(struct owners *o, struct event *ev)
     if (syn && !(p->seg.flags & TCPF_ACK))
         connecting_match(o, &src, &dst);
     if (!f) {
-        if (o->nflows == o->capflows) {
-            size_t cap = o->capflows ? o->capflows * 2 : 32;
-            struct flow *flows = realloc(o->flows, cap * sizeof(*flows));
-            if (!flows) {
-                p->rel_seq = p->seg.seq;
-                p->rel_ack = p->seg.ack;
-                return;
-            }
-            o->flows = flows;
-            o->capflows = cap;
+        if (!flow_room(o)) {
+            p->rel_seq = p->seg.seq;
+            p->rel_ack = p->seg.ack;
+            return;
         }
-        f = &o->flows[o->nflows++];
-        memset(f, 0, sizeof(*f));
-        f->src = src;
-        f->dst = dst;
+        f = flow_add(o, &src, &dst);
         /* Without its SYN, a direction's first segment counts as 1, as in Wireshark. */
         f->base = syn ? p->seg.seq : p->seg.seq - 1;
     } else if (syn) {
         /* A new connection on the same ports: what the old one carried is forgotten. */
-        struct endpoint keep_src = f->src, keep_dst = f->dst;
+        size_t hnext = f->hnext;
         memset(f, 0, sizeof(*f));
-        f->src = keep_src;
-        f->dst = keep_dst;
+        f->src = src;
+        f->dst = dst;
+        f->hnext = hnext;
         f->base = p->seg.seq;
     }
     p->rel_seq = p->seg.seq - f->base;
@@ -364,10 +453,7 @@ void owners_sequence(struct owners *o, struct event *ev)
     struct flow *back = flow_find(o, &dst, &src);
     if (!back && (p->seg.flags & TCPF_ACK) && o->nflows < o->capflows) {
         /* The other direction, not seen yet: this ack is where its data goes on, as 1. */
-        back = &o->flows[o->nflows++];
-        memset(back, 0, sizeof(*back));
-        back->src = dst;
-        back->dst = src;
+        back = flow_add(o, &dst, &src);
         back->base = p->seg.ack - 1;
     }
     f = &o->flows[at];
@@ -391,25 +477,35 @@ int owners_rst_cause(const struct owners *o, const struct event *ev, struct rst_
     return 1;
 }
 
-/* Do the ends of flow f belong to the connection s summarises? 1: f goes from its originator. */
-static int flow_of(const struct flow *f, const struct conn_summary *s, int *from_orig)
+/* The ends of the connection s summarises, as endpoints. */
+static void summary_ends(const struct conn_summary *s, struct endpoint *orig, struct endpoint *resp)
 {
-    char a[64], b[64];
-    endpoint_str(&f->src, a, sizeof(a));
-    endpoint_str(&f->dst, b, sizeof(b));
-    *from_orig = !strcmp(a, s->orig) && !strcmp(b, s->resp);
-    return *from_orig || (!strcmp(a, s->resp) && !strcmp(b, s->orig));
+    memset(orig, 0, sizeof(*orig));
+    memset(resp, 0, sizeof(*resp));
+    orig->family = resp->family = s->family;
+    memcpy(orig->addr, s->orig_addr, sizeof(orig->addr));
+    memcpy(resp->addr, s->resp_addr, sizeof(resp->addr));
+    orig->port = s->orig_port;
+    resp->port = s->resp_port;
 }
 
 int owners_rst_first(const struct owners *o, const struct conn_summary *s, int *by_orig, struct rst_cause *c)
 {
-    int from_orig;
-    for (size_t i = 0; i < o->nflows; i++) {
-        const struct flow *f = &o->flows[i];
-        if (!flow_of(f, s, &from_orig) || !f->abortive || !f->rst_first)
+    struct endpoint orig, resp;
+    summary_ends(s, &orig, &resp);
+    const struct flow *from_orig = flow_find(o, &orig, &resp), *to_orig = flow_find(o, &resp, &orig);
+    /* Where both sides reset first, the one earlier in the array speaks, as it always has. */
+    const struct flow *fl[2] = {from_orig, to_orig};
+    if (from_orig && to_orig && to_orig < from_orig) {
+        fl[0] = to_orig;
+        fl[1] = from_orig;
+    }
+    for (int i = 0; i < 2; i++) {
+        const struct flow *f = fl[i];
+        if (!f || !f->abortive || !f->rst_first)
             continue;
-        const struct flow *back = flow_find((struct owners *)o, &f->dst, &f->src);
-        *by_orig = from_orig;
+        const struct flow *back = f == from_orig ? to_orig : from_orig;
+        *by_orig = f == from_orig;
         c->first = 1;
         c->unread = f->rst_unread;
         c->peer_answered = !back || f->last_data > back->last_data;
@@ -420,20 +516,27 @@ int owners_rst_first(const struct owners *o, const struct conn_summary *s, int *
 
 void owners_forget(struct owners *o, const struct conn_summary *s)
 {
-    int from_orig;
-    for (size_t i = 0; i < o->nflows;) {
-        if (flow_of(&o->flows[i], s, &from_orig))
-            o->flows[i] = o->flows[--o->nflows];
-        else
-            i++;
+    struct endpoint orig, resp;
+    summary_ends(s, &orig, &resp);
+    /* The lower index first, as a walk through the array removes them: the last flow fills the hole. */
+    struct flow *f = flow_find(o, &orig, &resp), *back = flow_find(o, &resp, &orig);
+    size_t at[2] = {f ? (size_t)(f - o->flows) : NO_FLOW, back && back != f ? (size_t)(back - o->flows) : NO_FLOW};
+    if (at[1] < at[0]) {
+        at[1] = at[0];
+        at[0] = (size_t)(back - o->flows);
     }
+    if (at[0] != NO_FLOW) {
+        if (at[1] == o->nflows - 1)
+            at[1] = at[0];
+        flow_remove(o, at[0]);
+    }
+    if (at[1] != NO_FLOW)
+        flow_remove(o, at[1]);
     /* The sockets of the connection, closed: nothing more will come of them. */
     for (size_t i = 0; i < o->nuses;) {
-        char a[64], b[64];
         const struct sock_use *u = &o->uses[i];
-        endpoint_str(&u->local, a, sizeof(a));
-        endpoint_str(&u->remote, b, sizeof(b));
-        int of = (!strcmp(a, s->orig) && !strcmp(b, s->resp)) || (!strcmp(a, s->resp) && !strcmp(b, s->orig));
+        int of = (endpoint_equal(&u->local, &orig) && endpoint_equal(&u->remote, &resp)) ||
+                 (endpoint_equal(&u->local, &resp) && endpoint_equal(&u->remote, &orig));
         if (of && !u->open)
             o->uses[i] = o->uses[--o->nuses];
         else
