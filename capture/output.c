@@ -34,6 +34,7 @@ struct output {
     FILE *out, *json;
     enum output_format format;
     int color;
+    int live;                 /* flush each line */
     int failed;
     int started;
     struct timespec t0;       /* times on the text timeline count from here */
@@ -55,7 +56,7 @@ struct output {
 #define C_CYAN "\033[36m"
 #define C_OFF "\033[0m"
 
-struct output *output_new(FILE *out, enum output_format format, int color, FILE *json)
+struct output *output_new(FILE *out, enum output_format format, int color, FILE *json, int live)
 {
     struct output *o = calloc(1, sizeof(*o));
     if (o) {
@@ -63,6 +64,7 @@ struct output *output_new(FILE *out, enum output_format format, int color, FILE 
         o->format = format;
         o->color = color;
         o->json = json;
+        o->live = live;
     }
     return o;
 }
@@ -91,7 +93,13 @@ static void emit_line(struct output *o, FILE *f, const char *line)
 {
     if (!f || o->failed)
         return;
-    if (fputs(line, f) == EOF || fputc('\n', f) == EOF || fflush(f) == EOF)
+    if (fputs(line, f) == EOF || fputc('\n', f) == EOF || (o->live && fflush(f) == EOF))
+        o->failed = errno ? errno : EIO;
+}
+
+static void flush(struct output *o, FILE *f)
+{
+    if (f && !o->failed && fflush(f) == EOF)
         o->failed = errno ? errno : EIO;
 }
 
@@ -953,4 +961,6 @@ void output_finish(struct output *o)
         snprintf(line, sizeof(line), "%sverdict: %s%s", bold, o->verdict->u.verdict, off);
         emit_line(o, o->out, line);
     }
+    flush(o, o->out);
+    flush(o, o->json);
 }

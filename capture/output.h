@@ -23,8 +23,13 @@ enum output_format { OUT_TEXT, OUT_LADDER, OUT_JSON };
 
 struct output;
 
-/* out: the chosen format's stream (NULL: none); json: a JSON Lines copy (NULL: none). */
-struct output *output_new(FILE *out, enum output_format format, int color, FILE *json);
+/*
+ * out: the chosen format's stream (NULL: none); json: a JSON Lines copy (NULL: none).
+ * live: each line goes out as soon as it is printed (someone watches, and the
+ * traced processes write to the same stream); else the streams buffer, and
+ * output_finish() flushes them.
+ */
+struct output *output_new(FILE *out, enum output_format format, int color, FILE *json, int live);
 void output_free(struct output *o);
 
 /*
@@ -43,7 +48,7 @@ const char *output_label(struct output *o, pid_t pid, const char *comm);
  */
 int output_event(struct output *o, const struct event *ev, struct event **intro);
 
-/* The end of the run: the text timeline ends with the verdict, if one was seen. */
+/* The end of the run: the text timeline ends with the verdict, if one was seen; everything is flushed. */
 void output_finish(struct output *o);
 
 /* One line that says what ev is and means: a pcapng comment. */

@@ -445,11 +445,37 @@ static void drain_timeline(struct run *r, const struct timespec *now)
         conn_expire(r->conns, &r->last_t, on_connection_done, r);
 }
 
+/* Reading a file: the signal that asked to stop, or 0. */
+static volatile sig_atomic_t read_stop;
+
+static void on_read_stop(int signo) { read_stop = signo; }
+
+/*
+ * SIGINT, SIGTERM or SIGHUP end a file's reading early, but cleanly: what was
+ * read is told to the end, summaries and all, and the buffered output goes
+ * out in whole lines. A second signal acts as if there were no handler.
+ */
+static void catch_stop_signals(void)
+{
+    static const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_read_stop;
+    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    if (sigemptyset(&sa.sa_mask) < 0)
+        die("sigemptyset: %s", strerror(errno));
+    for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
+        if (sigaction(signals[i], &sa, NULL) < 0)
+            die("sigaction: %s", strerror(errno));
+}
+
 static int read_file(struct run *r)
 {
-    int n;
-    while ((n = capture_dispatch(r->cap, 256, on_packet, r)) > 0)
+    int n = 0;
+    while (!read_stop && (n = capture_dispatch(r->cap, 256, on_packet, r)) > 0)
         conn_expire(r->conns, &r->last_t, on_connection_done, r);
+    if (read_stop)
+        return 0;
     if (n == -2) {
         fprintf(stderr, PROG ": cannot read %s: %s\n", r->opt.read_path, capture_error(r->cap));
         return 1;
@@ -543,7 +569,8 @@ static void open_outputs(struct run *r)
                 strerror(errno));
     }
     int color = r->opt.format != OUT_JSON && isatty(STDOUT_FILENO) && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
-    r->out = output_new(stdout, r->opt.format, color, r->json);
+    /* A file read is printed as fast as it can be; a live run as it happens. */
+    r->out = output_new(stdout, r->opt.format, color, r->json, !r->opt.read_path);
     if (!r->out)
         die("out of memory");
     if (r->opt.write_path) {
@@ -658,9 +685,12 @@ int main(int argc, char **argv)
             die("cannot read %s: link type %d is not one sigtrace decodes (Ethernet, Linux cooked, loopback, raw IP)",
                 r->opt.read_path, r->linktype);
         open_outputs(r);
+        catch_stop_signals();
         int rc = read_file(r);
         finish(r);
         cleanup(r);
+        if (read_stop)
+            return 128 + read_stop;
         return rc || r->failed ? 1 : 0;
     }
 
