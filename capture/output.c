@@ -514,6 +514,17 @@ struct json {
     size_t n;
 };
 
+/* Append len bytes; what does not fit is cut, as jraw cuts. */
+static void jput(struct json *j, const char *s, size_t len)
+{
+    size_t room = sizeof(j->buf) - 1 - j->n;
+    if (len > room)
+        len = room;
+    memcpy(j->buf + j->n, s, len);
+    j->n += len;
+    j->buf[j->n] = '\0';
+}
+
 static void jraw(struct json *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void jraw(struct json *j, const char *fmt, ...)
 {
@@ -529,28 +540,39 @@ static void jraw(struct json *j, const char *fmt, ...)
         j->n = sizeof(j->buf) - 1;
 }
 
-/* A JSON string from bytes: control characters and bytes above 127 as \u00XX. */
+/*
+ * A JSON string from bytes: control characters and bytes above 127 as
+ * \u00XX. Runs of plain characters are copied as they are.
+ */
 static void jbytes(struct json *j, const uint8_t *s, size_t len)
 {
-    jraw(j, "\"");
+    static const char hex[] = "0123456789abcdef";
+    jput(j, "\"", 1);
+    size_t plain = 0; /* start of the run of plain characters not yet copied */
     for (size_t i = 0; i < len; i++) {
         uint8_t c = s[i];
-        if (c == '"')
-            jraw(j, "\\\"");
-        else if (c == '\\')
-            jraw(j, "\\\\");
-        else if (c == '\n')
-            jraw(j, "\\n");
+        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+            continue;
+        jput(j, (const char *)s + plain, i - plain);
+        plain = i + 1;
+        char esc[6] = {'\\', (char)c};
+        size_t n = 2;
+        if (c == '\n')
+            esc[1] = 'n';
         else if (c == '\r')
-            jraw(j, "\\r");
+            esc[1] = 'r';
         else if (c == '\t')
-            jraw(j, "\\t");
-        else if (c < 0x20 || c >= 0x7f)
-            jraw(j, "\\u%04x", c);
-        else
-            jraw(j, "%c", c);
+            esc[1] = 't';
+        else if (c != '"' && c != '\\') {
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            n = 6;
+        }
+        jput(j, esc, n);
     }
-    jraw(j, "\"");
+    jput(j, (const char *)s + plain, len - plain);
+    jput(j, "\"", 1);
 }
 
 static void jstr(struct json *j, const char *key, const char *value)
