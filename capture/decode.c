@@ -310,12 +310,38 @@ int decode_linktype_supported(int linktype)
     }
 }
 
+/* Decimal digits of v at p, returns the end. */
+static char *put_decimal(char *p, unsigned v)
+{
+    char digits[10];
+    size_t n = 0;
+    do
+        digits[n++] = (char)('0' + v % 10);
+    while (v /= 10);
+    while (n)
+        *p++ = digits[--n];
+    return p;
+}
+
 char *decode_endpoint_str(int family, const uint8_t *addr, uint16_t port, char *buf, size_t len)
 {
     char host[INET6_ADDRSTRLEN];
 
     if (len == 0)
         return buf;
+    if (family == AF_INET) {
+        /* What inet_ntop and snprintf would write, without them: every packet needs two. */
+        char text[sizeof("255.255.255.255:65535")], *p = text;
+        for (int i = 0; i < 4; i++) {
+            p = put_decimal(p, addr[i]);
+            *p++ = i < 3 ? '.' : ':';
+        }
+        p = put_decimal(p, port);
+        size_t n = (size_t)(p - text) < len - 1 ? (size_t)(p - text) : len - 1;
+        memcpy(buf, text, n);
+        buf[n] = '\0';
+        return buf;
+    }
     if (!inet_ntop(family, addr, host, sizeof host))
         snprintf(host, sizeof host, "?");
     if (family == AF_INET6)

@@ -525,6 +525,26 @@ static void jput(struct json *j, const char *s, size_t len)
     j->buf[j->n] = '\0';
 }
 
+static void jputs(struct json *j, const char *s) { jput(j, s, strlen(s)); }
+
+/* ,"key": */
+static void jkey(struct json *j, const char *key)
+{
+    jput(j, ",\"", 2);
+    jputs(j, key);
+    jput(j, "\":", 2);
+}
+
+static void juint(struct json *j, unsigned long long v)
+{
+    char digits[24];
+    size_t n = sizeof(digits);
+    do
+        digits[--n] = (char)('0' + v % 10);
+    while (v /= 10);
+    jput(j, digits + n, sizeof(digits) - n);
+}
+
 static void jraw(struct json *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void jraw(struct json *j, const char *fmt, ...)
 {
@@ -577,19 +597,40 @@ static void jbytes(struct json *j, const uint8_t *s, size_t len)
 
 static void jstr(struct json *j, const char *key, const char *value)
 {
-    jraw(j, ",\"%s\":", key);
+    jkey(j, key);
     jbytes(j, (const uint8_t *)value, strlen(value));
+}
+
+/* Seconds and nanoseconds: 1764000000.000045000 */
+static void jtime_value(struct json *j, const struct timespec *t)
+{
+    if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000L) {
+        jraw(j, "%lld.%09ld", (long long)t->tv_sec, t->tv_nsec);
+        return;
+    }
+    char ns[10] = {'.'};
+    long v = t->tv_nsec;
+    for (int i = 9; i > 0; i--, v /= 10)
+        ns[i] = (char)('0' + v % 10);
+    juint(j, (unsigned long long)t->tv_sec);
+    jput(j, ns, sizeof(ns));
 }
 
 static void jtime(struct json *j, const char *key, const struct timespec *t)
 {
-    jraw(j, ",\"%s\":%lld.%09ld", key, (long long)t->tv_sec, t->tv_nsec);
+    jkey(j, key);
+    jtime_value(j, t);
 }
 
 static void jbegin(struct json *j, const char *type, const struct timespec *t)
 {
     j->n = 0;
-    jraw(j, "{\"t\":%lld.%09ld,\"type\":\"%s\"", (long long)t->tv_sec, t->tv_nsec, type);
+    j->buf[0] = '\0';
+    jputs(j, "{\"t\":");
+    jtime_value(j, t);
+    jputs(j, ",\"type\":\"");
+    jputs(j, type);
+    jput(j, "\"", 1);
 }
 
 static void jproc(struct json *j, const struct event *ev)
@@ -692,19 +733,28 @@ static void json_packet(struct json *j, const struct event *ev)
         jstr(j, "from", p->from);
     if (p->to[0])
         jstr(j, "to", p->to);
-    jraw(j, ",\"flags\":[");
+    jputs(j, ",\"flags\":[");
     int first = 1;
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
         if (p->seg.flags & flags[i].bit) {
-            jraw(j, "%s\"%s\"", first ? "" : ",", flags[i].name);
+            jputs(j, first ? "\"" : ",\"");
+            jputs(j, flags[i].name);
+            jput(j, "\"", 1);
             first = 0;
         }
-    jraw(j, "]");
-    jraw(j, ",\"seq\":%u,\"ack\":%u,\"len\":%u,\"win\":%u", p->rel_seq, p->rel_ack, p->seg.payload_len,
-         p->seg.window);
-    jraw(j, ",\"from_client\":%s", p->from_orig ? "true" : "false");
+    jput(j, "]", 1);
+    jkey(j, "seq");
+    juint(j, p->rel_seq);
+    jkey(j, "ack");
+    juint(j, p->rel_ack);
+    jkey(j, "len");
+    juint(j, p->seg.payload_len);
+    jkey(j, "win");
+    juint(j, p->seg.window);
+    jkey(j, "from_client");
+    jputs(j, p->from_orig ? "true" : "false");
     if (p->seg.payload_caplen) {
-        jraw(j, ",\"data\":");
+        jkey(j, "data");
         jbytes(j, p->seg.payload, p->seg.payload_caplen < EVENT_PREVIEW ? p->seg.payload_caplen : EVENT_PREVIEW);
     }
     jstr(j, "note", ev->note);
@@ -815,7 +865,7 @@ static void json_event(struct output *o, FILE *f, const struct event *ev)
         return;
     }
     }
-    jraw(&j, "}");
+    jput(&j, "}", 1);
     emit_line(o, f, j.buf);
 }
 
