@@ -275,9 +275,11 @@ static void on_connection_done(const struct conn_summary *s, void *ctx)
             snprintf(ev->note, sizeof(ev->note), "%s", ev->u.conn.note);
     }
     output_event(r->out, ev, NULL);
-    char line[1024];
-    output_describe(r->out, ev, line, sizeof(line));
-    pending_add(r, line);
+    if (r->pcapng) {
+        char line[1024];
+        output_describe(r->out, ev, line, sizeof(line));
+        pending_add(r, line);
+    }
     event_free(ev);
 }
 
