@@ -54,7 +54,8 @@ enum rst_kind {
     RST_AFTER_FIN_DATA, /* answers data the peer sent after our FIN */
     RST_AFTER_FIN,      /* after our FIN, no data from the peer since */
     RST_UNREAD,         /* no FIN, and the peer's last data was never answered */
-    RST_ABORT,          /* no FIN, nothing unanswered: SO_LINGER zero */
+    RST_ABORT,          /* no FIN, nothing unanswered: unread data or SO_LINGER zero, the wire cannot tell */
+    RST_ABORT_NO_DATA,  /* no FIN, and the peer never sent data: nothing to leave unread */
     RST_AFTER_BOTH,     /* both sides had sent FIN */
     RST_AGAIN,          /* a second RST */
     RST_UNKNOWN,        /* the first segment seen: too little to tell why */
@@ -78,6 +79,7 @@ struct endpoint {
     /* The notes' view. */
     uint64_t pkts;
     int sent_any;             /* snd_max and first_seq are valid */
+    int sent_data;            /* it sent payload */
     uint32_t first_seq;       /* where its data starts: after the SYN, or its first segment */
     uint32_t snd_max;         /* one past the highest sequence number sent */
     int syn_seen;
@@ -872,6 +874,8 @@ static enum rst_kind classify_rst(const struct endpoint *e, const struct endpoin
         return peer->wrote_after_peer_fin ? RST_AFTER_FIN_DATA : RST_AFTER_FIN;
     if (e->unanswered_rx > 0)
         return RST_UNREAD;
+    if (e->syn_seen && peer->syn_seen && !peer->sent_data)
+        return RST_ABORT_NO_DATA;
     return RST_ABORT;
 }
 
@@ -902,9 +906,20 @@ static void note_rst(struct text *n, enum rst_kind kind, const struct endpoint *
                  x, y, (unsigned long long)e->unanswered_rx, plural(e->unanswered_rx), y);
         break;
     case RST_ABORT:
-        text_add(n, "%s aborts the connection: RST without FIN and nothing unread (close() with "
-                    "SO_LINGER set to zero); %s's next recv() or send() fails with ECONNRESET, "
-                    "sends after that with EPIPE", x, y);
+        /*
+         * Its peer's data was all answered, but not necessarily read: the
+         * kernel acknowledges data before the program reads it. The tracer,
+         * which sees the reads, says which it was where it can.
+         */
+        text_add(n, "%s closed with RST and no FIN; the wire cannot say why: either with data it had "
+                    "not read (its kernel acknowledges data before the program reads it, so the ACKs "
+                    "do not tell), or with SO_LINGER set to zero; %s's next recv() or send() fails "
+                    "with ECONNRESET, sends after that with EPIPE", x, y);
+        break;
+    case RST_ABORT_NO_DATA:
+        text_add(n, "%s resets the connection: RST without FIN, before %s sent it any data, so nothing "
+                    "was left unread: most likely an abortive close (SO_LINGER set to zero); %s's next "
+                    "recv() or send() fails with ECONNRESET, sends after that with EPIPE", x, y, y);
         break;
     case RST_AFTER_BOTH:
         text_add(n, "%s resets after both sides closed: a late segment found no socket; "
@@ -1055,6 +1070,8 @@ static void note_account(struct conn *c, struct endpoint *e, const struct tcp_se
         e->syn_seen = 1;
         e->isn = seg->seq;
     }
+    if (len > 0)
+        e->sent_data = 1;
     uint32_t fresh = len;
     if (e->sent_any && len > 0) {
         int32_t beyond = seq_delta(seg->seq + len, e->snd_max);
@@ -1238,7 +1255,13 @@ static void summary_note(const struct conn_table *t, struct conn *c, struct text
                     "aborted with SO_LINGER zero, which looks the same)", fn);
         break;
     case RST_ABORT:
-        text_add(n, "%s closed first, with RST and no FIN: an abortive close (SO_LINGER zero)", fn);
+        text_add(n, "%s closed first, with RST and no FIN; the wire cannot say why: either with data "
+                    "it had not read (its kernel acknowledges data before the program reads it, so the "
+                    "ACKs do not tell), or with SO_LINGER set to zero", fn);
+        break;
+    case RST_ABORT_NO_DATA:
+        text_add(n, "%s closed first, with RST and no FIN, before %s sent it any data: most likely an "
+                    "abortive close (SO_LINGER set to zero)", fn, gn);
         break;
     case RST_CANCEL:
         text_add(n, "%s gave up before the handshake completed (RST)", fn);
