@@ -11,7 +11,10 @@ struct owner {
     struct endpoint ep;
     pid_t pid;
     char comm[16];
+    size_t hnext;        /* the next owner in its hash bucket, NONE at the end */
 };
+
+#define NONE ((size_t)-1)
 
 /* One direction of a connection: where its sequence numbers start, and what it carried. */
 struct flow {
@@ -25,10 +28,8 @@ struct flow {
     struct timespec abortive_t; /* when */
     int rst_first;       /* and before any FIN of the other side too */
     long long rst_unread;/* bytes src's process left unread when it closed just before; -1 unknown */
-    size_t hnext;        /* the next flow in its hash bucket, NO_FLOW at the end */
+    size_t hnext;        /* the next flow in its hash bucket, NONE at the end */
 };
-
-#define NO_FLOW ((size_t)-1)
 
 /*
  * A connected socket of a traced process, while the process holds it: how
@@ -60,8 +61,17 @@ struct owners {
     struct conn_table *conns;
     struct connecting connecting[CONNECTING_MAX];
     size_t nconnecting;
+    /*
+     * Owners in the order they were learned, found through a hash of their
+     * endpoint: every packet asks for both of its ends, and every connection
+     * a traced client makes adds its own port. Wildcard listeners are also
+     * listed apart, for the ports nobody owns exactly.
+     */
     struct owner *owners;
     size_t nowners, capowners;
+    size_t *owner_buckets;   /* a power of two of them, capowners */
+    size_t *wild;            /* indexes of the wildcard owners, in the order learned */
+    size_t nwild, capwild;
     /*
      * Flows in an array, found through a hash of their ends: a capture
      * keeps thousands open at once (a connection lingers after its end),
@@ -69,7 +79,7 @@ struct owners {
      */
     struct flow *flows;
     size_t nflows, capflows;
-    size_t *buckets;         /* index of each bucket's first flow, NO_FLOW if empty */
+    size_t *buckets;         /* index of each bucket's first flow, NONE if empty */
     size_t nbuckets;         /* a power of two, at least capflows */
     struct sock_use *uses;
     size_t nuses, capuses;
@@ -89,10 +99,89 @@ void owners_free(struct owners *o)
     if (!o)
         return;
     free(o->owners);
+    free(o->owner_buckets);
+    free(o->wild);
     free(o->flows);
     free(o->buckets);
     free(o->uses);
     free(o);
+}
+
+/* FNV-1a over what endpoint_equal compares. */
+static uint64_t hash_endpoint(uint64_t h, const struct endpoint *e)
+{
+    uint8_t key[19];
+    size_t n = e->family == AF_INET ? 4 : e->family == AF_INET6 ? 16 : 0;
+    memcpy(key, e->addr, n);
+    key[n++] = (uint8_t)e->family;
+    key[n++] = (uint8_t)(e->port >> 8);
+    key[n++] = (uint8_t)e->port;
+    for (size_t k = 0; k < n; k++)
+        h = (h ^ key[k]) * 1099511628211ULL;
+    return h;
+}
+
+static size_t hash_bucket(uint64_t h, size_t nbuckets) { return (size_t)(h ^ (h >> 32)) & (nbuckets - 1); }
+
+#define FNV_OFFSET 1469598103934665603ULL
+
+static size_t owner_hash(const struct owners *o, const struct endpoint *e)
+{
+    return hash_bucket(hash_endpoint(FNV_OFFSET, e), o->capowners);
+}
+
+static struct owner *owner_exact(const struct owners *o, const struct endpoint *e)
+{
+    if (!o->capowners)
+        return NULL;
+    for (size_t i = o->owner_buckets[owner_hash(o, e)]; i != NONE; i = o->owners[i].hnext)
+        if (endpoint_equal(&o->owners[i].ep, e))
+            return &o->owners[i];
+    return NULL;
+}
+
+/* A new owner of e at the end of the array, or NULL when out of memory. */
+static struct owner *owner_add(struct owners *o, const struct endpoint *e)
+{
+    if (endpoint_is_any(e) && o->nwild == o->capwild) {
+        size_t cap = o->capwild ? o->capwild * 2 : 8;
+        size_t *wild = realloc(o->wild, cap * sizeof(*wild));
+        if (!wild)
+            return NULL;
+        o->wild = wild;
+        o->capwild = cap;
+    }
+    if (o->nowners == o->capowners) {
+        size_t cap = o->capowners ? o->capowners * 2 : 32;
+        size_t *buckets = malloc(cap * sizeof(*buckets));
+        if (!buckets)
+            return NULL;
+        struct owner *owners = realloc(o->owners, cap * sizeof(*owners));
+        if (!owners) {
+            free(buckets);
+            return NULL;
+        }
+        free(o->owner_buckets);
+        o->owners = owners;
+        o->owner_buckets = buckets;
+        o->capowners = cap;
+        for (size_t i = 0; i < cap; i++)
+            buckets[i] = NONE;
+        for (size_t i = 0; i < o->nowners; i++) {
+            size_t *head = &buckets[owner_hash(o, &owners[i].ep)];
+            owners[i].hnext = *head;
+            *head = i;
+        }
+    }
+    size_t i = o->nowners++;
+    struct owner *w = &o->owners[i];
+    w->ep = *e;
+    size_t *head = &o->owner_buckets[owner_hash(o, e)];
+    w->hnext = *head;
+    *head = i;
+    if (endpoint_is_any(e))
+        o->wild[o->nwild++] = i;
+    return w;
 }
 
 /* name: how the notes call the owner (the timeline's label, "client 2"), else comm. */
@@ -100,22 +189,9 @@ static void set_owner(struct owners *o, const struct endpoint *e, pid_t pid, con
 {
     if (!e->family || !e->port)
         return;
-    struct owner *slot = NULL;
-    for (size_t i = 0; i < o->nowners && !slot; i++)
-        if (endpoint_equal(&o->owners[i].ep, e))
-            slot = &o->owners[i];
-    if (!slot) {
-        if (o->nowners == o->capowners) {
-            size_t cap = o->capowners ? o->capowners * 2 : 32;
-            struct owner *owners = realloc(o->owners, cap * sizeof(*owners));
-            if (!owners)
-                return;
-            o->owners = owners;
-            o->capowners = cap;
-        }
-        slot = &o->owners[o->nowners++];
-        slot->ep = *e;
-    }
+    struct owner *slot = owner_exact(o, e);
+    if (!slot && !(slot = owner_add(o, e)))
+        return;
     slot->pid = pid;
     memcpy(slot->comm, comm, sizeof(slot->comm));
     if (o->conns)
@@ -253,24 +329,17 @@ void owners_learn(struct owners *o, const struct event *ev)
 
 int owners_find(const struct owners *o, const struct endpoint *e, pid_t *pid, char comm[16])
 {
-    const struct owner *wild = NULL;
-    for (size_t i = 0; i < o->nowners; i++) {
-        const struct owner *w = &o->owners[i];
-        if (w->ep.port != e->port)
-            continue;
-        if (endpoint_equal(&w->ep, e)) {
-            *pid = w->pid;
-            memcpy(comm, w->comm, 16);
-            return 1;
-        }
-        /* A socket bound to :: takes IPv4 connections too. */
-        if (endpoint_is_any(&w->ep) && (w->ep.family == e->family || w->ep.family == AF_INET6))
-            wild = w;
+    const struct owner *w = owner_exact(o, e);
+    /* Else a socket bound to the wildcard on that port, the latest learned; one bound to :: takes IPv4 too. */
+    for (size_t i = o->nwild; i-- > 0 && !w;) {
+        const struct owner *any = &o->owners[o->wild[i]];
+        if (any->ep.port == e->port && (any->ep.family == e->family || any->ep.family == AF_INET6))
+            w = any;
     }
-    if (!wild)
+    if (!w)
         return 0;
-    *pid = wild->pid;
-    memcpy(comm, wild->comm, 16);
+    *pid = w->pid;
+    memcpy(comm, w->comm, 16);
     return 1;
 }
 
@@ -286,27 +355,14 @@ static struct endpoint seg_endpoint(const struct tcp_seg *seg, int source)
 
 static size_t flow_hash(const struct owners *o, const struct endpoint *src, const struct endpoint *dst)
 {
-    /* FNV-1a over what endpoint_equal compares. */
-    uint64_t h = 1469598103934665603ULL;
-    const struct endpoint *e[2] = {src, dst};
-    for (int i = 0; i < 2; i++) {
-        uint8_t key[20];
-        size_t n = e[i]->family == AF_INET ? 4 : e[i]->family == AF_INET6 ? 16 : 0;
-        memcpy(key, e[i]->addr, n);
-        key[n++] = (uint8_t)e[i]->family;
-        key[n++] = (uint8_t)(e[i]->port >> 8);
-        key[n++] = (uint8_t)e[i]->port;
-        for (size_t k = 0; k < n; k++)
-            h = (h ^ key[k]) * 1099511628211ULL;
-    }
-    return (size_t)(h ^ (h >> 32)) & (o->nbuckets - 1);
+    return hash_bucket(hash_endpoint(hash_endpoint(FNV_OFFSET, src), dst), o->nbuckets);
 }
 
 static struct flow *flow_find(const struct owners *o, const struct endpoint *src, const struct endpoint *dst)
 {
     if (!o->nbuckets)
         return NULL;
-    for (size_t i = o->buckets[flow_hash(o, src, dst)]; i != NO_FLOW; i = o->flows[i].hnext)
+    for (size_t i = o->buckets[flow_hash(o, src, dst)]; i != NONE; i = o->flows[i].hnext)
         if (endpoint_equal(&o->flows[i].src, src) && endpoint_equal(&o->flows[i].dst, dst))
             return (struct flow *)&o->flows[i];
     return NULL;
@@ -348,7 +404,7 @@ static int flow_room(struct owners *o)
     o->buckets = buckets;
     o->nbuckets = cap;
     for (size_t i = 0; i < cap; i++)
-        buckets[i] = NO_FLOW;
+        buckets[i] = NONE;
     for (size_t i = 0; i < o->nflows; i++)
         flow_link(o, i);
     return 1;
@@ -520,17 +576,17 @@ void owners_forget(struct owners *o, const struct conn_summary *s)
     summary_ends(s, &orig, &resp);
     /* The lower index first, as a walk through the array removes them: the last flow fills the hole. */
     struct flow *f = flow_find(o, &orig, &resp), *back = flow_find(o, &resp, &orig);
-    size_t at[2] = {f ? (size_t)(f - o->flows) : NO_FLOW, back && back != f ? (size_t)(back - o->flows) : NO_FLOW};
+    size_t at[2] = {f ? (size_t)(f - o->flows) : NONE, back && back != f ? (size_t)(back - o->flows) : NONE};
     if (at[1] < at[0]) {
         at[1] = at[0];
         at[0] = (size_t)(back - o->flows);
     }
-    if (at[0] != NO_FLOW) {
+    if (at[0] != NONE) {
         if (at[1] == o->nflows - 1)
             at[1] = at[0];
         flow_remove(o, at[0]);
     }
-    if (at[1] != NO_FLOW)
+    if (at[1] != NONE)
         flow_remove(o, at[1]);
     /* The sockets of the connection, closed: nothing more will come of them. */
     for (size_t i = 0; i < o->nuses;) {
