@@ -364,7 +364,7 @@ static struct flow *flow_find(const struct owners *o, const struct endpoint *src
         return NULL;
     for (size_t i = o->buckets[flow_hash(o, src, dst)]; i != NONE; i = o->flows[i].hnext)
         if (endpoint_equal(&o->flows[i].src, src) && endpoint_equal(&o->flows[i].dst, dst))
-            return (struct flow *)&o->flows[i];
+            return &o->flows[i];
     return NULL;
 }
 
@@ -523,8 +523,8 @@ int owners_rst_cause(const struct owners *o, const struct event *ev, struct rst_
     if (!(p->seg.flags & TCPF_RST))
         return 0;
     struct endpoint src = seg_endpoint(&p->seg, 1), dst = seg_endpoint(&p->seg, 0);
-    const struct flow *f = flow_find((struct owners *)o, &src, &dst);
-    const struct flow *back = flow_find((struct owners *)o, &dst, &src);
+    const struct flow *f = flow_find(o, &src, &dst);
+    const struct flow *back = flow_find(o, &dst, &src);
     if (!f || !back || !f->abortive || ts_cmp(&f->abortive_t, &ev->t) != 0)
         return 0;
     c->first = f->rst_first;
@@ -550,7 +550,7 @@ int owners_rst_first(const struct owners *o, const struct conn_summary *s, int *
     struct endpoint orig, resp;
     summary_ends(s, &orig, &resp);
     const struct flow *from_orig = flow_find(o, &orig, &resp), *to_orig = flow_find(o, &resp, &orig);
-    /* Where both sides reset first, the one earlier in the array speaks, as it always has. */
+    /* Where both sides reset before any FIN, the one earlier in the array speaks. */
     const struct flow *fl[2] = {from_orig, to_orig};
     if (from_orig && to_orig && to_orig < from_orig) {
         fl[0] = to_orig;
