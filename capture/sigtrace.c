@@ -456,6 +456,8 @@ static void on_read_stop(int signo) { read_stop = signo; }
  * SIGINT, SIGTERM or SIGHUP end a file's reading early, but cleanly: what was
  * read is told to the end, summaries and all, and the buffered output goes
  * out in whole lines. A second signal acts as if there were no handler.
+ * No SA_RESTART: reading a pipe or FIFO whose writer has nothing more to say
+ * blocks in read(), and the signal must end that read (EINTR), not restart it.
  */
 static void catch_stop_signals(void)
 {
@@ -463,7 +465,7 @@ static void catch_stop_signals(void)
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_read_stop;
-    sa.sa_flags = SA_RESTART | SA_RESETHAND;
+    sa.sa_flags = SA_RESETHAND;
     if (sigemptyset(&sa.sa_mask) < 0)
         die("sigemptyset: %s", strerror(errno));
     for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)

@@ -11,6 +11,8 @@ setup() {
 	SIGTRACE=${SIGTRACE:-$BUILD/sigtrace}
 }
 
+teardown() { teardown_processes; }
+
 # annotate FIXTURE: sigtrace --json -r FIXTURE; sets $status and $output,
 # and keeps the output in $JSON for the helpers below.
 annotate() {
@@ -160,4 +162,28 @@ packet_count() { grep -c '"type":"packet"' <<<"$JSON" || true; }
 	assert_output --partial 'writing to a peer that may be gone'
 	assert_output --partial 'RSTO'
 	assert_output --partial 'ShADadFR'
+}
+
+# waiting_on_pipe PID: PID sleeps in a read of an empty pipe or FIFO.
+waiting_on_pipe() { [[ $(cat "/proc/$1/wchan" 2>/dev/null) == *pipe* ]]; }
+
+@test "offline: SIGINT while reading a pipe gone quiet ends the run: what was read, summarised, exit 130" {
+	mkfifo "$BATS_TEST_TMPDIR/pipe"
+	# Part of a capture goes into the pipe, whose writer then stays, silent:
+	# the reader waits in read(), and only the signal can end the wait.
+	exec {writer}<>"$BATS_TEST_TMPDIR/pipe"
+	head -c 700 "$FIXTURES/write-after-close.pcap" >&"$writer"
+	{ bg "$BATS_TEST_TMPDIR/out" env --default-signal=INT "$SIGTRACE" --json -r "$BATS_TEST_TMPDIR/pipe" {writer}>&-; } </dev/null
+	reader=$BG_PID
+	wait_for 10 waiting_on_pipe "$reader"
+	kill -INT "$reader"
+	wait_for 5 gone "$reader"
+	status=0
+	wait "$reader" || status=$?
+	exec {writer}>&-
+	assert_equal "$status" 130
+	run jq -c 'select(.type == "packet" or .type == "connection") | .type' "$BATS_TEST_TMPDIR/out"
+	assert_success
+	assert_line '"packet"'
+	assert_line '"connection"'
 }
