@@ -53,21 +53,22 @@ sigtrace: deps $(TRACER) ## build the tracer, build/sigtrace
 # never clash, and no root is needed), leaving the capture and the events in
 # build/traces/. SIGTRACE_FLAGS adds options, e.g. SIGTRACE_FLAGS=--ladder.
 SIGTRACE_FLAGS ?=
+# $(call traced,SCENARIO,TRACE): the shell commands that run labs/scenario
+# SCENARIO under the tracer, keep build/traces/TRACE.{pcapng,jsonl}, and fail
+# only if the tracer was interrupted (a lab's verdict is not a failure).
+traced = mkdir -p $(TRACES); \
+	$(TRACER) --netns $(SIGTRACE_FLAGS) -w $(TRACES)/$(2).pcapng -o $(TRACES)/$(2).jsonl -- labs/scenario "$(1)"; \
+	status=$$?; echo "(capture: $(TRACES)/$(2).pcapng, events: $(TRACES)/$(2).jsonl)"; \
+	[ $$status -lt 128 ] || exit $$status
 
 $(addprefix lab-,$(LAB_NUMS)): lab-%: deps $(LAB_BINS) $(TRACER) ## run lab N's scenario under the tracer and explain it (N: a lab's number, see labs/)
-	@lab=$$(cd labs && ls -d $*-*); mkdir -p $(TRACES); \
-	$(TRACER) --netns $(SIGTRACE_FLAGS) -w $(TRACES)/lab-$*.pcapng -o $(TRACES)/lab-$*.jsonl -- labs/scenario "$$lab"; \
-	status=$$?; echo "(capture: $(TRACES)/lab-$*.pcapng, events: $(TRACES)/lab-$*.jsonl)"; \
-	[ $$status -lt 128 ] || exit $$status
+	@lab=$$(cd labs && ls -d $*-*); $(call traced,$$lab,lab-$*)
 
 lab-%:
 	@echo "make: there is no lab $* (the labs are: $(LAB_NUMS))" >&2; exit 2
 
 solution: deps $(SOL_BINS) $(TRACER) ## build and run the correct server through the same scenario, traced
-	@mkdir -p $(TRACES)
-	@$(TRACER) --netns $(SIGTRACE_FLAGS) -w $(TRACES)/solution.pcapng -o $(TRACES)/solution.jsonl -- labs/scenario solution; \
-	status=$$?; echo "(trace: $(TRACES)/solution.pcapng, events: $(TRACES)/solution.jsonl)"; \
-	[ $$status -lt 128 ] || exit $$status
+	@$(call traced,solution,solution)
 
 # Fuzzing: clang's libFuzzer with AddressSanitizer and UBSan on the code that
 # reads untrusted bytes, seeded with the capture fixtures (as classic pcap, the

@@ -24,7 +24,6 @@ LONG='hello, this request is longer than sixteen bytes'
 }
 
 @test "lab 5: after the RST the client's send fails with ECONNRESET, and only the next one with EPIPE and SIGPIPE" {
-	command -v strace >/dev/null || skip "strace is not installed (scripts/install-deps installs it)"
 	lab_server 5-unread-close "$PORT"
 	paced_client 5-unread-close "$PORT" "$LONG" world again more
 	assert_equal "$CLIENT_STATUS" 141
@@ -40,7 +39,6 @@ killed by SIGPIPE"
 }
 
 @test "lab 5: a request that fits in 16 bytes is read to the end, and the close is an orderly FIN" {
-	command -v strace >/dev/null || skip "strace is not installed (scripts/install-deps installs it)"
 	lab_server 5-unread-close "$PORT"
 	paced_client 5-unread-close "$PORT" hello world again
 	assert_equal "$CLIENT_STATUS" 141
@@ -57,7 +55,6 @@ killed by SIGPIPE"
 }
 
 @test "lab 5: on the wire the server's close is a RST with no FIN before it" {
-	command -v jq >/dev/null || skip "jq is not installed (scripts/install-deps installs it)"
 	traced_scenario 5-unread-close
 	run server_flags 1
 	assert_line --partial RST

@@ -19,7 +19,6 @@ load 'test_helper/paced'
 }
 
 @test "lab 6: the client's first send after the FIN succeeds, its second fails with EPIPE and SIGPIPE kills it" {
-	command -v strace >/dev/null || skip "strace is not installed (scripts/install-deps installs it)"
 	lab_server 6-client-side "$PORT"
 	paced_client 6-client-side "$PORT" hello world again more
 	assert_equal "$CLIENT_STATUS" 141
@@ -35,7 +34,6 @@ killed by SIGPIPE"
 }
 
 @test "lab 6: on the wire: the server's FIN, the client's data after it, and the RST that answers it" {
-	command -v jq >/dev/null || skip "jq is not installed (scripts/install-deps installs it)"
 	traced_scenario 6-client-side
 	run server_flags 1
 	assert_line FIN,ACK

@@ -28,7 +28,6 @@ sigpipe_ignored() {
 }
 
 @test "lab 7: started by a parent that ignores SIGPIPE, the server inherits SIG_IGN and survives" {
-	command -v strace >/dev/null || skip "strace is not installed (scripts/install-deps installs it)"
 	# The parent ignores SIGPIPE and execs the server: nothing in the server asks for it.
 	{ bg "$BATS_TEST_TMPDIR/server.out" bash -c 'trap "" PIPE; exec "$@"' bash \
 		"$BUILD/labs/7-inherited-ign/server" "$PORT"; } </dev/null
