@@ -309,7 +309,7 @@ nothing_left() {
 }
 
 @test "sigtrace: a command that cannot be found fails with 127 and says so" {
-	run --separate-stderr "$SIGTRACE" -- "$BATS_TEST_TMPDIR/no-such-program"
+	run -127 --separate-stderr "$SIGTRACE" -- "$BATS_TEST_TMPDIR/no-such-program"
 	assert_failure 127
 	[[ $stderr == *"cannot run $BATS_TEST_TMPDIR/no-such-program: No such file or directory"* ]]
 }
