@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 int procfs_fd_socket(pid_t tid, int fd, unsigned long *inode)
@@ -24,6 +25,17 @@ int procfs_fd_socket(pid_t tid, int fd, unsigned long *inode)
     if (sscanf(target, "socket:[%lu]", inode) == 1)
         return 1;
     return 0;
+}
+
+int procfs_fd_other_socket(pid_t tid, int fd)
+{
+    char path[64], proto[32];
+    snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)tid, fd);
+    ssize_t n = getxattr(path, "system.sockprotoname", proto, sizeof(proto) - 1);
+    if (n <= 0)
+        return 0; /* no such fd, or no socket: the call shows what happens */
+    proto[n] = '\0';
+    return strcmp(proto, "TCP") && strcmp(proto, "TCPv6");
 }
 
 int procfs_fd_stat(pid_t tid, int fd, struct stat *st)

@@ -24,6 +24,13 @@ int procfs_fd_socket(pid_t tid, int fd, unsigned long *inode);
 int procfs_fd_stat(pid_t tid, int fd, struct stat *st);
 
 /*
+ * 1 if fd of tid is a socket of another protocol than TCP (a UNIX socket a
+ * name lookup opens, a UDP one), as the socket's own "system.sockprotoname"
+ * says; 0 if it is a TCP socket, not a socket, or not there at all.
+ */
+int procfs_fd_other_socket(pid_t tid, int fd);
+
+/*
  * The TCP socket with this inode, as tid's network namespace sees it: its
  * local and remote endpoints and its state (TCP_ESTABLISHED ..., as in
  * /proc/net/tcp). 0, or -1 if it is not a TCP socket there.

@@ -327,6 +327,14 @@ static void report_output(struct tracer *t, struct proc *p, unsigned long nr, in
 
 /* --- system calls ------------------------------------------------------------ */
 
+/* socket(domain, type, protocol) asks for a TCP socket. */
+static int is_tcp_socket(const uint64_t args[6])
+{
+    int domain = (int)args[0], type = (int)args[1] & 0xf, protocol = (int)args[2];
+    return (domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM &&
+           (protocol == 0 || protocol == IPPROTO_TCP);
+}
+
 /*
  * At entry: note the arguments. Returns 1 if the exit must be seen too, 0 if
  * this call is not one we follow (a read or write on a file, say).
@@ -349,6 +357,12 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
             return 0;
         }
     }
+    /*
+     * TCP only: a UNIX socket (the name service a shell asks for a user's
+     * home, say) or a UDP one is not what the timeline is about.
+     */
+    if (def->kind == CALL_SOCKET ? !is_tcp_socket(args) : procfs_fd_other_socket(p->tid, fd))
+        return 0;
     struct syscall_facts *f = &p->facts;
     memset(f, 0, sizeof(*f));
     f->kind = def->kind;

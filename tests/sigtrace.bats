@@ -489,3 +489,36 @@ python_pair() {
 		'.type == "exit" and .proc == "greeter" and .code == 0'
 	assert_equal "$(count '.type == "connection" and .from == "caller" and .to == "greeter"')" 1
 }
+
+@test "sigtrace: only TCP sockets are followed: a UNIX pair, a UDP socket, a shell's user lookup stay off the timeline" {
+	local dir=$BATS_TEST_TMPDIR python
+	python=$(python3 -c 'import sys; print(sys.executable)')
+	cat >"$dir/mixed" <<EOF2
+#!$python
+import socket
+a, b = socket.socketpair()
+a.send(b"over a UNIX pair\n")
+b.recv(100)
+a.close()
+b.close()
+udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+udp.sendto(b"over UDP\n", ("127.0.0.1", 9))
+udp.close()
+tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+tcp.bind(("127.0.0.1", 0))
+tcp.listen(1)
+tcp.close()
+EOF2
+	chmod +x "$dir/mixed"
+	TRACE=$dir/mixed.jsonl
+	# Without HOME, bash asks the name service for it over a UNIX socket.
+	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- env -i PATH="$PATH" bash -c "'$dir/mixed'; exit 0"
+	assert_success
+	run events '.type == "syscall"'
+	assert_line --index 0 --regexp '"proc":"mixed","call":"socket".*"domain":"AF_INET","socktype":"SOCK_STREAM"'
+	assert_line --index 1 --partial '"call":"bind"'
+	assert_line --index 2 --partial '"call":"listen"'
+	assert_line --index 3 --partial '"call":"close"'
+	assert_equal "${#lines[@]}" 4
+	assert_equal "$(count '.proc == "bash" and .type == "syscall"')" 0
+}
