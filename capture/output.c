@@ -435,6 +435,18 @@ static const char *what_color(const struct event *ev)
     }
 }
 
+/*
+ * The time column: seconds since the first event. A connection's summary is
+ * no moment and shows none, so the column never runs backwards.
+ */
+static void time_column(const struct output *o, const struct event *ev, char *buf, size_t len)
+{
+    if (ev->type == EV_CONNECTION)
+        snprintf(buf, len, "%10s", "");
+    else
+        snprintf(buf, len, "%10.6f", ts_diff(&ev->t, &o->t0));
+}
+
 static void text_line(struct output *o, const struct event *ev)
 {
     char who[160], what[1024], note[EVENT_NOTE + 256], line[4096];
@@ -444,13 +456,14 @@ static void text_line(struct output *o, const struct event *ev)
         o->started = 1;
         o->t0 = ev->t;
     }
-    double rel = ts_diff(&ev->t, &o->t0);
+    char when[32];
+    time_column(o, ev, when, sizeof(when));
     size_t ww = width(who), tw = width(what);
     int wpad = ww < WHO_WIDTH ? (int)(WHO_WIDTH - ww) : 0;
     int tpad = tw < WHAT_WIDTH ? (int)(WHAT_WIDTH - tw) : 0;
     const char *dim = o->color ? C_DIM : "", *bold = o->color ? C_BOLD : "", *off = o->color ? C_OFF : "";
     const char *wc = o->color ? what_color(ev) : "";
-    snprintf(line, sizeof(line), "%s%10.6f%s  %s%s%s%*s  %s%s%s%*s  %s", dim, rel, off, bold, who, off, wpad, "",
+    snprintf(line, sizeof(line), "%s%s%s  %s%s%s%*s  %s%s%s%*s  %s", dim, when, off, bold, who, off, wpad, "",
              wc, what, *wc ? off : "", note[0] ? tpad : 0, "", note);
     emit_line(o, o->out, line);
 }
@@ -931,7 +944,8 @@ static void ladder_draw(struct output *o)
     emit_line(o, o->out, line);
     for (size_t i = 0; i < o->nladder; i++) {
         const struct event *ev = o->ladder[i];
-        double rel = ts_diff(&ev->t, &o->t0);
+        char when[32];
+        time_column(o, ev, when, sizeof(when));
         who_what(o, ev, who, sizeof(who), what, sizeof(what));
         fit("", LADDER_SIDE, left, sizeof(left));
         fit("", LADDER_SIDE, right, sizeof(right));
@@ -964,7 +978,7 @@ static void ladder_draw(struct output *o)
                 snprintf(text, sizeof(text), "%s: %s", who, what);
             fit(text, LADDER_SIDE, server ? right : left, sizeof(left));
         }
-        snprintf(line, sizeof(line), "%s%10.6f%s  %s|%s|%s", dim, rel, off, left, wire, right);
+        snprintf(line, sizeof(line), "%s%s%s  %s|%s|%s", dim, when, off, left, wire, right);
         /* Trailing blanks are noise. */
         size_t n = strlen(line);
         while (n > 0 && line[n - 1] == ' ')

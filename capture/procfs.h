@@ -44,6 +44,13 @@ int procfs_signal_masks(pid_t tid, uint64_t *ignored, uint64_t *caught);
 /* The thread group (process) id of tid, or -1. */
 pid_t procfs_tgid(pid_t tid);
 
+/*
+ * 1 if one of the first arguments tid runs with names a file called name (as
+ * far as a process name goes, 15 bytes): an interpreter running a script,
+ * "bash labs/scenario" for "scenario". 0 otherwise.
+ */
+int procfs_runs_script(pid_t tid, const char *name);
+
 /* Name (comm), executable path, command line joined with spaces: 0, or -1. */
 int procfs_comm(pid_t tid, char *buf, size_t len);
 int procfs_exe(pid_t tid, char *buf, size_t len);

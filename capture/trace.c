@@ -89,6 +89,7 @@ struct proc {
     pid_t tid, tgid;
     char comm[16];
     int top;                      /* the command's first process */
+    int execed;                   /* its name is its own program's, not its parent's */
     int in_call;                  /* between a followed call's entry and exit */
     const struct call_def *def;
     uint64_t args[6];
@@ -583,8 +584,17 @@ static void on_exec(struct tracer *t, struct proc *p)
     }
     p->in_call = 0;
     p->tgid = p->tid;
+    p->execed = 1;
+    /*
+     * A script run through "#!/usr/bin/env bash" is env first, then bash
+     * with the script as argument: it stays known by the script's name.
+     */
+    char former_name[sizeof(p->comm)];
+    memcpy(former_name, p->comm, sizeof(former_name));
     if (procfs_comm(p->tid, p->comm, sizeof(p->comm)) < 0)
         snprintf(p->comm, sizeof(p->comm), "?");
+    else if (strcmp(former_name, p->comm) && strcmp(former_name, "?") && procfs_runs_script(p->tid, former_name))
+        memcpy(p->comm, former_name, sizeof(p->comm));
     struct timespec ts = now();
     struct event *ev = event_for(p, EV_EXEC, &ts);
     if (ev) {
@@ -655,7 +665,13 @@ static void on_status(struct tracer *t, pid_t tid, int status)
     case PTRACE_EVENT_CLONE:
         if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0) {
             struct proc parent = *p; /* proc_add may move the table */
-            proc_add(t, (pid_t)msg, &parent);
+            struct proc *child = proc_add(t, (pid_t)msg, &parent);
+            /*
+             * A child whose first stop came before this event was named from
+             * /proc; until it runs a program of its own, it goes by its parent's name.
+             */
+            if (child && !child->execed)
+                memcpy(child->comm, parent.comm, sizeof(child->comm));
         }
         resume(t, tid, 0);
         return;

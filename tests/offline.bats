@@ -162,6 +162,12 @@ packet_count() { grep -c '"type":"packet"' <<<"$JSON" || true; }
 	assert_output --partial 'writing to a peer that may be gone'
 	assert_output --partial 'RSTO'
 	assert_output --partial 'ShADadFR'
+	# Each moment has its time; a connection's summary is no moment, and the
+	# time column never runs backwards.
+	assert_line --regexp '^ {10}  connection +127\.0\.0\.1:[0-9]+ → 127\.0\.0\.1:3333: RSTO ShADadFR'
+	run sh -c "grep -o '^ *[0-9]\+\.[0-9]\{6\} ' | tr -d ' '" <<<"$output"
+	assert_success
+	assert_equal "$output" "$(sort -n <<<"$output")"
 }
 
 # waiting_on_pipe PID: PID sleeps in a read of an empty pipe or FIFO.

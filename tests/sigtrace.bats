@@ -378,8 +378,11 @@ has_escapes() { grep -q $'\e\\[' "$1"; }
 	close=$(grep -n -E 'server +killed by SIGPIPE' "$TRACE_OUT" | cut -d: -f1)
 	said=$(grep -n '^server ended during the pause: signal SIGPIPE' "$TRACE_OUT" | cut -d: -f1)
 	assert [ "$close" -lt "$said" ]
-	# In the JSON, the scenario's lines are output events.
-	assert_equal "$(count '.type == "output" and .proc == "bash" and (.text | startswith("verdict: lab=1-naive"))')" 1
+	# In the JSON, the scenario's lines are output events; its shell, started
+	# by "#!/usr/bin/env bash", keeps the script's name.
+	assert_equal "$(count '.type == "output" and .proc == "scenario" and (.text | startswith("verdict: lab=1-naive"))')" 1
+	assert_equal "$(count '.type == "exec" and .proc == "scenario" and (.argv | startswith("bash "))')" 1
+	assert_equal "$(count '.proc == "bash"')" 0
 }
 
 @test "sigtrace --json: standard output holds JSON Lines only; the command's own output goes to stderr" {
