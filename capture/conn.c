@@ -1031,7 +1031,7 @@ static void note_segment(const struct conn_table *t, struct conn *c, struct endp
         return;
     }
     if (peer->syn_seen && seg->ack == peer->isn + 1 && !e->ack_valid && e->is_orig) {
-        text_add(n, "%s acknowledges the SYN-ACK: the connection is established (connect() "
+        text_add(n, "%s's kernel acknowledges the SYN-ACK: the connection is established (connect() "
                     "returns; the connection waits for accept() on %s)", x, y);
         return;
     }
@@ -1042,10 +1042,10 @@ static void note_segment(const struct conn_table *t, struct conn *c, struct endp
     uint32_t prev = e->ack_valid ? e->ack_max : seg->ack;
     if (peer->fin_seen && seg->ack == peer->fin_seq + 1 && (!e->ack_valid || seq_delta(prev, peer->fin_seq) <= 0)) {
         if (e->fin_seen)
-            text_add(n, "%s acknowledges %s's FIN: the connection is over%s", x, y,
+            text_add(n, "%s's kernel acknowledges %s's FIN: the connection is over%s", x, y,
                      c->first_close == (int)(e - c->ep) ? " (this side waits in TIME-WAIT for a while)" : "");
         else
-            text_add(n, "%s acknowledges %s's FIN: recv() on %s will return 0 (end of file) once "
+            text_add(n, "%s's kernel acknowledges %s's FIN: recv() on %s will return 0 (end of file) once "
                         "the data before it is read", x, y, x);
         return;
     }
@@ -1053,9 +1053,10 @@ static void note_segment(const struct conn_table *t, struct conn *c, struct endp
         prev = peer->first_seq;
     int32_t fresh = seq_delta(seg->ack, prev);
     if (fresh > 0)
-        text_add(n, "%s acknowledges %ld byte%s from %s", x, (long)fresh, plural((uint64_t)fresh), y);
+        text_add(n, "%s's kernel acknowledges %ld byte%s from %s: they are in its receive buffer, "
+                    "whether or not the program has read them yet", x, (long)fresh, plural((uint64_t)fresh), y);
     else
-        text_add(n, "%s acknowledges nothing new (a duplicate ACK or a window update)", x);
+        text_add(n, "%s's kernel acknowledges nothing new (a duplicate ACK or a window update)", x);
 }
 
 /* After the note: what this segment changes in the notes' view. */
