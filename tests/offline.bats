@@ -79,6 +79,29 @@ packet_count() { grep -c '"type":"packet"' <<<"$JSON" || true; }
 	assert_output --partial 'ECONNRESET'
 }
 
+@test "offline: a bare RST after the handshake, from the client, is RSTO: an abort, nothing left unread" {
+	annotate abort-idle.pcap
+	assert_success
+	assert_equal "$(packet_count)" 4
+	run connection_line
+	assert_output --partial '"conn_state":"RSTO"'
+	assert_output --partial '"history":"ShAR"'
+	assert_output --partial '"orig_bytes":0,"resp_bytes":0'
+	assert_output --partial 'the client closed first, with RST and no FIN'
+	assert_output --partial "the server's next recv() or send() fails with ECONNRESET"
+	refute_output --partial 'unread'
+}
+
+@test "offline: the same abort from the server is RSTR, and the client is the one told ECONNRESET" {
+	annotate server-abort-idle.pcap
+	assert_success
+	run connection_line
+	assert_output --partial '"conn_state":"RSTR"'
+	assert_output --partial '"history":"ShAr"'
+	assert_output --partial 'the server closed first, with RST and no FIN'
+	assert_output --partial "the client's next recv() or send() fails with ECONNRESET"
+}
+
 @test "offline: a connect to a port nobody listens on is REJ: connection refused" {
 	annotate refused.pcap
 	assert_success
