@@ -81,6 +81,7 @@ struct run {
     const char *name;
     const char *server_path;
     int port;
+    int family;             /* how the server is reached: AF_INET (127.0.0.1) or AF_INET6 (::1) */
     bool private_netns;
 
     pid_t pid;              /* the server; also its process group */
@@ -233,11 +234,13 @@ static void pause_ms(struct run *r, int ms) { wait_fds(r, NULL, 0, now_ms() + ms
 
 /*
  * The TCP ports in state LISTEN in this namespace (from /proc/net/tcp and
- * tcp6), into PORTS (up to CAP); returns how many there are.
+ * tcp6), into PORTS (up to CAP), each with its address family in FAMILIES
+ * (when not NULL); returns how many there are.
  */
-static int listening_ports(int *ports, int cap)
+static int listening_ports(int *ports, int *families, int cap)
 {
     static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+    static const int table_family[] = {AF_INET, AF_INET6};
     int n = 0;
     for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
         FILE *f = fopen(tables[t], "re");
@@ -248,22 +251,30 @@ static int listening_ports(int *ports, int cap)
             unsigned port, state;
             if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &port, &state) != 2)
                 continue; /* the header line */
-            if (state == 0x0A && n < cap)
+            if (state == 0x0A && n < cap) {
+                if (families)
+                    families[n] = table_family[t];
                 ports[n++] = (int)port;
+            }
         }
         fclose(f);
     }
     return n;
 }
 
-static bool port_listening(int port)
+/*
+ * The family to reach a server listening on PORT by: AF_INET (127.0.0.1)
+ * if it listens on IPv4, else AF_INET6 (::1) if it listens on IPv6 only;
+ * 0 if it does not listen.
+ */
+static int listening_family(int port)
 {
-    int ports[256];
-    int n = listening_ports(ports, 256);
+    int ports[256], families[256], found = 0;
+    int n = listening_ports(ports, families, 256);
     for (int i = 0; i < n; i++)
-        if (ports[i] == port)
-            return true;
-    return false;
+        if (ports[i] == port && (!found || families[i] == AF_INET))
+            found = families[i];
+    return found;
 }
 
 /* A port in 20000-32767 (below the ephemeral range) that nothing uses now. */
@@ -395,7 +406,7 @@ static void start_server(struct run *r)
 static bool await_listening(struct run *r)
 {
     int64_t deadline = now_ms() + LISTEN_WAIT_MS;
-    while (!port_listening(r->port)) {
+    while (!(r->family = listening_family(r->port))) {
         if (report_death(r, "before it listened")) {
             evidence(r, "it was started as: %s %d", r->server_path, r->port);
             return false;
@@ -405,7 +416,7 @@ static bool await_listening(struct run *r)
                     LISTEN_WAIT_MS / 1000);
             if (r->private_netns) {
                 int ports[16];
-                int n = listening_ports(ports, 16);
+                int n = listening_ports(ports, NULL, 16);
                 for (int i = 0; i < n; i++)
                     evidence(r, "it listens on port %d instead: it must take the port from argv[1]", ports[i]);
             }
@@ -532,12 +543,17 @@ static void conn_fail(struct conn *c, const char *call)
 static int conn_start(const struct run *r, struct conn *c)
 {
     memset(c, 0, sizeof *c);
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int family = r->family ? r->family : AF_INET;
+    c->fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0)
         die("socket");
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r->port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (connect(c->fd, (struct sockaddr *)&a, sizeof a) == 0)
+    struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r->port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)r->port),
+                              .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    int rc = family == AF_INET6 ? connect(c->fd, (struct sockaddr *)&a6, sizeof a6)
+                                : connect(c->fd, (struct sockaddr *)&a4, sizeof a4);
+    if (rc == 0)
         return 1;
     if (errno == EINPROGRESS)
         return 0;

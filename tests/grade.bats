@@ -163,6 +163,51 @@ EOF
 	wait_for 5 session_empty
 }
 
+@test "grade: a server listening on IPv6 loopback only (::1) is reached there, and graded like any other" {
+	write_server ipv6 <<'EOF'
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int main(int argc, char *argv[])
+{
+    signal(SIGCHLD, SIG_IGN); /* children reap themselves */
+    int s = socket(AF_INET6, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(atoi(argv[1])),
+                             .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 64) < 0) {
+        perror("server");
+        return 1;
+    }
+    for (;;) {
+        int c = accept(s, NULL, NULL);
+        if (c < 0)
+            continue;
+        if (fork() == 0) {
+            char buf[4096];
+            ssize_t n;
+            while ((n = recv(c, buf, sizeof buf, 0)) > 0)
+                for (ssize_t i = 0; i < n; i++)
+                    if (buf[i] == '\n' && send(c, "done\n", 5, MSG_NOSIGNAL) < 0)
+                        _exit(0);
+            _exit(0);
+        }
+        close(c);
+    }
+}
+EOF
+	start_in_session "$GRADE" "$BATS_TEST_TMPDIR/ipv6.c"
+	wait_for 120 gone "$LEADER"
+	assert_equal "$(status_of "$LEADER")" 0
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_line --regexp '^grade: 10 of 10 scenarios passed'
+	wait_for 5 session_empty
+}
+
 @test "grade: a forking server whose child spins is caught: CPU is counted over the server's process group" {
 	write_server spinning-child <<'EOF'
 #include <netinet/in.h>
