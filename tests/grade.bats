@@ -119,8 +119,19 @@ session_empty() { ! pgrep -s "$LEADER" >/dev/null; }
 	assert_line --regexp '^grade: 10 of 10 scenarios passed, 0 failed'
 }
 
-@test "grade: a server it has never seen, forking a process per client, passes and leaves no child behind" {
-	write_server forking <<'EOF'
+# write_forking_server NAME FAMILY: a correct server the grader has never
+# seen, forking a process per client, listening on every IPv4 address
+# (FAMILY inet) or on ::1 only (FAMILY inet6).
+write_forking_server() {
+	local listen
+	case $2 in
+	inet) listen='int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[1]))};' ;;
+	inet6) listen='int s = socket(AF_INET6, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(atoi(argv[1])),
+                             .sin6_addr = IN6ADDR_LOOPBACK_INIT};' ;;
+	esac
+	write_server "$1" <<EOF
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -131,8 +142,7 @@ session_empty() { ! pgrep -s "$LEADER" >/dev/null; }
 int main(int argc, char *argv[])
 {
     signal(SIGCHLD, SIG_IGN); /* children reap themselves */
-    int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[1]))};
+    $listen
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 64) < 0) {
         perror("server");
@@ -155,6 +165,10 @@ int main(int argc, char *argv[])
     }
 }
 EOF
+}
+
+@test "grade: a server it has never seen, forking a process per client, passes and leaves no child behind" {
+	write_forking_server forking inet
 	start_in_session "$GRADE" "$BATS_TEST_TMPDIR/forking.c"
 	wait_for 120 gone "$LEADER"
 	assert_equal "$(status_of "$LEADER")" 0
@@ -164,48 +178,12 @@ EOF
 }
 
 @test "grade: a server listening on IPv6 loopback only (::1) is reached there, and graded like any other" {
-	write_server ipv6 <<'EOF'
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-int main(int argc, char *argv[])
-{
-    signal(SIGCHLD, SIG_IGN); /* children reap themselves */
-    int s = socket(AF_INET6, SOCK_STREAM, 0), one = 1;
-    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(atoi(argv[1])),
-                             .sin6_addr = IN6ADDR_LOOPBACK_INIT};
-    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 || listen(s, 64) < 0) {
-        perror("server");
-        return 1;
-    }
-    for (;;) {
-        int c = accept(s, NULL, NULL);
-        if (c < 0)
-            continue;
-        if (fork() == 0) {
-            char buf[4096];
-            ssize_t n;
-            while ((n = recv(c, buf, sizeof buf, 0)) > 0)
-                for (ssize_t i = 0; i < n; i++)
-                    if (buf[i] == '\n' && send(c, "done\n", 5, MSG_NOSIGNAL) < 0)
-                        _exit(0);
-            _exit(0);
-        }
-        close(c);
-    }
-}
-EOF
+	write_forking_server ipv6 inet6
 	start_in_session "$GRADE" "$BATS_TEST_TMPDIR/ipv6.c"
 	wait_for 120 gone "$LEADER"
 	assert_equal "$(status_of "$LEADER")" 0
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_line --regexp '^grade: 10 of 10 scenarios passed'
-	wait_for 5 session_empty
 }
 
 @test "grade: a forking server whose child spins is caught: CPU is counted over the server's process group" {
@@ -270,6 +248,7 @@ EOF
 @test "grade: where no network namespace can be made, the scenarios run on a free port of the host's loopback" {
 	# A user namespace of our own whose limit forbids further network namespaces.
 	unshare -Ur true 2>/dev/null || skip "user namespaces are not allowed here"
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	run timeout 60 unshare -Ur bash -c 'echo 0 >/proc/sys/user/max_net_namespaces &&
 		! unshare -n true 2>/dev/null &&
 		exec "$1" --no-trace --only leaves-normally --only abort-before-send "$2"' _ "$GRADE" \
@@ -280,6 +259,7 @@ EOF
 }
 
 @test "grade: started with SIGPIPE ignored, the grader still gives the server SIGPIPE's default action" {
+	# shellcheck disable=SC2016 # expanded by the inner bash
 	run timeout 30 bash -c 'trap "" PIPE; exec "$1" --no-trace --only leaves-normally "$2"' _ "$GRADE" \
 		"$ROOT/labs/1-naive/server.c"
 	assert_failure 1

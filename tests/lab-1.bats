@@ -27,7 +27,7 @@ load 'test_helper/labs'
 	# Opened for reading and writing, the FIFO does not block; the client
 	# then reads from it what this test writes.
 	exec {in}<>"$BATS_TEST_TMPDIR/in"
-	{ bg "$BATS_TEST_TMPDIR/client.out" "$BUILD/labs/1-naive/client" "$PORT"; } <"$BATS_TEST_TMPDIR/in"
+	spawn "$BATS_TEST_TMPDIR/client.out" "$BUILD/labs/1-naive/client" "$PORT" <"$BATS_TEST_TMPDIR/in"
 	client=$BG_PID
 	echo hello >&"$in"
 	# The client's stdout is a file, so fully buffered: watch the server.

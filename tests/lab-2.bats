@@ -25,7 +25,7 @@ load 'test_helper/labs'
 @test "lab 2: the server is not blocked in recv: recv returns 0 at once, again and again" {
 	lab_server 2-send-removed "$PORT"
 	lab_client 2-send-removed "$PORT" hello world
-	bg "$BATS_TEST_TMPDIR/strace.err" strace -p "$SERVER_PID" -e trace=recvfrom -o "$BATS_TEST_TMPDIR/strace.out"
+	spawn "$BATS_TEST_TMPDIR/strace.err" strace -p "$SERVER_PID" -e trace=recvfrom -o "$BATS_TEST_TMPDIR/strace.out"
 	zero_recvs() { (($(count_lines 'recvfrom(.*) *= 0$' "$BATS_TEST_TMPDIR/strace.out") >= 1000)); }
 	wait_for 20 zero_recvs
 	assert_equal "$(count_lines 'recvfrom(.*) *= [1-9]' "$BATS_TEST_TMPDIR/strace.out")" 0

@@ -23,7 +23,7 @@ load 'test_helper/labs'
 @test "lab 3: each send fails with EPIPE, again and again" {
 	lab_server 3-sig-ign "$PORT"
 	lab_client 3-sig-ign "$PORT" hello world
-	bg "$BATS_TEST_TMPDIR/strace.err" strace -p "$SERVER_PID" -e trace=sendto -o "$BATS_TEST_TMPDIR/strace.out"
+	spawn "$BATS_TEST_TMPDIR/strace.err" strace -p "$SERVER_PID" -e trace=sendto -o "$BATS_TEST_TMPDIR/strace.out"
 	epipes() { (($(count_lines 'sendto(.*) *= -1 EPIPE' "$BATS_TEST_TMPDIR/strace.out") >= 1000)); }
 	wait_for 20 epipes
 }

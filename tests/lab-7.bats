@@ -29,14 +29,14 @@ sigpipe_ignored() {
 
 @test "lab 7: started by a parent that ignores SIGPIPE, the server inherits SIG_IGN and survives" {
 	# The parent ignores SIGPIPE and execs the server: nothing in the server asks for it.
-	{ bg "$BATS_TEST_TMPDIR/server.out" bash -c 'trap "" PIPE; exec "$@"' bash \
-		"$BUILD/labs/7-inherited-ign/server" "$PORT"; } </dev/null
+	spawn "$BATS_TEST_TMPDIR/server.out" bash -c 'trap "" PIPE; exec "$@"' bash \
+		"$BUILD/labs/7-inherited-ign/server" "$PORT" </dev/null
 	SERVER_PID=$BG_PID
 	wait_for 5 listening "$PORT"
 	sigpipe_ignored "$SERVER_PID"
 	lab_client 7-inherited-ign "$PORT" hello world
 	assert_success
-	bg "$BATS_TEST_TMPDIR/strace.err" strace -p "$SERVER_PID" -e trace=sendto -o "$BATS_TEST_TMPDIR/strace.out"
+	spawn "$BATS_TEST_TMPDIR/strace.err" strace -p "$SERVER_PID" -e trace=sendto -o "$BATS_TEST_TMPDIR/strace.out"
 	# Each failed send still reports SIGPIPE to the tracer; the process
 	# ignores it, and sends again.
 	failed_sends() { (($(count_lines 'sendto(.*) *= -1 EPIPE' "$BATS_TEST_TMPDIR/strace.out") >= 100)); }

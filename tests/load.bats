@@ -24,7 +24,7 @@ teardown() { teardown_processes; }
 # start_server BIN: BIN on $PORT in the background (pid in $SERVER_PID); wait
 # until it listens.
 start_server() {
-	bg "$SERVER_OUT" "$1" "$PORT" </dev/null
+	spawn "$SERVER_OUT" "$1" "$PORT" </dev/null
 	SERVER_PID=$BG_PID
 	wait_for 5 listening "$PORT"
 }

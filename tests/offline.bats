@@ -202,7 +202,7 @@ waiting_on_pipe() { [[ $(cat "/proc/$1/wchan" 2>/dev/null) == *pipe* ]]; }
 	# the reader waits in read(), and only the signal can end the wait.
 	exec {writer}<>"$BATS_TEST_TMPDIR/pipe"
 	head -c 700 "$FIXTURES/write-after-close.pcap" >&"$writer"
-	{ bg "$BATS_TEST_TMPDIR/out" env --default-signal=INT "$SIGTRACE" --json -r "$BATS_TEST_TMPDIR/pipe" {writer}>&-; } </dev/null
+	spawn "$BATS_TEST_TMPDIR/out" env --default-signal=INT "$SIGTRACE" --json -r "$BATS_TEST_TMPDIR/pipe" {writer}>&- </dev/null
 	reader=$BG_PID
 	wait_for 10 waiting_on_pipe "$reader"
 	kill -INT "$reader"

@@ -125,7 +125,7 @@ json_packets() { grep -c '"type":"packet"' "$1" || true; }
 
 @test "pcapng: a run killed with SIGKILL leaves a file tshark opens" {
 	# shellcheck disable=SC2016 # expanded by the inner bash
-	bg "$OUT/killed.out" "$SIGTRACE" --netns -w "$OUT/killed.pcapng" -- bash -c '
+	spawn "$OUT/killed.out" "$SIGTRACE" --netns -w "$OUT/killed.pcapng" -- bash -c '
 		"$1/server" 3333 &
 		for _ in $(seq 500); do grep -q ":0D05 00000000:0000 0A" /proc/net/tcp && break; sleep 0.01; done
 		printf "hello\n" | "$1/client" 3333

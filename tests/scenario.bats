@@ -39,10 +39,10 @@ SCENARIO=$ROOT/labs/scenario
 @test "scenario: a second run while the first holds the default port picks another, and both finish" {
 	# The first run holds its port through a long pause; the second starts
 	# once the first's server listens, so the two surely overlap.
-	{ bg "$BATS_TEST_TMPDIR/a.out" "$SCENARIO" --pause 4 4-handler; } </dev/null
+	spawn "$BATS_TEST_TMPDIR/a.out" "$SCENARIO" --pause 4 4-handler </dev/null
 	a=$BG_PID
 	wait_for 10 grep -q '^scenario: .* on port ' "$BATS_TEST_TMPDIR/a.out"
-	{ bg "$BATS_TEST_TMPDIR/b.out" "$SCENARIO" solution; } </dev/null
+	spawn "$BATS_TEST_TMPDIR/b.out" "$SCENARIO" solution </dev/null
 	b=$BG_PID
 	wait_for 30 gone "$a"
 	wait_for 30 gone "$b"
@@ -64,7 +64,7 @@ has_server_pid() { [[ -n $(scenario_server_pid "$1") ]]; }
 
 @test "scenario: interrupted by Ctrl-C (SIGINT), it exits 130 and leaves no process behind" {
 	# A background job of a script starts with SIGINT ignored; give it back.
-	{ bg "$BATS_TEST_TMPDIR/out" env --default-signal=INT "$SCENARIO" --pause 30 --port "$PORT" 4-handler; } </dev/null
+	spawn "$BATS_TEST_TMPDIR/out" env --default-signal=INT "$SCENARIO" --pause 30 --port "$PORT" 4-handler </dev/null
 	scenario=$BG_PID
 	wait_for 10 has_server_pid "$BATS_TEST_TMPDIR/out"
 	server=$(scenario_server_pid "$BATS_TEST_TMPDIR/out")
@@ -80,7 +80,7 @@ has_server_pid() { [[ -n $(scenario_server_pid "$1") ]]; }
 }
 
 @test "scenario: stopped by SIGTERM, it exits 143 and leaves no process behind" {
-	{ bg "$BATS_TEST_TMPDIR/out" "$SCENARIO" --pause 30 --port "$PORT" 3-sig-ign; } </dev/null
+	spawn "$BATS_TEST_TMPDIR/out" "$SCENARIO" --pause 30 --port "$PORT" 3-sig-ign </dev/null
 	scenario=$BG_PID
 	wait_for 10 grep -q '^client 1 ' "$BATS_TEST_TMPDIR/out"
 	server=$(scenario_server_pid "$BATS_TEST_TMPDIR/out")

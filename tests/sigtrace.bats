@@ -195,10 +195,9 @@ interrupt() {
 	TRACE=$BATS_TEST_TMPDIR/trace.jsonl
 	SCRATCH=$BATS_TEST_TMPDIR/scratch
 	mkdir -p "$SCRATCH"
-	# A background job starts with SIGINT ignored: give it back. (bg is
+	# A background job starts with SIGINT ignored: give it back. (spawn is
 	# test_helper/common's, which hands its standard input on.)
-	# shellcheck disable=SC2217
-	bg "$BATS_TEST_TMPDIR/trace.out" env --default-signal=INT TMPDIR="$SCRATCH" \
+	spawn "$BATS_TEST_TMPDIR/trace.out" env --default-signal=INT TMPDIR="$SCRATCH" \
 		"$SIGTRACE" --netns -o "$TRACE" -- "$ROOT/labs/scenario" --pause 20 2-send-removed </dev/null
 	local tracer=$BG_PID
 	spinning() { grep -q '"proc":"server","call":"recv".*"ret":0' "$TRACE" 2>/dev/null; }

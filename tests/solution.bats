@@ -17,7 +17,7 @@ teardown() { teardown_processes; }
 # start_server: the solution's server on $PORT, in the background (pid in
 # $SERVER_PID, stdout and stderr in $SERVER_OUT); wait until it listens.
 start_server() {
-	{ bg "$SERVER_OUT" "$BUILD/solution/server" "$PORT"; } </dev/null
+	spawn "$SERVER_OUT" "$BUILD/solution/server" "$PORT" </dev/null
 	SERVER_PID=$BG_PID
 	wait_for 5 listening "$PORT"
 }
@@ -48,7 +48,7 @@ start_piped_client() {
 	mkfifo "$BATS_TEST_TMPDIR/in"
 	# Read-write: opening a FIFO for reading alone waits for a writer.
 	exec {in}<>"$BATS_TEST_TMPDIR/in"
-	{ bg "$BATS_TEST_TMPDIR/client.out" "$BUILD/solution/client" "$PORT"; } <"$BATS_TEST_TMPDIR/in"
+	spawn "$BATS_TEST_TMPDIR/client.out" "$BUILD/solution/client" "$PORT" <"$BATS_TEST_TMPDIR/in"
 	client_pid=$BG_PID
 }
 

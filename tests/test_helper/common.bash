@@ -6,11 +6,11 @@
 #   wait_for SECONDS CMD...  poll CMD every 10 ms until it succeeds; fail after SECONDS
 #   listening PORT           something listens on PORT (from /proc/net/tcp{,6})
 #   alive PID / gone PID     the process exists / does not
-#   bg OUTFILE CMD...        start CMD in the background (fd 3 closed, SIGPIPE at its
+#   spawn OUTFILE CMD...     start CMD in the background (fd 3 closed, SIGPIPE at its
 #                            default, stdin the caller's), output to OUTFILE; its pid is in $BG_PID, and
 #                            teardown_processes kills it if it is still running
 #   cpu_ticks PID            user + system CPU time of PID, in clock ticks
-#   teardown_processes       kill what bg started, and anything else marked that it left
+#   teardown_processes       kill what spawn started, and anything else marked that it left
 #                            behind; call it from teardown
 #   run_processes            pids and command lines of live processes this run started
 
@@ -65,7 +65,7 @@ listening() {
 alive() { kill -0 "$1" 2>/dev/null; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
 
-bg() {
+spawn() {
 	local out=$1
 	shift
 	# <&0: a background job would otherwise read /dev/null, not the caller's input.

@@ -13,7 +13,7 @@ teardown() { teardown_processes; }
 # lab_server LAB PORT: start LAB's server on PORT in the background (pid in
 # $SERVER_PID, output in $BATS_TEST_TMPDIR/server.out) and wait until it listens.
 lab_server() {
-	{ bg "$BATS_TEST_TMPDIR/server.out" "$BUILD/labs/$1/server" "$2"; } </dev/null
+	spawn "$BATS_TEST_TMPDIR/server.out" "$BUILD/labs/$1/server" "$2" </dev/null
 	SERVER_PID=$BG_PID
 	wait_for 5 listening "$2"
 }

@@ -18,7 +18,7 @@ paced_client() {
 	# Opened for reading and writing, the FIFO does not block.
 	exec {in}<>"$BATS_TEST_TMPDIR/client.in"
 	{
-		bg "$BATS_TEST_TMPDIR/client.out" strace -o "$BATS_TEST_TMPDIR/client.trace" \
+		spawn "$BATS_TEST_TMPDIR/client.out" strace -o "$BATS_TEST_TMPDIR/client.trace" \
 			-e trace=network,signal "$BUILD/labs/$lab/client" "$port"
 	} <"$BATS_TEST_TMPDIR/client.in"
 	local pid=$BG_PID
