@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -131,6 +132,22 @@ static void die(const char *fmt, ...)
     exit(1);
 }
 
+/*
+ * Does output name the file that input names? Same name, or same device and
+ * inode. An input of "-" is standard input (as -r takes it); an output is
+ * always a file of that name.
+ */
+static int same_file(const char *input, int input_is_read, const char *output)
+{
+    int stdin_input = input_is_read && !strcmp(input, "-");
+    if (!stdin_input && !strcmp(input, output))
+        return 1;
+    struct stat si, so;
+    if ((stdin_input ? fstat(0, &si) : stat(input, &si)) < 0 || stat(output, &so) < 0)
+        return 0;
+    return si.st_dev == so.st_dev && si.st_ino == so.st_ino;
+}
+
 static void parse_options(int argc, char **argv, struct options *opt)
 {
     enum { OPT_JSON = 256, OPT_LADDER, OPT_NETNS };
@@ -182,6 +199,22 @@ static void parse_options(int argc, char **argv, struct options *opt)
     if (opt->read_path && opt->netns) {
         fprintf(stderr, PROG ": --netns runs a COMMAND; it means nothing with -r\n");
         usage(stderr, 2);
+    }
+    /* An output opened on the input, or on the other output, would destroy what is in it. */
+    if (opt->read_path && opt->write_path && same_file(opt->read_path, 1, opt->write_path)) {
+        fprintf(stderr, PROG ": -w %s is the capture -r reads: writing it would destroy it; give another file\n",
+                opt->write_path);
+        exit(2);
+    }
+    if (opt->read_path && opt->json_path && same_file(opt->read_path, 1, opt->json_path)) {
+        fprintf(stderr, PROG ": -o %s is the capture -r reads: writing it would destroy it; give another file\n",
+                opt->json_path);
+        exit(2);
+    }
+    if (opt->write_path && opt->json_path && same_file(opt->write_path, 0, opt->json_path)) {
+        fprintf(stderr, PROG ": -w and -o both name %s: the capture and the events need a file each\n",
+                opt->write_path);
+        exit(2);
     }
 }
 

@@ -178,6 +178,27 @@ packet_count() { grep -c '"type":"packet"' <<<"$JSON" || true; }
 	assert_output --partial 'missing.pcap'
 }
 
+@test "offline: an output that is the capture being read is refused (2), and the capture stays whole" {
+	local cap=$BATS_TEST_TMPDIR/mine.pcapng
+	cp "$FIXTURES/orderly-ipv6.pcapng" "$cap"
+	ln "$cap" "$BATS_TEST_TMPDIR/link.pcapng"
+	run "$SIGTRACE" -r "$cap" -w "$cap"
+	assert_failure 2
+	assert_output --partial "-w $cap is the capture -r reads"
+	# Another name for the same file, and the capture on standard input.
+	run "$SIGTRACE" -r "$cap" -o "$BATS_TEST_TMPDIR/link.pcapng"
+	assert_failure 2
+	assert_output --partial 'is the capture -r reads'
+	run "$SIGTRACE" -r - -w "$BATS_TEST_TMPDIR/link.pcapng" <"$cap"
+	assert_failure 2
+	cmp "$cap" "$FIXTURES/orderly-ipv6.pcapng"
+	# Both outputs in one file would mix them.
+	run "$SIGTRACE" -r "$cap" -w "$BATS_TEST_TMPDIR/out" -o "$BATS_TEST_TMPDIR/out"
+	assert_failure 2
+	assert_output --partial 'both name'
+	[[ ! -e $BATS_TEST_TMPDIR/out ]]
+}
+
 @test "offline: the text timeline carries the same notes as the JSON" {
 	run "$SIGTRACE" -r "$FIXTURES/write-after-close.pcap"
 	assert_success
