@@ -194,7 +194,7 @@ static void explain_syscall(struct notes *n, struct event *ev)
         else {
             forget_sock(n, ev->pid, f->fd); /* a new socket on a reused fd */
             say(ev, "a new %s socket, fd %lld: an endpoint not yet bound or connected to anything",
-                f->socktype == SOCK_STREAM ? "TCP" : f->socktype == SOCK_DGRAM ? "UDP" : "", f->ret);
+                (f->socktype & 0xf) == SOCK_STREAM ? "TCP" : (f->socktype & 0xf) == SOCK_DGRAM ? "UDP" : "", f->ret);
         }
         return;
     case CALL_BIND:

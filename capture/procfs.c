@@ -233,3 +233,63 @@ int procfs_runs_script(pid_t tid, const char *name)
     }
     return 0;
 }
+
+/* Interpreters that take a script file as their first argument that is no option. */
+static int is_interpreter(const char *comm)
+{
+    static const char *const prefixes[] = {"python", "perl", "ruby", "node", "php", "lua"};
+    static const char *const shells[] = {"sh", "bash", "dash", "zsh", "ksh", "mksh"};
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (!strncmp(comm, prefixes[i], strlen(prefixes[i])))
+            return 1;
+    for (size_t i = 0; i < sizeof(shells) / sizeof(shells[0]); i++)
+        if (!strcmp(comm, shells[i]))
+            return 1;
+    return 0;
+}
+
+int procfs_script_name(pid_t tid, const char *comm, char *name, size_t len)
+{
+    char args[4096];
+    if (!is_interpreter(comm) || len == 0)
+        return 0;
+    ssize_t n = read_small(tid, "cmdline", args, sizeof(args));
+    if (n <= 0)
+        return 0;
+    const char *arg = args, *end = args + n, *script = NULL;
+    arg += strnlen(arg, (size_t)(end - arg)) + 1; /* the interpreter itself */
+    while (arg < end && !script) {
+        size_t alen = strnlen(arg, (size_t)(end - arg));
+        if (!strcmp(arg, "-c") || !strcmp(arg, "-e") || !strcmp(arg, "-m") || !strcmp(arg, "-"))
+            return 0; /* code from the command line or standard input: no script file */
+        if (!strcmp(arg, "--")) {
+            arg += alen + 1;
+            script = arg < end ? arg : NULL;
+            break;
+        }
+        if (arg[0] != '-')
+            script = arg;
+        arg += alen + 1;
+    }
+    if (!script || !script[0])
+        return 0;
+    /* A relative path is the process's, not ours: look from its working directory. */
+    char path[4200];
+    if (script[0] == '/')
+        snprintf(path, sizeof(path), "%s", script);
+    else
+        snprintf(path, sizeof(path), "/proc/%d/cwd/%s", (int)tid, script);
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0;
+    const char *base = strrchr(script, '/');
+    base = base ? base + 1 : script;
+    if (!base[0])
+        return 0;
+    size_t cut = strlen(base) < 15 ? strlen(base) : 15;
+    if (cut >= len)
+        cut = len - 1;
+    memcpy(name, base, cut);
+    name[cut] = '\0';
+    return 1;
+}

@@ -51,6 +51,14 @@ pid_t procfs_tgid(pid_t tid);
  */
 int procfs_runs_script(pid_t tid, const char *name);
 
+/*
+ * If tid runs an interpreter (comm python3, bash, perl, node ...) on a
+ * script file, the script's name as the kernel would name a process (its
+ * file name, cut to 15 bytes) into name: 1. 0 if it runs no script file
+ * (inline code, as with -c, -e or -m, included).
+ */
+int procfs_script_name(pid_t tid, const char *comm, char *name, size_t len);
+
 /* Name (comm), executable path, command line joined with spaces: 0, or -1. */
 int procfs_comm(pid_t tid, char *buf, size_t len);
 int procfs_exe(pid_t tid, char *buf, size_t len);

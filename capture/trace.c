@@ -586,8 +586,10 @@ static void on_exec(struct tracer *t, struct proc *p)
     p->tgid = p->tid;
     p->execed = 1;
     /*
-     * A script run through "#!/usr/bin/env bash" is env first, then bash
-     * with the script as argument: it stays known by the script's name.
+     * A script goes by its own name, as the kernel names a script it starts
+     * by its #! line: one run through "#!/usr/bin/env bash" is env first,
+     * then bash with the script as argument, and "python3 server.py" is
+     * server.py.
      */
     char former_name[sizeof(p->comm)];
     memcpy(former_name, p->comm, sizeof(former_name));
@@ -595,6 +597,8 @@ static void on_exec(struct tracer *t, struct proc *p)
         snprintf(p->comm, sizeof(p->comm), "?");
     else if (strcmp(former_name, p->comm) && strcmp(former_name, "?") && procfs_runs_script(p->tid, former_name))
         memcpy(p->comm, former_name, sizeof(p->comm));
+    else
+        procfs_script_name(p->tid, p->comm, p->comm, sizeof(p->comm));
     struct timespec ts = now();
     struct event *ev = event_for(p, EV_EXEC, &ts);
     if (ev) {

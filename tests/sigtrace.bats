@@ -492,10 +492,12 @@ python_pair() {
 	assert_equal "$(count '.type == "connection" and .from == "caller" and .to == "greeter"')" 1
 }
 
-@test "sigtrace: only TCP sockets are followed: a UNIX pair, a UDP socket, a shell's user lookup stay off the timeline" {
-	local dir=$BATS_TEST_TMPDIR python
+# write_mixed DIR: DIR/mixed, a Python script that uses a UNIX socket pair,
+# a UDP socket, and a TCP socket that listens.
+write_mixed() {
+	local python
 	python=$(python3 -c 'import sys; print(sys.executable)')
-	cat >"$dir/mixed" <<EOF2
+	cat >"$1/mixed" <<EOF
 #!$python
 import socket
 a, b = socket.socketpair()
@@ -510,8 +512,13 @@ tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 tcp.bind(("127.0.0.1", 0))
 tcp.listen(1)
 tcp.close()
-EOF2
-	chmod +x "$dir/mixed"
+EOF
+	chmod +x "$1/mixed"
+}
+
+@test "sigtrace: only TCP sockets are followed: a UNIX pair, a UDP socket, a shell's user lookup stay off the timeline" {
+	local dir=$BATS_TEST_TMPDIR
+	write_mixed "$dir"
 	TRACE=$dir/mixed.jsonl
 	# Without HOME, bash asks the name service for it over a UNIX socket.
 	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- env -i PATH="$PATH" bash -c "'$dir/mixed'; exit 0"
@@ -523,4 +530,18 @@ EOF2
 	assert_line --index 3 --partial '"call":"close"'
 	assert_equal "${#lines[@]}" 4
 	assert_equal "$(count '.proc == "bash" and .type == "syscall"')" 0
+	run events '.type == "syscall" and .call == "socket"'
+	assert_output --partial 'a new TCP socket'
+}
+
+@test "sigtrace: a script run by its interpreter goes by the script's name; inline code by the interpreter's" {
+	local dir=$BATS_TEST_TMPDIR
+	write_mixed "$dir"
+	TRACE=$dir/names.jsonl
+	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- \
+		bash -c "cd '$dir' && python3 -u mixed && python3 -c 'import socket; socket.socket().close()'"
+	assert_success
+	assert_equal "$(count '.type == "syscall" and .proc == "mixed" and .call == "listen"')" 1
+	assert_equal "$(count '.type == "exec" and .proc == "mixed" and (.argv | endswith("python3 -u mixed"))')" 1
+	assert_equal "$(count '.type == "syscall" and .proc == "python3" and .call == "socket"')" 1
 }
