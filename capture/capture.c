@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct capture {
     pcap_t *pcap;
@@ -39,9 +40,18 @@ static int set_filter(struct capture *c, const char *expr, char *err, size_t err
     return 0;
 }
 
-static const char *permission_advice =
-    "run as root, or give sigtrace the capabilities "
-    "(sudo setcap cap_net_raw,cap_net_admin+eip build/sigtrace), or use --netns";
+/* What to do when capturing is not allowed, naming this very program for setcap. */
+static void permission_advice(char *buf, size_t len)
+{
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0)
+        self[n] = '\0';
+    else
+        snprintf(self, sizeof(self), "sigtrace");
+    snprintf(buf, len, "run as root, or give sigtrace the capabilities "
+                       "(sudo setcap cap_net_raw,cap_net_admin+eip %s), or use --netns", self);
+}
 
 struct capture *capture_open_live(const char *iface, const char *filter, char *err, size_t errlen)
 {
@@ -67,8 +77,10 @@ struct capture *capture_open_live(const char *iface, const char *filter, char *e
     int rc = pcap_activate(c->pcap);
     if (rc < 0) {
         const char *why = pcap_geterr(c->pcap);
+        char advice[4352];
+        permission_advice(advice, sizeof(advice));
         if (rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED)
-            snprintf(err, errlen, "cannot capture on %s: permission denied (%s)", iface, permission_advice);
+            snprintf(err, errlen, "cannot capture on %s: permission denied (%s)", iface, advice);
         else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
             snprintf(err, errlen, "cannot capture on %s: no such interface (see ip link; the default is lo)", iface);
         else

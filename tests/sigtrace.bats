@@ -308,16 +308,25 @@ nothing_left() {
 }
 
 @test "sigtrace: a command that cannot be found fails with 127 and says so" {
-	run -127 --separate-stderr "$SIGTRACE" -- "$BATS_TEST_TMPDIR/no-such-program"
+	run -127 --separate-stderr "$SIGTRACE" --netns -- "$BATS_TEST_TMPDIR/no-such-program"
 	assert_failure 127
 	[[ $stderr == *"cannot run $BATS_TEST_TMPDIR/no-such-program: No such file or directory"* ]]
 }
 
+@test "sigtrace: without the right to capture, it says the ways out, and the command does not run" {
+	# A user namespace of our own: root in name, without CAP_NET_RAW on the host's network.
+	unshare -Ur true 2>/dev/null || skip "user namespaces are not allowed here"
+	run --separate-stderr unshare -Ur "$SIGTRACE" -- touch "$BATS_TEST_TMPDIR/ran"
+	assert_failure 1
+	assert_equal "$stderr" "sigtrace: cannot capture on lo: permission denied (run as root, or give sigtrace the capabilities (sudo setcap cap_net_raw,cap_net_admin+eip $(readlink -f "$SIGTRACE")), or use --netns)"
+	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
+}
+
 @test "sigtrace: an output file that cannot be written fails (1) before the command runs" {
-	run --separate-stderr "$SIGTRACE" -o "$BATS_TEST_TMPDIR/no/dir/x.jsonl" -- touch "$BATS_TEST_TMPDIR/ran"
+	run --separate-stderr "$SIGTRACE" --netns -o "$BATS_TEST_TMPDIR/no/dir/x.jsonl" -- touch "$BATS_TEST_TMPDIR/ran"
 	assert_failure 1
 	assert_equal "$stderr" "sigtrace: cannot write $BATS_TEST_TMPDIR/no/dir/x.jsonl: No such file or directory (check the directory exists and is writable)"
-	run --separate-stderr "$SIGTRACE" -w "$BATS_TEST_TMPDIR/no/dir/x.pcapng" -- touch "$BATS_TEST_TMPDIR/ran"
+	run --separate-stderr "$SIGTRACE" --netns -w "$BATS_TEST_TMPDIR/no/dir/x.pcapng" -- touch "$BATS_TEST_TMPDIR/ran"
 	assert_failure 1
 	assert_equal "$stderr" "sigtrace: cannot write $BATS_TEST_TMPDIR/no/dir/x.pcapng: No such file or directory (check the directory exists and is writable)"
 	assert_file_not_exists "$BATS_TEST_TMPDIR/ran"
@@ -385,7 +394,7 @@ has_escapes() { grep -q $'\e\\[' "$1"; }
 }
 
 @test "sigtrace --json: standard output holds JSON Lines only; the command's own output goes to stderr" {
-	run --separate-stderr "$SIGTRACE" --json -- sh -c 'echo hello from the command; echo and to stderr >&2'
+	run --separate-stderr "$SIGTRACE" --netns --json -- sh -c 'echo hello from the command; echo and to stderr >&2'
 	assert_success
 	assert_equal "$stderr" $'hello from the command\nand to stderr'
 	local json=$output
