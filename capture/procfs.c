@@ -207,33 +207,6 @@ int procfs_cmdline(pid_t tid, char *buf, size_t len)
     return 0;
 }
 
-int procfs_runs_script(pid_t tid, const char *name)
-{
-    char args[4096];
-    ssize_t n = read_small(tid, "cmdline", args, sizeof(args));
-    if (n <= 0 || !name[0])
-        return 0;
-    /* Past the interpreter's own name, a few options at most come before the script. */
-    const char *arg = args, *end = args + n;
-    for (int i = 0; i < 4 && arg < end; i++) {
-        size_t len = strnlen(arg, (size_t)(end - arg));
-        if (i > 0) {
-            /* The kernel names a process after its file, cut to 15 bytes. */
-            const char *base = arg;
-            for (const char *c = arg; c < arg + len; c++)
-                if (*c == '/')
-                    base = c + 1;
-            size_t cut = (size_t)(arg + len - base);
-            if (cut > 15)
-                cut = 15;
-            if (cut && cut == strlen(name) && !memcmp(base, name, cut))
-                return 1;
-        }
-        arg += len + 1;
-    }
-    return 0;
-}
-
 /* Interpreters that take a script file as their first argument that is no option. */
 static int is_interpreter(const char *comm)
 {

@@ -45,13 +45,6 @@ int procfs_signal_masks(pid_t tid, uint64_t *ignored, uint64_t *caught);
 pid_t procfs_tgid(pid_t tid);
 
 /*
- * 1 if one of the first arguments tid runs with names a file called name (as
- * far as a process name goes, 15 bytes): an interpreter running a script,
- * "bash labs/scenario" for "scenario". 0 otherwise.
- */
-int procfs_runs_script(pid_t tid, const char *name);
-
-/*
  * If tid runs an interpreter (comm python3, bash, perl, node ...) on a
  * script file, the script's name as the kernel would name a process (its
  * file name, cut to 15 bytes) into name: 1. 0 if it runs no script file

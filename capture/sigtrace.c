@@ -201,16 +201,13 @@ static void parse_options(int argc, char **argv, struct options *opt)
         usage(stderr, 2);
     }
     /* An output opened on the input, or on the other output, would destroy what is in it. */
-    if (opt->read_path && opt->write_path && same_file(opt->read_path, 1, opt->write_path)) {
-        fprintf(stderr, PROG ": -w %s is the capture -r reads: writing it would destroy it; give another file\n",
-                opt->write_path);
-        exit(2);
-    }
-    if (opt->read_path && opt->json_path && same_file(opt->read_path, 1, opt->json_path)) {
-        fprintf(stderr, PROG ": -o %s is the capture -r reads: writing it would destroy it; give another file\n",
-                opt->json_path);
-        exit(2);
-    }
+    const struct { const char *flag, *path; } outputs[] = {{"-w", opt->write_path}, {"-o", opt->json_path}};
+    for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++)
+        if (opt->read_path && outputs[i].path && same_file(opt->read_path, 1, outputs[i].path)) {
+            fprintf(stderr, PROG ": %s %s is the capture -r reads: writing it would destroy it; give another file\n",
+                    outputs[i].flag, outputs[i].path);
+            exit(2);
+        }
     if (opt->write_path && opt->json_path && same_file(opt->write_path, 0, opt->json_path)) {
         fprintf(stderr, PROG ": -w and -o both name %s: the capture and the events need a file each\n",
                 opt->write_path);

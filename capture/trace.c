@@ -591,12 +591,8 @@ static void on_exec(struct tracer *t, struct proc *p)
      * then bash with the script as argument, and "python3 server.py" is
      * server.py.
      */
-    char former_name[sizeof(p->comm)];
-    memcpy(former_name, p->comm, sizeof(former_name));
     if (procfs_comm(p->tid, p->comm, sizeof(p->comm)) < 0)
         snprintf(p->comm, sizeof(p->comm), "?");
-    else if (strcmp(former_name, p->comm) && strcmp(former_name, "?") && procfs_runs_script(p->tid, former_name))
-        memcpy(p->comm, former_name, sizeof(p->comm));
     else
         procfs_script_name(p->tid, p->comm, p->comm, sizeof(p->comm));
     struct timespec ts = now();
