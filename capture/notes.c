@@ -193,8 +193,8 @@ static void explain_syscall(struct notes *n, struct event *ev)
             say(ev, "no socket: %s", strerror(f->err));
         else {
             forget_sock(n, ev->pid, f->fd); /* a new socket on a reused fd */
-            say(ev, "a new %s socket, fd %lld: an endpoint not yet bound or connected to anything",
-                (f->socktype & 0xf) == SOCK_STREAM ? "TCP" : (f->socktype & 0xf) == SOCK_DGRAM ? "UDP" : "", f->ret);
+            /* The tracer follows TCP sockets only. */
+            say(ev, "a new TCP socket, fd %lld: an endpoint not yet bound or connected to anything", f->ret);
         }
         return;
     case CALL_BIND:
