@@ -3,6 +3,8 @@
  */
 #include "output.h"
 
+#include "escape.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -151,33 +153,6 @@ static struct proc_view *view(struct output *o, pid_t pid)
 
 /* --- describing events ----------------------------------------------------- */
 
-/* Bytes as a C string literal: printable ASCII as is, the rest escaped; at most max shown. */
-static void quote(const uint8_t *data, uint32_t len, int more, size_t max, char *buf, size_t size)
-{
-    size_t n = 0;
-    if (size < 8)
-        return;
-    buf[n++] = '"';
-    uint32_t i;
-    for (i = 0; i < len && n + 6 < size && n < max; i++) {
-        uint8_t c = data[i];
-        const char *esc = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : c == '"' ? "\\\""
-                        : c == '\\' ? "\\\\" : c == 0 ? "\\0" : NULL;
-        if (esc)
-            n += (size_t)snprintf(buf + n, size - n, "%s", esc);
-        else if (c >= 0x20 && c < 0x7f)
-            buf[n++] = (char)c;
-        else
-            n += (size_t)snprintf(buf + n, size - n, "\\x%02x", c);
-    }
-    buf[n++] = '"';
-    if ((i < len || more) && n + 4 < size) {
-        memcpy(buf + n, "...", 3);
-        n += 3;
-    }
-    buf[n] = '\0';
-}
-
 static const char *domain_name(int domain)
 {
     switch (domain) {
@@ -234,7 +209,7 @@ static void syscall_what(const struct syscall_facts *f, char *buf, size_t len)
         PUT("%s(%d)", f->call, f->fd);
         break;
     case CALL_SEND:
-        quote(f->data, f->datalen, f->ret > (long long)f->datalen || f->len > (long long)f->datalen, 24, q,
+        escape_c_literal(f->data, f->datalen, f->ret > (long long)f->datalen || f->len > (long long)f->datalen, 24, q,
               sizeof(q));
         if (f->addr.family)
             PUT("%s(%d, %s, to %s)", f->call, f->fd, q, endpoint_str(&f->addr, a, sizeof(a)));
@@ -265,7 +240,7 @@ static void syscall_what(const struct syscall_facts *f, char *buf, size_t len)
     if (f->kind == CALL_ACCEPT && !f->err && f->remote.family)
         PUT(" from %s", endpoint_str(&f->remote, a, sizeof(a)));
     if (f->kind == CALL_RECV && f->ret > 0) {
-        quote(f->data, f->datalen, f->ret > (long long)f->datalen, 24, q, sizeof(q));
+        escape_c_literal(f->data, f->datalen, f->ret > (long long)f->datalen, 24, q, sizeof(q));
         PUT(" %s", q);
     }
 #undef PUT
@@ -292,7 +267,7 @@ static void packet_what(const struct packet_facts *p, char *buf, size_t len)
     if (p->seg.flags & TCPF_ACK && n < len)
         n += (size_t)snprintf(buf + n, len - n, " ack %u", p->rel_ack);
     if (p->seg.payload_len && n < len) {
-        quote(p->seg.payload, p->seg.payload_caplen < 24 ? p->seg.payload_caplen : 24,
+        escape_c_literal(p->seg.payload, p->seg.payload_caplen < 24 ? p->seg.payload_caplen : 24,
               p->seg.payload_len > 24, 24, q, sizeof(q));
         snprintf(buf + n, len - n, " len %u %s", p->seg.payload_len, q);
     }
@@ -308,7 +283,7 @@ static void packet_who(const struct packet_facts *p, char *buf, size_t len)
 static void output_what(const struct output_facts *o, char *buf, size_t len)
 {
     char text[160];
-    quote((const uint8_t *)o->text, o->textlen, 0, 120, text, sizeof(text));
+    escape_c_literal((const uint8_t *)o->text, o->textlen, 0, 120, text, sizeof(text));
     snprintf(buf, len, "wrote %s to fd %d", text, o->fd);
 }
 
@@ -573,38 +548,15 @@ static void jraw(struct json *j, const char *fmt, ...)
         j->n = sizeof(j->buf) - 1;
 }
 
-/*
- * A JSON string from bytes: control characters and bytes above 127 as
- * \u00XX. Runs of plain characters are copied as they are.
- */
+/* A JSON string from bytes (escape.h says how each byte is written). */
 static void jbytes(struct json *j, const uint8_t *s, size_t len)
 {
-    static const char hex[] = "0123456789abcdef";
     jput(j, "\"", 1);
-    size_t plain = 0; /* start of the run of plain characters not yet copied */
-    for (size_t i = 0; i < len; i++) {
-        uint8_t c = s[i];
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-            continue;
-        jput(j, (const char *)s + plain, i - plain);
-        plain = i + 1;
-        char esc[6] = {'\\', (char)c};
-        size_t n = 2;
-        if (c == '\n')
-            esc[1] = 'n';
-        else if (c == '\r')
-            esc[1] = 'r';
-        else if (c == '\t')
-            esc[1] = 't';
-        else if (c != '"' && c != '\\') {
-            memcpy(esc + 1, "u00", 3);
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            n = 6;
-        }
-        jput(j, esc, n);
-    }
-    jput(j, (const char *)s + plain, len - plain);
+    size_t room = sizeof(j->buf) - 1 - j->n; /* what jput would take */
+    if (room > 0)
+        room--;                               /* and the closing quote */
+    j->n += escape_json(s, len, j->buf + j->n, room);
+    j->buf[j->n] = '\0';
     jput(j, "\"", 1);
 }
 
