@@ -90,7 +90,7 @@ fuzz: deps $(BUILD)/fuzz/fuzz_decode ## fuzz the packet decoder and connection t
 	$(BUILD)/fuzz/fuzz_decode -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
 		$(BUILD)/fuzz/corpus $(BUILD)/fuzz/seeds
 
-test: all ## run the whole test suite (bats)
+test: all unit ## run the whole test suite: the unit tests, then bats
 	bats tests
 
 # Further targets, one file per concern (grading, docs, benchmarks, ...).

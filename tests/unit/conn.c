@@ -1,0 +1,167 @@
+/*
+ * Check the connection tracker's summary in Zeek's terms (conn_state and
+ * history, as base/protocols/conn/main.zeek defines them) for the closes the
+ * labs produce, segment by segment, and when a connection is forgotten.
+ */
+#include "../../capture/conn.h"
+
+#include <sys/socket.h>
+
+#include "check.h"
+
+enum { C, S }; /* who sends: the client (originator) or the server */
+
+struct run {
+    struct conn_table *t;
+    struct timespec now;
+    uint32_t next_seq[2]; /* each side's next sequence number */
+    struct conn_summary last;
+    int summaries;
+};
+
+static void collect(const struct conn_summary *s, void *ctx)
+{
+    struct run *r = ctx;
+    r->last = *s;
+    r->summaries++;
+}
+
+/* One segment from side `from`, 1 ms after the last; data of len bytes. */
+static void seg(struct run *r, int from, uint8_t flags, uint32_t len)
+{
+    static const uint8_t payload[64];
+    struct tcp_seg s = {.family = AF_INET, .flags = flags, .window = 65535};
+    uint8_t client[4] = {127, 0, 0, 1}, server[4] = {127, 0, 0, 1};
+    memcpy(s.src, from == C ? client : server, 4);
+    memcpy(s.dst, from == C ? server : client, 4);
+    s.sport = from == C ? 50001 : 3333;
+    s.dport = from == C ? 3333 : 50001;
+    s.seq = r->next_seq[from];
+    s.ack = (flags & TCPF_ACK) ? r->next_seq[!from] : 0;
+    s.payload = payload;
+    s.payload_len = s.payload_caplen = len;
+    r->next_seq[from] += len + ((flags & (TCPF_SYN | TCPF_FIN)) ? 1 : 0);
+    r->now.tv_nsec += 1000000;
+    struct conn_segment_info info;
+    CHECK(conn_track(r->t, &s, &r->now, &info) == 0);
+    CHECK(info.from_orig == (from == C));
+}
+
+static void start(struct run *r)
+{
+    memset(r, 0, sizeof *r);
+    r->t = conn_table_new();
+    r->now.tv_sec = 1000;
+    r->next_seq[C] = 1000;
+    r->next_seq[S] = 5000;
+}
+
+static void handshake(struct run *r)
+{
+    seg(r, C, TCPF_SYN, 0);
+    seg(r, S, TCPF_SYN | TCPF_ACK, 0);
+    seg(r, C, TCPF_ACK, 0);
+}
+
+/* Flush the table; the one summary it gives. */
+static const struct conn_summary *finish(struct run *r)
+{
+    conn_flush(r->t, collect, r);
+    conn_table_free(r->t);
+    CHECK(r->summaries == 1);
+    return &r->last;
+}
+
+int main(void)
+{
+    struct run r;
+    const struct conn_summary *s;
+
+    /* An orderly close: SF ShADadFf */
+    start(&r);
+    handshake(&r);
+    seg(&r, C, TCPF_PSH | TCPF_ACK, 6);
+    seg(&r, S, TCPF_ACK, 0);
+    seg(&r, S, TCPF_PSH | TCPF_ACK, 5);
+    seg(&r, C, TCPF_ACK, 0);
+    seg(&r, C, TCPF_FIN | TCPF_ACK, 0);
+    seg(&r, S, TCPF_FIN | TCPF_ACK, 0);
+    seg(&r, C, TCPF_ACK, 0);
+    s = finish(&r);
+    CHECK_STR(s->conn_state, "SF");
+    CHECK_STR(s->history, "ShADadFf");
+    CHECK(s->orig_bytes == 6 && s->resp_bytes == 5);
+    CHECK(s->orig_port == 50001 && s->resp_port == 3333);
+
+    /* Lab 1: the server writes after the client's FIN, the client answers RST: RSTO */
+    start(&r);
+    handshake(&r);
+    seg(&r, C, TCPF_PSH | TCPF_ACK, 6);
+    seg(&r, S, TCPF_PSH | TCPF_ACK, 5);
+    seg(&r, C, TCPF_FIN | TCPF_ACK, 0);
+    seg(&r, S, TCPF_PSH | TCPF_ACK, 5);
+    seg(&r, C, TCPF_RST, 0);
+    s = finish(&r);
+    CHECK_STR(s->conn_state, "RSTO");
+    CHECK_STR(s->history, "ShADdFR");
+
+    /* Refused: a SYN answered by RST-ACK is REJ */
+    start(&r);
+    seg(&r, C, TCPF_SYN, 0);
+    seg(&r, S, TCPF_RST | TCPF_ACK, 0);
+    s = finish(&r);
+    CHECK_STR(s->conn_state, "REJ");
+    CHECK_STR(s->history, "Sr");
+
+    /* A SYN never answered: S0 */
+    start(&r);
+    seg(&r, C, TCPF_SYN, 0);
+    s = finish(&r);
+    CHECK_STR(s->conn_state, "S0");
+    CHECK_STR(s->history, "S");
+
+    /* Established and still open at the end: S1 */
+    start(&r);
+    handshake(&r);
+    s = finish(&r);
+    CHECK_STR(s->conn_state, "S1");
+    CHECK_STR(s->history, "ShA");
+
+    /* Lab 2: the client closes, the server never does: S2 */
+    start(&r);
+    handshake(&r);
+    seg(&r, C, TCPF_PSH | TCPF_ACK, 6);
+    seg(&r, S, TCPF_ACK, 0);
+    seg(&r, C, TCPF_FIN | TCPF_ACK, 0);
+    seg(&r, S, TCPF_ACK, 0);
+    s = finish(&r);
+    CHECK_STR(s->conn_state, "S2");
+    CHECK_STR(s->history, "ShADaF");
+
+    /* Lab 5: the server closes with data unread: its RST makes RSTR */
+    start(&r);
+    handshake(&r);
+    seg(&r, C, TCPF_PSH | TCPF_ACK, 49);
+    seg(&r, S, TCPF_ACK, 0);
+    seg(&r, S, TCPF_RST | TCPF_ACK, 0);
+    s = finish(&r);
+    CHECK_STR(s->conn_state, "RSTR");
+    CHECK_STR(s->history, "ShADar");
+
+    /* Forgetting: an ended connection is summarised once CONN_LINGER_NS have passed */
+    start(&r);
+    seg(&r, C, TCPF_SYN, 0);
+    seg(&r, S, TCPF_RST | TCPF_ACK, 0);
+    struct timespec soon = r.now, later = r.now;
+    soon.tv_sec += 1;
+    later.tv_sec += CONN_LINGER_NS / 1000000000LL + 1;
+    conn_expire(r.t, &soon, collect, &r);
+    CHECK(r.summaries == 0);
+    conn_expire(r.t, &later, collect, &r);
+    CHECK(r.summaries == 1);
+    CHECK_STR(r.last.conn_state, "REJ");
+    conn_flush(r.t, collect, &r);
+    CHECK(r.summaries == 1);
+    conn_table_free(r.t);
+    return check_done();
+}

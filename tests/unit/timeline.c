@@ -1,0 +1,104 @@
+/*
+ * Check the timeline: events leave in time order once the window has passed
+ * them, ties in arrival order, and a process repeating itself is collapsed
+ * into a count.
+ */
+#include "../../capture/timeline.h"
+
+#include "check.h"
+
+#define MS 1000000LL
+
+static struct timespec at(long long ns)
+{
+    return (struct timespec){.tv_sec = 1000 + ns / 1000000000LL, .tv_nsec = ns % 1000000000LL};
+}
+
+/* A recv() by tid at time ns returning ret. */
+static struct event *recv_event(pid_t tid, long long ns, long long ret)
+{
+    struct event *ev = event_new(EV_SYSCALL);
+    ev->t = at(ns);
+    ev->pid = ev->tid = tid;
+    ev->u.sys.kind = CALL_RECV;
+    ev->u.sys.call = ev->u.sys.syscall = "recvfrom";
+    ev->u.sys.fd = 4;
+    ev->u.sys.len = 4096;
+    ev->u.sys.ret = ret;
+    return ev;
+}
+
+static long long ns_of(const struct event *ev)
+{
+    return (ev->t.tv_sec - 1000) * 1000000000LL + ev->t.tv_nsec;
+}
+
+int main(void)
+{
+    struct timeline *tl = timeline_new(100 * MS, 50 * MS);
+    struct event *ev;
+
+    /* Out of order in, in order out; nothing younger than the window leaves early */
+    CHECK(timeline_push(tl, recv_event(1, 30 * MS, 3)) == 0);
+    CHECK(timeline_push(tl, recv_event(2, 10 * MS, 1)) == 0);
+    CHECK(timeline_push(tl, recv_event(3, 20 * MS, 2)) == 0);
+    struct timespec now = at(115 * MS);
+    ev = timeline_pop(tl, &now);
+    CHECK(ev && ns_of(ev) == 10 * MS);
+    event_free(ev);
+    CHECK(timeline_pop(tl, &now) == NULL);
+    ev = timeline_pop(tl, NULL);
+    CHECK(ev && ns_of(ev) == 20 * MS);
+    event_free(ev);
+    ev = timeline_pop(tl, NULL);
+    CHECK(ev && ns_of(ev) == 30 * MS);
+    event_free(ev);
+    CHECK(timeline_pop(tl, NULL) == NULL);
+
+    /* Ties keep arrival order */
+    CHECK(timeline_push(tl, recv_event(7, 200 * MS, 7)) == 0);
+    CHECK(timeline_push(tl, recv_event(8, 200 * MS, 8)) == 0);
+    ev = timeline_pop(tl, NULL);
+    CHECK(ev && ev->tid == 7);
+    event_free(ev);
+    ev = timeline_pop(tl, NULL);
+    CHECK(ev && ev->tid == 8);
+    event_free(ev);
+
+    /* pop_until lets out everything up to a moment, window or not */
+    CHECK(timeline_push(tl, recv_event(9, 300 * MS, 1)) == 0);
+    CHECK(timeline_push(tl, recv_event(10, 400 * MS, 1)) == 0);
+    struct timespec until = at(350 * MS);
+    ev = timeline_pop_until(tl, &until, 9);
+    CHECK(ev && ns_of(ev) == 300 * MS);
+    event_free(ev);
+    CHECK(timeline_pop_until(tl, &until, 9) == NULL);
+    event_free(timeline_pop(tl, NULL));
+
+    /* A busy loop: recv() = 0 a thousand times is the first two, then a count */
+    int pushed = 0;
+    for (int i = 0; i < 1000; i++)
+        pushed += timeline_push(tl, recv_event(42, 1000 * MS + i * 10000LL, 0)) == 0;
+    CHECK(pushed == 1000);
+    int plain = 0, starts = 0, repeats = 0;
+    unsigned long collapsed = 0;
+    while ((ev = timeline_pop(tl, NULL)) != NULL) {
+        if (ev->type == EV_SYSCALL)
+            plain++;
+        else if (ev->type == EV_REPEAT_START)
+            starts++;
+        else if (ev->type == EV_REPEAT) {
+            repeats++;
+            collapsed = ev->u.rep.count[0];
+            CHECK(ev->u.rep.period == 1);
+        }
+        event_free(ev);
+    }
+    CHECK(plain == 2);
+    CHECK(starts == 1);
+    CHECK(repeats == 1);
+    CHECK(collapsed == 998);
+
+    timeline_free(tl);
+    return check_done();
+}
