@@ -74,12 +74,13 @@ solution: deps $(SOL_BINS) $(TRACER) ## build and run the correct server through
 # reads untrusted bytes, seeded with the capture fixtures (as classic pcap, the
 # target's input format). Crashes land in build/fuzz/ as crash-* files.
 FUZZ_TIME ?= 60
-FUZZ_SRCS := capture/fuzz_decode.c capture/decode.c capture/conn.c capture/pcapng.c
+FUZZ_SRCS := capture/fuzz_decode.c capture/decode.c capture/tcp.c capture/zeek.c capture/notes_tcp.c \
+	capture/event.c capture/pcapng.c
 .PHONY: fuzz
 
-$(BUILD)/fuzz/fuzz_decode: $(FUZZ_SRCS) capture/decode.h capture/conn.h capture/pcapng.h
+$(BUILD)/fuzz/fuzz_decode: $(FUZZ_SRCS) $(TR_HDRS)
 	@mkdir -p $(@D)
-	clang $(WARN) $(CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined \
+	clang $(WARN) -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
 		-fno-sanitize-recover=undefined -o $@ $(FUZZ_SRCS)
 
 fuzz: deps $(BUILD)/fuzz/fuzz_decode ## fuzz the packet decoder and connection tracker for FUZZ_TIME seconds (60)

@@ -11,11 +11,11 @@
 #ifndef SIGTRACE_EVENT_H
 #define SIGTRACE_EVENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
 
-#include "conn.h"
 #include "decode.h"
 
 enum event_type {
@@ -114,6 +114,57 @@ struct repeat_facts {
     unsigned long count[REPEAT_MAX_PERIOD]; /* how many more times each was seen */
     unsigned long cycles;              /* complete cycles after the first */
     struct timespec first, last;       /* the first and last repeated event */
+};
+
+/* What a RST meant, as far as the segments before it tell. */
+enum rst_kind {
+    RST_NONE,
+    RST_REFUSED,        /* answers a SYN: nothing listens */
+    RST_CANCEL,         /* the originator gives up before the handshake completed */
+    RST_AFTER_FIN_DATA, /* answers data the peer sent after our FIN */
+    RST_AFTER_FIN,      /* after our FIN, no data from the peer since */
+    RST_UNREAD,         /* no FIN, and the peer's last data was never answered */
+    RST_ABORT,          /* no FIN, nothing unanswered: unread data or SO_LINGER zero, the wire cannot tell */
+    RST_ABORT_NO_DATA,  /* no FIN, and the peer never sent data: nothing to leave unread */
+    RST_AFTER_BOTH,     /* both sides had sent FIN */
+    RST_AGAIN,          /* a second RST */
+    RST_UNKNOWN,        /* the first segment seen: too little to tell why */
+};
+
+/*
+ * Why a side reset a connection before sending FIN. The wire alone cannot
+ * tell unread data (the kernel acknowledges data before the program reads
+ * it) from SO_LINGER zero; the processes can: a RST that follows the owner's
+ * close() comes with what the owner read, against what arrived on the wire.
+ */
+struct rst_cause {
+    bool first;         /* the RST came before any FIN of either side */
+    bool peer_answered; /* the resetting side had sent data after the last its peer sent (or it sent none) */
+    long long unread;   /* bytes its process left unread at close(), just before; -1: not seen */
+};
+
+/* What one side of a connection did, as the summary and its note need it. */
+struct conn_side {
+    bool syn_seen, sent_any, fin_seen, rst_seen;
+    bool wrote_after_peer_fin; /* sent data after the other side's FIN */
+    enum rst_kind rst_kind;    /* what its first RST meant */
+    bool reset_first;          /* its first RST came before any FIN of either side */
+    struct rst_cause cause;    /* for reset_first: why */
+};
+
+/* A connection's summary, in Zeek's terms, and what each side did. */
+struct conn_summary {
+    char orig[64], resp[64];      /* endpoint strings, decode_endpoint_str() form */
+    struct endpoint orig_ep, resp_ep;
+    char orig_name[40], resp_name[40]; /* the owners' names as the timeline gives them, else "" */
+    char conn_state[8];           /* S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH */
+    char history[32];             /* Zeek's history letters, e.g. "ShADadFr" */
+    uint64_t orig_bytes, resp_bytes; /* payload bytes each way */
+    uint64_t orig_pkts, resp_pkts;
+    struct timespec first, last;
+    struct conn_side orig_side, resp_side;
+    int first_close;              /* -1: neither side closed; 0: the originator first; 1: the responder */
+    bool first_close_rst;         /* and it did so with RST */
 };
 
 struct event {

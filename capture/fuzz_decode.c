@@ -1,7 +1,7 @@
 /*
  * fuzz_decode: a libFuzzer target for the code that reads untrusted bytes:
- * decode_frame() for every supported link type, conn_track() on what it
- * decodes, and the pcapng writer on the notes that come out.
+ * decode_frame() for every supported link type, tcp_track() and the notes on
+ * what it decodes, and the pcapng writer on the notes that come out.
  *
  * An input is a classic pcap file (any of its byte orders and time
  * precisions), so the capture fixtures are the seed corpus. The header's
@@ -18,9 +18,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "conn.h"
 #include "decode.h"
+#include "notes.h"
 #include "pcapng.h"
+#include "tcp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,8 +39,10 @@ static uint32_t get32(const uint8_t *p, int swap)
 
 static void summary_done(const struct conn_summary *s, void *ctx)
 {
+    char note[EVENT_NOTE];
+    notes_connection(s, "the client", "the server", note, sizeof note);
     struct pcapng_writer *w = ctx;
-    const char *c[] = { s->note, s->history };
+    const char *c[] = { note, s->history };
     struct timespec ts = s->last;
     if (w)
         pcapng_write_packet(w, 0, &ts, (const uint8_t *)s->conn_state, 0, 0, c, 2);
@@ -71,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
     }
 
-    struct conn_table *t = conn_table_new();
+    struct tcp_table *t = tcp_table_new();
     if (!t)
         return 0;
     size_t off = 24;
@@ -101,25 +104,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
 
         struct timespec ts = { (time_t)sec, (long)(nano ? frac % 1000000000u : (frac % 1000000u) * 1000) };
-        conn_expire(t, &ts, summary_done, writer);
+        tcp_expire(t, &ts, summary_done, writer);
         if (decode_frame(linktype, frame, caplen, &seg, &why) == DECODE_TCP) {
             /* Name the first sender with its own payload: arbitrary bytes in the notes. */
+            char name[32] = "the client";
             if (!named && seg.payload_caplen > 0) {
-                char name[32];
                 size_t n = seg.payload_caplen < sizeof name - 1 ? seg.payload_caplen : sizeof name - 1;
                 memcpy(name, seg.payload, n);
                 name[n] = '\0';
-                conn_set_names(t, seg.family, seg.src, seg.sport, name);
                 named = 1;
             }
-            struct conn_segment_info info;
-            conn_track(t, &seg, &ts, &info);
-            const char *c[] = { info.note };
+            struct seg_facts facts;
+            char note[EVENT_NOTE];
+            tcp_track(t, &seg, &ts, &facts);
+            notes_segment(&facts, &seg, name, "the server", note, sizeof note);
+            const char *c[] = { note };
             pcapng_write_packet(writer, 0, &ts, frame, caplen, wirelen, c, 1);
         }
         free(frame);
     }
-    conn_flush(t, summary_done, writer);
-    conn_table_free(t);
+    tcp_flush(t, summary_done, writer);
+    tcp_table_free(t);
     return 0;
 }

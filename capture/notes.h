@@ -6,13 +6,13 @@
  * Notes come only from what was seen: the call, its result, and what this
  * process did earlier on the same socket (a recv that returned 0 makes the
  * next send's note say the peer has closed). Nothing depends on which
- * program runs. Packet notes come from conn.c.
+ * program runs. notes_tcp.c writes the notes of segments and connections.
  */
 #ifndef SIGTRACE_NOTES_H
 #define SIGTRACE_NOTES_H
 
 #include "event.h"
-#include "owners.h"
+#include "tcp.h"
 
 struct notes;
 
@@ -23,13 +23,18 @@ void notes_free(struct notes *n);
 void notes_explain(struct notes *n, struct event *ev);
 
 /*
- * The note for x's RST before its FIN, to y, and for a connection that x
- * ended that way: from what x's process left unread when it closed, where
- * that was seen; else both possible causes, as an inference. 0 and buf
- * untouched where that was not seen and x never answered y's last data:
- * the note conn.c gives the segment (unread data, most likely) stands.
+ * The note for one segment, from tcp_track()'s facts: x names its sender,
+ * y its receiver ("the client", or a process as the timeline names it).
  */
-int notes_rst(const struct rst_cause *c, const char *x, const char *y, char *buf, size_t len);
-int notes_rst_summary(const struct rst_cause *c, const char *x, const char *y, char *buf, size_t len);
+void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const char *x, const char *y,
+                   char *buf, size_t len);
+
+/*
+ * The note for a connection's end, from its summary: who closed first and
+ * how, and what it means for each side's next call. on and rn name the
+ * originator and the responder as x and y above.
+ */
+void notes_connection(const struct conn_summary *s, const char *on, const char *rn, char *buf,
+                      size_t len);
 
 #endif

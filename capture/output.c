@@ -797,7 +797,7 @@ static void json_event(struct output *o, FILE *f, const struct event *ev)
              (unsigned long long)c->orig_pkts, (unsigned long long)c->resp_pkts);
         jtime(&j, "t_first", &c->first);
         jraw(&j, ",\"duration\":%.9f", ts_diff(&c->last, &c->first));
-        jstr(&j, "note", c->note);
+        jstr(&j, "note", ev->note);
         break;
     }
     case EV_VERDICT:

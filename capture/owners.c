@@ -3,6 +3,7 @@
  */
 #include "owners.h"
 
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -15,21 +16,6 @@ struct owner {
 };
 
 #define NONE ((size_t)-1)
-
-/* One direction of a connection: where its sequence numbers start, and what it carried. */
-struct flow {
-    struct endpoint src, dst;
-    uint32_t base;
-    uint64_t data_end;   /* bytes of data sent this way (the highest relative end seen) */
-    unsigned long last_data; /* the number of the last packet that carried data this way, 0: none */
-    int fin;             /* src sent FIN */
-    int reset;           /* src sent RST */
-    int abortive;        /* src's first RST came before any FIN of its own */
-    struct timespec abortive_t; /* when */
-    int rst_first;       /* and before any FIN of the other side too */
-    long long rst_unread;/* bytes src's process left unread when it closed just before; -1 unknown */
-    size_t hnext;        /* the next flow in its hash bucket, NONE at the end */
-};
 
 /*
  * A connected socket of a traced process, while the process holds it: how
@@ -52,13 +38,11 @@ struct sock_use {
 struct connecting {
     pid_t pid;
     char comm[16];
-    char label[40];
     struct endpoint to;
 };
 #define CONNECTING_MAX 8
 
 struct owners {
-    struct conn_table *conns;
     struct connecting connecting[CONNECTING_MAX];
     size_t nconnecting;
     /*
@@ -72,27 +56,11 @@ struct owners {
     size_t *owner_buckets;   /* a power of two of them, capowners */
     size_t *wild;            /* indexes of the wildcard owners, in the order learned */
     size_t nwild, capwild;
-    /*
-     * Flows in an array, found through a hash of their ends: a capture
-     * keeps thousands open at once (a connection lingers after its end),
-     * and every packet looks up both directions of its own.
-     */
-    struct flow *flows;
-    size_t nflows, capflows;
-    size_t *buckets;         /* index of each bucket's first flow, NONE if empty */
-    size_t nbuckets;         /* a power of two, at least capflows */
     struct sock_use *uses;
     size_t nuses, capuses;
-    unsigned long packets;   /* packets seen: numbers them */
 };
 
-struct owners *owners_new(struct conn_table *conns)
-{
-    struct owners *o = calloc(1, sizeof(*o));
-    if (o)
-        o->conns = conns;
-    return o;
-}
+struct owners *owners_new(void) { return calloc(1, sizeof(struct owners)); }
 
 void owners_free(struct owners *o)
 {
@@ -101,8 +69,6 @@ void owners_free(struct owners *o)
     free(o->owners);
     free(o->owner_buckets);
     free(o->wild);
-    free(o->flows);
-    free(o->buckets);
     free(o->uses);
     free(o);
 }
@@ -184,9 +150,22 @@ static struct owner *owner_add(struct owners *o, const struct endpoint *e)
     return w;
 }
 
-/* name: how the notes call the owner (the timeline's label, "client 2"), else comm. */
-static void set_owner(struct owners *o, const struct endpoint *e, pid_t pid, const char comm[16], const char *name)
+/* An IPv4 address as an IPv6 socket shows it (::ffff:a.b.c.d) is the IPv4 address the wire carries. */
+static struct endpoint wire_endpoint(const struct endpoint *e)
 {
+    struct endpoint w = *e;
+    if (e->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)e->addr)) {
+        memset(&w, 0, sizeof w);
+        w.family = AF_INET;
+        memcpy(w.addr, e->addr + 12, 4);
+        w.port = e->port;
+    }
+    return w;
+}
+
+static void set_owner(struct owners *o, const struct endpoint *where, pid_t pid, const char comm[16])
+{
+    struct endpoint wire = wire_endpoint(where), *e = &wire;
     if (!e->family || !e->port)
         return;
     struct owner *slot = owner_exact(o, e);
@@ -194,8 +173,6 @@ static void set_owner(struct owners *o, const struct endpoint *e, pid_t pid, con
         return;
     slot->pid = pid;
     memcpy(slot->comm, comm, sizeof(slot->comm));
-    if (o->conns)
-        conn_set_names(o->conns, e->family, e->addr, e->port, name && *name ? name : comm);
 }
 
 /* The socket pid holds as fd, if it is a connection we know; NULL if not. */
@@ -214,8 +191,9 @@ static void use_start(struct owners *o, const struct event *ev, int fd)
     if (!f->local.family || !f->remote.family)
         return;
     struct sock_use *u = use_find(o, ev->pid, fd);
+    struct endpoint local = wire_endpoint(&f->local), remote = wire_endpoint(&f->remote);
     for (size_t i = 0; i < o->nuses && !u; i++)
-        if (endpoint_equal(&o->uses[i].local, &f->local) && endpoint_equal(&o->uses[i].remote, &f->remote))
+        if (endpoint_equal(&o->uses[i].local, &local) && endpoint_equal(&o->uses[i].remote, &remote))
             u = &o->uses[i];
     if (!u) {
         if (o->nuses == o->capuses) {
@@ -231,8 +209,8 @@ static void use_start(struct owners *o, const struct event *ev, int fd)
     memset(u, 0, sizeof(*u));
     u->pid = ev->pid;
     u->fd = fd;
-    u->local = f->local;
-    u->remote = f->remote;
+    u->local = wire_endpoint(&f->local);
+    u->remote = wire_endpoint(&f->remote);
     u->open = 1;
 }
 
@@ -257,12 +235,10 @@ static void connecting_add(struct owners *o, const struct event *ev)
     struct connecting *c = &o->connecting[o->nconnecting++];
     c->pid = ev->pid;
     memcpy(c->comm, ev->proc, sizeof(c->comm));
-    memcpy(c->label, ev->label, sizeof(c->label));
     c->to = ev->u.sys.addr;
 }
 
-/* A SYN from a port nobody owns, to where a failed connect() went: that connect's port. */
-static void connecting_match(struct owners *o, const struct endpoint *src, const struct endpoint *dst)
+void owners_see_syn(struct owners *o, const struct endpoint *src, const struct endpoint *dst)
 {
     pid_t pid;
     char comm[16];
@@ -271,7 +247,7 @@ static void connecting_match(struct owners *o, const struct endpoint *src, const
     for (size_t i = 0; i < o->nconnecting; i++) {
         if (!endpoint_equal(&o->connecting[i].to, dst))
             continue;
-        set_owner(o, src, o->connecting[i].pid, o->connecting[i].comm, o->connecting[i].label);
+        set_owner(o, src, o->connecting[i].pid, o->connecting[i].comm);
         memmove(&o->connecting[i], &o->connecting[i + 1], (--o->nconnecting - i) * sizeof(o->connecting[0]));
         return;
     }
@@ -293,22 +269,22 @@ void owners_learn(struct owners *o, const struct event *ev)
     switch (f->kind) {
     case CALL_LISTEN:
         if (!f->err)
-            set_owner(o, &f->local, ev->pid, ev->proc, ev->label);
+            set_owner(o, &f->local, ev->pid, ev->proc);
         break;
     case CALL_BIND:
         /* A wildcard bind names nothing yet: listen will. */
         if (!f->err && !endpoint_is_any(&f->local))
-            set_owner(o, &f->local, ev->pid, ev->proc, ev->label);
+            set_owner(o, &f->local, ev->pid, ev->proc);
         break;
     case CALL_ACCEPT:
         if (!f->err) {
-            set_owner(o, &f->local, ev->pid, ev->proc, ev->label);
+            set_owner(o, &f->local, ev->pid, ev->proc);
             use_start(o, ev, (int)f->ret);
         }
         break;
     case CALL_CONNECT:
         if (!f->err || f->local.family)
-            set_owner(o, &f->local, ev->pid, ev->proc, ev->label);
+            set_owner(o, &f->local, ev->pid, ev->proc);
         else if (f->addr.family)
             connecting_add(o, ev);
         if (!f->err)
@@ -343,97 +319,6 @@ int owners_find(const struct owners *o, const struct endpoint *e, pid_t *pid, ch
     return 1;
 }
 
-static struct endpoint seg_endpoint(const struct tcp_seg *seg, int source)
-{
-    struct endpoint e;
-    memset(&e, 0, sizeof(e));
-    e.family = seg->family;
-    memcpy(e.addr, source ? seg->src : seg->dst, seg->family == AF_INET ? 4 : 16);
-    e.port = source ? seg->sport : seg->dport;
-    return e;
-}
-
-static size_t flow_hash(const struct owners *o, const struct endpoint *src, const struct endpoint *dst)
-{
-    return hash_bucket(hash_endpoint(hash_endpoint(FNV_OFFSET, src), dst), o->nbuckets);
-}
-
-static struct flow *flow_find(const struct owners *o, const struct endpoint *src, const struct endpoint *dst)
-{
-    if (!o->nbuckets)
-        return NULL;
-    for (size_t i = o->buckets[flow_hash(o, src, dst)]; i != NONE; i = o->flows[i].hnext)
-        if (endpoint_equal(&o->flows[i].src, src) && endpoint_equal(&o->flows[i].dst, dst))
-            return &o->flows[i];
-    return NULL;
-}
-
-static void flow_link(struct owners *o, size_t i)
-{
-    size_t *head = &o->buckets[flow_hash(o, &o->flows[i].src, &o->flows[i].dst)];
-    o->flows[i].hnext = *head;
-    *head = i;
-}
-
-/* Where flow i's bucket (or the flow before it) holds its index. */
-static size_t *flow_link_to(struct owners *o, size_t i)
-{
-    size_t *p = &o->buckets[flow_hash(o, &o->flows[i].src, &o->flows[i].dst)];
-    while (*p != i)
-        p = &o->flows[*p].hnext;
-    return p;
-}
-
-/* Room for one more flow: the array and the buckets grow together. 0 if out of memory. */
-static int flow_room(struct owners *o)
-{
-    if (o->nflows < o->capflows)
-        return 1;
-    size_t cap = o->capflows ? o->capflows * 2 : 32;
-    size_t *buckets = malloc(cap * sizeof(*buckets));
-    if (!buckets)
-        return 0;
-    struct flow *flows = realloc(o->flows, cap * sizeof(*flows));
-    if (!flows) {
-        free(buckets);
-        return 0;
-    }
-    o->flows = flows;
-    o->capflows = cap;
-    free(o->buckets);
-    o->buckets = buckets;
-    o->nbuckets = cap;
-    for (size_t i = 0; i < cap; i++)
-        buckets[i] = NONE;
-    for (size_t i = 0; i < o->nflows; i++)
-        flow_link(o, i);
-    return 1;
-}
-
-/* A new flow at the end of the array, zeroed but for its ends, and hashed; there must be room. */
-static struct flow *flow_add(struct owners *o, const struct endpoint *src, const struct endpoint *dst)
-{
-    size_t i = o->nflows++;
-    struct flow *f = &o->flows[i];
-    memset(f, 0, sizeof(*f));
-    f->src = *src;
-    f->dst = *dst;
-    flow_link(o, i);
-    return f;
-}
-
-/* Remove flow i; the last flow takes its place in the array. */
-static void flow_remove(struct owners *o, size_t i)
-{
-    size_t last = o->nflows - 1;
-    *flow_link_to(o, i) = o->flows[i].hnext;
-    if (i != last) {
-        *flow_link_to(o, last) = i;
-        o->flows[i] = o->flows[last];
-    }
-    o->nflows--;
-}
-
 /* The close() (or exit) of the socket with these ends that a RST at t follows; NULL if none. */
 static const struct sock_use *use_closed_at(const struct owners *o, const struct endpoint *local,
                                             const struct endpoint *remote, const struct timespec *t)
@@ -450,149 +335,23 @@ static const struct sock_use *use_closed_at(const struct owners *o, const struct
     return NULL;
 }
 
-/* What one packet says about its direction and the other's, and why a first RST came. */
-static void flow_account(struct owners *o, struct flow *f, struct flow *back, int f_is_new, const struct event *ev)
+bool owners_read_at_close(const struct owners *o, const struct endpoint *local,
+                          const struct endpoint *remote, const struct timespec *t, uint64_t *read)
 {
-    const struct packet_facts *p = &ev->u.pkt;
-    uint8_t flags = p->seg.flags;
-    o->packets++;
-    if (p->seg.payload_len) {
-        uint64_t end = (uint64_t)(uint32_t)(p->rel_seq - 1 + p->seg.payload_len);
-        if (end > f->data_end)
-            f->data_end = end;
-        f->last_data = o->packets;
-    }
-    if ((flags & TCPF_RST) && !f->reset && !f->fin && !f_is_new && back) {
-        /* Its first RST, no FIN before it, on a connection both sides had spoken on. */
-        f->abortive = 1;
-        f->abortive_t = ev->t;
-        f->rst_first = !back->fin;
-        f->rst_unread = -1;
-        const struct sock_use *u = use_closed_at(o, &f->src, &f->dst, &ev->t);
-        if (u && back->data_end >= u->read)
-            f->rst_unread = (long long)(back->data_end - u->read);
-    }
-    if (flags & TCPF_RST)
-        f->reset = 1;
-    if (flags & TCPF_FIN)
-        f->fin = 1;
+    const struct sock_use *u = use_closed_at(o, local, remote, t);
+    if (!u)
+        return false;
+    *read = u->read;
+    return true;
 }
 
-void owners_sequence(struct owners *o, struct event *ev)
+void owners_forget(struct owners *o, const struct endpoint *a, const struct endpoint *b)
 {
-    struct packet_facts *p = &ev->u.pkt;
-    struct endpoint src = seg_endpoint(&p->seg, 1), dst = seg_endpoint(&p->seg, 0);
-    struct flow *f = flow_find(o, &src, &dst);
-    int syn = p->seg.flags & TCPF_SYN, is_new = !f;
-    if (syn && !(p->seg.flags & TCPF_ACK))
-        connecting_match(o, &src, &dst);
-    if (!f) {
-        if (!flow_room(o)) {
-            p->rel_seq = p->seg.seq;
-            p->rel_ack = p->seg.ack;
-            return;
-        }
-        f = flow_add(o, &src, &dst);
-        /* Without its SYN, a direction's first segment counts as 1, as in Wireshark. */
-        f->base = syn ? p->seg.seq : p->seg.seq - 1;
-    } else if (syn) {
-        /* A new connection on the same ports: what the old one carried is forgotten. */
-        size_t hnext = f->hnext;
-        memset(f, 0, sizeof(*f));
-        f->src = src;
-        f->dst = dst;
-        f->hnext = hnext;
-        f->base = p->seg.seq;
-    }
-    p->rel_seq = p->seg.seq - f->base;
-    size_t at = (size_t)(f - o->flows);
-    struct flow *back = flow_find(o, &dst, &src);
-    if (!back && (p->seg.flags & TCPF_ACK) && o->nflows < o->capflows) {
-        /* The other direction, not seen yet: this ack is where its data goes on, as 1. */
-        back = flow_add(o, &dst, &src);
-        back->base = p->seg.ack - 1;
-    }
-    f = &o->flows[at];
-    p->rel_ack = back && (p->seg.flags & TCPF_ACK) ? p->seg.ack - back->base : 0;
-    flow_account(o, f, back, is_new, ev);
-}
-
-int owners_rst_cause(const struct owners *o, const struct event *ev, struct rst_cause *c)
-{
-    const struct packet_facts *p = &ev->u.pkt;
-    if (!(p->seg.flags & TCPF_RST))
-        return 0;
-    struct endpoint src = seg_endpoint(&p->seg, 1), dst = seg_endpoint(&p->seg, 0);
-    const struct flow *f = flow_find(o, &src, &dst);
-    const struct flow *back = flow_find(o, &dst, &src);
-    if (!f || !back || !f->abortive || ts_cmp(&f->abortive_t, &ev->t) != 0)
-        return 0;
-    c->first = f->rst_first;
-    c->unread = f->rst_unread;
-    c->peer_answered = f->last_data > back->last_data;
-    return 1;
-}
-
-/* The ends of the connection s summarises, as endpoints. */
-static void summary_ends(const struct conn_summary *s, struct endpoint *orig, struct endpoint *resp)
-{
-    memset(orig, 0, sizeof(*orig));
-    memset(resp, 0, sizeof(*resp));
-    orig->family = resp->family = s->family;
-    memcpy(orig->addr, s->orig_addr, sizeof(orig->addr));
-    memcpy(resp->addr, s->resp_addr, sizeof(resp->addr));
-    orig->port = s->orig_port;
-    resp->port = s->resp_port;
-}
-
-int owners_rst_first(const struct owners *o, const struct conn_summary *s, int *by_orig, struct rst_cause *c)
-{
-    struct endpoint orig, resp;
-    summary_ends(s, &orig, &resp);
-    const struct flow *from_orig = flow_find(o, &orig, &resp), *to_orig = flow_find(o, &resp, &orig);
-    /* Where both sides reset before any FIN, the one earlier in the array speaks. */
-    const struct flow *fl[2] = {from_orig, to_orig};
-    if (from_orig && to_orig && to_orig < from_orig) {
-        fl[0] = to_orig;
-        fl[1] = from_orig;
-    }
-    for (int i = 0; i < 2; i++) {
-        const struct flow *f = fl[i];
-        if (!f || !f->abortive || !f->rst_first)
-            continue;
-        const struct flow *back = f == from_orig ? to_orig : from_orig;
-        *by_orig = f == from_orig;
-        c->first = 1;
-        c->unread = f->rst_unread;
-        c->peer_answered = !back || f->last_data > back->last_data;
-        return 1;
-    }
-    return 0;
-}
-
-void owners_forget(struct owners *o, const struct conn_summary *s)
-{
-    struct endpoint orig, resp;
-    summary_ends(s, &orig, &resp);
-    /* The lower index first, as a walk through the array removes them: the last flow fills the hole. */
-    struct flow *f = flow_find(o, &orig, &resp), *back = flow_find(o, &resp, &orig);
-    size_t at[2] = {f ? (size_t)(f - o->flows) : NONE, back && back != f ? (size_t)(back - o->flows) : NONE};
-    if (at[1] < at[0]) {
-        at[1] = at[0];
-        at[0] = (size_t)(back - o->flows);
-    }
-    if (at[0] != NONE) {
-        if (at[1] == o->nflows - 1)
-            at[1] = at[0];
-        flow_remove(o, at[0]);
-    }
-    if (at[1] != NONE)
-        flow_remove(o, at[1]);
     /* The sockets of the connection, closed: nothing more will come of them. */
     for (size_t i = 0; i < o->nuses;) {
         const struct sock_use *u = &o->uses[i];
-        int of = (endpoint_equal(&u->local, &orig) && endpoint_equal(&u->remote, &resp)) ||
-                 (endpoint_equal(&u->local, &resp) && endpoint_equal(&u->remote, &orig));
+        bool of = (endpoint_equal(&u->local, a) && endpoint_equal(&u->remote, b)) ||
+                  (endpoint_equal(&u->local, b) && endpoint_equal(&u->remote, a));
         if (of && !u->open)
             o->uses[i] = o->uses[--o->nuses];
         else

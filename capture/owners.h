@@ -1,25 +1,26 @@
 /*
  * owners: which traced process owns which TCP endpoint, learned from its
  * socket calls (listen names a port, on every address when bound to the
- * wildcard; accept and connect name an exact address and port), and each
- * packet's sequence numbers relative to the start of its direction, as
- * Wireshark shows them.
+ * wildcard; accept and connect name an exact address and port), and how much
+ * each process read from each connection it held, until it closed it.
  *
  * Owners are learned in timeline order, so a packet is named by what the
  * processes had done before it. A name stays until another process takes
  * the endpoint: a socket outlives its process for a while (the RST a closed
- * client sends still comes from "client").
+ * client sends still comes from "client"). An IPv4 address as an IPv6
+ * socket shows it (::ffff:a.b.c.d) is kept as the IPv4 address on the wire.
  */
 #ifndef SIGTRACE_OWNERS_H
 #define SIGTRACE_OWNERS_H
 
-#include "conn.h"
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "event.h"
 
 struct owners;
 
-/* Names learned are passed on to conns (may be NULL) for its notes: an event's label, else its comm. */
-struct owners *owners_new(struct conn_table *conns);
+struct owners *owners_new(void);
 void owners_free(struct owners *o);
 
 /*
@@ -28,31 +29,21 @@ void owners_free(struct owners *o);
  */
 void owners_learn(struct owners *o, const struct event *ev);
 
+/* A SYN from src to dst: if nobody owns src, the failed connect() to dst that sent it does. */
+void owners_see_syn(struct owners *o, const struct endpoint *src, const struct endpoint *dst);
+
 /* The owner of an endpoint (exact address first, then a wildcard listener): 1 and *pid, comm set, or 0. */
 int owners_find(const struct owners *o, const struct endpoint *e, pid_t *pid, char comm[16]);
 
-/* Fill a packet event's rel_seq and rel_ack. */
-void owners_sequence(struct owners *o, struct event *ev);
-
 /*
- * Why a side reset a connection before sending FIN. The wire alone cannot
- * tell unread data (the kernel acknowledges data before the program reads
- * it) from SO_LINGER zero; the processes can: a RST that follows the owner's
- * close() comes with what the owner read, against what arrived on the wire.
+ * A RST from local to remote at t that follows the close() (or exit) of
+ * the owner's socket: true and *read, the bytes its process had read; false
+ * if no such close was seen.
  */
-struct rst_cause {
-    int first;        /* the RST came before any FIN of either side */
-    int peer_answered;/* the resetting side had sent data after the last its peer sent (or it sent none) */
-    long long unread; /* bytes its process left unread at close(), just before; -1: not seen */
-};
+bool owners_read_at_close(const struct owners *o, const struct endpoint *local,
+                          const struct endpoint *remote, const struct timespec *t, uint64_t *read);
 
-/* For a packet after owners_sequence: 1 and *c if it is its sender's first RST, before any FIN of its own. */
-int owners_rst_cause(const struct owners *o, const struct event *ev, struct rst_cause *c);
-
-/* For a summary: 1, *by_orig (the originator reset) and *c if the connection ended with a RST before any FIN. */
-int owners_rst_first(const struct owners *o, const struct conn_summary *s, int *by_orig, struct rst_cause *c);
-
-/* A connection is over: forget its sequence bases and its closed sockets. */
-void owners_forget(struct owners *o, const struct conn_summary *s);
+/* A connection between a and b is over: forget its closed sockets. */
+void owners_forget(struct owners *o, const struct endpoint *a, const struct endpoint *b);
 
 #endif

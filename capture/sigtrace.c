@@ -34,7 +34,6 @@
 #include <unistd.h>
 
 #include "capture.h"
-#include "conn.h"
 #include "decode.h"
 #include "event.h"
 #include "netns.h"
@@ -42,6 +41,7 @@
 #include "output.h"
 #include "owners.h"
 #include "pcapng.h"
+#include "tcp.h"
 #include "timeline.h"
 #include "trace.h"
 
@@ -76,7 +76,7 @@ struct run {
     struct capture *cap;
     struct timeline *timeline;
     struct notes *notes;
-    struct conn_table *conns;
+    struct tcp_table *tcp;
     struct owners *owners;
     struct output *out;
     struct pcapng_writer *pcapng;
@@ -260,28 +260,32 @@ static void write_packet(struct run *r, const struct event *ev)
     pending_clear(r);
 }
 
-/* Name a packet's ends: the owning process where known, else the role ("client", "server"). */
-static void name_packet(struct run *r, struct event *ev)
+/* A segment's source (or destination) as an endpoint. */
+static struct endpoint seg_end(const struct tcp_seg *seg, bool source)
 {
-    struct packet_facts *p = &ev->u.pkt;
-    struct endpoint e[2];
-    for (int i = 0; i < 2; i++) {
-        memset(&e[i], 0, sizeof(e[i]));
-        e[i].family = p->seg.family;
-        memcpy(e[i].addr, i ? p->seg.dst : p->seg.src, p->seg.family == AF_INET ? 4 : 16);
-        e[i].port = i ? p->seg.dport : p->seg.sport;
-    }
-    char *names[2] = {p->from, p->to}, *labels[2] = {p->from_label, p->to_label};
-    for (int i = 0; i < 2; i++) {
-        pid_t pid;
-        char comm[16];
-        if (owners_find(r->owners, &e[i], &pid, comm)) {
-            snprintf(names[i], sizeof(p->from), "%s", comm);
-            snprintf(labels[i], sizeof(p->from_label), "%s", output_label(r->out, pid, comm));
-        } else {
-            int orig = i == 0 ? p->from_orig : !p->from_orig;
-            snprintf(labels[i], sizeof(p->from_label), "%s", orig ? "client" : "server");
-        }
+    struct endpoint e = {.family = seg->family, .port = source ? seg->sport : seg->dport};
+    memcpy(e.addr, source ? seg->src : seg->dst, seg->family == AF_INET ? 4 : 16);
+    return e;
+}
+
+/*
+ * How the timeline and the notes name an end: the owning process as the
+ * timeline labels it (label), its name (name, "" if nobody owns it) and, for
+ * a note, the label or the role ("the client") where no process owns it.
+ */
+static void name_end(struct run *r, const struct endpoint *e, bool orig, char *name, size_t namelen,
+                     char *label, size_t labellen, char *speech, size_t speechlen)
+{
+    pid_t pid;
+    char comm[16];
+    if (owners_find(r->owners, e, &pid, comm)) {
+        snprintf(name, namelen, "%s", comm);
+        snprintf(label, labellen, "%s", output_label(r->out, pid, comm));
+        snprintf(speech, speechlen, "%s", label);
+    } else {
+        name[0] = '\0';
+        snprintf(label, labellen, "%s", orig ? "client" : "server");
+        snprintf(speech, speechlen, "the %s", label);
     }
 }
 
@@ -289,21 +293,22 @@ static void on_connection_done(const struct conn_summary *s, void *ctx)
 {
     struct run *r = ctx;
     struct event *ev = event_new(EV_CONNECTION);
-    struct rst_cause cause;
-    int by_orig = 0, reset_first = owners_rst_first(r->owners, s, &by_orig, &cause);
-    owners_forget(r->owners, s);
+    if (ev) {
+        char comm[2][16], label[2][40], speech[2][48];
+        ev->u.conn = *s;
+        ev->t = s->last;
+        name_end(r, &s->orig_ep, true, comm[0], sizeof comm[0], label[0], sizeof label[0], speech[0],
+                 sizeof speech[0]);
+        name_end(r, &s->resp_ep, false, comm[1], sizeof comm[1], label[1], sizeof label[1], speech[1],
+                 sizeof speech[1]);
+        /* The summary names only ends a traced process owns. */
+        snprintf(ev->u.conn.orig_name, sizeof ev->u.conn.orig_name, "%s", comm[0][0] ? label[0] : "");
+        snprintf(ev->u.conn.resp_name, sizeof ev->u.conn.resp_name, "%s", comm[1][0] ? label[1] : "");
+        notes_connection(&ev->u.conn, speech[0], speech[1], ev->note, sizeof ev->note);
+    }
+    owners_forget(r->owners, &s->orig_ep, &s->resp_ep);
     if (!ev)
         return;
-    ev->u.conn = *s;
-    ev->t = s->last;
-    snprintf(ev->note, sizeof(ev->note), "%s", s->note);
-    if (reset_first) {
-        const char *orig = s->orig_name[0] ? s->orig_name : "the client";
-        const char *resp = s->resp_name[0] ? s->resp_name : "the server";
-        if (notes_rst_summary(&cause, by_orig ? orig : resp, by_orig ? resp : orig, ev->u.conn.note,
-                              sizeof(ev->u.conn.note)))
-            snprintf(ev->note, sizeof(ev->note), "%s", ev->u.conn.note);
-    }
     output_event(r->out, ev, NULL);
     if (r->pcapng) {
         char line[1024];
@@ -313,39 +318,48 @@ static void on_connection_done(const struct conn_summary *s, void *ctx)
     event_free(ev);
 }
 
+/*
+ * A packet, in timeline order: track it, name its ends, and say what it is.
+ * false if it belongs to no traced process while only theirs are shown.
+ */
+static bool explain_packet(struct run *r, struct event *ev)
+{
+    struct packet_facts *p = &ev->u.pkt;
+    struct endpoint src = seg_end(&p->seg, true), dst = seg_end(&p->seg, false);
+    pid_t pid;
+    char comm[16];
+    if (r->owned_only && !owners_find(r->owners, &src, &pid, comm) && !owners_find(r->owners, &dst, &pid, comm))
+        return false;
+    /* A refused connect's SYN names its port, before the names are read. */
+    if ((p->seg.flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN)
+        owners_see_syn(r->owners, &src, &dst);
+    struct seg_facts f;
+    tcp_track(r->tcp, &p->seg, &ev->t, &f);
+    p->from_orig = f.from_orig;
+    p->rel_seq = f.rel_seq;
+    p->rel_ack = f.rel_ack;
+    /* Why a side reset: the processes know what the wire cannot. */
+    uint64_t read;
+    if (f.reset_first && owners_read_at_close(r->owners, &src, &dst, &ev->t, &read) && f.peer_data >= read) {
+        f.cause.unread = (long long)(f.peer_data - read);
+        tcp_set_unread(r->tcp, &p->seg, f.cause.unread);
+    }
+    char x[48], y[48];
+    name_end(r, &src, f.from_orig, p->from, sizeof p->from, p->from_label, sizeof p->from_label, x, sizeof x);
+    name_end(r, &dst, !f.from_orig, p->to, sizeof p->to, p->to_label, sizeof p->to_label, y, sizeof y);
+    notes_segment(&f, &p->seg, x, y, ev->note, sizeof ev->note);
+    return true;
+}
+
 /* An event leaves the timeline: annotate what needs the others, and print it. */
 static void deliver(struct run *r, struct event *ev)
 {
     char line[1024];
     if (ev->type == EV_PACKET) {
-        struct packet_facts *p = &ev->u.pkt;
-        struct endpoint src = {0}, dst = {0};
-        src.family = dst.family = p->seg.family;
-        memcpy(src.addr, p->seg.src, 16);
-        memcpy(dst.addr, p->seg.dst, 16);
-        src.port = p->seg.sport;
-        dst.port = p->seg.dport;
-        pid_t pid;
-        char comm[16];
-        if (r->owned_only && !owners_find(r->owners, &src, &pid, comm) && !owners_find(r->owners, &dst, &pid, comm)) {
+        if (!explain_packet(r, ev)) {
             r->others++;
             event_free(ev);
             return;
-        }
-        /* Owners first: a refused connect's SYN names its port, for conn's note too. */
-        owners_sequence(r->owners, ev);
-        struct conn_segment_info info;
-        conn_track(r->conns, &p->seg, &ev->t, &info);
-        p->from_orig = info.from_orig;
-        snprintf(ev->note, sizeof(ev->note), "%s", info.note);
-        name_packet(r, ev);
-        /* Why a side reset: the processes know what the wire cannot. */
-        struct rst_cause cause;
-        if (owners_rst_cause(r->owners, ev, &cause)) {
-            char x[48], y[48]; /* "server", or a role as conn.c says it: "the server" */
-            snprintf(x, sizeof(x), "%s%s", p->from[0] ? "" : "the ", p->from_label);
-            snprintf(y, sizeof(y), "%s%s", p->to[0] ? "" : "the ", p->to_label);
-            notes_rst(&cause, x, y, ev->note, sizeof(ev->note));
         }
     } else if (ev->type == EV_SYSCALL) {
         /* The packets' notes name a process as the timeline does: "client 2". */
@@ -474,7 +488,7 @@ static void drain_timeline(struct run *r, const struct timespec *now)
     while ((ev = timeline_pop(r->timeline, now)))
         deliver(r, ev);
     if (r->last_t.tv_sec)
-        conn_expire(r->conns, &r->last_t, on_connection_done, r);
+        tcp_expire(r->tcp, &r->last_t, on_connection_done, r);
 }
 
 /* Reading a file: the signal that asked to stop, or 0. */
@@ -507,7 +521,7 @@ static int read_file(struct run *r)
 {
     int n = 0;
     while (!read_stop && (n = capture_dispatch(r->cap, 256, on_packet, r)) > 0)
-        conn_expire(r->conns, &r->last_t, on_connection_done, r);
+        tcp_expire(r->tcp, &r->last_t, on_connection_done, r);
     if (read_stop)
         return 0;
     if (n == -2) {
@@ -632,7 +646,7 @@ static void build_filter(const struct options *opt, char *buf, size_t len)
 
 static void finish(struct run *r)
 {
-    conn_flush(r->conns, on_connection_done, r);
+    tcp_flush(r->tcp, on_connection_done, r);
     output_finish(r->out);
     if (r->pcapng) {
         /*
@@ -691,7 +705,7 @@ static void cleanup(struct run *r)
     timeline_free(r->timeline);
     notes_free(r->notes);
     owners_free(r->owners);
-    conn_table_free(r->conns);
+    tcp_table_free(r->tcp);
     output_free(r->out);
 }
 
@@ -703,11 +717,11 @@ int main(int argc, char **argv)
     memset(r, 0, sizeof(*r));
     parse_options(argc, argv, &r->opt);
     build_filter(&r->opt, filter, sizeof(filter));
-    r->conns = conn_table_new();
-    r->owners = owners_new(r->conns);
+    r->tcp = tcp_table_new();
+    r->owners = owners_new();
     r->notes = notes_new();
     r->timeline = timeline_new(WINDOW_NS, HOLD_NS);
-    if (!r->conns || !r->owners || !r->notes || !r->timeline)
+    if (!r->tcp || !r->owners || !r->notes || !r->timeline)
         die("out of memory");
 
     if (r->opt.read_path) {

@@ -7,7 +7,7 @@ UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/*.c)))
 # The tracer's sources each test program links: the module and what it needs.
 unit_srcs_escape   := capture/escape.c
 unit_srcs_decode   := capture/decode.c
-unit_srcs_conn     := capture/conn.c capture/decode.c
+unit_srcs_tcp      := capture/tcp.c capture/zeek.c capture/event.c capture/decode.c
 unit_srcs_timeline := capture/timeline.c capture/event.c capture/decode.c
 
 .PHONY: unit

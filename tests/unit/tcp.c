@@ -1,9 +1,10 @@
 /*
- * Check the connection tracker's summary in Zeek's terms (conn_state and
- * history, as base/protocols/conn/main.zeek defines them) for the closes the
- * labs produce, segment by segment, and when a connection is forgotten.
+ * Check the connection tracker: what each segment is, its relative numbers,
+ * the summary in Zeek's terms (conn_state and history, as
+ * base/protocols/conn/main.zeek defines them) for the closes the labs
+ * produce, and when a connection is forgotten.
  */
-#include "../../capture/conn.h"
+#include "../../capture/tcp.h"
 
 #include <sys/socket.h>
 
@@ -12,7 +13,7 @@
 enum { C, S }; /* who sends: the client (originator) or the server */
 
 struct run {
-    struct conn_table *t;
+    struct tcp_table *t;
     struct timespec now;
     uint32_t next_seq[2]; /* each side's next sequence number */
     struct conn_summary last;
@@ -26,8 +27,8 @@ static void collect(const struct conn_summary *s, void *ctx)
     r->summaries++;
 }
 
-/* One segment from side `from`, 1 ms after the last; data of len bytes. */
-static void seg(struct run *r, int from, uint8_t flags, uint32_t len)
+/* One segment from side `from`, 1 ms after the last; data of len bytes. What it is. */
+static struct seg_facts seg(struct run *r, int from, uint8_t flags, uint32_t len)
 {
     static const uint8_t payload[64];
     struct tcp_seg s = {.family = AF_INET, .flags = flags, .window = 65535};
@@ -42,15 +43,16 @@ static void seg(struct run *r, int from, uint8_t flags, uint32_t len)
     s.payload_len = s.payload_caplen = len;
     r->next_seq[from] += len + ((flags & (TCPF_SYN | TCPF_FIN)) ? 1 : 0);
     r->now.tv_nsec += 1000000;
-    struct conn_segment_info info;
-    CHECK(conn_track(r->t, &s, &r->now, &info) == 0);
-    CHECK(info.from_orig == (from == C));
+    struct seg_facts f;
+    CHECK(tcp_track(r->t, &s, &r->now, &f) == 0);
+    CHECK(f.from_orig == (from == C));
+    return f;
 }
 
 static void start(struct run *r)
 {
     memset(r, 0, sizeof *r);
-    r->t = conn_table_new();
+    r->t = tcp_table_new();
     r->now.tv_sec = 1000;
     r->next_seq[C] = 1000;
     r->next_seq[S] = 5000;
@@ -66,8 +68,8 @@ static void handshake(struct run *r)
 /* Flush the table; the one summary it gives. */
 static const struct conn_summary *finish(struct run *r)
 {
-    conn_flush(r->t, collect, r);
-    conn_table_free(r->t);
+    tcp_flush(r->t, collect, r);
+    tcp_table_free(r->t);
     CHECK(r->summaries == 1);
     return &r->last;
 }
@@ -91,16 +93,25 @@ int main(void)
     CHECK_STR(s->conn_state, "SF");
     CHECK_STR(s->history, "ShADadFf");
     CHECK(s->orig_bytes == 6 && s->resp_bytes == 5);
-    CHECK(s->orig_port == 50001 && s->resp_port == 3333);
+    CHECK(s->orig_ep.port == 50001 && s->resp_ep.port == 3333);
+    CHECK_STR(s->orig, "127.0.0.1:50001");
 
     /* Lab 1: the server writes after the client's FIN, the client answers RST: RSTO */
+    struct seg_facts f;
     start(&r);
-    handshake(&r);
-    seg(&r, C, TCPF_PSH | TCPF_ACK, 6);
-    seg(&r, S, TCPF_PSH | TCPF_ACK, 5);
-    seg(&r, C, TCPF_FIN | TCPF_ACK, 0);
-    seg(&r, S, TCPF_PSH | TCPF_ACK, 5);
-    seg(&r, C, TCPF_RST, 0);
+    CHECK(seg(&r, C, TCPF_SYN, 0).kind == SEG_SYN);
+    f = seg(&r, S, TCPF_SYN | TCPF_ACK, 0);
+    CHECK(f.kind == SEG_SYN_ACK && f.rel_seq == 0 && f.rel_ack == 1);
+    CHECK(seg(&r, C, TCPF_ACK, 0).kind == SEG_HANDSHAKE_ACK);
+    f = seg(&r, C, TCPF_PSH | TCPF_ACK, 6);
+    CHECK(f.kind == SEG_DATA && f.rel_seq == 1 && f.rel_ack == 1);
+    f = seg(&r, S, TCPF_PSH | TCPF_ACK, 5);
+    CHECK(f.kind == SEG_DATA && f.rel_ack == 7);
+    CHECK(seg(&r, C, TCPF_FIN | TCPF_ACK, 0).kind == SEG_FIN_FIRST);
+    CHECK(seg(&r, S, TCPF_PSH | TCPF_ACK, 5).kind == SEG_DATA_AFTER_PEER_FIN);
+    f = seg(&r, C, TCPF_RST, 0);
+    CHECK(f.kind == SEG_RST && f.rst == RST_AFTER_FIN_DATA);
+    CHECK(!f.reset_first);
     s = finish(&r);
     CHECK_STR(s->conn_state, "RSTO");
     CHECK_STR(s->history, "ShADdFR");
@@ -142,26 +153,30 @@ int main(void)
     start(&r);
     handshake(&r);
     seg(&r, C, TCPF_PSH | TCPF_ACK, 49);
-    seg(&r, S, TCPF_ACK, 0);
-    seg(&r, S, TCPF_RST | TCPF_ACK, 0);
+    CHECK(seg(&r, S, TCPF_ACK, 0).kind == SEG_ACK_DATA);
+    f = seg(&r, S, TCPF_RST | TCPF_ACK, 0);
+    CHECK(f.kind == SEG_RST && f.rst == RST_UNREAD && f.unanswered == 49);
+    CHECK(f.reset_first && f.cause.first && f.peer_data == 49);
     s = finish(&r);
+    CHECK(s->first_close == 1 && s->first_close_rst);
+    CHECK(s->resp_side.reset_first && !s->orig_side.reset_first);
     CHECK_STR(s->conn_state, "RSTR");
     CHECK_STR(s->history, "ShADar");
 
-    /* Forgetting: an ended connection is summarised once CONN_LINGER_NS have passed */
+    /* Forgetting: an ended connection is summarised once TCP_LINGER_NS have passed */
     start(&r);
     seg(&r, C, TCPF_SYN, 0);
     seg(&r, S, TCPF_RST | TCPF_ACK, 0);
     struct timespec soon = r.now, later = r.now;
     soon.tv_sec += 1;
-    later.tv_sec += CONN_LINGER_NS / 1000000000LL + 1;
-    conn_expire(r.t, &soon, collect, &r);
+    later.tv_sec += TCP_LINGER_NS / 1000000000LL + 1;
+    tcp_expire(r.t, &soon, collect, &r);
     CHECK(r.summaries == 0);
-    conn_expire(r.t, &later, collect, &r);
+    tcp_expire(r.t, &later, collect, &r);
     CHECK(r.summaries == 1);
     CHECK_STR(r.last.conn_state, "REJ");
-    conn_flush(r.t, collect, &r);
+    tcp_flush(r.t, collect, &r);
     CHECK(r.summaries == 1);
-    conn_table_free(r.t);
+    tcp_table_free(r.t);
     return check_done();
 }

@@ -1,0 +1,102 @@
+/*
+ * tcp: the one TCP connection tracker. For every segment it finds the
+ * connection (both directions of a 4-tuple), keeps per side what the
+ * segments showed (sequence space, SYN, FIN and RST seen, bytes sent and
+ * acknowledged, relative sequence numbers as Wireshark shows them), runs
+ * Zeek's state machine (zeek.h) for conn_state and history, and says what
+ * the segment is, as facts: notes.c turns them into words.
+ *
+ * The originator is Zeek's: the side that sent the first SYN; where no SYN
+ * was seen, the sender of the first segment seen; a SYN-ACK seen before any
+ * SYN makes its receiver the originator (the history then starts with '^').
+ *
+ * Memory grows with the number of open connections: a connection is
+ * summarised and forgotten when it has ended (RST, or FIN both ways) and
+ * TCP_LINGER_NS of capture time have passed, so that late segments (the RST
+ * that answers data after a FIN) still find it; or after TCP_IDLE_NS with no
+ * segment at all. Out of memory, a segment is not tracked, and says so.
+ */
+#ifndef SIGTRACE_TCP_H
+#define SIGTRACE_TCP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "decode.h"
+#include "event.h"
+
+#define TCP_LINGER_NS 5000000000LL
+#define TCP_IDLE_NS 300000000000LL
+
+/* What a segment is, from what both sides sent before it. */
+enum seg_kind {
+    SEG_UNTRACKED,          /* out of memory: not tracked */
+    SEG_SYN_WITH_FIN,       /* no normal TCP sends these three */
+    SEG_SYN_WITH_RST,
+    SEG_FIN_WITH_RST,
+    SEG_SYN,                /* asks to connect */
+    SEG_SYN_AGAIN,          /* its SYN again: no answer yet */
+    SEG_SYN_ACK,            /* the listener's kernel agrees */
+    SEG_SYN_ACK_AGAIN,
+    SEG_RST,                /* facts.rst says what it meant */
+    SEG_FIN_AGAIN,          /* its FIN again: not acknowledged in time */
+    SEG_FIN_SECOND,         /* closes its end after the peer did: an orderly end */
+    SEG_FIN_FIRST,          /* closes its end first */
+    SEG_DATA_AFTER_PEER_RST,/* data to a side that has reset */
+    SEG_DATA_AGAIN,         /* a retransmission */
+    SEG_DATA_AFTER_OWN_FIN,
+    SEG_DATA_AFTER_PEER_FIN,/* writing to a peer that may be gone */
+    SEG_DATA,
+    SEG_NO_ACK,             /* no data, no SYN, FIN, RST or ACK */
+    SEG_KEEPALIVE,          /* one byte below what it sent: a keep-alive probe */
+    SEG_HANDSHAKE_ACK,      /* the originator acknowledges the SYN-ACK */
+    SEG_ZERO_WINDOW,        /* its receive buffer is full */
+    SEG_ACK_FIN_OVER,       /* acknowledges the peer's FIN after its own: the connection is over */
+    SEG_ACK_FIN,            /* acknowledges the peer's FIN: end of file for its reader */
+    SEG_ACK_DATA,           /* acknowledges facts.acked new bytes */
+    SEG_ACK_NOTHING,        /* a duplicate ACK or a window update */
+};
+
+/* What tcp_track() learned of one segment. */
+struct seg_facts {
+    enum seg_kind kind;
+    enum rst_kind rst;        /* SEG_RST: what it meant */
+    bool from_orig;           /* sent by the originator */
+    uint32_t rel_seq, rel_ack;/* relative to each side's first sequence number (ack: 0 without ACK) */
+    uint16_t sender_port;     /* RST_REFUSED: the port nothing listens on */
+    uint64_t unanswered;      /* RST_UNREAD: the peer's bytes the sender never answered */
+    uint32_t acked;           /* SEG_ACK_DATA: bytes newly acknowledged */
+    bool time_wait;           /* SEG_ACK_FIN_OVER: the sender closed first, so it waits in TIME-WAIT */
+    bool reset_first;         /* its sender's first RST, before any FIN of its own, on a connection
+                                 both sides spoke on: cause says more */
+    struct rst_cause cause;   /* for reset_first (unread -1: tcp_set_unread() may tell) */
+    uint64_t peer_data;       /* bytes of data the receiver sent (the highest relative end) */
+};
+
+struct tcp_table;
+
+/* An empty table, or NULL when out of memory. */
+struct tcp_table *tcp_table_new(void);
+void tcp_table_free(struct tcp_table *t);
+
+/* Account one segment seen at ts and fill *facts. 0, or -1 when out of memory (SEG_UNTRACKED). */
+int tcp_track(struct tcp_table *t, const struct tcp_seg *seg, const struct timespec *ts,
+              struct seg_facts *facts);
+
+/*
+ * The sender of seg (just tracked, its facts reset_first) left this many
+ * bytes unread when it closed, as its process's reads say: kept for the
+ * connection's summary.
+ */
+void tcp_set_unread(struct tcp_table *t, const struct tcp_seg *seg, long long unread);
+
+typedef void (*tcp_done_fn)(const struct conn_summary *s, void *ctx);
+
+/* Summarise and forget connections that ended more than TCP_LINGER_NS before now, or idled TCP_IDLE_NS. */
+void tcp_expire(struct tcp_table *t, const struct timespec *now, tcp_done_fn done, void *ctx);
+
+/* Summarise and forget all connections, in the order they began. */
+void tcp_flush(struct tcp_table *t, tcp_done_fn done, void *ctx);
+
+#endif
