@@ -10,6 +10,8 @@
  */
 #include "decode.h"
 
+#include "vocab.h"
+
 #include <arpa/inet.h>
 #include <pcap/dlt.h>
 #include <stdio.h>
@@ -352,14 +354,6 @@ char *decode_endpoint_str(int family, const uint8_t *addr, uint16_t port, char *
 }
 
 /* Bit to name, in the order of the header's bits, as tcpdump's tcp_flag_values[]. */
-static const struct {
-    uint8_t bit;
-    const char *name;
-} tcp_flag_names[] = {
-    { TCPF_FIN, "FIN" }, { TCPF_SYN, "SYN" }, { TCPF_RST, "RST" }, { TCPF_PSH, "PSH" },
-    { TCPF_ACK, "ACK" }, { TCPF_URG, "URG" }, { TCPF_ECE, "ECE" }, { TCPF_CWR, "CWR" },
-};
-
 char *decode_flags_str(uint8_t flags, char *buf, size_t len)
 {
     size_t used = 0;
@@ -367,10 +361,10 @@ char *decode_flags_str(uint8_t flags, char *buf, size_t len)
     if (len == 0)
         return buf;
     buf[0] = '\0';
-    for (size_t i = 0; i < sizeof tcp_flag_names / sizeof tcp_flag_names[0]; i++) {
-        if (!(flags & tcp_flag_names[i].bit))
+    for (const struct tok *flag = tcp_flag_names; flag->name; flag++) {
+        if (!(flags & flag->value))
             continue;
-        int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", tcp_flag_names[i].name);
+        int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", flag->name);
         if (n < 0 || (size_t)n >= len - used)
             break;
         used += (size_t)n;

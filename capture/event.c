@@ -131,14 +131,10 @@ int endpoint_is_any(const struct endpoint *e)
 
 const char *errno_name(int err)
 {
-    /* The kernel's restart codes, seen at syscall exit when a signal interrupts a call. */
-    switch (err) {
-    case 512: return "ERESTARTSYS";
-    case 513: return "ERESTARTNOINTR";
-    case 514: return "ERESTARTNOHAND";
-    case 516: return "ERESTART_RESTARTBLOCK";
-    }
-    const char *name = strerrorname_np(err);
+    const char *name = tok_name(restart_codes, err);
+    if (name)
+        return name;
+    name = strerrorname_np(err);
     return name ? name : "E?";
 }
 

@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "decode.h"
+#include "vocab.h"
 
 enum event_type {
     EV_PACKET,
@@ -70,7 +71,7 @@ struct syscall_facts {
 struct signal_facts {
     int signo;
     enum disposition disposition;
-    const char *action;   /* for DISP_DEFAULT: "terminate", "core", "ignore", "stop", "continue" */
+    enum sig_action action; /* for DISP_DEFAULT: what the default does */
     int code;             /* si_code */
     pid_t sender;         /* si_pid for signals sent with kill(), else 0 */
     char sender_name[16];

@@ -149,7 +149,7 @@ static void add(struct event *ev, const char *fmt, ...)
     va_end(ap);
 }
 
-static int interrupted(int err) { return err == EINTR || (err >= 512 && err <= 516); }
+static int interrupted(int err) { return err == EINTR || is_restart_code(err); }
 
 /* Notes for failures every call can have. 1 if the note is written. */
 static int common_failure(struct event *ev)
@@ -320,6 +320,15 @@ static void explain_syscall(struct notes *n, struct event *ev)
     }
 }
 
+/* What each default action does, by enum sig_action. */
+static const char *const default_action_words[] = {
+    [ACT_TERMINATE] = "terminate the process",
+    [ACT_CORE] = "terminate the process and dump core",
+    [ACT_IGNORE] = "ignore it",
+    [ACT_STOP] = "stop the process until a SIGCONT",
+    [ACT_CONTINUE] = "continue the process if it was stopped",
+};
+
 static void explain_signal(struct notes *n, struct event *ev)
 {
     const struct signal_facts *s = &ev->u.sig;
@@ -339,16 +348,7 @@ static void explain_signal(struct notes *n, struct event *ev)
             add(ev, " (the failed write returns EPIPE)");
         break;
     case DISP_DEFAULT:
-        if (!strcmp(s->action, "terminate"))
-            say(ev, "default action: terminate the process");
-        else if (!strcmp(s->action, "core"))
-            say(ev, "default action: terminate the process and dump core");
-        else if (!strcmp(s->action, "ignore"))
-            say(ev, "default action: ignore it");
-        else if (!strcmp(s->action, "stop"))
-            say(ev, "default action: stop the process until a SIGCONT");
-        else
-            say(ev, "default action: continue the process if it was stopped");
+        say(ev, "default action: %s", default_action_words[s->action]);
         break;
     }
     if (s->sender)
@@ -380,6 +380,17 @@ static void explain_exit(struct notes *n, struct event *ev)
     forget_proc(n, ev->pid);
 }
 
+/* How often a repeat came: more than BUSY_RATE a second is a busy loop. */
+#define BUSY_RATE 1000
+
+static void explain_repeat(struct event *ev)
+{
+    const struct repeat_facts *r = &ev->u.rep;
+    double span = ts_diff(&r->last, &r->first);
+    if (span > 0 && r->count[0] / span > BUSY_RATE)
+        say(ev, "a busy loop: nothing in it waits, so it uses all the CPU it gets");
+}
+
 void notes_explain(struct notes *n, struct event *ev)
 {
     switch (ev->type) {
@@ -397,6 +408,9 @@ void notes_explain(struct notes *n, struct event *ev)
         break;
     case EV_VERDICT:
         say(ev, "the scenario's verdict");
+        break;
+    case EV_REPEAT:
+        explain_repeat(ev);
         break;
     default:
         break;

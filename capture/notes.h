@@ -19,7 +19,7 @@ struct notes;
 struct notes *notes_new(void);
 void notes_free(struct notes *n);
 
-/* Fill ev->note for a syscall, signal, exec or exit event, in each process's order. */
+/* Fill ev->note for a syscall, signal, exec or exit event, in each process's order, or a repeat. */
 void notes_explain(struct notes *n, struct event *ev);
 
 /*

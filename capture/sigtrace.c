@@ -367,6 +367,8 @@ static void deliver(struct run *r, struct event *ev)
         owners_learn(r->owners, ev);
     } else if (ev->type == EV_EXIT) {
         owners_learn(r->owners, ev);
+    } else if (ev->type == EV_REPEAT) {
+        notes_explain(r->notes, ev); /* the timeline made it: what it says of the process */
     }
     if (ev->type == EV_VERDICT)
         snprintf(r->verdict, sizeof(r->verdict), "%s", ev->u.verdict);

@@ -515,23 +515,6 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
 
 /* --- signals, execs, exits ---------------------------------------------------- */
 
-static const char *default_action(int sig)
-{
-    switch (sig) {
-    case SIGQUIT: case SIGILL: case SIGTRAP: case SIGABRT: case SIGBUS: case SIGFPE:
-    case SIGSEGV: case SIGSYS: case SIGXCPU: case SIGXFSZ:
-        return "core";
-    case SIGCHLD: case SIGURG: case SIGWINCH:
-        return "ignore";
-    case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
-        return "stop";
-    case SIGCONT:
-        return "continue";
-    default:
-        return "terminate";
-    }
-}
-
 static void on_signal(struct tracer *t, struct proc *p, int sig)
 {
     struct timespec ts = now();
@@ -548,7 +531,7 @@ static void on_signal(struct tracer *t, struct proc *p, int sig)
             else if (caught & bit)
                 s->disposition = DISP_CAUGHT;
         }
-        s->action = default_action(sig);
+        s->action = sig_default_action(sig);
         siginfo_t si;
         if (ptrace(PTRACE_GETSIGINFO, p->tid, 0, &si) == 0) {
             s->code = si.si_code;

@@ -1,0 +1,209 @@
+/*
+ * describe: an event in words a programmer reads: who, what, and its note.
+ */
+#include "describe.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "escape.h"
+#include "vocab.h"
+
+/* "send(4, "done\n", 5) = -1 EPIPE" */
+void describe_call(const struct syscall_facts *f, char *buf, size_t len)
+{
+    char a[64], q[128], num[32];
+    size_t n = 0;
+#define PUT(...) (n += (size_t)snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__))
+    switch (f->kind) {
+    case CALL_SOCKET: {
+        const char *d = tok_name(socket_domains, f->domain);
+        const char *t = tok_name(socket_types, f->socktype & SOCK_TYPE_MASK);
+        PUT("socket(");
+        if (d)
+            PUT("%s, ", d);
+        else
+            PUT("%d, ", f->domain);
+        if (t)
+            PUT("%s)", t);
+        else
+            PUT("%d)", f->socktype);
+        break;
+    }
+    case CALL_BIND:
+    case CALL_CONNECT:
+        PUT("%s(%d, %s)", f->call, f->fd, endpoint_str(&f->addr, a, sizeof(a)));
+        break;
+    case CALL_LISTEN:
+        PUT("listen(%d, %lld)", f->fd, f->len);
+        break;
+    case CALL_ACCEPT:
+        PUT("%s(%d)", f->call, f->fd);
+        break;
+    case CALL_SEND:
+        escape_c_literal(f->data, f->datalen, f->ret > (long long)f->datalen || f->len > (long long)f->datalen, 24, q,
+              sizeof(q));
+        if (f->addr.family)
+            PUT("%s(%d, %s, to %s)", f->call, f->fd, q, endpoint_str(&f->addr, a, sizeof(a)));
+        else if (f->len >= 0)
+            PUT("%s(%d, %s, %lld)", f->call, f->fd, q, f->len);
+        else
+            PUT("%s(%d, %s)", f->call, f->fd, q);
+        break;
+    case CALL_RECV:
+        if (f->len >= 0)
+            PUT("%s(%d, %lld)", f->call, f->fd, f->len);
+        else
+            PUT("%s(%d)", f->call, f->fd);
+        break;
+    case CALL_SHUTDOWN:
+        PUT("shutdown(%d, %s)", f->fd, tok_name(shutdown_modes, f->len) ? tok_name(shutdown_modes, f->len) : "?");
+        break;
+    case CALL_CLOSE:
+        PUT("close(%d)", f->fd);
+        break;
+    }
+    if (f->err)
+        PUT(" = -1 %s", errno_name(f->err));
+    else {
+        snprintf(num, sizeof(num), "%lld", f->ret);
+        PUT(" = %s", num);
+    }
+    if (f->kind == CALL_ACCEPT && !f->err && f->remote.family)
+        PUT(" from %s", endpoint_str(&f->remote, a, sizeof(a)));
+    if (f->kind == CALL_RECV && f->ret > 0) {
+        escape_c_literal(f->data, f->datalen, f->ret > (long long)f->datalen, 24, q, sizeof(q));
+        PUT(" %s", q);
+    }
+#undef PUT
+}
+
+const struct tok dispositions[] = {
+    {DISP_DEFAULT, "default"}, {DISP_IGNORED, "ignored"}, {DISP_CAUGHT, "caught"}, {0, NULL},
+};
+
+void describe_signal(const struct signal_facts *s, char *buf, size_t len)
+{
+    if (s->disposition == DISP_DEFAULT)
+        snprintf(buf, len, "%s (default: %s)", signal_name(s->signo), tok_name(sig_action_names, s->action));
+    else
+        snprintf(buf, len, "%s (%s)", signal_name(s->signo), tok_name(dispositions, s->disposition));
+}
+
+static void packet_what(const struct packet_facts *p, char *buf, size_t len)
+{
+    char flags[48], q[128];
+    decode_flags_str(p->seg.flags, flags, sizeof(flags));
+    size_t n = (size_t)snprintf(buf, len, "%s seq %u", flags, p->rel_seq);
+    if (p->seg.flags & TCPF_ACK && n < len)
+        n += (size_t)snprintf(buf + n, len - n, " ack %u", p->rel_ack);
+    if (p->seg.payload_len && n < len) {
+        escape_c_literal(p->seg.payload, p->seg.payload_caplen < 24 ? p->seg.payload_caplen : 24,
+              p->seg.payload_len > 24, 24, q, sizeof(q));
+        snprintf(buf + n, len - n, " len %u %s", p->seg.payload_len, q);
+    }
+}
+
+static void packet_who(const struct packet_facts *p, char *buf, size_t len)
+{
+    const char *from = p->from_label[0] ? p->from_label : p->src;
+    const char *to = p->to_label[0] ? p->to_label : p->dst;
+    snprintf(buf, len, "%s\u2192%s", from, to);
+}
+
+static void output_what(const struct output_facts *o, char *buf, size_t len)
+{
+    char text[160];
+    escape_c_literal((const uint8_t *)o->text, o->textlen, 0, 120, text, sizeof(text));
+    snprintf(buf, len, "wrote %s to fd %d", text, o->fd);
+}
+
+void describe_who_what(struct story *st, const struct event *ev, char *who, size_t wlen, char *what,
+                       size_t len)
+{
+    const char *label = ev->pid ? story_label(st, ev->pid, ev->proc) : "";
+    snprintf(who, wlen, "%s", label);
+    switch (ev->type) {
+    case EV_PACKET:
+        packet_who(&ev->u.pkt, who, wlen);
+        packet_what(&ev->u.pkt, what, len);
+        break;
+    case EV_SYSCALL:
+        describe_call(&ev->u.sys, what, len);
+        break;
+    case EV_SIGNAL:
+        describe_signal(&ev->u.sig, what, len);
+        break;
+    case EV_EXEC:
+        snprintf(what, len, "exec %s", ev->u.exec.argv[0] ? ev->u.exec.argv : ev->u.exec.path);
+        break;
+    case EV_EXIT:
+        if (ev->u.exit.signo)
+            snprintf(what, len, "killed by %s%s", signal_name(ev->u.exit.signo), ev->u.exit.core ? " (core dumped)" : "");
+        else
+            snprintf(what, len, "exit %d", ev->u.exit.code);
+        break;
+    case EV_CONNECTION: {
+        const struct conn_summary *c = &ev->u.conn;
+        snprintf(who, wlen, "connection");
+        snprintf(what, len, "%s%s%s \u2192 %s%s%s: %s %s", c->orig_name, c->orig_name[0] ? " " : "", c->orig,
+                 c->resp_name, c->resp_name[0] ? " " : "", c->resp, c->conn_state, c->history);
+        break;
+    }
+    case EV_VERDICT:
+        snprintf(what, len, "verdict: %s", ev->u.verdict);
+        break;
+    case EV_REPEAT_START:
+        snprintf(what, len, "\u21bb the same again, and again ...");
+        break;
+    case EV_OUTPUT:
+        output_what(&ev->u.output, what, len);
+        break;
+    case EV_REPEAT: {
+        const struct repeat_facts *r = &ev->u.rep;
+        double span = ts_diff(&r->last, &r->first);
+        unsigned long times = r->count[0];
+        if (span > 0)
+            snprintf(what, len, "\u21bb repeated %lu more times in %.3f s (%.0f/s)", times, span, times / span);
+        else
+            snprintf(what, len, "\u21bb repeated %lu more time%s", times, times == 1 ? "" : "s");
+        break;
+    }
+    }
+}
+
+void describe_note(const struct event *ev, char *buf, size_t len)
+{
+    if (ev->type != EV_REPEAT && ev->type != EV_REPEAT_START) {
+        snprintf(buf, len, "%s", ev->note);
+        return;
+    }
+    const struct repeat_facts *r = &ev->u.rep;
+    size_t n = (size_t)snprintf(buf, len, "%s", ev->type == EV_REPEAT_START
+                                                  ? "from here on, this repeats: "
+                                                  : "each time: ");
+    for (int i = 0; i < r->period && n < len; i++) {
+        char what[256];
+        const struct event *p = r->pattern[i];
+        if (p->type == EV_SYSCALL)
+            describe_call(&p->u.sys, what, sizeof(what));
+        else if (p->type == EV_SIGNAL)
+            describe_signal(&p->u.sig, what, sizeof(what));
+        else if (p->type == EV_OUTPUT)
+            output_what(&p->u.output, what, sizeof(what));
+        else
+            snprintf(what, sizeof(what), "?");
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "", what);
+    }
+    if (ev->note[0] && n < len)
+        snprintf(buf + n, len - n, "; %s", ev->note);
+}
+
+void describe_line(struct story *st, const struct event *ev, char *buf, size_t len)
+{
+    char who[160], what[1024], note[EVENT_NOTE + 256];
+    describe_who_what(st, ev, who, sizeof(who), what, sizeof(what));
+    describe_note(ev, note, sizeof(note));
+    snprintf(buf, len, "%s%s%s%s%s", who, who[0] ? ": " : "", what, note[0] ? " -- " : "", note);
+}

@@ -1,0 +1,150 @@
+/*
+ * story: what the timeline tells (story.h), and the labels of processes.
+ */
+#include "story.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct label {
+    pid_t pid;
+    char comm[16];
+    char text[40];
+};
+
+/* What the story knows of a process. */
+struct proc_view {
+    pid_t pid;
+    bool involved;            /* it made a socket call: everything it does matters */
+    bool server;              /* it listened or accepted: the ladder's right side */
+    struct event *exec;       /* its exec, told once it becomes involved */
+    struct proc_view *next;
+};
+
+struct story {
+    struct label *labels;
+    size_t nlabels, caplabels;
+    struct proc_view *views;
+    unsigned long lost;       /* views that could not be allocated */
+};
+
+struct story *story_new(void) { return calloc(1, sizeof(struct story)); }
+
+void story_free(struct story *st)
+{
+    if (!st)
+        return;
+    free(st->labels);
+    while (st->views) {
+        struct proc_view *next = st->views->next;
+        event_free(st->views->exec);
+        free(st->views);
+        st->views = next;
+    }
+    free(st);
+}
+
+unsigned long story_lost(const struct story *st) { return st->lost; }
+
+const char *story_label(struct story *st, pid_t pid, const char *comm)
+{
+    int same = 0;
+    for (size_t i = 0; i < st->nlabels; i++) {
+        if (st->labels[i].pid == pid && !strcmp(st->labels[i].comm, comm))
+            return st->labels[i].text;
+        if (!strcmp(st->labels[i].comm, comm))
+            same++;
+    }
+    if (st->nlabels == st->caplabels) {
+        size_t cap = st->caplabels ? st->caplabels * 2 : 16;
+        struct label *labels = realloc(st->labels, cap * sizeof(*labels));
+        if (!labels)
+            return comm;
+        st->labels = labels;
+        st->caplabels = cap;
+    }
+    struct label *l = &st->labels[st->nlabels++];
+    l->pid = pid;
+    snprintf(l->comm, sizeof(l->comm), "%s", comm);
+    if (same)
+        snprintf(l->text, sizeof(l->text), "%s %d", comm, same + 1);
+    else
+        snprintf(l->text, sizeof(l->text), "%s", comm);
+    return l->text;
+}
+
+/* What the story knows of pid; NULL (and counted) when out of memory. */
+static struct proc_view *view(struct story *st, pid_t pid)
+{
+    for (struct proc_view *v = st->views; v; v = v->next)
+        if (v->pid == pid)
+            return v;
+    struct proc_view *v = calloc(1, sizeof(*v));
+    if (!v) {
+        st->lost++;
+        return NULL;
+    }
+    v->pid = pid;
+    v->next = st->views;
+    st->views = v;
+    return v;
+}
+
+bool story_is_server(struct story *st, pid_t pid)
+{
+    for (struct proc_view *v = st->views; v; v = v->next)
+        if (v->pid == pid)
+            return v->server;
+    return false;
+}
+
+bool story_tells(struct story *st, const struct event *ev, struct event **intro)
+{
+    *intro = NULL;
+    struct proc_view *v = NULL;
+    switch (ev->type) {
+    case EV_PACKET:
+    case EV_CONNECTION:
+        return true;
+    case EV_VERDICT:
+        return false; /* at the end */
+    case EV_OUTPUT:
+        return false; /* the process's own write shows it */
+    default:
+        break;
+    }
+    if (!(v = view(st, ev->pid)))
+        return true; /* forgotten for want of memory: better told than lost */
+    switch (ev->type) {
+    case EV_REPEAT:
+    case EV_REPEAT_START:
+        return v->involved;
+    case EV_SYSCALL:
+        if (!v->involved) {
+            v->involved = true;
+            *intro = v->exec; /* introduce the process: where it came from */
+            v->exec = NULL;
+        }
+        if (ev->u.sys.kind == CALL_LISTEN || ev->u.sys.kind == CALL_ACCEPT)
+            v->server = true;
+        return true;
+    case EV_EXEC:
+        if (v->involved || ev->top)
+            return true;
+        event_free(v->exec);
+        v->exec = event_copy(ev);
+        return false;
+    case EV_SIGNAL:
+        return v->involved || (ev->u.sig.disposition == DISP_DEFAULT && ev->u.sig.action != ACT_IGNORE &&
+                               ev->u.sig.action != ACT_CONTINUE);
+    case EV_EXIT:
+        if (v->exec) {
+            event_free(v->exec);
+            v->exec = NULL;
+        }
+        return v->involved || ev->top || ev->u.exit.signo;
+    default:
+        return false;
+    }
+}

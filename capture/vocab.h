@@ -1,0 +1,47 @@
+/*
+ * vocab: the kernel's and TCP's vocabularies as tables, one a vocabulary,
+ * and the one lookup they share: a value's name for every printer, and what
+ * the name means where a note needs it.
+ */
+#ifndef SIGTRACE_VOCAB_H
+#define SIGTRACE_VOCAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One value and its name; a table ends with { 0, NULL }. */
+struct tok {
+    long value;
+    const char *name;
+};
+
+/* The name of value in table, or NULL when it has none. */
+const char *tok_name(const struct tok *table, long value);
+
+/* TCP flag bits in the header's order (tcpdump's): FIN, SYN, RST, PSH, ACK, URG, ECE, CWR. */
+extern const struct tok tcp_flag_names[];
+/* socket(2) domains and types (the type without SOCK_NONBLOCK and SOCK_CLOEXEC: SOCK_TYPE_MASK). */
+extern const struct tok socket_domains[];
+extern const struct tok socket_types[];
+#define SOCK_TYPE_MASK 0xf
+/* shutdown(2)'s how. */
+extern const struct tok shutdown_modes[];
+/*
+ * The kernel's internal restart codes (include/linux/errno.h), which ptrace
+ * shows at a system call's exit when a signal interrupted it; glibc has no
+ * names for them.
+ */
+extern const struct tok restart_codes[];
+
+/* What a signal's default disposition does (signal(7)). */
+enum sig_action { ACT_TERMINATE, ACT_CORE, ACT_IGNORE, ACT_STOP, ACT_CONTINUE };
+extern const struct tok sig_action_names[];
+
+/* The default action of signo. */
+enum sig_action sig_default_action(int signo);
+
+/* A restart code: the call was interrupted and the kernel restarts it or fails it with EINTR. */
+bool is_restart_code(int err);
+
+#endif
