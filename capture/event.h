@@ -72,7 +72,6 @@ struct signal_facts {
     int signo;
     enum disposition disposition;
     enum sig_action action; /* for DISP_DEFAULT: what the default does */
-    int code;             /* si_code */
     pid_t sender;         /* si_pid for signals sent with kill(), else 0 */
     char sender_name[16];
 };
@@ -90,7 +89,6 @@ struct exec_facts {
 
 struct packet_facts {
     struct tcp_seg seg;   /* seg.payload points into frame */
-    int linktype;
     uint8_t *frame;       /* a copy of the captured bytes */
     uint32_t caplen, wirelen;
     char src[64], dst[64];

@@ -60,6 +60,8 @@
 #define SPIN_POLLS 200
 /* Comments kept for the next packet in the pcapng file. */
 #define PENDING_MAX 64
+/* A traced program's line that begins with this is its verdict (labs/scenario writes one). */
+#define VERDICT_MARK "verdict: "
 /* At most this many of the events after the last packet go into the file's own comment. */
 #define SHB_TRAILING_MAX 8
 
@@ -460,7 +462,6 @@ static void on_packet(const struct timespec *ts, const uint8_t *frame, uint32_t 
     p->frame = copy;
     p->caplen = caplen;
     p->wirelen = wirelen;
-    p->linktype = r->linktype;
     decode_endpoint_str(seg.family, seg.src, seg.sport, p->src, sizeof(p->src));
     decode_endpoint_str(seg.family, seg.dst, seg.dport, p->dst, sizeof(p->dst));
     if (r->opt.read_path)
@@ -766,7 +767,7 @@ int main(int argc, char **argv)
 
     /* JSON Lines on stdout stay JSON Lines: the command's own output goes to stderr. */
     r->tracer = trace_spawn(r->opt.command, &original, sigpipe_ignored, r->opt.format == OUT_JSON,
-                            on_process_event, r, err, sizeof(err));
+                            VERDICT_MARK, on_process_event, r, err, sizeof(err));
     if (!r->tracer)
         die("%s", err);
     const char *iface = r->opt.iface ? r->opt.iface : "lo";

@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "calls.h"
 #include "procfs.h"
 
 #if defined(__x86_64__)
@@ -40,49 +41,8 @@
 #define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
 
-/* What each followed system call is, and how a programmer would name it. */
-struct call_def {
-    long nr;
-    enum call_kind kind;
-    const char *syscall;
-    int any_fd;         /* read, write, close: followed only when the fd is a socket */
-};
-
-static const struct call_def calls[] = {
-    {SYS_socket, CALL_SOCKET, "socket", 0},
-    {SYS_bind, CALL_BIND, "bind", 0},
-    {SYS_listen, CALL_LISTEN, "listen", 0},
-#ifdef SYS_accept
-    {SYS_accept, CALL_ACCEPT, "accept", 0},
-#endif
-    {SYS_accept4, CALL_ACCEPT, "accept4", 0},
-    {SYS_connect, CALL_CONNECT, "connect", 0},
-    {SYS_read, CALL_RECV, "read", 1},
-    {SYS_readv, CALL_RECV, "readv", 1},
-#ifdef SYS_recv
-    {SYS_recv, CALL_RECV, "recv", 0},
-#endif
-    {SYS_recvfrom, CALL_RECV, "recvfrom", 0},
-    {SYS_recvmsg, CALL_RECV, "recvmsg", 0},
-    {SYS_write, CALL_SEND, "write", 1},
-    {SYS_writev, CALL_SEND, "writev", 1},
-#ifdef SYS_send
-    {SYS_send, CALL_SEND, "send", 0},
-#endif
-    {SYS_sendto, CALL_SEND, "sendto", 0},
-    {SYS_sendmsg, CALL_SEND, "sendmsg", 0},
-    {SYS_shutdown, CALL_SHUTDOWN, "shutdown", 0},
-    {SYS_close, CALL_CLOSE, "close", 1},
-};
-#define NCALLS (sizeof(calls) / sizeof(calls[0]))
-
-static const struct call_def *call_lookup(unsigned long nr)
-{
-    for (size_t i = 0; i < NCALLS; i++)
-        if ((unsigned long)calls[i].nr == nr)
-            return &calls[i];
-    return NULL;
-}
+/* Bytes of a write searched for a marked line. */
+#define MARK_PEEK_MAX 512
 
 /* One traced thread. */
 struct proc {
@@ -103,11 +63,11 @@ struct tracer {
     pid_t top;
     int top_status, top_done;
     int seccomp;
-    unsigned long stops;
     int go_fd;                    /* the pipe that holds the command until trace_start */
     int out_known;                /* sigtrace's standard output is open: */
     dev_t out_dev;                /* what it is, to know a traced process's */
     ino_t out_ino;                /* writes to the same place */
+    const char *mark;             /* lines that begin with it are reported (EV_VERDICT), or NULL */
     trace_emit_fn emit;
     void *ctx;
 };
@@ -175,119 +135,25 @@ static struct event *event_for(const struct proc *p, enum event_type type, const
     return ev;
 }
 
-/* --- reading the tracee's memory --------------------------------------------- */
+/* --- marked lines ------------------------------------------------------------ */
 
-static size_t peek(pid_t tid, uint64_t addr, void *buf, size_t len)
+/* A write to something that is not a socket: does a line of it begin with the caller's mark? */
+static void look_for_mark(struct tracer *t, struct proc *p, uint64_t buf, uint64_t len)
 {
-    if (!addr || !len)
-        return 0;
-    struct iovec local = {buf, len};
-    struct iovec remote = {(void *)(uintptr_t)addr, len};
-    ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
-    return n < 0 ? 0 : (size_t)n;
-}
-
-/*
- * The first bytes of a buffer described by iovecs in the tracee, at most
- * limit of them, into out (size bytes; EVENT_PREVIEW where not said).
- */
-static uint32_t peek_iov_into(pid_t tid, uint64_t iov_addr, uint64_t iovcnt, uint64_t limit, uint8_t *out,
-                              uint32_t size)
-{
-    struct iovec iov[4];
-    if (iovcnt > 4)
-        iovcnt = 4;
-    size_t got = peek(tid, iov_addr, iov, iovcnt * sizeof(iov[0])) / sizeof(iov[0]);
-    uint32_t n = 0;
-    for (size_t i = 0; i < got && n < size && n < limit; i++) {
-        size_t want = iov[i].iov_len;
-        if (want > size - n)
-            want = size - n;
-        if (want > limit - n)
-            want = (size_t)(limit - n);
-        size_t have = peek(tid, (uint64_t)(uintptr_t)iov[i].iov_base, out + n, want);
-        n += (uint32_t)have;
-        if (have < want)
-            break;
-    }
-    return n;
-}
-
-static uint32_t peek_iov(pid_t tid, uint64_t iov_addr, uint64_t iovcnt, uint64_t limit, uint8_t *out)
-{
-    return peek_iov_into(tid, iov_addr, iovcnt, limit, out, EVENT_PREVIEW);
-}
-
-static uint32_t peek_msg(pid_t tid, uint64_t msg_addr, uint64_t limit, uint8_t *out)
-{
-    struct msghdr msg;
-    if (peek(tid, msg_addr, &msg, sizeof(msg)) != sizeof(msg))
-        return 0;
-    return peek_iov(tid, (uint64_t)(uintptr_t)msg.msg_iov, msg.msg_iovlen, limit, out);
-}
-
-static uint32_t peek_buf(pid_t tid, uint64_t addr, uint64_t limit, uint8_t *out)
-{
-    return (uint32_t)peek(tid, addr, out, limit < EVENT_PREVIEW ? (size_t)limit : EVENT_PREVIEW);
-}
-
-/* A socket address in the tracee, as an endpoint (IPv4-mapped IPv6 shown as IPv4). */
-static void peek_sockaddr(pid_t tid, uint64_t addr, uint64_t addrlen, struct endpoint *e)
-{
-    struct sockaddr_storage ss;
-    memset(e, 0, sizeof(*e));
-    if (addrlen > sizeof(ss))
-        addrlen = sizeof(ss);
-    memset(&ss, 0, sizeof(ss));
-    size_t n = peek(tid, addr, &ss, (size_t)addrlen);
-    if (ss.ss_family == AF_INET && n >= sizeof(struct sockaddr_in)) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
-        e->family = AF_INET;
-        memcpy(e->addr, &sin->sin_addr, 4);
-        e->port = ntohs(sin->sin_port);
-    } else if (ss.ss_family == AF_INET6 && n >= sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
-        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        e->port = ntohs(sin6->sin6_port);
-        if (memcmp(&sin6->sin6_addr, mapped, 12) == 0) {
-            e->family = AF_INET;
-            memcpy(e->addr, (const uint8_t *)&sin6->sin6_addr + 12, 4);
-        } else {
-            e->family = AF_INET6;
-            memcpy(e->addr, &sin6->sin6_addr, 16);
-        }
-    }
-}
-
-/* The socket's addresses, read from the process's own /proc view. */
-static void socket_endpoints(pid_t tid, int fd, struct syscall_facts *f)
-{
-    unsigned long inode;
-    int state;
-    if (procfs_fd_socket(tid, fd, &inode) == 1 &&
-        procfs_tcp_socket(tid, inode, &f->local, &f->remote, &state) == 0)
-        f->listening = state == 10; /* TCP_LISTEN */
-}
-
-/* --- the scenario's verdict line --------------------------------------------- */
-
-/* A write to something that is not a socket: does it carry a line "verdict: ..."? */
-static void look_for_verdict(struct tracer *t, struct proc *p, uint64_t buf, uint64_t len)
-{
-    static const char key[] = "verdict: ";
-    if (len < sizeof(key) - 1)
+    size_t marklen = t->mark ? strlen(t->mark) : 0;
+    if (!marklen || len < marklen)
         return;
-    char text[512];
-    size_t n = peek(p->tid, buf, text, len < sizeof(text) - 1 ? (size_t)len : sizeof(text) - 1);
+    char text[MARK_PEEK_MAX];
+    size_t n = calls_peek(p->tid, buf, text, len < sizeof(text) - 1 ? (size_t)len : sizeof(text) - 1);
     text[n] = '\0';
     for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        if (strncmp(line, key, sizeof(key) - 1) != 0)
+        if (strncmp(line, t->mark, marklen) != 0)
             continue;
         struct timespec ts = now();
         struct event *ev = event_for(p, EV_VERDICT, &ts);
         if (!ev)
             return;
-        const char *value = line + sizeof(key) - 1;
+        const char *value = line + marklen;
         size_t vlen = strcspn(value, "\n");
         if (vlen >= sizeof(ev->u.verdict))
             vlen = sizeof(ev->u.verdict) - 1;
@@ -317,10 +183,10 @@ static void report_output(struct tracer *t, struct proc *p, unsigned long nr, in
     o->fd = fd;
     if (nr == SYS_writev) {
         o->len = -1;
-        o->textlen = peek_iov_into(p->tid, args[1], args[2], EVENT_OUTPUT_MAX, (uint8_t *)o->text, EVENT_OUTPUT_MAX);
+        o->textlen = calls_peek_iov(p->tid, args[1], args[2], EVENT_OUTPUT_MAX, (uint8_t *)o->text, EVENT_OUTPUT_MAX);
     } else {
         o->len = (long long)args[2];
-        o->textlen = (uint32_t)peek(p->tid, args[1], o->text, args[2] < EVENT_OUTPUT_MAX ? (size_t)args[2]
+        o->textlen = (uint32_t)calls_peek(p->tid, args[1], o->text, args[2] < EVENT_OUTPUT_MAX ? (size_t)args[2]
                                                                                          : EVENT_OUTPUT_MAX);
     }
     t->emit(ev, t->ctx);
@@ -328,21 +194,13 @@ static void report_output(struct tracer *t, struct proc *p, unsigned long nr, in
 
 /* --- system calls ------------------------------------------------------------ */
 
-/* socket(domain, type, protocol) asks for a TCP socket. */
-static int is_tcp_socket(const uint64_t args[6])
-{
-    int domain = (int)args[0], type = (int)args[1] & 0xf, protocol = (int)args[2];
-    return (domain == AF_INET || domain == AF_INET6) && type == SOCK_STREAM &&
-           (protocol == 0 || protocol == IPPROTO_TCP);
-}
-
 /*
  * At entry: note the arguments. Returns 1 if the exit must be seen too, 0 if
  * this call is not one we follow (a read or write on a file, say).
  */
 static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const uint64_t args[6])
 {
-    const struct call_def *def = call_lookup(nr);
+    const struct call_def *def = calls_find(nr);
     if (!def)
         return 0;
     int fd = (int)args[0];
@@ -354,7 +212,7 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
             if (def->kind == CALL_SEND)
                 report_output(t, p, nr, fd, args, &st);
             if (nr == SYS_write)
-                look_for_verdict(t, p, args[1], args[2]);
+                look_for_mark(t, p, args[1], args[2]);
             return 0;
         }
     }
@@ -362,62 +220,9 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
      * TCP only: a UNIX socket (the name service a shell asks for a user's
      * home, say) or a UDP one is not what the timeline is about.
      */
-    if (def->kind == CALL_SOCKET ? !is_tcp_socket(args) : procfs_fd_other_socket(p->tid, fd))
+    if (def->kind == CALL_SOCKET ? !calls_is_tcp_socket(args) : procfs_fd_other_socket(p->tid, fd))
         return 0;
-    struct syscall_facts *f = &p->facts;
-    memset(f, 0, sizeof(*f));
-    f->kind = def->kind;
-    f->syscall = def->syscall;
-    f->call = def->syscall;
-    f->fd = fd;
-    f->len = -1;
-    switch (def->kind) {
-    case CALL_SOCKET:
-        f->fd = -1;
-        f->domain = (int)args[0];
-        f->socktype = (int)args[1];
-        break;
-    case CALL_BIND:
-    case CALL_CONNECT:
-        peek_sockaddr(p->tid, args[1], args[2], &f->addr);
-        break;
-    case CALL_LISTEN:
-    case CALL_SHUTDOWN:
-        f->len = (long long)(int)args[1];
-        break;
-    case CALL_ACCEPT:
-    case CALL_CLOSE:
-        break;
-    case CALL_SEND:
-        if (nr == SYS_sendto && args[4]) {
-            peek_sockaddr(p->tid, args[4], args[5], &f->addr);
-        } else if (nr == SYS_sendto) {
-            f->call = "send";
-        }
-        if (nr == SYS_sendmsg) {
-            f->msg_flags = (int)args[2];
-            f->datalen = peek_msg(p->tid, args[1], EVENT_PREVIEW, f->data);
-        } else if (nr == SYS_writev) {
-            f->datalen = peek_iov(p->tid, args[1], args[2], EVENT_PREVIEW, f->data);
-        } else {
-            f->len = (long long)args[2];
-            if (nr != SYS_write)
-                f->msg_flags = (int)args[3];
-            f->datalen = peek_buf(p->tid, args[1], args[2], f->data);
-        }
-        break;
-    case CALL_RECV:
-        if (nr == SYS_recvfrom && !args[4])
-            f->call = "recv";
-        if (nr == SYS_recvmsg)
-            f->msg_flags = (int)args[2];
-        else if (nr != SYS_readv) {
-            f->len = (long long)args[2];
-            if (nr != SYS_read)
-                f->msg_flags = (int)args[3];
-        }
-        break;
-    }
+    calls_entry(def, p->tid, args, &p->facts);
     p->def = def;
     memcpy(p->args, args, sizeof(p->args));
     p->entered = now();
@@ -430,32 +235,8 @@ static void on_exit_call(struct tracer *t, struct proc *p, int64_t rval, int is_
     struct timespec ts = now();
     struct syscall_facts *f = &p->facts;
     p->in_call = 0;
-    f->ret = is_error ? -1 : rval;
-    f->err = is_error ? (int)-rval : 0;
+    calls_exit(p->def, p->tid, p->args, rval, is_error, f);
     f->duration = ts_diff(&ts, &p->entered);
-    const uint64_t *args = p->args;
-    long nr = p->def->nr;
-
-    if (f->kind == CALL_RECV && f->ret > 0) {
-        if (nr == SYS_recvmsg)
-            f->datalen = peek_msg(p->tid, args[1], (uint64_t)f->ret, f->data);
-        else if (nr == SYS_readv)
-            f->datalen = peek_iov(p->tid, args[1], args[2], (uint64_t)f->ret, f->data);
-        else
-            f->datalen = peek_buf(p->tid, args[1], (uint64_t)f->ret, f->data);
-    }
-    if (f->kind == CALL_SOCKET && f->ret >= 0)
-        f->fd = (int)f->ret;
-    if (f->kind == CALL_ACCEPT && f->ret >= 0) {
-        socket_endpoints(p->tid, (int)f->ret, f);
-        f->addr = f->remote;
-    }
-    if ((f->kind == CALL_BIND || f->kind == CALL_LISTEN) && f->ret == 0)
-        socket_endpoints(p->tid, f->fd, f);
-    if (f->kind == CALL_BIND && f->ret == 0 && f->local.family == 0)
-        f->local = f->addr; /* a bound socket that does not listen yet is not in /proc/net/tcp */
-    if (f->kind == CALL_CONNECT && (f->ret == 0 || f->err == EINPROGRESS))
-        socket_endpoints(p->tid, f->fd, f);
 
     /*
      * The event's time: a call that makes packets (connect, send, close,
@@ -534,7 +315,6 @@ static void on_signal(struct tracer *t, struct proc *p, int sig)
         s->action = sig_default_action(sig);
         siginfo_t si;
         if (ptrace(PTRACE_GETSIGINFO, p->tid, 0, &si) == 0) {
-            s->code = si.si_code;
             if ((si.si_code == SI_USER || si.si_code == SI_TKILL || si.si_code == SI_QUEUE) &&
                 si.si_pid > 0 && si.si_pid != p->tgid) {
                 s->sender = si.si_pid;
@@ -699,7 +479,6 @@ int trace_pump(struct tracer *t, int max)
             return handled ? handled : -1; /* ECHILD: nobody is left */
         }
         handled++;
-        t->stops++;
         on_status(t, tid, status);
     }
     return handled;
@@ -711,14 +490,18 @@ int trace_pump(struct tracer *t, int max)
 /* In the child: only the calls we follow stop the process; the rest run freely. */
 static int install_filter(void)
 {
-    struct sock_filter prog[NCALLS + 5];
+    struct sock_filter prog[CALLS_MAX + 5];
+    if (ncalls > CALLS_MAX) {
+        errno = E2BIG;
+        return -1;
+    }
     size_t n = 0;
     prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 0, NCALLS + 1);
+    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 0, (uint8_t)(ncalls + 1));
     prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-    for (size_t i = 0; i < NCALLS; i++)
+    for (size_t i = 0; i < ncalls; i++)
         prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)calls[i].nr,
-                                                 (uint8_t)(NCALLS - i), 0);
+                                                 (uint8_t)(ncalls - i), 0);
     prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
     struct sock_fprog fprog = {(unsigned short)n, prog};
@@ -768,7 +551,8 @@ static void child(char *const argv[], const sigset_t *mask, int sigpipe_ignored,
 }
 
 struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask, int child_sigpipe_ignored,
-                           int stdout_to_stderr, trace_emit_fn emit, void *ctx, char *err, size_t errlen)
+                           int stdout_to_stderr, const char *mark, trace_emit_fn emit, void *ctx,
+                           char *err, size_t errlen)
 {
     struct tracer *t = calloc(1, sizeof(*t));
     if (!t) {
@@ -777,6 +561,7 @@ struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask, int c
     }
     t->emit = emit;
     t->ctx = ctx;
+    t->mark = mark;
     struct stat out;
     if (fstat(stdout_to_stderr ? STDERR_FILENO : STDOUT_FILENO, &out) == 0) {
         t->out_known = 1;
@@ -842,7 +627,6 @@ int trace_start(struct tracer *t)
             continue;
         if (tid < 0)
             return 0;
-        t->stops++;
         if (WIFSTOPPED(status) && (unsigned)status >> 16 == PTRACE_EVENT_SECCOMP) {
             t->seccomp = 1;
             ptrace(PTRACE_CONT, t->top, 0, 0);
@@ -877,7 +661,6 @@ int trace_command_status(const struct tracer *t, int *status)
     return 1;
 }
 
-unsigned long trace_stop_count(const struct tracer *t) { return t->stops; }
 
 void trace_free(struct tracer *t)
 {

@@ -35,11 +35,14 @@ typedef void (*trace_emit_fn)(struct event *ev, void *ctx);
  * the command starts with the signal mask and SIGPIPE disposition given
  * here, and with its standard output on our standard error if
  * stdout_to_stderr (when ours carries JSON). Its writes to where its
- * standard output went are reported as EV_OUTPUT events. NULL on failure,
- * with the reason in err.
+ * standard output went are reported as EV_OUTPUT events; a line it writes
+ * to anything but a socket that begins with mark (if not NULL) is reported
+ * as an EV_VERDICT event with the rest of the line. NULL on failure, with
+ * the reason in err.
  */
 struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask, int child_sigpipe_ignored,
-                           int stdout_to_stderr, trace_emit_fn emit, void *ctx, char *err, size_t errlen);
+                           int stdout_to_stderr, const char *mark, trace_emit_fn emit, void *ctx,
+                           char *err, size_t errlen);
 
 /* Let the command run. Returns 1 if the seccomp filter is in use, else 0. */
 int trace_start(struct tracer *t);
@@ -59,8 +62,6 @@ void trace_kill_all(struct tracer *t);
 /* The command's wait status, once it has ended: 1 and *status set, else 0. */
 int trace_command_status(const struct tracer *t, int *status);
 
-/* How many stops were handled: a measure of the tracer's overhead. */
-unsigned long trace_stop_count(const struct tracer *t);
 
 void trace_free(struct tracer *t);
 
