@@ -160,6 +160,10 @@ void describe_who_what(struct story *st, const struct event *ev, char *who, size
     case EV_OUTPUT:
         output_what(&ev->u.output, what, len);
         break;
+    case EV_SKIPPED:
+        snprintf(what, len, "skipped %lu frame%s: %s", ev->u.skipped.frames,
+                 ev->u.skipped.frames == 1 ? "" : "s", ev->u.skipped.reason);
+        break;
     case EV_REPEAT: {
         const struct repeat_facts *r = &ev->u.rep;
         double span = ts_diff(&r->last, &r->first);

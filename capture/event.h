@@ -30,6 +30,7 @@ enum event_type {
     EV_REPEAT_START,/* a process began repeating its last events (text output only) */
     EV_REPEAT,      /* how often a process repeated them: the collapsed events */
     EV_OUTPUT,      /* a traced process wrote to sigtrace's own standard output */
+    EV_SKIPPED,     /* at the end: frames that carried no TCP segment sigtrace could read, by reason */
 };
 
 /* What a process had arranged for a signal when it arrived. */
@@ -105,6 +106,11 @@ struct output_facts {
     long long len;        /* bytes offered */
     uint32_t textlen;     /* how much of text is valid */
     char text[EVENT_OUTPUT_MAX];
+};
+
+struct skipped_facts {
+    const char *reason;   /* decode_frame()'s why, or "out of memory" */
+    unsigned long frames;
 };
 
 struct repeat_facts {
@@ -184,6 +190,7 @@ struct event {
         struct conn_summary conn;
         struct repeat_facts rep;
         struct output_facts output;
+        struct skipped_facts skipped;
         char verdict[512];    /* the line, after "verdict: " */
     } u;
 };

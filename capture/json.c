@@ -318,6 +318,12 @@ void json_event(struct output *o, FILE *f, const struct event *ev)
     case EV_OUTPUT:
         json_output(&j, ev, ev->repeat);
         break;
+    case EV_SKIPPED:
+        jbegin(&j, "skipped", &ev->t);
+        jstr(&j, "reason", ev->u.skipped.reason);
+        jkey(&j, "frames");
+        juint(&j, ev->u.skipped.frames);
+        break;
     case EV_REPEAT_START:
         return;
     case EV_REPEAT: {

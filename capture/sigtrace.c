@@ -60,6 +60,8 @@
 #define SPIN_POLLS 200
 /* Comments kept for the next packet in the pcapng file. */
 #define PENDING_MAX 64
+/* Reasons to skip a frame, counted apart (decode.c has fewer); any more count as the last. */
+#define SKIP_REASONS_MAX 16
 /* A traced program's line that begins with this is its verdict (labs/scenario writes one). */
 #define VERDICT_MARK "verdict: "
 /* At most this many of the events after the last packet go into the file's own comment. */
@@ -86,7 +88,9 @@ struct run {
     FILE *json;
     int linktype;
     int owned_only;              /* show only packets of endpoints the traced processes used */
-    unsigned long skipped, others, not_tcp;
+    struct skipped_facts skipped[SKIP_REASONS_MAX]; /* frames skipped, by reason */
+    size_t nskipped;
+    unsigned long others;        /* packets of endpoints no traced process used (owned_only) */
     char *pending[PENDING_MAX];  /* process events since the last packet, for its comments */
     size_t npending;
     unsigned long pending_lost;
@@ -431,18 +435,59 @@ static void on_process_event(struct event *ev, void *ctx)
     timeline_push(r->timeline, ev);
 }
 
+/* One more frame skipped for this reason (a string that lives as long as the program). */
+static void skip_frame(struct run *r, const char *reason)
+{
+    size_t i = 0;
+    while (i < r->nskipped && strcmp(r->skipped[i].reason, reason) != 0)
+        i++;
+    if (i == r->nskipped) {
+        if (r->nskipped == SKIP_REASONS_MAX)
+            i = SKIP_REASONS_MAX - 1;
+        else
+            r->skipped[r->nskipped++].reason = reason;
+    }
+    r->skipped[i].frames++;
+}
+
+/*
+ * The end of the run: the frames skipped, by reason, as JSON events and on
+ * standard error, and the packets left out.
+ */
+static void report_skipped(struct run *r)
+{
+    unsigned long total = 0;
+    char line[1024];
+    size_t n = 0;
+    for (size_t i = 0; i < r->nskipped; i++) {
+        struct event *ev = event_new(EV_SKIPPED);
+        if (ev) {
+            ev->t = r->last_t;
+            ev->u.skipped = r->skipped[i];
+            output_event(r->out, ev, NULL);
+            event_free(ev);
+        }
+        total += r->skipped[i].frames;
+        n += (size_t)snprintf(line + n, n < sizeof line ? sizeof line - n : 0, "%s%lu %s", i ? ", " : "",
+                              r->skipped[i].frames, r->skipped[i].reason);
+    }
+    if (total)
+        fprintf(stderr, PROG ": skipped %lu frame%s with no TCP segment it could read: %s\n", total,
+                total == 1 ? "" : "s", line);
+    if (r->others)
+        fprintf(stderr, PROG ": left out %lu packet%s between endpoints no traced process used\n", r->others,
+                r->others == 1 ? "" : "s");
+}
+
 /* From the capture: decode; into the timeline (live) or straight out (a file, already in order). */
 static void on_packet(const struct timespec *ts, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
                       void *ctx)
 {
     struct run *r = ctx;
     struct tcp_seg seg;
-    enum decode_result res = decode_frame(r->linktype, frame, caplen, &seg, NULL);
-    if (res != DECODE_TCP) {
-        if (res == DECODE_OTHER)
-            r->not_tcp++;
-        else
-            r->skipped++;
+    const char *why;
+    if (decode_frame(r->linktype, frame, caplen, &seg, &why) != DECODE_TCP) {
+        skip_frame(r, why);
         return;
     }
     struct event *ev = event_new(EV_PACKET);
@@ -450,7 +495,7 @@ static void on_packet(const struct timespec *ts, const uint8_t *frame, uint32_t 
     if (!ev || !copy) {
         free(ev);
         free(copy);
-        r->skipped++;
+        skip_frame(r, "out of memory");
         return;
     }
     memcpy(copy, frame, caplen);
@@ -650,6 +695,7 @@ static void build_filter(const struct options *opt, char *buf, size_t len)
 static void finish(struct run *r)
 {
     tcp_flush(r->tcp, on_connection_done, r);
+    report_skipped(r);
     output_finish(r->out);
     if (r->pcapng) {
         /*

@@ -111,6 +111,8 @@ bool story_tells(struct story *st, const struct event *ev, struct event **intro)
         return false; /* at the end */
     case EV_OUTPUT:
         return false; /* the process's own write shows it */
+    case EV_SKIPPED:
+        return false; /* standard error says it, at the end */
     default:
         break;
     }
