@@ -45,4 +45,5 @@ up_to_date() {
 @test "walkthrough 5-unread-close is up to date (else: make docs)" { up_to_date 5-unread-close; }
 @test "walkthrough 6-client-side is up to date (else: make docs)" { up_to_date 6-client-side; }
 @test "walkthrough 7-inherited-ign is up to date (else: make docs)" { up_to_date 7-inherited-ign; }
+@test "walkthrough 8-neighbours is up to date (else: make docs)" { up_to_date 8-neighbours; }
 @test "walkthrough solution is up to date (else: make docs)" { up_to_date solution; }
