@@ -51,8 +51,8 @@ sigtrace: deps $(TRACER) ## build the tracer, build/sigtrace
 # never clash, and no root is needed), leaving the capture and the events in
 # build/traces/. SIGTRACE_FLAGS adds options, e.g. SIGTRACE_FLAGS=--ladder.
 SIGTRACE_FLAGS ?=
-# SCENARIO_FLAGS adds options to labs/scenario, e.g. SCENARIO_FLAGS='--server
-# server-fork' for one of lab 8's other servers.
+# SCENARIO_FLAGS adds options to labs/scenario, e.g.
+# SCENARIO_FLAGS=--server=server-fork for one of lab 8's other servers.
 SCENARIO_FLAGS ?=
 # $(call traced,SCENARIO,TRACE): the shell commands that run labs/scenario
 # SCENARIO under the tracer, keep build/traces/TRACE.{pcapng,jsonl}, and fail
