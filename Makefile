@@ -7,7 +7,9 @@ CPPFLAGS += -D_DEFAULT_SOURCE
 BUILD    := build
 LABS     := $(notdir $(wildcard labs/[0-9]*))
 LAB_NUMS := $(foreach l,$(LABS),$(firstword $(subst -, ,$(l))))
-LAB_BINS := $(foreach l,$(LABS),$(BUILD)/labs/$(l)/server $(BUILD)/labs/$(l)/client)
+# Every program of every lab: its server and client, and any other program
+# the lab needs (lab 8 has several servers and a launcher).
+LAB_BINS := $(patsubst %.c,$(BUILD)/%,$(wildcard labs/[0-9]*/*.c))
 SOL_BINS := $(BUILD)/solution/server $(BUILD)/solution/client
 TRACER   := $(BUILD)/sigtrace
 TR_SRCS  := $(filter-out capture/fuzz_%.c,$(wildcard capture/*.c))
@@ -27,11 +29,7 @@ help: ## list the targets
 deps: ## check the tools and libraries the kit needs, installing any that are missing
 	@scripts/install-deps --check-or-install
 
-$(BUILD)/labs/%/server: labs/%/server.c
-	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $<
-
-$(BUILD)/labs/%/client: labs/%/client.c
+$(BUILD)/labs/%: labs/%.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $<
 
@@ -53,11 +51,14 @@ sigtrace: deps $(TRACER) ## build the tracer, build/sigtrace
 # never clash, and no root is needed), leaving the capture and the events in
 # build/traces/. SIGTRACE_FLAGS adds options, e.g. SIGTRACE_FLAGS=--ladder.
 SIGTRACE_FLAGS ?=
+# SCENARIO_FLAGS adds options to labs/scenario, e.g.
+# SCENARIO_FLAGS=--server=server-fork for one of lab 8's other servers.
+SCENARIO_FLAGS ?=
 # $(call traced,SCENARIO,TRACE): the shell commands that run labs/scenario
 # SCENARIO under the tracer, keep build/traces/TRACE.{pcapng,jsonl}, and fail
 # only if the tracer was interrupted (a lab's verdict is not a failure).
 traced = mkdir -p $(TRACES); \
-	$(TRACER) --netns $(SIGTRACE_FLAGS) -w $(TRACES)/$(2).pcapng -o $(TRACES)/$(2).jsonl -- labs/scenario "$(1)"; \
+	$(TRACER) --netns $(SIGTRACE_FLAGS) -w $(TRACES)/$(2).pcapng -o $(TRACES)/$(2).jsonl -- labs/scenario $(SCENARIO_FLAGS) "$(1)"; \
 	status=$$?; echo "(capture: $(TRACES)/$(2).pcapng, events: $(TRACES)/$(2).jsonl)"; \
 	[ $$status -lt 128 ] || exit $$status
 

@@ -8,7 +8,7 @@ load 'test_helper/common'
 
 # The teaching text whose commands and paths are checked.
 DOCS=(labs/1-naive/README.md labs/2-send-removed/README.md labs/3-sig-ign/README.md
-	labs/4-handler/README.md docs/theory.md docs/answers.md solution/README.md)
+	labs/4-handler/README.md labs/8-neighbours/README.md docs/theory.md docs/answers.md solution/README.md)
 
 setup_file() { make -C "$BATS_TEST_DIRNAME/.." --no-print-directory -s all >&2; }
 

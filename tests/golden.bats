@@ -69,4 +69,5 @@ golden() {
 @test "golden: lab 5's traced run is docs/walkthrough-5-unread-close.md" { golden '^live-5-unread-close$'; }
 @test "golden: lab 6's traced run is docs/walkthrough-6-client-side.md" { golden '^live-6-client-side$'; }
 @test "golden: lab 7's traced run is docs/walkthrough-7-inherited-ign.md" { golden '^live-7-inherited-ign$'; }
+@test "golden: lab 8's traced run is docs/walkthrough-8-neighbours.md" { golden '^live-8-neighbours$'; }
 @test "golden: the solution's traced run is docs/walkthrough-solution.md" { golden '^live-solution$'; }

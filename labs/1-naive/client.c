@@ -1,8 +1,5 @@
 /*
- * Lab 1, the client: reads lines from standard input, sends each one to the
- * server, waits for the reply and prints it. When standard input ends, it
- * closes the connection and exits: that is the moment the server's trouble
- * starts.
+ * Lab 1, the naive server: the client, which sends each line of its input and prints the reply.
  *
  * Usage: client [port [host]]     (defaults 3333 and 127.0.0.1)
  */

@@ -1,11 +1,5 @@
 /*
- * Lab 1, the naive server: the original program, bugs and all.
- *
- * It accepts one client at a time and, for that client, loops forever:
- * receive, print what is in the buffer, reply "done\n". It never looks at
- * what recv() returned, so it never notices that the client has gone. Its
- * next send() to the closed connection raises SIGPIPE, whose default action
- * kills the server.
+ * Lab 1, the naive server: the original program, which never looks at what recv() returned.
  *
  * Usage: server [port]            (default port 3333)
  */

@@ -1,8 +1,5 @@
 /*
- * Lab 2, the client: the recv() is removed to match the server, which no
- * longer replies. It reads lines from standard input and sends each one; the
- * buffer it prints is its own line. When standard input ends, it closes the
- * connection and exits.
+ * Lab 2, the send removed: lab 1's client without its recv(), as the server no longer replies.
  *
  * Usage: client [port [host]]     (defaults 3333 and 127.0.0.1)
  */

@@ -1,11 +1,5 @@
 /*
- * Lab 2, the first attempted fix: the send() is removed, so there is nothing
- * left to raise SIGPIPE.
- *
- * The server still never looks at what recv() returned. Once the client has
- * gone, recv() returns 0 at once, every time: the server is not "blocked in
- * recv", it spins, printing its stale buffer forever, and never goes back to
- * accept() the next client.
+ * Lab 2, the send removed: lab 1's server without its send(), so nothing raises SIGPIPE.
  *
  * Usage: server [port]            (default port 3333)
  */

@@ -1,10 +1,5 @@
 /*
- * Lab 3, the second attempted fix: SIGPIPE is ignored.
- *
- * The server no longer dies: send() to the closed connection now fails with
- * EPIPE instead. But it still never looks at what recv() or send() returned,
- * so it loops forever on a dead connection (recv returns 0, send fails with
- * EPIPE), and never goes back to accept() the next client.
+ * Lab 3, SIGPIPE ignored: lab 1's server, which ignores SIGPIPE.
  *
  * Usage: server [port]            (default port 3333)
  */

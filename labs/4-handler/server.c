@@ -1,14 +1,5 @@
 /*
- * Lab 4, the third attempted fix: a SIGPIPE handler clears a `connected`
- * flag, the loop runs while the flag is set, and the connection is closed
- * after it.
- *
- * It works for a client that closes normally: the send() after the client
- * has gone raises SIGPIPE, the handler runs, the loop ends, and the server
- * goes back to accept(). Two things are left as they were written, on
- * purpose, because they are the exercises: the handler is installed late,
- * inside the loop after the first send(), and the flag is a plain int, not a
- * volatile sig_atomic_t.
+ * Lab 4, a SIGPIPE handler: lab 1's server, whose SIGPIPE handler ends the loop.
  *
  * Usage: server [port]            (default port 3333)
  */

@@ -1,7 +1,5 @@
 /*
- * Lab 5, the client (the same as lab 1's): reads lines from standard input,
- * sends each one to the server, waits for the reply and prints it. Here it is
- * the one that writes to a connection the server has reset.
+ * Lab 5, a close with unread data: lab 1's client, unchanged.
  *
  * Usage: client [port [host]]     (defaults 3333 and 127.0.0.1)
  */

@@ -1,12 +1,5 @@
 /*
- * Lab 5, a close with unread data: the server hangs up on a request it has
- * not read to the end.
- *
- * It reads at most 16 bytes of a request, answers "done\n" and closes the
- * connection, as lab 6's server does. A longer request leaves bytes unread,
- * and closing a socket with unread data sends a RST instead of a FIN: the
- * client's next send() fails with ECONNRESET, which raises no signal. The
- * send() after that fails with EPIPE, raises SIGPIPE and kills the client.
+ * Lab 5, a close with unread data: lab 6's server, reading at most 16 bytes of a request.
  *
  * Usage: server [port]            (default port 3333)
  */

@@ -1,8 +1,5 @@
 /*
- * Lab 6, the client (the same as lab 1's): reads lines from standard input,
- * sends each one to the server, waits for the reply and prints it. It never
- * looks at what send() or recv() returned, so it writes on after the server
- * has hung up: this time the client is the one that dies of SIGPIPE.
+ * Lab 6, the other side: lab 1's client, unchanged.
  *
  * Usage: client [port [host]]     (defaults 3333 and 127.0.0.1)
  */

@@ -1,12 +1,5 @@
 /*
- * Lab 6, the other side: the server hangs up, and the client dies.
- *
- * It answers one request per connection, as HTTP/1.0 did: receive, print,
- * reply "done\n", close. The client does not know that, and sends its next
- * line on the same connection: the server's kernel answers it with a RST,
- * and the client's send() after that raises SIGPIPE, which kills the client.
- * SIGPIPE is not a server problem: whoever writes last to a closed
- * connection gets it.
+ * Lab 6, the other side: lab 1's server, hanging up after each answer.
  *
  * Usage: server [port]            (default port 3333)
  */

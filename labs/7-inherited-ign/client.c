@@ -1,7 +1,5 @@
 /*
- * Lab 7, the client (the same as lab 1's): reads lines from standard input,
- * sends each one to the server, waits for the reply and prints it. When
- * standard input ends, it closes the connection and exits.
+ * Lab 7, SIG_IGN inherited: lab 1's client, unchanged.
  *
  * Usage: client [port [host]]     (defaults 3333 and 127.0.0.1)
  */

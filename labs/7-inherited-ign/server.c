@@ -1,12 +1,5 @@
 /*
- * Lab 7, the naive server again, unchanged: lab 1's program, run by a parent
- * that ignores SIGPIPE.
- *
- * A disposition of SIG_IGN survives fork() and exec(), so this server starts
- * with SIGPIPE ignored without asking for it, and behaves as lab 3's does:
- * send() fails with EPIPE, and it loops forever on a dead connection instead
- * of dying. A test run by such a parent (a service manager, a CI runner)
- * never sees the crash that every user's terminal would show.
+ * Lab 7, SIG_IGN inherited: lab 1's server, unchanged, started with SIGPIPE ignored.
  *
  * Usage: server [port]            (default port 3333)
  */
