@@ -92,8 +92,12 @@ fuzz: deps $(BUILD)/fuzz/fuzz_decode ## fuzz the packet decoder and connection t
 	$(BUILD)/fuzz/fuzz_decode -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
 		$(BUILD)/fuzz/corpus $(BUILD)/fuzz/seeds
 
-test: all unit ## run the whole test suite: the unit tests, then bats
-	bats tests
+# Test files run side by side, as many as the machine has cores (GNU parallel),
+# each test waiting for conditions rather than for time, so load does not fail them.
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+test: all unit ## run the whole test suite: the unit tests, then bats (TEST_JOBS files at once)
+	bats --jobs $(TEST_JOBS) --no-parallelize-within-files tests
 
 # Further targets, one file per concern (grading, docs, benchmarks, ...).
 include $(sort $(wildcard mk/*.mk))

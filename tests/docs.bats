@@ -10,7 +10,6 @@ load 'test_helper/common'
 DOCS=(labs/1-naive/README.md labs/2-send-removed/README.md labs/3-sig-ign/README.md
 	labs/4-handler/README.md labs/8-neighbours/README.md docs/theory.md docs/answers.md solution/README.md)
 
-setup_file() { make -C "$BATS_TEST_DIRNAME/.." --no-print-directory -s all >&2; }
 
 # The options a usage text names: -x and --long words, one a line, sorted.
 options_in() { grep -oE '(^|[[:space:],])--?[a-zA-Z][a-zA-Z-]*' | tr -d ' ,\t' | sort -u; }

@@ -4,7 +4,6 @@
 # with the files in tests/golden/ and docs/. The cases are tests/golden/TESTLIST;
 # scripts/golden runs them; `make golden` writes them anew, to be reviewed as a diff.
 
-setup_file() { make -C "$BATS_TEST_DIRNAME/.." --no-print-directory -s all >&2; }
 
 setup() { load 'test_helper/common'; }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Lab 1, the naive server: it dies of SIGPIPE once its client leaves.
 
-# setup_file builds the labs; each test gets a free $PORT and leaves no process.
+# Each test gets a free $PORT and leaves no process (test_helper/labs); the suite builds the labs once.
 load 'test_helper/labs'
 
 @test "lab 1: the server answers each line with done" {

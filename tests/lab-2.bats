@@ -2,7 +2,7 @@
 # Lab 2, send and recv removed: no SIGPIPE, but the server spins on recv()
 # returning 0 and never serves anyone else.
 
-# setup_file builds the labs; each test gets a free $PORT and leaves no process.
+# Each test gets a free $PORT and leaves no process (test_helper/labs); the suite builds the labs once.
 load 'test_helper/labs'
 
 @test "lab 2: the server survives the client's departure" {

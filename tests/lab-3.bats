@@ -2,7 +2,7 @@
 # Lab 3, SIGPIPE ignored: no death, but send fails with EPIPE forever and the
 # server never serves anyone else.
 
-# setup_file builds the labs; each test gets a free $PORT and leaves no process.
+# Each test gets a free $PORT and leaves no process (test_helper/labs); the suite builds the labs once.
 load 'test_helper/labs'
 
 @test "lab 3: the server ignores SIGPIPE" {

@@ -2,7 +2,7 @@
 # Lab 4, a SIGPIPE handler clears `connected`: the server goes back to
 # accept() after a client leaves, but its late signal() leaves a hole.
 
-# setup_file builds the labs; each test gets a free $PORT and leaves no process.
+# Each test gets a free $PORT and leaves no process (test_helper/labs); the suite builds the labs once.
 load 'test_helper/labs'
 
 @test "lab 4: SIGPIPE is caught after the first client, and the server serves the next one" {

@@ -4,7 +4,7 @@
 # fails with ECONNRESET and raises nothing; only the send after that fails
 # with EPIPE and raises SIGPIPE.
 
-# setup_file builds the labs; each test gets a free $PORT and leaves no process.
+# Each test gets a free $PORT and leaves no process (test_helper/labs); the suite builds the labs once.
 load 'test_helper/labs'
 load 'test_helper/paced'
 

@@ -2,7 +2,7 @@
 # Lab 6, the other side: the server answers one request per connection and
 # hangs up; the client writes on, and SIGPIPE kills the client.
 
-# setup_file builds the labs; each test gets a free $PORT and leaves no process.
+# Each test gets a free $PORT and leaves no process (test_helper/labs); the suite builds the labs once.
 load 'test_helper/labs'
 load 'test_helper/paced'
 

@@ -2,7 +2,7 @@
 # Lab 7, SIG_IGN inherited across exec: lab 1's server, started by a parent
 # that ignores SIGPIPE, survives its client and spins instead of dying.
 
-# setup_file builds the labs; each test gets a free $PORT and leaves no process.
+# Each test gets a free $PORT and leaves no process (test_helper/labs); the suite builds the labs once.
 load 'test_helper/labs'
 
 # sigpipe_ignored PID: PID has SIGPIPE (13) ignored.

@@ -6,7 +6,7 @@
 # reaps it, but interrupts accept(), whose unchecked -1 becomes a child that
 # spins on fd -1.
 
-# setup_file builds the labs; each test gets a free $PORT and leaves no process.
+# Each test gets a free $PORT and leaves no process (test_helper/labs); the suite builds the labs once.
 load 'test_helper/labs'
 
 LAB=8-neighbours

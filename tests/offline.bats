@@ -3,7 +3,6 @@
 # scripts/make-fixtures with dumpcap) are annotated packet by packet, and
 # each connection is summarised in Zeek's terms.
 
-setup_file() { make -C "$BATS_TEST_DIRNAME/.." --no-print-directory -s all >&2; }
 
 setup() {
 	load 'test_helper/common'

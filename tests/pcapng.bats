@@ -3,7 +3,6 @@
 # (Wireshark's tools, independent of ours): every packet, every note as a
 # packet comment, nanosecond timestamps, and no complaint.
 
-setup_file() { make -C "$BATS_TEST_DIRNAME/.." --no-print-directory -s all >&2; }
 
 setup() {
 	load 'test_helper/common'

@@ -2,7 +2,7 @@
 # labs/scenario itself: its arguments, its --kill variant, runs side by side,
 # and the promise that nothing it starts outlives it.
 
-# setup_file builds the labs; each test gets a free $PORT and leaves no process.
+# Each test gets a free $PORT and leaves no process (test_helper/labs); the suite builds the labs once.
 load 'test_helper/labs'
 
 SCENARIO=$ROOT/labs/scenario

@@ -13,7 +13,6 @@
 
 bats_require_minimum_version 1.5.0
 
-setup_file() { make -C "$BATS_TEST_DIRNAME/.." --no-print-directory -s all >&2; }
 
 setup() {
 	load 'test_helper/common'

@@ -1,12 +1,11 @@
 # The lab tests' setup and helpers: `load 'test_helper/labs'` at the top of
-# a lab's test file gives it setup_file (build the labs), setup (common
-# helpers, a free $PORT) and teardown (kill what the test started).
+# a lab's test file gives it setup (common helpers, a free $PORT) and teardown
+# (kill what the test started); setup_suite.bash has built the labs.
 
 # shellcheck disable=SC2034 # PORT and SERVER_PID are for the files that load this one
 
 load 'test_helper/common'
 
-setup_file() { make -C "$BATS_TEST_DIRNAME/.." --no-print-directory -s labs >&2; }
 setup() { PORT=$(free_port); }
 teardown() { teardown_processes; }
 

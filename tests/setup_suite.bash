@@ -1,0 +1,21 @@
+# Once for the whole suite (bats runs this before the first file and after the
+# last): build what the tests run, and afterwards fail the suite if any process
+# a test started is still running. Every process a test starts carries the
+# run's mark (SIGPIPE_LAB_RUN, set in test_helper/common), which is how
+# run_processes finds them.
+
+setup_suite() {
+	load 'test_helper/common'
+	make -C "$ROOT" --no-print-directory -s all >&2
+}
+
+teardown_suite() {
+	load 'test_helper/common'
+	quiet() { [[ -z $(run_processes) ]]; }
+	# A process that was just killed may take a moment to be reaped.
+	if ! wait_for 10 quiet; then
+		echo "processes the suite started are still running:" >&2
+		run_processes >&2
+		return 1
+	fi
+}
