@@ -12,8 +12,8 @@ LAB_NUMS := $(foreach l,$(LABS),$(firstword $(subst -, ,$(l))))
 LAB_BINS := $(patsubst %.c,$(BUILD)/%,$(wildcard labs/[0-9]*/*.c))
 SOL_BINS := $(BUILD)/solution/server $(BUILD)/solution/client
 TRACER   := $(BUILD)/sigtrace
-TR_SRCS  := $(filter-out capture/fuzz_%.c,$(wildcard capture/*.c))
-TR_HDRS  := $(wildcard capture/*.h)
+TR_SRCS  := $(filter-out capture/fuzz_%.c,$(wildcard capture/*.c)) lib/die.c
+TR_HDRS  := $(wildcard capture/*.h) lib/die.h
 TRACES   := $(BUILD)/traces
 
 .PHONY: all labs sigtrace help deps test clean solution $(addprefix lab-,$(LAB_NUMS))

@@ -33,6 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/die.h"
 #include "capture.h"
 #include "decode.h"
 #include "event.h"
@@ -124,18 +125,6 @@ static void usage(FILE *to, int status)
             "Exit status: COMMAND's (128+N if killed by signal N); 130/143/129 if sigtrace was\n"
             "interrupted by SIGINT/SIGTERM/SIGHUP; 1 on failure; 2 on bad arguments; 0 after --help.\n");
     exit(status);
-}
-
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, PROG ": ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    exit(1);
 }
 
 /*
@@ -559,10 +548,10 @@ static void catch_stop_signals(void)
     sa.sa_handler = on_read_stop;
     sa.sa_flags = SA_RESETHAND;
     if (sigemptyset(&sa.sa_mask) < 0)
-        die("sigemptyset: %s", strerror(errno));
+        die("sigemptyset");
     for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
         if (sigaction(signals[i], &sa, NULL) < 0)
-            die("sigaction: %s", strerror(errno));
+            die("sigaction");
 }
 
 static int read_file(struct run *r)
@@ -661,23 +650,23 @@ static void open_outputs(struct run *r)
     if (r->opt.json_path) {
         r->json = fopen(r->opt.json_path, "we");
         if (!r->json)
-            die("cannot write %s: %s (check the directory exists and is writable)", r->opt.json_path,
-                strerror(errno));
+            die_hint("check the directory exists and is writable", "cannot write %s: %s", r->opt.json_path,
+                     strerror(errno));
     }
     int color = r->opt.format != OUT_JSON && isatty(STDOUT_FILENO) && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
     /* A file read is printed as fast as it can be; a live run as it happens. */
     r->out = output_new(stdout, r->opt.format, color, r->json, !r->opt.read_path);
     if (!r->out)
-        die("out of memory");
+        die("cannot start the output");
     if (r->opt.write_path) {
         char shb[1200];
         snprintf(shb, sizeof(shb), "%s", r->opt.read_path ? "annotated by sigtrace" : r->command_line);
         r->pcapng = pcapng_open(r->opt.write_path, shb, err, sizeof(err));
         if (!r->pcapng) /* err names the file */
-            die("cannot write %s (check the directory exists and is writable)", err);
+            die_hint("check the directory exists and is writable", "cannot write %s", err);
         r->pcapng_if = pcapng_add_interface(r->pcapng, r->linktype, capture_snaplen(r->cap), capture_name(r->cap));
         if (r->pcapng_if < 0)
-            die("cannot write %s: %s", r->opt.write_path, pcapng_error(r->pcapng));
+            die_hint(NULL, "cannot write %s: %s", r->opt.write_path, pcapng_error(r->pcapng));
     }
 }
 
@@ -764,6 +753,7 @@ int main(int argc, char **argv)
     struct run *r = &run;
     char err[1024], filter[1024];
     memset(r, 0, sizeof(*r));
+    die_init(PROG);
     parse_options(argc, argv, &r->opt);
     build_filter(&r->opt, filter, sizeof(filter));
     r->tcp = tcp_table_new();
@@ -771,16 +761,16 @@ int main(int argc, char **argv)
     r->notes = notes_new();
     r->timeline = timeline_new(WINDOW_NS, HOLD_NS);
     if (!r->tcp || !r->owners || !r->notes || !r->timeline)
-        die("out of memory");
+        die("cannot start the run");
 
     if (r->opt.read_path) {
         r->cap = capture_open_file(r->opt.read_path, filter[0] ? filter : NULL, err, sizeof(err));
         if (!r->cap)
-            die("%s", err);
+            die_hint(NULL, "%s", err);
         r->linktype = capture_linktype(r->cap);
         if (!decode_linktype_supported(r->linktype))
-            die("cannot read %s: link type %d is not one sigtrace decodes (Ethernet, Linux cooked, loopback, raw IP)",
-                r->opt.read_path, r->linktype);
+            die_hint("sigtrace decodes Ethernet, Linux cooked, BSD loopback and raw IP",
+                     "cannot read %s: link type %d is not one sigtrace decodes", r->opt.read_path, r->linktype);
         open_outputs(r);
         catch_stop_signals();
         int rc = read_file(r);
@@ -802,12 +792,12 @@ int main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &mask, &original);
     int sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
     if (sigfd < 0)
-        die("signalfd: %s", strerror(errno));
+        die("signalfd");
     /* A closed stdout must not kill the tracer (and, through EXITKILL, the command). */
     int sigpipe_ignored = signal(SIGPIPE, SIG_IGN) == SIG_IGN;
 
     if (r->opt.netns && netns_enter(err, sizeof(err)) < 0)
-        die("%s", err);
+        die_hint(NULL, "%s", err);
     /* Outside a namespace of our own, lo carries other programs' traffic too. */
     r->owned_only = !r->opt.netns && !r->opt.port && !r->opt.filter;
 
@@ -815,18 +805,18 @@ int main(int argc, char **argv)
     r->tracer = trace_spawn(r->opt.command, &original, sigpipe_ignored, r->opt.format == OUT_JSON,
                             VERDICT_MARK, on_process_event, r, err, sizeof(err));
     if (!r->tracer)
-        die("%s", err);
+        die_hint(NULL, "%s", err);
     const char *iface = r->opt.iface ? r->opt.iface : "lo";
     r->cap = capture_open_live(iface, filter[0] ? filter : NULL, err, sizeof(err));
     if (!r->cap) {
         trace_kill_all(r->tracer);
         while (trace_pump(r->tracer, 100) >= 0)
             usleep(1000);
-        die("%s", err);
+        die_hint(NULL, "%s", err);
     }
     r->linktype = capture_linktype(r->cap);
     if (!decode_linktype_supported(r->linktype))
-        die("cannot capture on %s: link type %d is not one sigtrace decodes", iface, r->linktype);
+        die_hint("capture on lo or an Ethernet interface", "cannot capture on %s: link type %d is not one sigtrace decodes", iface, r->linktype);
     open_outputs(r);
 
     trace_start(r->tracer);
