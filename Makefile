@@ -40,10 +40,14 @@ $(BUILD)/solution/%: solution/%.c
 # The tracer needs Linux interfaces (ptrace, unshare, process_vm_readv), hence
 # _GNU_SOURCE. libpcap's flags are asked for when the recipe runs, after
 # `deps` has had the chance to install it.
-$(TRACER): $(TR_SRCS) $(TR_HDRS)
-	@mkdir -p $(@D)
-	$(CC) $(WARN) -D_GNU_SOURCE $(CFLAGS) $$(pkg-config --cflags libpcap) -o $@ $(TR_SRCS) \
+# $(call link_tracer,FLAGS): the recipe that builds the tracer into $@ with FLAGS
+# (the normal build's CFLAGS, or the sanitizers' in mk/sanitize.mk).
+link_tracer = mkdir -p $(@D); \
+	$(CC) $(WARN) -D_GNU_SOURCE $(1) $$(pkg-config --cflags libpcap) -o $@ $(TR_SRCS) \
 		$$(pkg-config --libs libpcap)
+
+$(TRACER): $(TR_SRCS) $(TR_HDRS)
+	$(call link_tracer,$(CFLAGS))
 
 sigtrace: deps $(TRACER) ## build the tracer, build/sigtrace
 

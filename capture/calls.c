@@ -28,14 +28,14 @@ size_t calls_peek(pid_t tid, uint64_t addr, void *buf, size_t len)
 {
     if (!addr || !len)
         return 0;
-    struct iovec local = {buf, len};
-    struct iovec remote = {(void *)(uintptr_t)addr, len};
+    struct iovec local = { buf, len };
+    struct iovec remote = { (void *)(uintptr_t)addr, len };
     ssize_t n = process_vm_readv(tid, &local, 1, &remote, 1, 0);
     return n < 0 ? 0 : (size_t)n;
 }
 
 uint32_t calls_peek_iov(pid_t tid, uint64_t iov_addr, uint64_t iovcnt, uint64_t limit, uint8_t *out,
-                              uint32_t size)
+                        uint32_t size)
 {
     struct iovec iov[PEEK_IOV_MAX];
     if (iovcnt > PEEK_IOV_MAX)
@@ -56,7 +56,8 @@ uint32_t calls_peek_iov(pid_t tid, uint64_t iov_addr, uint64_t iovcnt, uint64_t 
     return n;
 }
 
-static uint32_t peek_iov(pid_t tid, uint64_t iov_addr, uint64_t iovcnt, uint64_t limit, uint8_t *out)
+static uint32_t peek_iov(pid_t tid, uint64_t iov_addr, uint64_t iovcnt, uint64_t limit,
+                         uint8_t *out)
 {
     return calls_peek_iov(tid, iov_addr, iovcnt, limit, out, EVENT_PREVIEW);
 }
@@ -71,7 +72,8 @@ static uint32_t peek_msg(pid_t tid, uint64_t msg_addr, uint64_t limit, uint8_t *
 
 static uint32_t peek_buf(pid_t tid, uint64_t addr, uint64_t limit, uint8_t *out)
 {
-    return (uint32_t)calls_peek(tid, addr, out, limit < EVENT_PREVIEW ? (size_t)limit : EVENT_PREVIEW);
+    return (uint32_t)calls_peek(tid, addr, out,
+                                limit < EVENT_PREVIEW ? (size_t)limit : EVENT_PREVIEW);
 }
 
 /* A socket address in the tracee, as an endpoint (IPv4-mapped IPv6 shown as IPv4). */
@@ -90,7 +92,7 @@ static void peek_sockaddr(pid_t tid, uint64_t addr, uint64_t addrlen, struct end
         e->port = ntohs(sin->sin_port);
     } else if (ss.ss_family == AF_INET6 && n >= sizeof(struct sockaddr_in6)) {
         const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
-        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
         e->port = ntohs(sin6->sin6_port);
         if (memcmp(&sin6->sin6_addr, mapped, 12) == 0) {
             e->family = AF_INET;
@@ -114,8 +116,10 @@ static void socket_endpoints(pid_t tid, int fd, struct syscall_facts *f)
 
 /* --- the decoders, one a call ----------------------------------------------------- */
 
-#define ENTRY(name) static void entry_##name(pid_t tid, const uint64_t args[6], struct syscall_facts *f)
-#define EXIT(name) static void exit_##name(pid_t tid, const uint64_t args[6], struct syscall_facts *f)
+#define ENTRY(name)                                                                                \
+    static void entry_##name(pid_t tid, const uint64_t args[6], struct syscall_facts *f)
+#define EXIT(name)                                                                                 \
+    static void exit_##name(pid_t tid, const uint64_t args[6], struct syscall_facts *f)
 
 ENTRY(socket)
 {
@@ -259,30 +263,30 @@ ENTRY(sendmsg)
 #define NO_EXIT NULL
 
 const struct call_def calls[] = {
-    {SYS_socket, CALL_SOCKET, "socket", false, entry_socket, exit_socket},
-    {SYS_bind, CALL_BIND, "bind", false, entry_sockaddr, exit_bind},
-    {SYS_listen, CALL_LISTEN, "listen", false, entry_second_arg, exit_listen},
+    { SYS_socket, CALL_SOCKET, "socket", false, entry_socket, exit_socket },
+    { SYS_bind, CALL_BIND, "bind", false, entry_sockaddr, exit_bind },
+    { SYS_listen, CALL_LISTEN, "listen", false, entry_second_arg, exit_listen },
 #ifdef SYS_accept
-    {SYS_accept, CALL_ACCEPT, "accept", false, NO_ENTRY, exit_accept},
+    { SYS_accept, CALL_ACCEPT, "accept", false, NO_ENTRY, exit_accept },
 #endif
-    {SYS_accept4, CALL_ACCEPT, "accept4", false, NO_ENTRY, exit_accept},
-    {SYS_connect, CALL_CONNECT, "connect", false, entry_sockaddr, exit_connect},
-    {SYS_read, CALL_RECV, "read", true, entry_read, exit_recv_buf},
-    {SYS_readv, CALL_RECV, "readv", true, NO_ENTRY, exit_readv},
+    { SYS_accept4, CALL_ACCEPT, "accept4", false, NO_ENTRY, exit_accept },
+    { SYS_connect, CALL_CONNECT, "connect", false, entry_sockaddr, exit_connect },
+    { SYS_read, CALL_RECV, "read", true, entry_read, exit_recv_buf },
+    { SYS_readv, CALL_RECV, "readv", true, NO_ENTRY, exit_readv },
 #ifdef SYS_recv
-    {SYS_recv, CALL_RECV, "recv", false, entry_recv, exit_recv_buf},
+    { SYS_recv, CALL_RECV, "recv", false, entry_recv, exit_recv_buf },
 #endif
-    {SYS_recvfrom, CALL_RECV, "recvfrom", false, entry_recvfrom, exit_recv_buf},
-    {SYS_recvmsg, CALL_RECV, "recvmsg", false, entry_recvmsg, exit_recvmsg},
-    {SYS_write, CALL_SEND, "write", true, entry_write, NO_EXIT},
-    {SYS_writev, CALL_SEND, "writev", true, entry_writev, NO_EXIT},
+    { SYS_recvfrom, CALL_RECV, "recvfrom", false, entry_recvfrom, exit_recv_buf },
+    { SYS_recvmsg, CALL_RECV, "recvmsg", false, entry_recvmsg, exit_recvmsg },
+    { SYS_write, CALL_SEND, "write", true, entry_write, NO_EXIT },
+    { SYS_writev, CALL_SEND, "writev", true, entry_writev, NO_EXIT },
 #ifdef SYS_send
-    {SYS_send, CALL_SEND, "send", false, entry_send, NO_EXIT},
+    { SYS_send, CALL_SEND, "send", false, entry_send, NO_EXIT },
 #endif
-    {SYS_sendto, CALL_SEND, "sendto", false, entry_sendto, NO_EXIT},
-    {SYS_sendmsg, CALL_SEND, "sendmsg", false, entry_sendmsg, NO_EXIT},
-    {SYS_shutdown, CALL_SHUTDOWN, "shutdown", false, entry_second_arg, NO_EXIT},
-    {SYS_close, CALL_CLOSE, "close", true, NO_ENTRY, NO_EXIT},
+    { SYS_sendto, CALL_SEND, "sendto", false, entry_sendto, NO_EXIT },
+    { SYS_sendmsg, CALL_SEND, "sendmsg", false, entry_sendmsg, NO_EXIT },
+    { SYS_shutdown, CALL_SHUTDOWN, "shutdown", false, entry_second_arg, NO_EXIT },
+    { SYS_close, CALL_CLOSE, "close", true, NO_ENTRY, NO_EXIT },
 };
 const size_t ncalls = sizeof calls / sizeof calls[0];
 
@@ -301,7 +305,8 @@ bool calls_is_tcp_socket(const uint64_t args[6])
            (protocol == 0 || protocol == IPPROTO_TCP);
 }
 
-void calls_entry(const struct call_def *def, pid_t tid, const uint64_t args[6], struct syscall_facts *f)
+void calls_entry(const struct call_def *def, pid_t tid, const uint64_t args[6],
+                 struct syscall_facts *f)
 {
     memset(f, 0, sizeof(*f));
     f->kind = def->kind;
@@ -313,8 +318,8 @@ void calls_entry(const struct call_def *def, pid_t tid, const uint64_t args[6], 
         def->entry(tid, args, f);
 }
 
-void calls_exit(const struct call_def *def, pid_t tid, const uint64_t args[6], int64_t rval, bool is_error,
-                struct syscall_facts *f)
+void calls_exit(const struct call_def *def, pid_t tid, const uint64_t args[6], int64_t rval,
+                bool is_error, struct syscall_facts *f)
 {
     f->ret = is_error ? -1 : rval;
     f->err = is_error ? (int)-rval : 0;

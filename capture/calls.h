@@ -18,9 +18,10 @@ struct call_def {
     long nr;
     enum call_kind kind;
     const char *syscall;
-    bool any_fd;        /* read, write, close: followed only when the fd is a TCP socket */
+    bool any_fd; /* read, write, close: followed only when the fd is a TCP socket */
     void (*entry)(pid_t tid, const uint64_t args[6], struct syscall_facts *f);
-    void (*exit)(pid_t tid, const uint64_t args[6], struct syscall_facts *f); /* ret and err are set */
+    void (*exit)(pid_t tid, const uint64_t args[6],
+                 struct syscall_facts *f); /* ret and err are set */
 };
 
 /* calls[] has ncalls rows, never more than CALLS_MAX (the seccomp filter's room). */
@@ -35,11 +36,12 @@ const struct call_def *calls_find(unsigned long nr);
 bool calls_is_tcp_socket(const uint64_t args[6]);
 
 /* Fill *f at the call's entry. */
-void calls_entry(const struct call_def *def, pid_t tid, const uint64_t args[6], struct syscall_facts *f);
+void calls_entry(const struct call_def *def, pid_t tid, const uint64_t args[6],
+                 struct syscall_facts *f);
 
 /* Complete *f at the call's exit: its result (rval, a negative errno if is_error) and what it brought. */
-void calls_exit(const struct call_def *def, pid_t tid, const uint64_t args[6], int64_t rval, bool is_error,
-                struct syscall_facts *f);
+void calls_exit(const struct call_def *def, pid_t tid, const uint64_t args[6], int64_t rval,
+                bool is_error, struct syscall_facts *f);
 
 /* Up to len bytes of the tracee's memory at addr into buf: how many could be read. */
 size_t calls_peek(pid_t tid, uint64_t addr, void *buf, size_t len);

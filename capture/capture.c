@@ -13,7 +13,7 @@
 struct capture {
     pcap_t *pcap;
     int live;
-    int nano;            /* timestamps are in nanoseconds (else microseconds) */
+    int nano; /* timestamps are in nanoseconds (else microseconds) */
     char name[256];
     capture_packet_fn fn;
     void *ctx;
@@ -28,7 +28,8 @@ static int set_filter(struct capture *c, const char *expr, char *err, size_t err
         snprintf(text, sizeof(text), "tcp");
     struct bpf_program prog;
     if (pcap_compile(c->pcap, &prog, text, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-        snprintf(err, errlen, "bad capture filter \"%s\": %s (see man pcap-filter)", text, pcap_geterr(c->pcap));
+        snprintf(err, errlen, "bad capture filter \"%s\": %s (see man pcap-filter)", text,
+                 pcap_geterr(c->pcap));
         return -1;
     }
     int rc = pcap_setfilter(c->pcap, &prog);
@@ -49,8 +50,10 @@ static void permission_advice(char *buf, size_t len)
         self[n] = '\0';
     else
         snprintf(self, sizeof(self), "sigtrace");
-    snprintf(buf, len, "run as root, or give sigtrace the capabilities "
-                       "(sudo setcap cap_net_raw,cap_net_admin+eip %s), or use --netns", self);
+    snprintf(buf, len,
+             "run as root, or give sigtrace the capabilities "
+             "(sudo setcap cap_net_raw,cap_net_admin+eip %s), or use --netns",
+             self);
 }
 
 struct capture *capture_open_live(const char *iface, const char *filter, char *err, size_t errlen)
@@ -82,9 +85,12 @@ struct capture *capture_open_live(const char *iface, const char *filter, char *e
         if (rc == PCAP_ERROR_PERM_DENIED || rc == PCAP_ERROR_PROMISC_PERM_DENIED)
             snprintf(err, errlen, "cannot capture on %s: permission denied (%s)", iface, advice);
         else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
-            snprintf(err, errlen, "cannot capture on %s: no such interface (see ip link; the default is lo)", iface);
+            snprintf(err, errlen,
+                     "cannot capture on %s: no such interface (see ip link; the default is lo)",
+                     iface);
         else
-            snprintf(err, errlen, "cannot capture on %s: %s", iface, why && *why ? why : pcap_statustostr(rc));
+            snprintf(err, errlen, "cannot capture on %s: %s", iface,
+                     why && *why ? why : pcap_statustostr(rc));
         pcap_close(c->pcap);
         free(c);
         return NULL;
@@ -138,7 +144,7 @@ const char *capture_error(const struct capture *c) { return pcap_geterr(c->pcap)
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {
     struct capture *c = (struct capture *)user;
-    struct timespec ts = {h->ts.tv_sec, c->nano ? h->ts.tv_usec : h->ts.tv_usec * 1000L};
+    struct timespec ts = { h->ts.tv_sec, c->nano ? h->ts.tv_usec : h->ts.tv_usec * 1000L };
     c->fn(&ts, bytes, h->caplen, h->len, c->ctx);
 }
 

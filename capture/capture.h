@@ -27,7 +27,7 @@ struct capture *capture_open_file(const char *path, const char *filter, char *er
 /* For poll(): readable when packets may be waiting (live only; -1 for files). */
 int capture_fd(const struct capture *c);
 
-int capture_linktype(const struct capture *c);   /* DLT_ value */
+int capture_linktype(const struct capture *c); /* DLT_ value */
 uint32_t capture_snaplen(const struct capture *c);
 const char *capture_name(const struct capture *c); /* the interface or file */
 

@@ -27,15 +27,26 @@ enum { LINKTYPE_RAW = 101, DLT_RAW_OPENBSD = 14 };
 enum {
     ETHERTYPE_IPV4 = 0x0800,
     ETHERTYPE_IPV6 = 0x86dd,
-    ETHERTYPE_VLAN = 0x8100,   /* 802.1Q */
-    ETHERTYPE_QINQ = 0x88a8,   /* 802.1ad */
+    ETHERTYPE_VLAN = 0x8100,     /* 802.1Q */
+    ETHERTYPE_QINQ = 0x88a8,     /* 802.1ad */
     ETHERTYPE_QINQ_OLD = 0x9100, /* pre-standard stacked tags, still seen */
 };
 
 /* The address family words BSD loopback headers use for IPv6. */
-enum { BSD_AF_INET = 2, BSD_AF_INET6_BSD = 24, BSD_AF_INET6_FREEBSD = 28, BSD_AF_INET6_DARWIN = 30 };
+enum {
+    BSD_AF_INET = 2,
+    BSD_AF_INET6_BSD = 24,
+    BSD_AF_INET6_FREEBSD = 28,
+    BSD_AF_INET6_DARWIN = 30
+};
 
-enum { IPPROTO_TCP_NUM = 6, IP6_HOPOPTS = 0, IP6_ROUTING = 43, IP6_FRAGMENT = 44, IP6_DSTOPTS = 60 };
+enum {
+    IPPROTO_TCP_NUM = 6,
+    IP6_HOPOPTS = 0,
+    IP6_ROUTING = 43,
+    IP6_FRAGMENT = 44,
+    IP6_DSTOPTS = 60
+};
 
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
@@ -145,28 +156,28 @@ static enum decode_result decode_ipv6(const uint8_t *p, uint32_t caplen, struct 
     for (;;) {
         uint32_t ext_len;
         switch (next) {
-        case IPPROTO_TCP_NUM:
-            return decode_tcp(h, have, plen, seg, why);
+        case IPPROTO_TCP_NUM: return decode_tcp(h, have, plen, seg, why);
         case IP6_HOPOPTS:
         case IP6_ROUTING:
         case IP6_DSTOPTS:
             if (plen < 8)
-                return fail(DECODE_MALFORMED, "IPv6 extension header beyond the payload length", why);
+                return fail(DECODE_MALFORMED, "IPv6 extension header beyond the payload length",
+                            why);
             if (have < 2)
                 return fail(DECODE_TRUNCATED, "IPv6 extension header cut by the snap length", why);
             ext_len = ((uint32_t)h[1] + 1) * 8;
             break;
         case IP6_FRAGMENT:
             if (plen < 8)
-                return fail(DECODE_MALFORMED, "IPv6 extension header beyond the payload length", why);
+                return fail(DECODE_MALFORMED, "IPv6 extension header beyond the payload length",
+                            why);
             if (have < 8)
                 return fail(DECODE_TRUNCATED, "IPv6 fragment header cut by the snap length", why);
             if ((get16(h + 2) & 0xfff8) != 0)
                 return fail(DECODE_OTHER, "IPv6 fragment other than the first", why);
             ext_len = 8;
             break;
-        default:
-            return fail(DECODE_OTHER, "IPv6 but not TCP", why);
+        default: return fail(DECODE_OTHER, "IPv6 but not TCP", why);
         }
         if (ext_len > plen)
             return fail(DECODE_MALFORMED, "IPv6 extension header beyond the payload length", why);
@@ -253,14 +264,11 @@ static enum decode_result decode_bsd_loopback(const uint8_t *p, uint32_t caplen,
     if ((family & 0xffff0000u) != 0)
         family = (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
     switch (family) {
-    case BSD_AF_INET:
-        return decode_ipv4(p + 4, caplen - 4, seg, why);
+    case BSD_AF_INET: return decode_ipv4(p + 4, caplen - 4, seg, why);
     case BSD_AF_INET6_BSD:
     case BSD_AF_INET6_FREEBSD:
-    case BSD_AF_INET6_DARWIN:
-        return decode_ipv6(p + 4, caplen - 4, seg, why);
-    default:
-        return fail(DECODE_OTHER, "loopback family is not IP", why);
+    case BSD_AF_INET6_DARWIN: return decode_ipv6(p + 4, caplen - 4, seg, why);
+    default: return fail(DECODE_OTHER, "loopback family is not IP", why);
     }
 }
 
@@ -271,25 +279,17 @@ enum decode_result decode_frame(int linktype, const uint8_t *frame, uint32_t cap
     if (why)
         *why = "";
     switch (linktype) {
-    case DLT_EN10MB:
-        return decode_ethernet(frame, caplen, seg, why);
-    case DLT_LINUX_SLL:
-        return decode_sll(frame, caplen, seg, why);
-    case DLT_LINUX_SLL2:
-        return decode_sll2(frame, caplen, seg, why);
+    case DLT_EN10MB: return decode_ethernet(frame, caplen, seg, why);
+    case DLT_LINUX_SLL: return decode_sll(frame, caplen, seg, why);
+    case DLT_LINUX_SLL2: return decode_sll2(frame, caplen, seg, why);
     case DLT_NULL:
-    case DLT_LOOP:
-        return decode_bsd_loopback(frame, caplen, seg, why);
+    case DLT_LOOP: return decode_bsd_loopback(frame, caplen, seg, why);
     case DLT_RAW:
     case DLT_RAW_OPENBSD:
-    case LINKTYPE_RAW:
-        return decode_ip(frame, caplen, seg, why);
-    case DLT_IPV4:
-        return decode_ipv4(frame, caplen, seg, why);
-    case DLT_IPV6:
-        return decode_ipv6(frame, caplen, seg, why);
-    default:
-        return fail(DECODE_OTHER, "unsupported link type", why);
+    case LINKTYPE_RAW: return decode_ip(frame, caplen, seg, why);
+    case DLT_IPV4: return decode_ipv4(frame, caplen, seg, why);
+    case DLT_IPV6: return decode_ipv6(frame, caplen, seg, why);
+    default: return fail(DECODE_OTHER, "unsupported link type", why);
     }
 }
 
@@ -305,10 +305,8 @@ int decode_linktype_supported(int linktype)
     case DLT_RAW_OPENBSD:
     case LINKTYPE_RAW:
     case DLT_IPV4:
-    case DLT_IPV6:
-        return 1;
-    default:
-        return 0;
+    case DLT_IPV6: return 1;
+    default: return 0;
     }
 }
 

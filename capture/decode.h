@@ -13,17 +13,23 @@
 
 /* TCP flag bits, as in the header's flags byte. */
 enum {
-    TCPF_FIN = 0x01, TCPF_SYN = 0x02, TCPF_RST = 0x04, TCPF_PSH = 0x08,
-    TCPF_ACK = 0x10, TCPF_URG = 0x20, TCPF_ECE = 0x40, TCPF_CWR = 0x80,
+    TCPF_FIN = 0x01,
+    TCPF_SYN = 0x02,
+    TCPF_RST = 0x04,
+    TCPF_PSH = 0x08,
+    TCPF_ACK = 0x10,
+    TCPF_URG = 0x20,
+    TCPF_ECE = 0x40,
+    TCPF_CWR = 0x80,
 };
 
 struct tcp_seg {
-    int family;              /* AF_INET or AF_INET6 */
-    uint8_t src[16];         /* network order; IPv4 uses the first 4 bytes */
+    int family;      /* AF_INET or AF_INET6 */
+    uint8_t src[16]; /* network order; IPv4 uses the first 4 bytes */
     uint8_t dst[16];
-    uint16_t sport, dport;   /* host order */
+    uint16_t sport, dport; /* host order */
     uint32_t seq, ack;
-    uint8_t flags;           /* TCPF_* */
+    uint8_t flags; /* TCPF_* */
     uint16_t window;
     uint32_t payload_len;    /* from the IP header: the length on the wire */
     const uint8_t *payload;  /* points into the frame */

@@ -35,15 +35,12 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
     case CALL_CONNECT:
         PUT("%s(%d, %s)", f->call, f->fd, endpoint_str(&f->addr, a, sizeof(a)));
         break;
-    case CALL_LISTEN:
-        PUT("listen(%d, %lld)", f->fd, f->len);
-        break;
-    case CALL_ACCEPT:
-        PUT("%s(%d)", f->call, f->fd);
-        break;
+    case CALL_LISTEN: PUT("listen(%d, %lld)", f->fd, f->len); break;
+    case CALL_ACCEPT: PUT("%s(%d)", f->call, f->fd); break;
     case CALL_SEND:
-        escape_c_literal(f->data, f->datalen, f->ret > (long long)f->datalen || f->len > (long long)f->datalen, 24, q,
-              sizeof(q));
+        escape_c_literal(f->data, f->datalen,
+                         f->ret > (long long)f->datalen || f->len > (long long)f->datalen, 24, q,
+                         sizeof(q));
         if (f->addr.family)
             PUT("%s(%d, %s, to %s)", f->call, f->fd, q, endpoint_str(&f->addr, a, sizeof(a)));
         else if (f->len >= 0)
@@ -58,11 +55,10 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
             PUT("%s(%d)", f->call, f->fd);
         break;
     case CALL_SHUTDOWN:
-        PUT("shutdown(%d, %s)", f->fd, tok_name(shutdown_modes, f->len) ? tok_name(shutdown_modes, f->len) : "?");
+        PUT("shutdown(%d, %s)", f->fd,
+            tok_name(shutdown_modes, f->len) ? tok_name(shutdown_modes, f->len) : "?");
         break;
-    case CALL_CLOSE:
-        PUT("close(%d)", f->fd);
-        break;
+    case CALL_CLOSE: PUT("close(%d)", f->fd); break;
     }
     if (f->err)
         PUT(" = -1 %s", errno_name(f->err));
@@ -80,15 +76,20 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
 }
 
 const struct tok dispositions[] = {
-    {DISP_DEFAULT, "default"}, {DISP_IGNORED, "ignored"}, {DISP_CAUGHT, "caught"}, {0, NULL},
+    { DISP_DEFAULT, "default" },
+    { DISP_IGNORED, "ignored" },
+    { DISP_CAUGHT, "caught" },
+    { 0, NULL },
 };
 
 void describe_signal(const struct signal_facts *s, char *buf, size_t len)
 {
     if (s->disposition == DISP_DEFAULT)
-        snprintf(buf, len, "%s (default: %s)", signal_name(s->signo), tok_name(sig_action_names, s->action));
+        snprintf(buf, len, "%s (default: %s)", signal_name(s->signo),
+                 tok_name(sig_action_names, s->action));
     else
-        snprintf(buf, len, "%s (%s)", signal_name(s->signo), tok_name(dispositions, s->disposition));
+        snprintf(buf, len, "%s (%s)", signal_name(s->signo),
+                 tok_name(dispositions, s->disposition));
 }
 
 static void packet_what(const struct packet_facts *p, char *buf, size_t len)
@@ -100,7 +101,7 @@ static void packet_what(const struct packet_facts *p, char *buf, size_t len)
         n += (size_t)snprintf(buf + n, len - n, " ack %u", p->rel_ack);
     if (p->seg.payload_len && n < len) {
         escape_c_literal(p->seg.payload, p->seg.payload_caplen < 24 ? p->seg.payload_caplen : 24,
-              p->seg.payload_len > 24, 24, q, sizeof(q));
+                         p->seg.payload_len > 24, 24, q, sizeof(q));
         snprintf(buf + n, len - n, " len %u %s", p->seg.payload_len, q);
     }
 }
@@ -129,37 +130,29 @@ void describe_who_what(struct story *st, const struct event *ev, char *who, size
         packet_who(&ev->u.pkt, who, wlen);
         packet_what(&ev->u.pkt, what, len);
         break;
-    case EV_SYSCALL:
-        describe_call(&ev->u.sys, what, len);
-        break;
-    case EV_SIGNAL:
-        describe_signal(&ev->u.sig, what, len);
-        break;
+    case EV_SYSCALL: describe_call(&ev->u.sys, what, len); break;
+    case EV_SIGNAL: describe_signal(&ev->u.sig, what, len); break;
     case EV_EXEC:
         snprintf(what, len, "exec %s", ev->u.exec.argv[0] ? ev->u.exec.argv : ev->u.exec.path);
         break;
     case EV_EXIT:
         if (ev->u.exit.signo)
-            snprintf(what, len, "killed by %s%s", signal_name(ev->u.exit.signo), ev->u.exit.core ? " (core dumped)" : "");
+            snprintf(what, len, "killed by %s%s", signal_name(ev->u.exit.signo),
+                     ev->u.exit.core ? " (core dumped)" : "");
         else
             snprintf(what, len, "exit %d", ev->u.exit.code);
         break;
     case EV_CONNECTION: {
         const struct conn_summary *c = &ev->u.conn;
         snprintf(who, wlen, "connection");
-        snprintf(what, len, "%s%s%s \u2192 %s%s%s: %s %s", c->orig_name, c->orig_name[0] ? " " : "", c->orig,
-                 c->resp_name, c->resp_name[0] ? " " : "", c->resp, c->conn_state, c->history);
+        snprintf(what, len, "%s%s%s \u2192 %s%s%s: %s %s", c->orig_name, c->orig_name[0] ? " " : "",
+                 c->orig, c->resp_name, c->resp_name[0] ? " " : "", c->resp, c->conn_state,
+                 c->history);
         break;
     }
-    case EV_VERDICT:
-        snprintf(what, len, "verdict: %s", ev->u.verdict);
-        break;
-    case EV_REPEAT_START:
-        snprintf(what, len, "\u21bb the same again, and again ...");
-        break;
-    case EV_OUTPUT:
-        output_what(&ev->u.output, what, len);
-        break;
+    case EV_VERDICT: snprintf(what, len, "verdict: %s", ev->u.verdict); break;
+    case EV_REPEAT_START: snprintf(what, len, "\u21bb the same again, and again ..."); break;
+    case EV_OUTPUT: output_what(&ev->u.output, what, len); break;
     case EV_SKIPPED:
         snprintf(what, len, "skipped %lu frame%s: %s", ev->u.skipped.frames,
                  ev->u.skipped.frames == 1 ? "" : "s", ev->u.skipped.reason);
@@ -169,7 +162,8 @@ void describe_who_what(struct story *st, const struct event *ev, char *who, size
         double span = ts_diff(&r->last, &r->first);
         unsigned long times = r->count[0];
         if (span > 0)
-            snprintf(what, len, "\u21bb repeated %lu more times in %.3f s (%.0f/s)", times, span, times / span);
+            snprintf(what, len, "\u21bb repeated %lu more times in %.3f s (%.0f/s)", times, span,
+                     times / span);
         else
             snprintf(what, len, "\u21bb repeated %lu more time%s", times, times == 1 ? "" : "s");
         break;
@@ -184,9 +178,9 @@ void describe_note(const struct event *ev, char *buf, size_t len)
         return;
     }
     const struct repeat_facts *r = &ev->u.rep;
-    size_t n = (size_t)snprintf(buf, len, "%s", ev->type == EV_REPEAT_START
-                                                  ? "from here on, this repeats: "
-                                                  : "each time: ");
+    size_t n = (size_t)snprintf(buf, len, "%s",
+                                ev->type == EV_REPEAT_START ? "from here on, this repeats: "
+                                                            : "each time: ");
     for (int i = 0; i < r->period && n < len; i++) {
         char what[256];
         const struct event *p = r->pattern[i];

@@ -74,7 +74,7 @@ size_t escape_json(const uint8_t *src, size_t len, char *dst, size_t room)
         if (!put(dst, room, &n, src + plain, i - plain))
             return n;
         plain = i + 1;
-        char esc[6] = {'\\', 'u', '0', '0', HEX[c >> 4], HEX[c & 15]};
+        char esc[6] = { '\\', 'u', '0', '0', HEX[c >> 4], HEX[c & 15] };
         size_t elen = sizeof esc;
         const char *named = named_escape(c);
         if (named) {

@@ -83,8 +83,7 @@ int event_same(const struct event *a, const struct event *b)
         return x->fd == y->fd && x->len == y->len && x->textlen == y->textlen &&
                memcmp(x->text, y->text, x->textlen) == 0;
     }
-    default:
-        return 0; /* packets, execs, exits and the rest never collapse */
+    default: return 0; /* packets, execs, exits and the rest never collapse */
     }
 }
 

@@ -25,12 +25,12 @@ enum event_type {
     EV_SIGNAL,
     EV_EXEC,
     EV_EXIT,
-    EV_CONNECTION,  /* a connection's summary, when it ended or at the end of the run */
-    EV_VERDICT,     /* a traced process wrote a line "verdict: key=value ..." */
-    EV_REPEAT_START,/* a process began repeating its last events (text output only) */
-    EV_REPEAT,      /* how often a process repeated them: the collapsed events */
-    EV_OUTPUT,      /* a traced process wrote to sigtrace's own standard output */
-    EV_SKIPPED,     /* at the end: frames that carried no TCP segment sigtrace could read, by reason */
+    EV_CONNECTION,   /* a connection's summary, when it ended or at the end of the run */
+    EV_VERDICT,      /* a traced process wrote a line "verdict: key=value ..." */
+    EV_REPEAT_START, /* a process began repeating its last events (text output only) */
+    EV_REPEAT,       /* how often a process repeated them: the collapsed events */
+    EV_OUTPUT,       /* a traced process wrote to sigtrace's own standard output */
+    EV_SKIPPED, /* at the end: frames that carried no TCP segment sigtrace could read, by reason */
 };
 
 /* What a process had arranged for a signal when it arrived. */
@@ -38,18 +38,27 @@ enum disposition { DISP_DEFAULT, DISP_IGNORED, DISP_CAUGHT };
 
 /* An address and port; family 0 when unknown. */
 struct endpoint {
-    int family;           /* AF_INET, AF_INET6, or 0 */
-    uint8_t addr[16];     /* network order; IPv4 in the first 4 bytes */
-    uint16_t port;        /* host order */
+    int family;       /* AF_INET, AF_INET6, or 0 */
+    uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
+    uint16_t port;    /* host order */
 };
 
 /* How the calls we follow are grouped: what they do to a connection. */
-enum call_kind { CALL_SOCKET, CALL_BIND, CALL_LISTEN, CALL_ACCEPT, CALL_CONNECT,
-                 CALL_SEND, CALL_RECV, CALL_SHUTDOWN, CALL_CLOSE };
+enum call_kind {
+    CALL_SOCKET,
+    CALL_BIND,
+    CALL_LISTEN,
+    CALL_ACCEPT,
+    CALL_CONNECT,
+    CALL_SEND,
+    CALL_RECV,
+    CALL_SHUTDOWN,
+    CALL_CLOSE
+};
 
-#define EVENT_PREVIEW 40       /* bytes of data kept from each send and receive */
+#define EVENT_PREVIEW 40 /* bytes of data kept from each send and receive */
 #define EVENT_NOTE 640
-#define REPEAT_MAX_PERIOD 8    /* longest cycle of events that collapses */
+#define REPEAT_MAX_PERIOD 8 /* longest cycle of events that collapses */
 
 struct syscall_facts {
     enum call_kind kind;
@@ -65,60 +74,60 @@ struct syscall_facts {
     uint32_t datalen;     /* how much of data is valid */
     struct endpoint addr; /* the address argument (connect, bind, sendto) or accept's peer */
     struct endpoint local, remote; /* the socket's addresses after the call, from /proc */
-    int listening;        /* after listen(): local is a listening endpoint */
-    double duration;      /* seconds from entry to exit */
+    int listening;                 /* after listen(): local is a listening endpoint */
+    double duration;               /* seconds from entry to exit */
 };
 
 struct signal_facts {
     int signo;
     enum disposition disposition;
     enum sig_action action; /* for DISP_DEFAULT: what the default does */
-    pid_t sender;         /* si_pid for signals sent with kill(), else 0 */
+    pid_t sender;           /* si_pid for signals sent with kill(), else 0 */
     char sender_name[16];
 };
 
 struct exit_facts {
-    int code;             /* exit code, or -1 when killed */
-    int signo;            /* terminating signal, or 0 */
-    int core;             /* a core dump was written */
+    int code;  /* exit code, or -1 when killed */
+    int signo; /* terminating signal, or 0 */
+    int core;  /* a core dump was written */
 };
 
 struct exec_facts {
     char path[256];
-    char argv[512];       /* the arguments, joined with spaces */
+    char argv[512]; /* the arguments, joined with spaces */
 };
 
 struct packet_facts {
-    struct tcp_seg seg;   /* seg.payload points into frame */
-    uint8_t *frame;       /* a copy of the captured bytes */
+    struct tcp_seg seg; /* seg.payload points into frame */
+    uint8_t *frame;     /* a copy of the captured bytes */
     uint32_t caplen, wirelen;
     char src[64], dst[64];
-    char from[32], to[32];       /* owners' process names, or "" */
+    char from[32], to[32];             /* owners' process names, or "" */
     char from_label[40], to_label[40]; /* the same, as the text timeline shows them */
-    int from_orig;        /* sent by the side that opened the connection */
-    uint32_t rel_seq, rel_ack;   /* relative to each side's first sequence number */
+    int from_orig;                     /* sent by the side that opened the connection */
+    uint32_t rel_seq, rel_ack;         /* relative to each side's first sequence number */
 };
 
-#define EVENT_OUTPUT_MAX 512  /* bytes of a write kept in an EV_OUTPUT */
+#define EVENT_OUTPUT_MAX 512 /* bytes of a write kept in an EV_OUTPUT */
 
 struct output_facts {
-    int fd;               /* the descriptor written to */
-    long long len;        /* bytes offered */
-    uint32_t textlen;     /* how much of text is valid */
+    int fd;           /* the descriptor written to */
+    long long len;    /* bytes offered */
+    uint32_t textlen; /* how much of text is valid */
     char text[EVENT_OUTPUT_MAX];
 };
 
 struct skipped_facts {
-    const char *reason;   /* decode_frame()'s why, or "out of memory" */
+    const char *reason; /* decode_frame()'s why, or "out of memory" */
     unsigned long frames;
 };
 
 struct repeat_facts {
-    int period;                        /* how many events make one cycle */
+    int period; /* how many events make one cycle */
     struct event *pattern[REPEAT_MAX_PERIOD];
     unsigned long count[REPEAT_MAX_PERIOD]; /* how many more times each was seen */
-    unsigned long cycles;              /* complete cycles after the first */
-    struct timespec first, last;       /* the first and last repeated event */
+    unsigned long cycles;                   /* complete cycles after the first */
+    struct timespec first, last;            /* the first and last repeated event */
 };
 
 /* What a RST meant, as far as the segments before it tell. */
@@ -129,11 +138,11 @@ enum rst_kind {
     RST_AFTER_FIN_DATA, /* answers data the peer sent after our FIN */
     RST_AFTER_FIN,      /* after our FIN, no data from the peer since */
     RST_UNREAD,         /* no FIN, and the peer's last data was never answered */
-    RST_ABORT,          /* no FIN, nothing unanswered: unread data or SO_LINGER zero, the wire cannot tell */
-    RST_ABORT_NO_DATA,  /* no FIN, and the peer never sent data: nothing to leave unread */
-    RST_AFTER_BOTH,     /* both sides had sent FIN */
-    RST_AGAIN,          /* a second RST */
-    RST_UNKNOWN,        /* the first segment seen: too little to tell why */
+    RST_ABORT, /* no FIN, nothing unanswered: unread data or SO_LINGER zero, the wire cannot tell */
+    RST_ABORT_NO_DATA, /* no FIN, and the peer never sent data: nothing to leave unread */
+    RST_AFTER_BOTH,    /* both sides had sent FIN */
+    RST_AGAIN,         /* a second RST */
+    RST_UNKNOWN,       /* the first segment seen: too little to tell why */
 };
 
 /*
@@ -143,9 +152,10 @@ enum rst_kind {
  * close() comes with what the owner read, against what arrived on the wire.
  */
 struct rst_cause {
-    bool first;         /* the RST came before any FIN of either side */
-    bool peer_answered; /* the resetting side had sent data after the last its peer sent (or it sent none) */
-    long long unread;   /* bytes its process left unread at close(), just before; -1: not seen */
+    bool first; /* the RST came before any FIN of either side */
+    bool
+        peer_answered; /* the resetting side had sent data after the last its peer sent (or it sent none) */
+    long long unread; /* bytes its process left unread at close(), just before; -1: not seen */
 };
 
 /* What one side of a connection did, as the summary and its note need it. */
@@ -159,28 +169,28 @@ struct conn_side {
 
 /* A connection's summary, in Zeek's terms, and what each side did. */
 struct conn_summary {
-    char orig[64], resp[64];      /* endpoint strings, decode_endpoint_str() form */
+    char orig[64], resp[64]; /* endpoint strings, decode_endpoint_str() form */
     struct endpoint orig_ep, resp_ep;
     char orig_name[40], resp_name[40]; /* the owners' names as the timeline gives them, else "" */
-    char conn_state[8];           /* S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH */
-    char history[32];             /* Zeek's history letters, e.g. "ShADadFr" */
-    uint64_t orig_bytes, resp_bytes; /* payload bytes each way */
+    char conn_state[8];                /* S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH */
+    char history[32];                  /* Zeek's history letters, e.g. "ShADadFr" */
+    uint64_t orig_bytes, resp_bytes;   /* payload bytes each way */
     uint64_t orig_pkts, resp_pkts;
     struct timespec first, last;
     struct conn_side orig_side, resp_side;
-    int first_close;              /* -1: neither side closed; 0: the originator first; 1: the responder */
-    bool first_close_rst;         /* and it did so with RST */
+    int first_close;      /* -1: neither side closed; 0: the originator first; 1: the responder */
+    bool first_close_rst; /* and it did so with RST */
 };
 
 struct event {
     enum event_type type;
     struct timespec t;
-    pid_t pid, tid;           /* process events */
-    char proc[16];            /* the process's name (comm) */
-    char label[40];           /* how the text timeline names it: "client", "client 2" */
-    int top;                  /* the command sigtrace started, not one of its descendants */
+    pid_t pid, tid; /* process events */
+    char proc[16];  /* the process's name (comm) */
+    char label[40]; /* how the text timeline names it: "client", "client 2" */
+    int top;        /* the command sigtrace started, not one of its descendants */
     char note[EVENT_NOTE];
-    unsigned long repeat;     /* 1, or how many identical events this one stands for */
+    unsigned long repeat; /* 1, or how many identical events this one stands for */
     union {
         struct syscall_facts sys;
         struct signal_facts sig;
@@ -191,7 +201,7 @@ struct event {
         struct repeat_facts rep;
         struct output_facts output;
         struct skipped_facts skipped;
-        char verdict[512];    /* the line, after "verdict: " */
+        char verdict[512]; /* the line, after "verdict: " */
     } u;
 };
 

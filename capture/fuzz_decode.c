@@ -26,7 +26,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const int linktypes[] = {
-    DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_NULL, DLT_LOOP, DLT_RAW, 14, 101, DLT_IPV4, DLT_IPV6,
+    DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_NULL, DLT_LOOP, DLT_RAW,
+    14,         101,           DLT_IPV4,       DLT_IPV6,
 };
 #define NLINKTYPES (sizeof linktypes / sizeof linktypes[0])
 
@@ -98,18 +99,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (decode_frame(linktypes[i], frame, caplen, &seg, &why) == DECODE_TCP) {
                 decode_endpoint_str(seg.family, seg.src, seg.sport, buf, sizeof buf);
                 decode_flags_str(seg.flags, buf, sizeof buf);
-                if (seg.payload_caplen > 0 && (seg.payload < frame || seg.payload + seg.payload_caplen > frame + caplen))
+                if (seg.payload_caplen > 0 &&
+                    (seg.payload < frame || seg.payload + seg.payload_caplen > frame + caplen))
                     abort();
             }
         }
 
-        struct timespec ts = { (time_t)sec, (long)(nano ? frac % 1000000000u : (frac % 1000000u) * 1000) };
+        struct timespec ts = { (time_t)sec,
+                               (long)(nano ? frac % 1000000000u : (frac % 1000000u) * 1000) };
         tcp_expire(t, &ts, summary_done, writer);
         if (decode_frame(linktype, frame, caplen, &seg, &why) == DECODE_TCP) {
             /* Name the first sender with its own payload: arbitrary bytes in the notes. */
             char name[32] = "the client";
             if (!named && seg.payload_caplen > 0) {
-                size_t n = seg.payload_caplen < sizeof name - 1 ? seg.payload_caplen : sizeof name - 1;
+                size_t n =
+                    seg.payload_caplen < sizeof name - 1 ? seg.payload_caplen : sizeof name - 1;
                 memcpy(name, seg.payload, n);
                 name[n] = '\0';
                 named = 1;

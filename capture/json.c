@@ -69,7 +69,7 @@ static void jbytes(struct json *j, const uint8_t *s, size_t len)
     jput(j, "\"", 1);
     size_t room = sizeof(j->buf) - 1 - j->n; /* what jput would take */
     if (room > 0)
-        room--;                               /* and the closing quote */
+        room--; /* and the closing quote */
     j->n += escape_json(s, len, j->buf + j->n, room);
     j->buf[j->n] = '\0';
     jput(j, "\"", 1);
@@ -88,7 +88,7 @@ static void jtime_value(struct json *j, const struct timespec *t)
         jraw(j, "%lld.%09ld", (long long)t->tv_sec, t->tv_nsec);
         return;
     }
-    char ns[10] = {'.'};
+    char ns[10] = { '.' };
     long v = t->tv_nsec;
     for (int i = 9; i > 0; i--, v /= 10)
         ns[i] = (char)('0' + v % 10);
@@ -232,7 +232,8 @@ static void json_packet(struct json *j, const struct event *ev)
     jputs(j, p->from_orig ? "true" : "false");
     if (p->seg.payload_caplen) {
         jkey(j, "data");
-        jbytes(j, p->seg.payload, p->seg.payload_caplen < EVENT_PREVIEW ? p->seg.payload_caplen : EVENT_PREVIEW);
+        jbytes(j, p->seg.payload,
+               p->seg.payload_caplen < EVENT_PREVIEW ? p->seg.payload_caplen : EVENT_PREVIEW);
     }
     jstr(j, "note", ev->note);
 }
@@ -252,8 +253,9 @@ static void json_verdict(struct json *j, const struct event *ev)
         *eq = '\0';
         int ok = 1;
         for (char *k = word; *k && ok; k++)
-            ok = (*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') || *k == '_';
-        static const char *const reserved[] = {"t", "type", "pid", "tid", "proc", "line", "note"};
+            ok = (*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
+                 *k == '_';
+        static const char *const reserved[] = { "t", "type", "pid", "tid", "proc", "line", "note" };
         for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]) && ok; i++)
             ok = strcmp(word, reserved[i]) != 0;
         if (ok)
@@ -267,15 +269,9 @@ void json_event(struct output *o, FILE *f, const struct event *ev)
 {
     struct json j;
     switch (ev->type) {
-    case EV_PACKET:
-        json_packet(&j, ev);
-        break;
-    case EV_SYSCALL:
-        json_syscall(&j, ev, ev->repeat);
-        break;
-    case EV_SIGNAL:
-        json_signal(&j, ev, ev->repeat);
-        break;
+    case EV_PACKET: json_packet(&j, ev); break;
+    case EV_SYSCALL: json_syscall(&j, ev, ev->repeat); break;
+    case EV_SIGNAL: json_signal(&j, ev, ev->repeat); break;
     case EV_EXEC:
         jbegin(&j, "exec", &ev->t);
         jproc(&j, ev);
@@ -312,20 +308,15 @@ void json_event(struct output *o, FILE *f, const struct event *ev)
         jstr(&j, "note", ev->note);
         break;
     }
-    case EV_VERDICT:
-        json_verdict(&j, ev);
-        break;
-    case EV_OUTPUT:
-        json_output(&j, ev, ev->repeat);
-        break;
+    case EV_VERDICT: json_verdict(&j, ev); break;
+    case EV_OUTPUT: json_output(&j, ev, ev->repeat); break;
     case EV_SKIPPED:
         jbegin(&j, "skipped", &ev->t);
         jstr(&j, "reason", ev->u.skipped.reason);
         jkey(&j, "frames");
         juint(&j, ev->u.skipped.frames);
         break;
-    case EV_REPEAT_START:
-        return;
+    case EV_REPEAT_START: return;
     case EV_REPEAT: {
         /* One line for each event of the cycle, with how many more times it came. */
         const struct repeat_facts *r = &ev->u.rep;

@@ -63,7 +63,8 @@ void ladder_draw(struct output *o)
         const char *label = story_label(o->story, ev->pid, ev->proc);
         char *side = story_is_server(o->story, ev->pid) ? rname : lname;
         if (!strstr(side, label) && strlen(side) + strlen(label) + 3 < sizeof(lname))
-            snprintf(side + strlen(side), sizeof(lname) - strlen(side), "%s%s", side[0] ? ", " : "", label);
+            snprintf(side + strlen(side), sizeof(lname) - strlen(side), "%s%s", side[0] ? ", " : "",
+                     label);
     }
     fit(lname[0] ? lname : "client side", LADDER_SIDE, left, sizeof(left));
     fit(rname[0] ? rname : "server side", LADDER_SIDE, right, sizeof(right));

@@ -15,7 +15,8 @@
 
 static const char *userns_advice =
     "unprivileged user namespaces are not allowed here: run sigtrace as root, or allow them "
-    "(as root: sysctl -w kernel.unprivileged_userns_clone=1, or sysctl -w user.max_user_namespaces=10000; "
+    "(as root: sysctl -w kernel.unprivileged_userns_clone=1, or sysctl -w "
+    "user.max_user_namespaces=10000; "
     "on Ubuntu 23.10 and later: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0), "
     "or run without --netns";
 
@@ -36,23 +37,27 @@ static int enter_user_and_net(char *err, size_t errlen)
     uid_t uid = geteuid();
     gid_t gid = getegid();
     if (unshare(CLONE_NEWUSER | CLONE_NEWNET) < 0) {
-        snprintf(err, errlen, "cannot make a network namespace (unshare: %s): %s", strerror(errno), userns_advice);
+        snprintf(err, errlen, "cannot make a network namespace (unshare: %s): %s", strerror(errno),
+                 userns_advice);
         return -1;
     }
     char map[64];
     /* setgroups must be denied before an unprivileged process may write gid_map. */
     if (write_file("/proc/self/setgroups", "deny") < 0 && errno != ENOENT) {
-        snprintf(err, errlen, "cannot set up the user namespace (setgroups: %s): %s", strerror(errno), userns_advice);
+        snprintf(err, errlen, "cannot set up the user namespace (setgroups: %s): %s",
+                 strerror(errno), userns_advice);
         return -1;
     }
     snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
     if (write_file("/proc/self/uid_map", map) < 0) {
-        snprintf(err, errlen, "cannot set up the user namespace (uid_map: %s): %s", strerror(errno), userns_advice);
+        snprintf(err, errlen, "cannot set up the user namespace (uid_map: %s): %s", strerror(errno),
+                 userns_advice);
         return -1;
     }
     snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
     if (write_file("/proc/self/gid_map", map) < 0) {
-        snprintf(err, errlen, "cannot set up the user namespace (gid_map: %s): %s", strerror(errno), userns_advice);
+        snprintf(err, errlen, "cannot set up the user namespace (gid_map: %s): %s", strerror(errno),
+                 userns_advice);
         return -1;
     }
     return 0;

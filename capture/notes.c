@@ -20,9 +20,9 @@
 struct sock_memory {
     pid_t pid;
     int fd;
-    int peer_closed;     /* a receive returned 0: the peer's FIN came */
-    int reset;           /* a call failed with ECONNRESET */
-    int broken;          /* a send failed with EPIPE */
+    int peer_closed; /* a receive returned 0: the peer's FIN came */
+    int reset;       /* a call failed with ECONNRESET */
+    int broken;      /* a send failed with EPIPE */
     int connect_failed;
     int listening;
     int shut_wr;
@@ -31,7 +31,7 @@ struct sock_memory {
 
 struct proc_memory {
     pid_t pid;
-    int epipe;           /* its last followed call failed with EPIPE */
+    int epipe; /* its last followed call failed with EPIPE */
     struct proc_memory *next;
 };
 
@@ -156,22 +156,18 @@ static int common_failure(struct event *ev)
 {
     const struct syscall_facts *f = &ev->u.sys;
     if (interrupted(f->err)) {
-        say(ev, "interrupted by a signal: after the signal is handled, the call is restarted or fails with EINTR");
+        say(ev, "interrupted by a signal: after the signal is handled, the call is restarted or "
+                "fails with EINTR");
         return 1;
     }
     switch (f->err) {
     case EAGAIN:
-        say(ev, "it would have to wait, and the socket is non-blocking: try again when poll() says it is ready");
+        say(ev, "it would have to wait, and the socket is non-blocking: try again when poll() says "
+                "it is ready");
         return 1;
-    case EBADF:
-        say(ev, "fd %d is not open", f->fd);
-        return 1;
-    case ENOTSOCK:
-        say(ev, "fd %d is not a socket", f->fd);
-        return 1;
-    case ENOTCONN:
-        say(ev, "the socket is not connected: there is no peer to talk to");
-        return 1;
+    case EBADF: say(ev, "fd %d is not open", f->fd); return 1;
+    case ENOTSOCK: say(ev, "fd %d is not a socket", f->fd); return 1;
+    case ENOTCONN: say(ev, "the socket is not connected: there is no peer to talk to"); return 1;
     }
     return 0;
 }
@@ -194,20 +190,26 @@ static void explain_syscall(struct notes *n, struct event *ev)
         else {
             forget_sock(n, ev->pid, f->fd); /* a new socket on a reused fd */
             /* The tracer follows TCP sockets only. */
-            say(ev, "a new TCP socket, fd %lld: an endpoint not yet bound or connected to anything", f->ret);
+            say(ev, "a new TCP socket, fd %lld: an endpoint not yet bound or connected to anything",
+                f->ret);
         }
         return;
     case CALL_BIND:
         if (f->err == EADDRINUSE)
-            say(ev, "the address %s is taken: another socket holds it, or an old connection lingers on it "
-                    "(TIME_WAIT) and SO_REUSEADDR was not set", endpoint_str(&f->addr, a, sizeof(a)));
+            say(ev,
+                "the address %s is taken: another socket holds it, or an old connection lingers on "
+                "it "
+                "(TIME_WAIT) and SO_REUSEADDR was not set",
+                endpoint_str(&f->addr, a, sizeof(a)));
         else if (f->err == EACCES)
             say(ev, "not allowed: ports below 1024 need privileges");
         else if (f->err)
             say(ev, "bind failed: %s", strerror(f->err));
         else if (endpoint_is_any(&f->local))
-            say(ev, "fd %d takes port %u on every local address: connections to that port will be "
-                    "for this socket once it listens", f->fd, f->local.port);
+            say(ev,
+                "fd %d takes port %u on every local address: connections to that port will be "
+                "for this socket once it listens",
+                f->fd, f->local.port);
         else
             say(ev, "fd %d takes the address %s", f->fd, endpoint_str(&f->local, a, sizeof(a)));
         return;
@@ -217,8 +219,9 @@ static void explain_syscall(struct notes *n, struct event *ev)
             return;
         }
         s->listening = 1;
-        say(ev, "fd %d now takes connections on %s: the kernel completes each handshake by itself and "
-                "queues the connection (backlog %lld) until accept() takes it",
+        say(ev,
+            "fd %d now takes connections on %s: the kernel completes each handshake by itself and "
+            "queues the connection (backlog %lld) until accept() takes it",
             f->fd, endpoint_str(&f->local, a, sizeof(a)), f->len);
         return;
     case CALL_ACCEPT:
@@ -227,21 +230,28 @@ static void explain_syscall(struct notes *n, struct event *ev)
             return;
         }
         forget_sock(n, ev->pid, (int)f->ret);
-        say(ev, "took a connection from %s out of the queue: fd %lld is that one connection, "
-                "fd %d goes on listening", endpoint_str(&f->remote, a, sizeof(a)), f->ret, f->fd);
+        say(ev,
+            "took a connection from %s out of the queue: fd %lld is that one connection, "
+            "fd %d goes on listening",
+            endpoint_str(&f->remote, a, sizeof(a)), f->ret, f->fd);
         return;
     case CALL_CONNECT:
         endpoint_str(&f->addr, a, sizeof(a));
         if (f->err == 0)
             /* The call is shown where it started, before its packets: say so. */
-            say(ev, "connected to %s from %s: connect() returned once the three-way handshake that "
-                    "follows (SYN, SYN-ACK, ACK) was done",
+            say(ev,
+                "connected to %s from %s: connect() returned once the three-way handshake that "
+                "follows (SYN, SYN-ACK, ACK) was done",
                 a, endpoint_str(&f->local, b, sizeof(b)));
         else if (f->err == ECONNREFUSED)
-            say(ev, "refused: nothing listens at %s, so the answer to the SYN that follows was a RST", a);
+            say(ev,
+                "refused: nothing listens at %s, so the answer to the SYN that follows was a RST",
+                a);
         else if (f->err == EINPROGRESS)
-            say(ev, "the socket is non-blocking: the handshake with %s goes on in the background; "
-                    "poll() for writability, then SO_ERROR says how it ended", a);
+            say(ev,
+                "the socket is non-blocking: the handshake with %s goes on in the background; "
+                "poll() for writability, then SO_ERROR says how it ended",
+                a);
         else if (f->err == ETIMEDOUT)
             say(ev, "no answer from %s: the SYNs went unanswered until the kernel gave up", a);
         else if (!common_failure(ev))
@@ -254,7 +264,8 @@ static void explain_syscall(struct notes *n, struct event *ev)
             if (s->connect_failed)
                 say(ev, "this socket never connected (its connect failed), so it cannot send");
             else
-                say(ev, "the connection is closed for writing: the peer reset it or we shut it down");
+                say(ev,
+                    "the connection is closed for writing: the peer reset it or we shut it down");
             if (f->msg_flags & MSG_NOSIGNAL)
                 add(ev, "; MSG_NOSIGNAL was given, so no SIGPIPE");
             else
@@ -267,25 +278,35 @@ static void explain_syscall(struct notes *n, struct event *ev)
             if (!common_failure(ev))
                 say(ev, "send failed: %s", strerror(f->err));
         } else if (s->peer_closed) {
-            say(ev, "%lld bytes accepted, but the peer has already closed its end (a receive returned 0): "
-                    "if it is gone, its kernel answers with RST, and the next send fails with EPIPE", f->ret);
+            say(ev,
+                "%lld bytes accepted, but the peer has already closed its end (a receive returned "
+                "0): "
+                "if it is gone, its kernel answers with RST, and the next send fails with EPIPE",
+                f->ret);
         } else if (f->len >= 0 && f->ret < f->len) {
-            say(ev, "only %lld of the %lld bytes were taken: the send buffer is full; the rest must be sent again",
+            say(ev,
+                "only %lld of the %lld bytes were taken: the send buffer is full; the rest must be "
+                "sent again",
                 f->ret, f->len);
         } else {
-            say(ev, "%lld bytes handed to the kernel, which sends them: success says they were queued, "
-                    "not that the peer has read them", f->ret);
+            say(ev,
+                "%lld bytes handed to the kernel, which sends them: success says they were queued, "
+                "not that the peer has read them",
+                f->ret);
         }
         return;
     case CALL_RECV:
         if (f->ret == 0 && f->len != 0) {
             if (s->peer_closed)
-                say(ev, "end of stream again: the peer closed its end (FIN); every further receive returns 0 at once");
+                say(ev, "end of stream again: the peer closed its end (FIN); every further receive "
+                        "returns 0 at once");
             else
-                say(ev, "end of stream: the peer closed its end (FIN); every further receive returns 0 at once");
+                say(ev, "end of stream: the peer closed its end (FIN); every further receive "
+                        "returns 0 at once");
             s->peer_closed = 1;
         } else if (f->err == ECONNRESET) {
-            say(ev, "the peer reset the connection (RST): it closed with data unread, or was gone when our data came");
+            say(ev, "the peer reset the connection (RST): it closed with data unread, or was gone "
+                    "when our data came");
             s->reset = 1;
         } else if (f->err) {
             if (!common_failure(ev))
@@ -311,10 +332,14 @@ static void explain_syscall(struct notes *n, struct event *ev)
         if (f->err)
             say(ev, "close failed: %s", strerror(f->err));
         else if (s->listening)
-            say(ev, "the listening socket is closed: connections queued and not accepted are reset, new ones refused");
+            say(ev, "the listening socket is closed: connections queued and not accepted are "
+                    "reset, new ones refused");
         else
-            say(ev, "fd %d is closed: if it was connected, the kernel sends FIN (RST instead, if received data "
-                    "was left unread)", f->fd);
+            say(ev,
+                "fd %d is closed: if it was connected, the kernel sends FIN (RST instead, if "
+                "received data "
+                "was left unread)",
+                f->fd);
         forget_sock(n, ev->pid, f->fd);
         return;
     }
@@ -336,10 +361,12 @@ static void explain_signal(struct notes *n, struct event *ev)
     switch (s->disposition) {
     case DISP_IGNORED:
         if (pipe)
-            say(ev, "ignored (SIG_IGN): nothing happens, the failed write just returns EPIPE; the tracer "
+            say(ev, "ignored (SIG_IGN): nothing happens, the failed write just returns EPIPE; the "
+                    "tracer "
                     "sees the signal only because ptrace reports every signal, even ignored ones");
         else
-            say(ev, "ignored (SIG_IGN): it has no effect; the tracer sees it only because ptrace reports "
+            say(ev, "ignored (SIG_IGN): it has no effect; the tracer sees it only because ptrace "
+                    "reports "
                     "every signal, even ignored ones");
         break;
     case DISP_CAUGHT:
@@ -347,13 +374,11 @@ static void explain_signal(struct notes *n, struct event *ev)
         if (pipe)
             add(ev, " (the failed write returns EPIPE)");
         break;
-    case DISP_DEFAULT:
-        say(ev, "default action: %s", default_action_words[s->action]);
-        break;
+    case DISP_DEFAULT: say(ev, "default action: %s", default_action_words[s->action]); break;
     }
     if (s->sender)
-        add(ev, "; sent by %s (pid %d) with kill()", s->sender_name[0] ? s->sender_name : "another process",
-            (int)s->sender);
+        add(ev, "; sent by %s (pid %d) with kill()",
+            s->sender_name[0] ? s->sender_name : "another process", (int)s->sender);
     else if (pipe && proc(n, ev->pid)->epipe)
         add(ev, "; raised by the kernel because the write failed with EPIPE");
 }
@@ -362,13 +387,16 @@ static void explain_exit(struct notes *n, struct event *ev)
 {
     const struct exit_facts *x = &ev->u.exit;
     if (x->signo == SIGPIPE)
-        say(ev, "killed by SIGPIPE: it wrote to a connection closed for writing, and neither ignored nor "
-                "caught SIGPIPE, whose default action is to terminate (a shell reports status 141)");
+        say(ev,
+            "killed by SIGPIPE: it wrote to a connection closed for writing, and neither ignored "
+            "nor "
+            "caught SIGPIPE, whose default action is to terminate (a shell reports status 141)");
     else if (x->signo == SIGKILL)
-        say(ev, "killed by SIGKILL, which can be neither caught nor ignored (a shell reports status 137)");
+        say(ev, "killed by SIGKILL, which can be neither caught nor ignored (a shell reports "
+                "status 137)");
     else if (x->signo)
-        say(ev, "killed by %s, by its default action%s (a shell reports status %d)", signal_name(x->signo),
-            x->core ? ", with a core dump" : "", 128 + x->signo);
+        say(ev, "killed by %s, by its default action%s (a shell reports status %d)",
+            signal_name(x->signo), x->core ? ", with a core dump" : "", 128 + x->signo);
     else if (x->code == 0)
         say(ev, "exited normally (code 0)");
     else if (x->code == 127)
@@ -394,26 +422,12 @@ static void explain_repeat(struct event *ev)
 void notes_explain(struct notes *n, struct event *ev)
 {
     switch (ev->type) {
-    case EV_SYSCALL:
-        explain_syscall(n, ev);
-        break;
-    case EV_SIGNAL:
-        explain_signal(n, ev);
-        break;
-    case EV_EXIT:
-        explain_exit(n, ev);
-        break;
-    case EV_EXEC:
-        say(ev, "starts running %s", ev->u.exec.path);
-        break;
-    case EV_VERDICT:
-        say(ev, "the scenario's verdict");
-        break;
-    case EV_REPEAT:
-        explain_repeat(ev);
-        break;
-    default:
-        break;
+    case EV_SYSCALL: explain_syscall(n, ev); break;
+    case EV_SIGNAL: explain_signal(n, ev); break;
+    case EV_EXIT: explain_exit(n, ev); break;
+    case EV_EXEC: say(ev, "starts running %s", ev->u.exec.path); break;
+    case EV_VERDICT: say(ev, "the scenario's verdict"); break;
+    case EV_REPEAT: explain_repeat(ev); break;
+    default: break;
     }
 }
-

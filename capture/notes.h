@@ -26,8 +26,8 @@ void notes_explain(struct notes *n, struct event *ev);
  * The note for one segment, from tcp_track()'s facts: x names its sender,
  * y its receiver ("the client", or a process as the timeline names it).
  */
-void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const char *x, const char *y,
-                   char *buf, size_t len);
+void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const char *x,
+                   const char *y, char *buf, size_t len);
 
 /*
  * The note for a connection's end, from its summary: who closed first and

@@ -12,9 +12,9 @@
 #include <stdio.h>
 
 /* Phrases more than one note ends with. */
-#define THE_WIRE_CANNOT_SAY                                                                   \
-    "with RST and no FIN; the wire cannot say why: either with data it had not read (its "   \
-    "kernel acknowledges data before the program reads it, so the ACKs do not tell), or with " \
+#define THE_WIRE_CANNOT_SAY                                                                        \
+    "with RST and no FIN; the wire cannot say why: either with data it had not read (its "         \
+    "kernel acknowledges data before the program reads it, so the ACKs do not tell), or with "     \
     "SO_LINGER set to zero"
 #define FAILS_WITH_ECONNRESET "fails with ECONNRESET, sends after that with EPIPE"
 #define AND_SIGPIPE_NO_FIN " and SIGPIPE (%s had no FIN, so Linux reports ECONNRESET first)"
@@ -46,25 +46,32 @@ static void note_rst(struct text *n, const struct seg_facts *f, const char *x, c
 {
     switch (f->rst) {
     case RST_REFUSED:
-        text_add(n, "connection refused: nothing listens on port %u, so %s's kernel answers the SYN "
-                    "with RST; connect() on %s fails with ECONNREFUSED", (unsigned)f->sender_port, x, y);
+        text_add(n,
+                 "connection refused: nothing listens on port %u, so %s's kernel answers the SYN "
+                 "with RST; connect() on %s fails with ECONNREFUSED",
+                 (unsigned)f->sender_port, x, y);
         break;
     case RST_CANCEL:
         text_add(n, "%s gives up connecting (RST before the handshake completed)", x);
         break;
     case RST_AFTER_FIN_DATA:
-        text_add(n, "%s's socket is fully closed, so its kernel answers %s's data with RST: "
-                    "%s's next write fails with EPIPE and raises SIGPIPE (Linux gives EPIPE, not "
-                    "ECONNRESET, because %s's FIN had already arrived)", x, y, y, x);
+        text_add(n,
+                 "%s's socket is fully closed, so its kernel answers %s's data with RST: "
+                 "%s's next write fails with EPIPE and raises SIGPIPE (Linux gives EPIPE, not "
+                 "ECONNRESET, because %s's FIN had already arrived)",
+                 x, y, y, x);
         break;
     case RST_AFTER_FIN:
-        text_add(n, "%s resets after its FIN: its socket is fully closed; %s's next write fails "
-                    "with EPIPE and raises SIGPIPE", x, y);
+        text_add(n,
+                 "%s resets after its FIN: its socket is fully closed; %s's next write fails "
+                 "with EPIPE and raises SIGPIPE",
+                 x, y);
         break;
     case RST_UNREAD:
-        text_add(n, "closed with unread data: RST instead of FIN, as when %s closes its socket with "
-                    "%s's last %llu byte%s unread (SO_LINGER zero looks the same); %s's next write "
-                    "fails with ECONNRESET, the one after with EPIPE",
+        text_add(n,
+                 "closed with unread data: RST instead of FIN, as when %s closes its socket with "
+                 "%s's last %llu byte%s unread (SO_LINGER zero looks the same); %s's next write "
+                 "fails with ECONNRESET, the one after with EPIPE",
                  x, y, (unsigned long long)f->unanswered, plural(f->unanswered), y);
         break;
     case RST_ABORT:
@@ -73,28 +80,36 @@ static void note_rst(struct text *n, const struct seg_facts *f, const char *x, c
          * kernel acknowledges data before the program reads it. The tracer,
          * which sees the reads, says which it was where it can.
          */
-        text_add(n, "%s closed " THE_WIRE_CANNOT_SAY "; %s's next recv() or send() " FAILS_WITH_ECONNRESET,
+        text_add(n,
+                 "%s closed " THE_WIRE_CANNOT_SAY
+                 "; %s's next recv() or send() " FAILS_WITH_ECONNRESET,
                  x, y);
         break;
     case RST_ABORT_NO_DATA:
-        text_add(n, "%s resets the connection: RST without FIN, before %s sent it any data, so nothing "
-                    "was left unread: most likely an abortive close (SO_LINGER set to zero); %s's next "
-                    "recv() or send() " FAILS_WITH_ECONNRESET, x, y, y);
+        text_add(
+            n,
+            "%s resets the connection: RST without FIN, before %s sent it any data, so nothing "
+            "was left unread: most likely an abortive close (SO_LINGER set to zero); %s's next "
+            "recv() or send() " FAILS_WITH_ECONNRESET,
+            x, y, y);
         break;
     case RST_AFTER_BOTH:
-        text_add(n, "%s resets after both sides closed: a late segment found no socket; "
-                    "nothing is left to fail", x);
+        text_add(n,
+                 "%s resets after both sides closed: a late segment found no socket; "
+                 "nothing is left to fail",
+                 x);
         break;
     case RST_AGAIN:
-        text_add(n, "another RST from %s: %s is still sending to a connection %s no longer has",
-                 x, y, x);
+        text_add(n, "another RST from %s: %s is still sending to a connection %s no longer has", x,
+                 y, x);
         break;
     case RST_UNKNOWN:
-        text_add(n, "%s resets a connection whose earlier segments the capture does not show: "
-                    "why cannot be told from here", x);
+        text_add(n,
+                 "%s resets a connection whose earlier segments the capture does not show: "
+                 "why cannot be told from here",
+                 x);
         break;
-    case RST_NONE:
-        break;
+    case RST_NONE: break;
     }
 }
 
@@ -106,12 +121,15 @@ static void note_rst(struct text *n, const struct seg_facts *f, const char *x, c
 static bool rst_why(struct text *n, const struct rst_cause *c, const char *who)
 {
     if (c->unread > 0)
-        text_add(n, "%s with %lld byte%s unread: RST instead of FIN (close() throws away what the "
-                    "program never read, and the peer is told so)",
+        text_add(n,
+                 "%s with %lld byte%s unread: RST instead of FIN (close() throws away what the "
+                 "program never read, and the peer is told so)",
                  who, c->unread, plural((uint64_t)c->unread));
     else if (c->unread == 0)
-        text_add(n, "%s with nothing unread, yet RST instead of FIN: an abortive close "
-                    "(SO_LINGER set to zero)", who);
+        text_add(n,
+                 "%s with nothing unread, yet RST instead of FIN: an abortive close "
+                 "(SO_LINGER set to zero)",
+                 who);
     else if (c->peer_answered)
         text_add(n, "%s %s", who, THE_WIRE_CANNOT_SAY);
     else
@@ -119,10 +137,10 @@ static bool rst_why(struct text *n, const struct rst_cause *c, const char *who)
     return true;
 }
 
-void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const char *x, const char *y,
-                   char *buf, size_t len)
+void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const char *x,
+                   const char *y, char *buf, size_t len)
 {
-    struct text n = {buf, 0, len};
+    struct text n = { buf, 0, len };
     uint32_t bytes = seg->payload_len;
     char flags[48], who[64];
 
@@ -147,12 +165,12 @@ void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const c
         text_add(&n, "%s asks to connect again: no answer to its SYN yet (retransmission)", x);
         break;
     case SEG_SYN_ACK:
-        text_add(&n, "%s's kernel agrees to connect (SYN-ACK) on behalf of the listening "
-                     "socket: no accept() is needed for this", x);
+        text_add(&n,
+                 "%s's kernel agrees to connect (SYN-ACK) on behalf of the listening "
+                 "socket: no accept() is needed for this",
+                 x);
         break;
-    case SEG_SYN_ACK_AGAIN:
-        text_add(&n, "%s repeats its SYN-ACK (retransmission)", x);
-        break;
+    case SEG_SYN_ACK_AGAIN: text_add(&n, "%s repeats its SYN-ACK (retransmission)", x); break;
     case SEG_RST:
         /* Where the processes tell why, that is the note; else what the wire tells. */
         snprintf(who, sizeof who, "%s closed", x);
@@ -179,24 +197,26 @@ void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const c
         text_add(&n, " (close(), or shutdown() for writing): it will send no more data");
         break;
     case SEG_DATA_AFTER_PEER_RST:
-        text_add(&n, "%s sends %u byte%s after %s's RST: that connection no longer exists, "
-                     "%s's kernel will answer with RST", x, bytes, plural(bytes), y, y);
+        text_add(&n,
+                 "%s sends %u byte%s after %s's RST: that connection no longer exists, "
+                 "%s's kernel will answer with RST",
+                 x, bytes, plural(bytes), y, y);
         break;
     case SEG_DATA_AGAIN:
-        text_add(&n, "%s sends %u byte%s again (retransmission: not acknowledged in time)",
-                 x, bytes, plural(bytes));
+        text_add(&n, "%s sends %u byte%s again (retransmission: not acknowledged in time)", x,
+                 bytes, plural(bytes));
         break;
     case SEG_DATA_AFTER_OWN_FIN:
         text_add(&n, "%s sends %u byte%s after its own FIN: no normal TCP does this", x, bytes,
                  plural(bytes));
         break;
     case SEG_DATA_AFTER_PEER_FIN:
-        text_add(&n, "%s sends %u byte%s, writing to a peer that may be gone: %s's FIN says it "
-                     "will send no more, not that it can still receive", x, bytes, plural(bytes), y);
+        text_add(&n,
+                 "%s sends %u byte%s, writing to a peer that may be gone: %s's FIN says it "
+                 "will send no more, not that it can still receive",
+                 x, bytes, plural(bytes), y);
         break;
-    case SEG_DATA:
-        text_add(&n, "%s sends %u byte%s", x, bytes, plural(bytes));
-        break;
+    case SEG_DATA: text_add(&n, "%s sends %u byte%s", x, bytes, plural(bytes)); break;
     case SEG_NO_ACK:
         text_add(&n, "%s sends a segment with no data and no ACK: no normal TCP does this", x);
         break;
@@ -204,8 +224,10 @@ void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const c
         text_add(&n, "%s checks that %s is still there (keep-alive probe)", x, y);
         break;
     case SEG_HANDSHAKE_ACK:
-        text_add(&n, "%s's kernel acknowledges the SYN-ACK: the connection is established (connect() "
-                     "returns; the connection waits for accept() on %s)", x, y);
+        text_add(&n,
+                 "%s's kernel acknowledges the SYN-ACK: the connection is established (connect() "
+                 "returns; the connection waits for accept() on %s)",
+                 x, y);
         break;
     case SEG_ZERO_WINDOW:
         text_add(&n, "%s's receive buffer is full (zero window): %s must wait", x, y);
@@ -215,16 +237,20 @@ void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const c
                  f->time_wait ? " (this side waits in TIME-WAIT for a while)" : "");
         break;
     case SEG_ACK_FIN:
-        text_add(&n, "%s's kernel acknowledges %s's FIN: recv() on %s will return 0 (end of file) once "
-                     "the data before it is read", x, y, x);
+        text_add(&n,
+                 "%s's kernel acknowledges %s's FIN: recv() on %s will return 0 (end of file) once "
+                 "the data before it is read",
+                 x, y, x);
         break;
     case SEG_ACK_DATA:
-        text_add(&n, "%s's kernel acknowledges %lu byte%s from %s: they are in its receive buffer, "
-                     "whether or not the program has read them yet", x, (unsigned long)f->acked,
-                 plural(f->acked), y);
+        text_add(&n,
+                 "%s's kernel acknowledges %lu byte%s from %s: they are in its receive buffer, "
+                 "whether or not the program has read them yet",
+                 x, (unsigned long)f->acked, plural(f->acked), y);
         break;
     case SEG_ACK_NOTHING:
-        text_add(&n, "%s's kernel acknowledges nothing new (a duplicate ACK or a window update)", x);
+        text_add(&n, "%s's kernel acknowledges nothing new (a duplicate ACK or a window update)",
+                 x);
         break;
     }
 }
@@ -237,8 +263,8 @@ void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const c
 static bool summary_rst_cause(struct text *n, const struct conn_summary *s, const char *on,
                               const char *rn)
 {
-    const struct conn_side *side[2] = {&s->orig_side, &s->resp_side};
-    const char *name[2] = {on, rn};
+    const struct conn_side *side[2] = { &s->orig_side, &s->resp_side };
+    const char *name[2] = { on, rn };
     int first = s->first_close == 1 ? 1 : 0;
     int who = side[first]->reset_first ? first : side[!first]->reset_first ? !first : -1;
     if (who < 0)
@@ -251,23 +277,25 @@ static bool summary_rst_cause(struct text *n, const struct conn_summary *s, cons
         n->buf[mark] = '\0';
         return false;
     }
-    text_add(n, "; %s's next recv() or send() " FAILS_WITH_ECONNRESET AND_SIGPIPE_NO_FIN, name[!who],
-             name[!who]);
+    text_add(n, "; %s's next recv() or send() " FAILS_WITH_ECONNRESET AND_SIGPIPE_NO_FIN,
+             name[!who], name[!who]);
     return true;
 }
 
 void notes_connection(const struct conn_summary *s, const char *on, const char *rn, char *buf,
                       size_t len)
 {
-    struct text text = {buf, 0, len}, *n = &text;
+    struct text text = { buf, 0, len }, *n = &text;
     const struct conn_side *o = &s->orig_side, *r = &s->resp_side;
 
     buf[0] = '\0';
     if (summary_rst_cause(n, s, on, rn))
         return;
     if (r->rst_kind == RST_REFUSED) {
-        text_add(n, "connection refused: nothing listened on port %u, so %s's connect() failed "
-                    "with ECONNREFUSED", (unsigned)s->resp_ep.port, on);
+        text_add(n,
+                 "connection refused: nothing listened on port %u, so %s's connect() failed "
+                 "with ECONNREFUSED",
+                 (unsigned)s->resp_ep.port, on);
         return;
     }
     if (s->first_close < 0) {
@@ -293,47 +321,53 @@ void notes_connection(const struct conn_summary *s, const char *on, const char *
             else
                 text_add(n, ": an orderly close, and no write failed");
         } else if (f->rst_kind == RST_AFTER_FIN_DATA) {
-            text_add(n, "; %s wrote after that FIN and %s's RST answered: %s's socket was fully "
-                        "closed, so %s's next write fails with EPIPE and raises SIGPIPE (Linux "
-                        "reports EPIPE, not ECONNRESET, on a socket that already had the peer's FIN)",
+            text_add(n,
+                     "; %s wrote after that FIN and %s's RST answered: %s's socket was fully "
+                     "closed, so %s's next write fails with EPIPE and raises SIGPIPE (Linux "
+                     "reports EPIPE, not ECONNRESET, on a socket that already had the peer's FIN)",
                      gn, fn, fn, gn);
         } else if (f->rst_seen) {
-            text_add(n, "; then %s reset the connection: %s's next write fails with EPIPE and "
-                        "raises SIGPIPE", fn, gn);
+            text_add(n,
+                     "; then %s reset the connection: %s's next write fails with EPIPE and "
+                     "raises SIGPIPE",
+                     fn, gn);
         } else if (g->rst_seen) {
             text_add(n, "; %s answered with RST instead of closing", gn);
         } else {
-            text_add(n, "; %s never closed its end during the capture: its recv() returns 0, and "
-                        "it can still write%s", gn,
-                     g->wrote_after_peer_fin ? " (it did), though a fully closed peer answers with RST" : "");
+            text_add(n,
+                     "; %s never closed its end during the capture: its recv() returns 0, and "
+                     "it can still write%s",
+                     gn,
+                     g->wrote_after_peer_fin
+                         ? " (it did), though a fully closed peer answers with RST"
+                         : "");
         }
         return;
     }
 
     switch (f->rst_kind) {
     case RST_UNREAD:
-        text_add(n, "%s closed first, with RST instead of FIN: it closed with unread data (or "
-                    "aborted with SO_LINGER zero, which looks the same)", fn);
+        text_add(n,
+                 "%s closed first, with RST instead of FIN: it closed with unread data (or "
+                 "aborted with SO_LINGER zero, which looks the same)",
+                 fn);
         break;
-    case RST_ABORT:
-        text_add(n, "%s closed first, " THE_WIRE_CANNOT_SAY, fn);
-        break;
+    case RST_ABORT: text_add(n, "%s closed first, " THE_WIRE_CANNOT_SAY, fn); break;
     case RST_ABORT_NO_DATA:
-        text_add(n, "%s closed first, with RST and no FIN, before %s sent it any data: most likely an "
-                    "abortive close (SO_LINGER set to zero)", fn, gn);
+        text_add(n,
+                 "%s closed first, with RST and no FIN, before %s sent it any data: most likely an "
+                 "abortive close (SO_LINGER set to zero)",
+                 fn, gn);
         break;
-    case RST_CANCEL:
-        text_add(n, "%s gave up before the handshake completed (RST)", fn);
-        return;
+    case RST_CANCEL: text_add(n, "%s gave up before the handshake completed (RST)", fn); return;
     case RST_UNKNOWN:
         text_add(n, "%s reset a connection whose start the capture does not show", fn);
         return;
-    default:
-        text_add(n, "%s closed first, with RST", fn);
-        break;
+    default: text_add(n, "%s closed first, with RST", fn); break;
     }
     if (g->fin_seen)
         text_add(n, "; %s had already closed its end", gn);
     else
-        text_add(n, "; %s's next recv() or send() " FAILS_WITH_ECONNRESET AND_SIGPIPE_NO_FIN, gn, gn);
+        text_add(n, "; %s's next recv() or send() " FAILS_WITH_ECONNRESET AND_SIGPIPE_NO_FIN, gn,
+                 gn);
 }

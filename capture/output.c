@@ -86,9 +86,7 @@ void output_describe(struct output *o, const struct event *ev, char *buf, size_t
 static void show(struct output *o, const struct event *ev, int story, const struct event *intro)
 {
     switch (o->format) {
-    case OUT_JSON:
-        json_event(o, o->out, ev);
-        break;
+    case OUT_JSON: json_event(o, o->out, ev); break;
     case OUT_TEXT:
         if (ev->type == EV_VERDICT) {
             event_free(o->verdict);
@@ -144,6 +142,8 @@ void output_finish(struct output *o)
     flush(o, o->out);
     flush(o, o->json);
     if (story_lost(o->story))
-        fprintf(stderr, "sigtrace: out of memory: %lu processes could not be followed on the timeline, "
-                        "so everything they did is shown\n", story_lost(o->story));
+        fprintf(stderr,
+                "sigtrace: out of memory: %lu processes could not be followed on the timeline, "
+                "so everything they did is shown\n",
+                story_lost(o->story));
 }

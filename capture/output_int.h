@@ -15,13 +15,13 @@ struct output {
     FILE *out, *json;
     enum output_format format;
     bool color;
-    bool live;                /* flush each line */
-    int failed;               /* errno of the first failed write, else 0 */
+    bool live;  /* flush each line */
+    int failed; /* errno of the first failed write, else 0 */
     bool started;
-    struct timespec t0;       /* times on the timeline count from here */
+    struct timespec t0; /* times on the timeline count from here */
     struct story *story;
-    struct event *verdict;    /* shown last on the text timeline */
-    struct event **ladder;    /* the ladder is drawn at the end, when every side is known */
+    struct event *verdict; /* shown last on the text timeline */
+    struct event **ladder; /* the ladder is drawn at the end, when every side is known */
     size_t nladder, capladder;
 };
 

@@ -12,7 +12,7 @@ struct owner {
     struct endpoint ep;
     pid_t pid;
     char comm[16];
-    size_t hnext;        /* the next owner in its hash bucket, NONE at the end */
+    size_t hnext; /* the next owner in its hash bucket, NONE at the end */
 };
 
 #define NONE ((size_t)-1)
@@ -53,8 +53,8 @@ struct owners {
      */
     struct owner *owners;
     size_t nowners, capowners;
-    size_t *owner_buckets;   /* a power of two of them, capowners */
-    size_t *wild;            /* indexes of the wildcard owners, in the order learned */
+    size_t *owner_buckets; /* a power of two of them, capowners */
+    size_t *wild;          /* indexes of the wildcard owners, in the order learned */
     size_t nwild, capwild;
     struct sock_use *uses;
     size_t nuses, capuses;
@@ -87,7 +87,10 @@ static uint64_t hash_endpoint(uint64_t h, const struct endpoint *e)
     return h;
 }
 
-static size_t hash_bucket(uint64_t h, size_t nbuckets) { return (size_t)(h ^ (h >> 32)) & (nbuckets - 1); }
+static size_t hash_bucket(uint64_t h, size_t nbuckets)
+{
+    return (size_t)(h ^ (h >> 32)) & (nbuckets - 1);
+}
 
 #define FNV_OFFSET 1469598103934665603ULL
 
@@ -163,7 +166,8 @@ static struct endpoint wire_endpoint(const struct endpoint *e)
     return w;
 }
 
-static void set_owner(struct owners *o, const struct endpoint *where, pid_t pid, const char comm[16])
+static void set_owner(struct owners *o, const struct endpoint *where, pid_t pid,
+                      const char comm[16])
 {
     struct endpoint wire = wire_endpoint(where), *e = &wire;
     if (!e->family || !e->port)
@@ -193,7 +197,8 @@ static void use_start(struct owners *o, const struct event *ev, int fd)
     struct sock_use *u = use_find(o, ev->pid, fd);
     struct endpoint local = wire_endpoint(&f->local), remote = wire_endpoint(&f->remote);
     for (size_t i = 0; i < o->nuses && !u; i++)
-        if (endpoint_equal(&o->uses[i].local, &local) && endpoint_equal(&o->uses[i].remote, &remote))
+        if (endpoint_equal(&o->uses[i].local, &local) &&
+            endpoint_equal(&o->uses[i].remote, &remote))
             u = &o->uses[i];
     if (!u) {
         if (o->nuses == o->capuses) {
@@ -248,7 +253,8 @@ void owners_see_syn(struct owners *o, const struct endpoint *src, const struct e
         if (!endpoint_equal(&o->connecting[i].to, dst))
             continue;
         set_owner(o, src, o->connecting[i].pid, o->connecting[i].comm);
-        memmove(&o->connecting[i], &o->connecting[i + 1], (--o->nconnecting - i) * sizeof(o->connecting[0]));
+        memmove(&o->connecting[i], &o->connecting[i + 1],
+                (--o->nconnecting - i) * sizeof(o->connecting[0]));
         return;
     }
 }
@@ -298,8 +304,7 @@ void owners_learn(struct owners *o, const struct event *ev)
         if (!f->err && (u = use_find(o, ev->pid, f->fd)))
             use_close(u, &ev->t, f->duration);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 

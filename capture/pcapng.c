@@ -29,12 +29,16 @@
 #include <unistd.h>
 
 enum {
-    BT_SHB = 0x0A0D0D0A, BT_IDB = 0x00000001, BT_EPB = 0x00000006,
+    BT_SHB = 0x0A0D0D0A,
+    BT_IDB = 0x00000001,
+    BT_EPB = 0x00000006,
     BYTE_ORDER_MAGIC = 0x1A2B3C4D,
-    OPT_ENDOFOPT = 0, OPT_COMMENT = 1,
+    OPT_ENDOFOPT = 0,
+    OPT_COMMENT = 1,
     OPT_SHB_USERAPPL = 4,
-    OPT_IF_NAME = 2, OPT_IF_TSRESOL = 9,
-    OPTION_MAX = 65535,       /* an option's length is 16 bits */
+    OPT_IF_NAME = 2,
+    OPT_IF_TSRESOL = 9,
+    OPTION_MAX = 65535, /* an option's length is 16 bits */
     LINKTYPE_RAW = 101,
 };
 
@@ -42,10 +46,10 @@ enum {
 
 struct pcapng_writer {
     int fd;
-    int failed;               /* a write failed: refuse to write more */
+    int failed; /* a write failed: refuse to write more */
     int ninterfaces;
-    off_t end;                /* where the next block goes */
-    uint8_t *buf;             /* the block being built */
+    off_t end;    /* where the next block goes */
+    uint8_t *buf; /* the block being built */
     size_t len, cap;
     char err[512];
     char comment[OPTION_MAX + 1]; /* one packet comment, made valid UTF-8 */
@@ -134,7 +138,11 @@ static size_t utf8_fit(char *s, size_t max)
 
     while (i < len) {
         unsigned char c = (unsigned char)s[i];
-        size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+        size_t n = c < 0x80             ? 1
+                   : (c & 0xe0) == 0xc0 ? 2
+                   : (c & 0xf0) == 0xe0 ? 3
+                   : (c & 0xf8) == 0xf0 ? 4
+                                        : 0;
         int ok = n != 0 && i + n <= len && !(n == 2 && c < 0xc2) && !(n == 4 && c > 0xf4);
         for (size_t k = 1; ok && k < n; k++)
             ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
@@ -221,7 +229,8 @@ static int build_shb(struct pcapng_writer *w, const char *comment)
     return 0;
 }
 
-struct pcapng_writer *pcapng_open(const char *path, const char *shb_comment, char *err, size_t errlen)
+struct pcapng_writer *pcapng_open(const char *path, const char *shb_comment, char *err,
+                                  size_t errlen)
 {
     struct pcapng_writer *w = calloc(1, sizeof *w);
     if (!w) {
@@ -335,7 +344,8 @@ int pcapng_close(struct pcapng_writer *w, const char *final_shb_comment)
         } else {
             ssize_t n = pwrite(w->fd, w->buf, w->len, 0);
             if (n != (ssize_t)w->len) {
-                set_error(w, "rewriting the section header: %s", n < 0 ? strerror(errno) : "short write");
+                set_error(w, "rewriting the section header: %s",
+                          n < 0 ? strerror(errno) : "short write");
                 rc = -1;
             }
         }
@@ -351,7 +361,4 @@ int pcapng_close(struct pcapng_writer *w, const char *final_shb_comment)
     return rc;
 }
 
-const char *pcapng_error(const struct pcapng_writer *w)
-{
-    return w ? w->err : close_err;
-}
+const char *pcapng_error(const struct pcapng_writer *w) { return w ? w->err : close_err; }

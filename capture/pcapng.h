@@ -20,7 +20,8 @@
 struct pcapng_writer;
 
 /* Create or truncate path; NULL on error with a message in err. */
-struct pcapng_writer *pcapng_open(const char *path, const char *shb_comment, char *err, size_t errlen);
+struct pcapng_writer *pcapng_open(const char *path, const char *shb_comment, char *err,
+                                  size_t errlen);
 
 /*
  * Describe an interface (if_tsresol 9: nanoseconds); returns its id >= 0, or

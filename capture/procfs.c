@@ -71,8 +71,8 @@ static int parse_hex_endpoint(const char *text, int family, struct endpoint *e)
     return 0;
 }
 
-static int find_in_table(const char *path, int family, unsigned long inode,
-                         struct endpoint *local, struct endpoint *remote, int *state)
+static int find_in_table(const char *path, int family, unsigned long inode, struct endpoint *local,
+                         struct endpoint *remote, int *state)
 {
     FILE *f = fopen(path, "re");
     if (!f)
@@ -92,7 +92,8 @@ static int find_in_table(const char *path, int family, unsigned long inode,
             continue;
         if (ino != inode)
             continue;
-        if (parse_hex_endpoint(loc, family, local) < 0 || parse_hex_endpoint(rem, family, remote) < 0)
+        if (parse_hex_endpoint(loc, family, local) < 0 ||
+            parse_hex_endpoint(rem, family, remote) < 0)
             continue;
         *state = (int)st;
         found = 0;
@@ -104,7 +105,7 @@ static int find_in_table(const char *path, int family, unsigned long inode,
 /* An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is shown, and matched, as IPv4. */
 static void unmap_v4(struct endpoint *e)
 {
-    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
     if (e->family == AF_INET6 && memcmp(e->addr, prefix, 12) == 0) {
         memmove(e->addr, e->addr + 12, 4);
         memset(e->addr + 4, 0, 12);
@@ -210,8 +211,8 @@ int procfs_cmdline(pid_t tid, char *buf, size_t len)
 /* Interpreters that take a script file as their first argument that is no option. */
 static int is_interpreter(const char *comm)
 {
-    static const char *const prefixes[] = {"python", "perl", "ruby", "node", "php", "lua"};
-    static const char *const shells[] = {"sh", "bash", "dash", "zsh", "ksh", "mksh"};
+    static const char *const prefixes[] = { "python", "perl", "ruby", "node", "php", "lua" };
+    static const char *const shells[] = { "sh", "bash", "dash", "zsh", "ksh", "mksh" };
     for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
         if (!strncmp(comm, prefixes[i], strlen(prefixes[i])))
             return 1;

@@ -88,16 +88,16 @@ struct run {
     int pcapng_if;
     FILE *json;
     int linktype;
-    int owned_only;              /* show only packets of endpoints the traced processes used */
+    int owned_only; /* show only packets of endpoints the traced processes used */
     struct skipped_facts skipped[SKIP_REASONS_MAX]; /* frames skipped, by reason */
     size_t nskipped;
-    unsigned long others;        /* packets of endpoints no traced process used (owned_only) */
-    char *pending[PENDING_MAX];  /* process events since the last packet, for its comments */
+    unsigned long others;       /* packets of endpoints no traced process used (owned_only) */
+    char *pending[PENDING_MAX]; /* process events since the last packet, for its comments */
     size_t npending;
     unsigned long pending_lost;
     char verdict[512];
     char command_line[1024];
-    struct timespec last_t;      /* the time of the last event let out */
+    struct timespec last_t; /* the time of the last event let out */
     int failed;
 };
 
@@ -106,24 +106,29 @@ struct run {
 static void usage(FILE *to, int status) __attribute__((noreturn));
 static void usage(FILE *to, int status)
 {
-    fprintf(to,
-            "usage: " PROG " [options] -- COMMAND [ARG...]   run COMMAND and its children, trace them and the wire\n"
-            "       " PROG " [options] -r FILE               annotate a capture made elsewhere (pcap or pcapng)\n"
-            "\n"
-            "  -i IFACE           interface to capture (default lo)\n"
-            "  -p PORT            only this TCP port\n"
-            "  -f EXPR            only packets that match this BPF filter (man pcap-filter)\n"
-            "  -w FILE            write the capture as pcapng, each annotation a packet comment\n"
-            "  -o, --json-file FILE  write the events as JSON Lines to FILE too\n"
-            "  --json             JSON Lines on standard output instead of the text timeline\n"
-            "                     (COMMAND's own standard output then goes to standard error)\n"
-            "  --ladder           a sequence (ladder) diagram: client side left, server side right\n"
-            "  --netns            run COMMAND in a private network namespace (no root needed where the\n"
-            "                     kernel allows unprivileged user namespaces)\n"
-            "  -h, --help         this help\n"
-            "\n"
-            "Exit status: COMMAND's (128+N if killed by signal N); 130/143/129 if sigtrace was\n"
-            "interrupted by SIGINT/SIGTERM/SIGHUP; 1 on failure; 2 on bad arguments; 0 after --help.\n");
+    fprintf(
+        to,
+        "usage: " PROG
+        " [options] -- COMMAND [ARG...]   run COMMAND and its children, trace them and the wire\n"
+        "       " PROG
+        " [options] -r FILE               annotate a capture made elsewhere (pcap or pcapng)\n"
+        "\n"
+        "  -i IFACE           interface to capture (default lo)\n"
+        "  -p PORT            only this TCP port\n"
+        "  -f EXPR            only packets that match this BPF filter (man pcap-filter)\n"
+        "  -w FILE            write the capture as pcapng, each annotation a packet comment\n"
+        "  -o, --json-file FILE  write the events as JSON Lines to FILE too\n"
+        "  --json             JSON Lines on standard output instead of the text timeline\n"
+        "                     (COMMAND's own standard output then goes to standard error)\n"
+        "  --ladder           a sequence (ladder) diagram: client side left, server side right\n"
+        "  --netns            run COMMAND in a private network namespace (no root needed where "
+        "the\n"
+        "                     kernel allows unprivileged user namespaces)\n"
+        "  -h, --help         this help\n"
+        "\n"
+        "Exit status: COMMAND's (128+N if killed by signal N); 130/143/129 if sigtrace was\n"
+        "interrupted by SIGINT/SIGTERM/SIGHUP; 1 on failure; 2 on bad arguments; 0 after "
+        "--help.\n");
     exit(status);
 }
 
@@ -147,12 +152,9 @@ static void parse_options(int argc, char **argv, struct options *opt)
 {
     enum { OPT_JSON = 256, OPT_LADDER, OPT_NETNS };
     static const struct option longopts[] = {
-        {"json", no_argument, NULL, OPT_JSON},
-        {"ladder", no_argument, NULL, OPT_LADDER},
-        {"netns", no_argument, NULL, OPT_NETNS},
-        {"json-file", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        { "json", no_argument, NULL, OPT_JSON },   { "ladder", no_argument, NULL, OPT_LADDER },
+        { "netns", no_argument, NULL, OPT_NETNS }, { "json-file", required_argument, NULL, 'o' },
+        { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
     };
     memset(opt, 0, sizeof(*opt));
     opt->format = OUT_TEXT;
@@ -166,8 +168,14 @@ static void parse_options(int argc, char **argv, struct options *opt)
         case 'w': opt->write_path = optarg; break;
         case 'r': opt->read_path = optarg; break;
         case 'o': opt->json_path = optarg; break;
-        case OPT_JSON: opt->format = OUT_JSON; formats++; break;
-        case OPT_LADDER: opt->format = OUT_LADDER; formats++; break;
+        case OPT_JSON:
+            opt->format = OUT_JSON;
+            formats++;
+            break;
+        case OPT_LADDER:
+            opt->format = OUT_LADDER;
+            formats++;
+            break;
         case OPT_NETNS: opt->netns = 1; break;
         case 'h': usage(stdout, 0);
         default: usage(stderr, 2);
@@ -196,15 +204,21 @@ static void parse_options(int argc, char **argv, struct options *opt)
         usage(stderr, 2);
     }
     /* An output opened on the input, or on the other output, would destroy what is in it. */
-    const struct { const char *flag, *path; } outputs[] = {{"-w", opt->write_path}, {"-o", opt->json_path}};
+    const struct {
+        const char *flag, *path;
+    } outputs[] = { { "-w", opt->write_path }, { "-o", opt->json_path } };
     for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++)
         if (opt->read_path && outputs[i].path && same_file(opt->read_path, 1, outputs[i].path)) {
-            fprintf(stderr, PROG ": %s %s is the capture -r reads: writing it would destroy it; give another file\n",
-                    outputs[i].flag, outputs[i].path);
+            fprintf(
+                stderr,
+                PROG
+                ": %s %s is the capture -r reads: writing it would destroy it; give another file\n",
+                outputs[i].flag, outputs[i].path);
             exit(2);
         }
     if (opt->write_path && opt->json_path && same_file(opt->write_path, 0, opt->json_path)) {
-        fprintf(stderr, PROG ": -w and -o both name %s: the capture and the events need a file each\n",
+        fprintf(stderr,
+                PROG ": -w and -o both name %s: the capture and the events need a file each\n",
                 opt->write_path);
         exit(2);
     }
@@ -247,7 +261,8 @@ static void write_packet(struct run *r, const struct event *ev)
     output_describe(r->out, ev, line, sizeof(line));
     comments[n++] = line;
     const struct packet_facts *p = &ev->u.pkt;
-    if (pcapng_write_packet(r->pcapng, r->pcapng_if, &ev->t, p->frame, p->caplen, p->wirelen, comments, n) < 0 &&
+    if (pcapng_write_packet(r->pcapng, r->pcapng_if, &ev->t, p->frame, p->caplen, p->wirelen,
+                            comments, n) < 0 &&
         !r->failed) {
         fprintf(stderr, PROG ": cannot write %s: %s\n", r->opt.write_path, pcapng_error(r->pcapng));
         r->failed = 1;
@@ -258,7 +273,7 @@ static void write_packet(struct run *r, const struct event *ev)
 /* A segment's source (or destination) as an endpoint. */
 static struct endpoint seg_end(const struct tcp_seg *seg, bool source)
 {
-    struct endpoint e = {.family = seg->family, .port = source ? seg->sport : seg->dport};
+    struct endpoint e = { .family = seg->family, .port = source ? seg->sport : seg->dport };
     memcpy(e.addr, source ? seg->src : seg->dst, seg->family == AF_INET ? 4 : 16);
     return e;
 }
@@ -292,13 +307,15 @@ static void on_connection_done(const struct conn_summary *s, void *ctx)
         char comm[2][16], label[2][40], speech[2][48];
         ev->u.conn = *s;
         ev->t = s->last;
-        name_end(r, &s->orig_ep, true, comm[0], sizeof comm[0], label[0], sizeof label[0], speech[0],
-                 sizeof speech[0]);
-        name_end(r, &s->resp_ep, false, comm[1], sizeof comm[1], label[1], sizeof label[1], speech[1],
-                 sizeof speech[1]);
+        name_end(r, &s->orig_ep, true, comm[0], sizeof comm[0], label[0], sizeof label[0],
+                 speech[0], sizeof speech[0]);
+        name_end(r, &s->resp_ep, false, comm[1], sizeof comm[1], label[1], sizeof label[1],
+                 speech[1], sizeof speech[1]);
         /* The summary names only ends a traced process owns. */
-        snprintf(ev->u.conn.orig_name, sizeof ev->u.conn.orig_name, "%s", comm[0][0] ? label[0] : "");
-        snprintf(ev->u.conn.resp_name, sizeof ev->u.conn.resp_name, "%s", comm[1][0] ? label[1] : "");
+        snprintf(ev->u.conn.orig_name, sizeof ev->u.conn.orig_name, "%s",
+                 comm[0][0] ? label[0] : "");
+        snprintf(ev->u.conn.resp_name, sizeof ev->u.conn.resp_name, "%s",
+                 comm[1][0] ? label[1] : "");
         notes_connection(&ev->u.conn, speech[0], speech[1], ev->note, sizeof ev->note);
     }
     owners_forget(r->owners, &s->orig_ep, &s->resp_ep);
@@ -323,7 +340,8 @@ static bool explain_packet(struct run *r, struct event *ev)
     struct endpoint src = seg_end(&p->seg, true), dst = seg_end(&p->seg, false);
     pid_t pid;
     char comm[16];
-    if (r->owned_only && !owners_find(r->owners, &src, &pid, comm) && !owners_find(r->owners, &dst, &pid, comm))
+    if (r->owned_only && !owners_find(r->owners, &src, &pid, comm) &&
+        !owners_find(r->owners, &dst, &pid, comm))
         return false;
     /* A refused connect's SYN names its port, before the names are read. */
     if ((p->seg.flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN)
@@ -335,13 +353,16 @@ static bool explain_packet(struct run *r, struct event *ev)
     p->rel_ack = f.rel_ack;
     /* Why a side reset: the processes know what the wire cannot. */
     uint64_t read;
-    if (f.reset_first && owners_read_at_close(r->owners, &src, &dst, &ev->t, &read) && f.peer_data >= read) {
+    if (f.reset_first && owners_read_at_close(r->owners, &src, &dst, &ev->t, &read) &&
+        f.peer_data >= read) {
         f.cause.unread = (long long)(f.peer_data - read);
         tcp_set_unread(r->tcp, &p->seg, f.cause.unread);
     }
     char x[48], y[48];
-    name_end(r, &src, f.from_orig, p->from, sizeof p->from, p->from_label, sizeof p->from_label, x, sizeof x);
-    name_end(r, &dst, !f.from_orig, p->to, sizeof p->to, p->to_label, sizeof p->to_label, y, sizeof y);
+    name_end(r, &src, f.from_orig, p->from, sizeof p->from, p->from_label, sizeof p->from_label, x,
+             sizeof x);
+    name_end(r, &dst, !f.from_orig, p->to, sizeof p->to, p->to_label, sizeof p->to_label, y,
+             sizeof y);
     notes_segment(&f, &p->seg, x, y, ev->note, sizeof ev->note);
     return true;
 }
@@ -387,8 +408,8 @@ static void deliver(struct run *r, struct event *ev)
     event_free(ev);
 }
 
-static void on_packet(const struct timespec *ts, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
-                      void *ctx);
+static void on_packet(const struct timespec *ts, const uint8_t *frame, uint32_t caplen,
+                      uint32_t wirelen, void *ctx);
 
 /*
  * A traced process is about to write to our own standard output (the
@@ -457,20 +478,20 @@ static void report_skipped(struct run *r)
             event_free(ev);
         }
         total += r->skipped[i].frames;
-        n += (size_t)snprintf(line + n, n < sizeof line ? sizeof line - n : 0, "%s%lu %s", i ? ", " : "",
-                              r->skipped[i].frames, r->skipped[i].reason);
+        n += (size_t)snprintf(line + n, n < sizeof line ? sizeof line - n : 0, "%s%lu %s",
+                              i ? ", " : "", r->skipped[i].frames, r->skipped[i].reason);
     }
     if (total)
         fprintf(stderr, PROG ": skipped %lu frame%s with no TCP segment it could read: %s\n", total,
                 total == 1 ? "" : "s", line);
     if (r->others)
-        fprintf(stderr, PROG ": left out %lu packet%s between endpoints no traced process used\n", r->others,
-                r->others == 1 ? "" : "s");
+        fprintf(stderr, PROG ": left out %lu packet%s between endpoints no traced process used\n",
+                r->others, r->others == 1 ? "" : "s");
 }
 
 /* From the capture: decode; into the timeline (live) or straight out (a file, already in order). */
-static void on_packet(const struct timespec *ts, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
-                      void *ctx)
+static void on_packet(const struct timespec *ts, const uint8_t *frame, uint32_t caplen,
+                      uint32_t wirelen, void *ctx)
 {
     struct run *r = ctx;
     struct tcp_seg seg;
@@ -542,7 +563,7 @@ static void on_read_stop(int signo) { read_stop = signo; }
  */
 static void catch_stop_signals(void)
 {
-    static const int signals[] = {SIGINT, SIGTERM, SIGHUP};
+    static const int signals[] = { SIGINT, SIGTERM, SIGHUP };
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_read_stop;
@@ -590,8 +611,8 @@ static int serve_stops(struct run *r)
 /* Returns the signal that interrupted the run, or 0. */
 static int trace_loop(struct run *r, int sigfd)
 {
-    struct pollfd fds[2] = {{sigfd, POLLIN, 0}, {capture_fd(r->cap), POLLIN, 0}};
-    struct timespec last_busy = now_real(), ended = {0, 0}, asked = {0, 0};
+    struct pollfd fds[2] = { { sigfd, POLLIN, 0 }, { capture_fd(r->cap), POLLIN, 0 } };
+    struct timespec last_busy = now_real(), ended = { 0, 0 }, asked = { 0, 0 };
     int interrupted = 0, insist = 0, done = 0;
     for (;;) {
         int spin = ns_since(&last_busy) < SPIN_NS;
@@ -650,21 +671,24 @@ static void open_outputs(struct run *r)
     if (r->opt.json_path) {
         r->json = fopen(r->opt.json_path, "we");
         if (!r->json)
-            die_hint("check the directory exists and is writable", "cannot write %s: %s", r->opt.json_path,
-                     strerror(errno));
+            die_hint("check the directory exists and is writable", "cannot write %s: %s",
+                     r->opt.json_path, strerror(errno));
     }
-    int color = r->opt.format != OUT_JSON && isatty(STDOUT_FILENO) && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
+    int color = r->opt.format != OUT_JSON && isatty(STDOUT_FILENO) &&
+                !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
     /* A file read is printed as fast as it can be; a live run as it happens. */
     r->out = output_new(stdout, r->opt.format, color, r->json, !r->opt.read_path);
     if (!r->out)
         die("cannot start the output");
     if (r->opt.write_path) {
         char shb[1200];
-        snprintf(shb, sizeof(shb), "%s", r->opt.read_path ? "annotated by sigtrace" : r->command_line);
+        snprintf(shb, sizeof(shb), "%s",
+                 r->opt.read_path ? "annotated by sigtrace" : r->command_line);
         r->pcapng = pcapng_open(r->opt.write_path, shb, err, sizeof(err));
         if (!r->pcapng) /* err names the file */
             die_hint("check the directory exists and is writable", "cannot write %s", err);
-        r->pcapng_if = pcapng_add_interface(r->pcapng, r->linktype, capture_snaplen(r->cap), capture_name(r->cap));
+        r->pcapng_if = pcapng_add_interface(r->pcapng, r->linktype, capture_snaplen(r->cap),
+                                            capture_name(r->cap));
         if (r->pcapng_if < 0)
             die_hint(NULL, "cannot write %s: %s", r->opt.write_path, pcapng_error(r->pcapng));
     }
@@ -693,10 +717,12 @@ static void finish(struct run *r)
          * lines only, the latest kept).
          */
         char shb[PCAPNG_SHB_COMMENT_MAX];
-        size_t n = (size_t)snprintf(shb, sizeof(shb), "%s", r->opt.read_path ? "annotated by sigtrace" : r->command_line);
+        size_t n = (size_t)snprintf(shb, sizeof(shb), "%s",
+                                    r->opt.read_path ? "annotated by sigtrace" : r->command_line);
         if (r->verdict[0] && n < sizeof(shb))
             n += (size_t)snprintf(shb + n, sizeof(shb) - n, "\nverdict: %s", r->verdict);
-        size_t first = r->npending > SHB_TRAILING_MAX ? r->npending - SHB_TRAILING_MAX : 0, room = 0;
+        size_t first = r->npending > SHB_TRAILING_MAX ? r->npending - SHB_TRAILING_MAX : 0,
+               room = 0;
         static const char heading[] = "\nafter the last packet:";
         while (first < r->npending) {
             room = sizeof(heading) + 32; /* the heading and "(N earlier events left out)" */
@@ -709,7 +735,8 @@ static void finish(struct run *r)
         if (first < r->npending) {
             n += (size_t)snprintf(shb + n, sizeof(shb) - n, "%s", heading);
             if (first)
-                n += (size_t)snprintf(shb + n, sizeof(shb) - n, "\n(%zu earlier events left out)", first);
+                n += (size_t)snprintf(shb + n, sizeof(shb) - n, "\n(%zu earlier events left out)",
+                                      first);
             for (size_t i = first; i < r->npending; i++)
                 n += (size_t)snprintf(shb + n, sizeof(shb) - n, "\n%s", r->pending[i]);
         }
@@ -732,7 +759,9 @@ static void finish(struct run *r)
     if (r->cap) {
         unsigned dropped = capture_dropped(r->cap);
         if (dropped)
-            fprintf(stderr, PROG ": the kernel dropped %u packets that sigtrace could not take in time\n", dropped);
+            fprintf(stderr,
+                    PROG ": the kernel dropped %u packets that sigtrace could not take in time\n",
+                    dropped);
     }
 }
 
@@ -770,7 +799,8 @@ int main(int argc, char **argv)
         r->linktype = capture_linktype(r->cap);
         if (!decode_linktype_supported(r->linktype))
             die_hint("sigtrace decodes Ethernet, Linux cooked, BSD loopback and raw IP",
-                     "cannot read %s: link type %d is not one sigtrace decodes", r->opt.read_path, r->linktype);
+                     "cannot read %s: link type %d is not one sigtrace decodes", r->opt.read_path,
+                     r->linktype);
         open_outputs(r);
         catch_stop_signals();
         int rc = read_file(r);
@@ -816,7 +846,9 @@ int main(int argc, char **argv)
     }
     r->linktype = capture_linktype(r->cap);
     if (!decode_linktype_supported(r->linktype))
-        die_hint("capture on lo or an Ethernet interface", "cannot capture on %s: link type %d is not one sigtrace decodes", iface, r->linktype);
+        die_hint("capture on lo or an Ethernet interface",
+                 "cannot capture on %s: link type %d is not one sigtrace decodes", iface,
+                 r->linktype);
     open_outputs(r);
 
     trace_start(r->tracer);

@@ -16,9 +16,9 @@ struct label {
 /* What the story knows of a process. */
 struct proc_view {
     pid_t pid;
-    bool involved;            /* it made a socket call: everything it does matters */
-    bool server;              /* it listened or accepted: the ladder's right side */
-    struct event *exec;       /* its exec, told once it becomes involved */
+    bool involved;      /* it made a socket call: everything it does matters */
+    bool server;        /* it listened or accepted: the ladder's right side */
+    struct event *exec; /* its exec, told once it becomes involved */
     struct proc_view *next;
 };
 
@@ -26,7 +26,7 @@ struct story {
     struct label *labels;
     size_t nlabels, caplabels;
     struct proc_view *views;
-    unsigned long lost;       /* views that could not be allocated */
+    unsigned long lost; /* views that could not be allocated */
 };
 
 struct story *story_new(void) { return calloc(1, sizeof(struct story)); }
@@ -105,23 +105,17 @@ bool story_tells(struct story *st, const struct event *ev, struct event **intro)
     struct proc_view *v = NULL;
     switch (ev->type) {
     case EV_PACKET:
-    case EV_CONNECTION:
-        return true;
-    case EV_VERDICT:
-        return false; /* at the end */
-    case EV_OUTPUT:
-        return false; /* the process's own write shows it */
-    case EV_SKIPPED:
-        return false; /* standard error says it, at the end */
-    default:
-        break;
+    case EV_CONNECTION: return true;
+    case EV_VERDICT: return false; /* at the end */
+    case EV_OUTPUT: return false;  /* the process's own write shows it */
+    case EV_SKIPPED: return false; /* standard error says it, at the end */
+    default: break;
     }
     if (!(v = view(st, ev->pid)))
         return true; /* forgotten for want of memory: better told than lost */
     switch (ev->type) {
     case EV_REPEAT:
-    case EV_REPEAT_START:
-        return v->involved;
+    case EV_REPEAT_START: return v->involved;
     case EV_SYSCALL:
         if (!v->involved) {
             v->involved = true;
@@ -138,15 +132,14 @@ bool story_tells(struct story *st, const struct event *ev, struct event **intro)
         v->exec = event_copy(ev);
         return false;
     case EV_SIGNAL:
-        return v->involved || (ev->u.sig.disposition == DISP_DEFAULT && ev->u.sig.action != ACT_IGNORE &&
-                               ev->u.sig.action != ACT_CONTINUE);
+        return v->involved || (ev->u.sig.disposition == DISP_DEFAULT &&
+                               ev->u.sig.action != ACT_IGNORE && ev->u.sig.action != ACT_CONTINUE);
     case EV_EXIT:
         if (v->exec) {
             event_free(v->exec);
             v->exec = NULL;
         }
         return v->involved || ev->top || ev->u.exit.signo;
-    default:
-        return false;
+    default: return false;
     }
 }

@@ -86,8 +86,8 @@ static enum seg_kind classify_ack(struct tcp_conn *c, struct tcp_side *s, const 
 }
 
 /* What a segment from s is, told before it changes anything (s and peer describe the past). */
-static enum seg_kind classify_segment(struct tcp_conn *c, struct tcp_side *s, const struct tcp_seg *seg,
-                                      struct seg_facts *f)
+static enum seg_kind classify_segment(struct tcp_conn *c, struct tcp_side *s,
+                                      const struct tcp_seg *seg, struct seg_facts *f)
 {
     struct tcp_side *peer = peer_of(c, s);
     uint8_t flags = seg->flags;
@@ -158,8 +158,8 @@ static void number_segment(struct tcp_side *s, struct tcp_side *peer, const stru
 }
 
 /* The data a side carried, and why a first RST came: the facts the RST's causes need. */
-static void account_data(struct tcp_table *t, struct tcp_side *s, struct tcp_side *peer, bool was_numbered,
-                         const struct tcp_seg *seg, struct seg_facts *f)
+static void account_data(struct tcp_table *t, struct tcp_side *s, struct tcp_side *peer,
+                         bool was_numbered, const struct tcp_seg *seg, struct seg_facts *f)
 {
     t->segments++;
     if (seg->payload_len) {
@@ -234,14 +234,16 @@ static void account_segment(struct tcp_conn *c, struct tcp_side *s, const struct
             c->first_close_rst = true;
         }
     }
-    if ((flags & TCPF_ACK) && !(flags & TCPF_RST) && (!s->ack_valid || seq_delta(seg->ack, s->ack_max) > 0)) {
+    if ((flags & TCPF_ACK) && !(flags & TCPF_RST) &&
+        (!s->ack_valid || seq_delta(seg->ack, s->ack_max) > 0)) {
         s->ack_max = seg->ack;
         s->ack_valid = true;
     }
 }
 
 /* The connection seg belongs to, a new one where it begins one; NULL when out of memory. */
-static struct tcp_conn *conn_for(struct tcp_table *t, const struct tcp_seg *seg, const struct timespec *ts)
+static struct tcp_conn *conn_for(struct tcp_table *t, const struct tcp_seg *seg,
+                                 const struct timespec *ts)
 {
     struct tcp_conn *c = table_find(t, seg);
     if (c && zeek_is_reuse(&c->zeek, seg)) {
@@ -299,14 +301,16 @@ void tcp_set_unread(struct tcp_table *t, const struct tcp_seg *seg, long long un
     struct tcp_conn *c = table_find(t, seg);
     if (!c)
         return;
-    struct tcp_side *s = side_is(&c->side[0], seg->family, seg->src, seg->sport) ? &c->side[0] : &c->side[1];
+    struct tcp_side *s =
+        side_is(&c->side[0], seg->family, seg->src, seg->sport) ? &c->side[0] : &c->side[1];
     if (s->reset_first)
         s->rst_unread = unread;
 }
 
 /* --- summaries ----------------------------------------------------------------------- */
 
-static void side_summary(const struct tcp_side *s, const struct tcp_side *peer, struct conn_side *out)
+static void side_summary(const struct tcp_side *s, const struct tcp_side *peer,
+                         struct conn_side *out)
 {
     out->syn_seen = s->syn_seen;
     out->sent_any = s->sent_any;
@@ -343,4 +347,3 @@ void tcp_summarise(struct tcp_conn *c, struct conn_summary *out)
     out->first_close = c->first_close < 0 ? -1 : c->first_close == o ? 0 : 1;
     out->first_close_rst = c->first_close_rst;
 }
-

@@ -31,47 +31,48 @@
 
 /* What a segment is, from what both sides sent before it. */
 enum seg_kind {
-    SEG_UNTRACKED,          /* out of memory: not tracked */
-    SEG_SYN_WITH_FIN,       /* no normal TCP sends these three */
+    SEG_UNTRACKED,    /* out of memory: not tracked */
+    SEG_SYN_WITH_FIN, /* no normal TCP sends these three */
     SEG_SYN_WITH_RST,
     SEG_FIN_WITH_RST,
-    SEG_SYN,                /* asks to connect */
-    SEG_SYN_AGAIN,          /* its SYN again: no answer yet */
-    SEG_SYN_ACK,            /* the listener's kernel agrees */
+    SEG_SYN,       /* asks to connect */
+    SEG_SYN_AGAIN, /* its SYN again: no answer yet */
+    SEG_SYN_ACK,   /* the listener's kernel agrees */
     SEG_SYN_ACK_AGAIN,
-    SEG_RST,                /* facts.rst says what it meant */
-    SEG_FIN_AGAIN,          /* its FIN again: not acknowledged in time */
-    SEG_FIN_SECOND,         /* closes its end after the peer did: an orderly end */
-    SEG_FIN_FIRST,          /* closes its end first */
-    SEG_DATA_AFTER_PEER_RST,/* data to a side that has reset */
-    SEG_DATA_AGAIN,         /* a retransmission */
+    SEG_RST,                 /* facts.rst says what it meant */
+    SEG_FIN_AGAIN,           /* its FIN again: not acknowledged in time */
+    SEG_FIN_SECOND,          /* closes its end after the peer did: an orderly end */
+    SEG_FIN_FIRST,           /* closes its end first */
+    SEG_DATA_AFTER_PEER_RST, /* data to a side that has reset */
+    SEG_DATA_AGAIN,          /* a retransmission */
     SEG_DATA_AFTER_OWN_FIN,
-    SEG_DATA_AFTER_PEER_FIN,/* writing to a peer that may be gone */
+    SEG_DATA_AFTER_PEER_FIN, /* writing to a peer that may be gone */
     SEG_DATA,
-    SEG_NO_ACK,             /* no data, no SYN, FIN, RST or ACK */
-    SEG_KEEPALIVE,          /* one byte below what it sent: a keep-alive probe */
-    SEG_HANDSHAKE_ACK,      /* the originator acknowledges the SYN-ACK */
-    SEG_ZERO_WINDOW,        /* its receive buffer is full */
-    SEG_ACK_FIN_OVER,       /* acknowledges the peer's FIN after its own: the connection is over */
-    SEG_ACK_FIN,            /* acknowledges the peer's FIN: end of file for its reader */
-    SEG_ACK_DATA,           /* acknowledges facts.acked new bytes */
-    SEG_ACK_NOTHING,        /* a duplicate ACK or a window update */
+    SEG_NO_ACK,        /* no data, no SYN, FIN, RST or ACK */
+    SEG_KEEPALIVE,     /* one byte below what it sent: a keep-alive probe */
+    SEG_HANDSHAKE_ACK, /* the originator acknowledges the SYN-ACK */
+    SEG_ZERO_WINDOW,   /* its receive buffer is full */
+    SEG_ACK_FIN_OVER,  /* acknowledges the peer's FIN after its own: the connection is over */
+    SEG_ACK_FIN,       /* acknowledges the peer's FIN: end of file for its reader */
+    SEG_ACK_DATA,      /* acknowledges facts.acked new bytes */
+    SEG_ACK_NOTHING,   /* a duplicate ACK or a window update */
 };
 
 /* What tcp_track() learned of one segment. */
 struct seg_facts {
     enum seg_kind kind;
-    enum rst_kind rst;        /* SEG_RST: what it meant */
-    bool from_orig;           /* sent by the originator */
-    uint32_t rel_seq, rel_ack;/* relative to each side's first sequence number (ack: 0 without ACK) */
-    uint16_t sender_port;     /* RST_REFUSED: the port nothing listens on */
-    uint64_t unanswered;      /* RST_UNREAD: the peer's bytes the sender never answered */
-    uint32_t acked;           /* SEG_ACK_DATA: bytes newly acknowledged */
-    bool time_wait;           /* SEG_ACK_FIN_OVER: the sender closed first, so it waits in TIME-WAIT */
-    bool reset_first;         /* its sender's first RST, before any FIN of its own, on a connection
+    enum rst_kind rst; /* SEG_RST: what it meant */
+    bool from_orig;    /* sent by the originator */
+    uint32_t rel_seq,
+        rel_ack;          /* relative to each side's first sequence number (ack: 0 without ACK) */
+    uint16_t sender_port; /* RST_REFUSED: the port nothing listens on */
+    uint64_t unanswered;  /* RST_UNREAD: the peer's bytes the sender never answered */
+    uint32_t acked;       /* SEG_ACK_DATA: bytes newly acknowledged */
+    bool time_wait;       /* SEG_ACK_FIN_OVER: the sender closed first, so it waits in TIME-WAIT */
+    bool reset_first;     /* its sender's first RST, before any FIN of its own, on a connection
                                  both sides spoke on: cause says more */
-    struct rst_cause cause;   /* for reset_first (unread -1: tcp_set_unread() may tell) */
-    uint64_t peer_data;       /* bytes of data the receiver sent (the highest relative end) */
+    struct rst_cause cause; /* for reset_first (unread -1: tcp_set_unread() may tell) */
+    uint64_t peer_data;     /* bytes of data the receiver sent (the highest relative end) */
 };
 
 struct tcp_table;

@@ -12,19 +12,19 @@
 struct tcp_side {
     struct endpoint ep;
     uint64_t pkts;
-    bool sent_any;            /* snd_max and first_seq are valid */
-    bool sent_data;           /* it sent payload */
-    uint32_t first_seq;       /* where its data starts: after the SYN, or its first segment */
-    uint32_t snd_max;         /* one past the highest sequence number sent */
+    bool sent_any;      /* snd_max and first_seq are valid */
+    bool sent_data;     /* it sent payload */
+    uint32_t first_seq; /* where its data starts: after the SYN, or its first segment */
+    uint32_t snd_max;   /* one past the highest sequence number sent */
     bool syn_seen;
     uint32_t isn;
-    bool fin_seen;            /* a FIN without RST */
-    uint32_t fin_seq;         /* sequence number of the FIN */
+    bool fin_seen;    /* a FIN without RST */
+    uint32_t fin_seq; /* sequence number of the FIN */
     bool rst_seen;
-    enum rst_kind rst_kind;   /* what its first RST meant */
+    enum rst_kind rst_kind; /* what its first RST meant */
     bool ack_valid;
-    uint32_t ack_max;         /* highest acknowledgment number it sent */
-    uint64_t unanswered_rx;   /* payload received since it last sent payload */
+    uint32_t ack_max;       /* highest acknowledgment number it sent */
+    uint64_t unanswered_rx; /* payload received since it last sent payload */
     bool wrote_after_peer_fin;
 
     /* Relative numbers, as Wireshark shows them, and the data they carried. */
@@ -40,15 +40,15 @@ struct tcp_side {
 };
 
 struct tcp_conn {
-    struct tcp_conn *hnext;          /* hash chain */
-    struct tcp_conn *older, *newer;  /* in the order connections began */
-    struct tcp_side side[2];         /* side[0] sent the first segment seen */
+    struct tcp_conn *hnext;         /* hash chain */
+    struct tcp_conn *older, *newer; /* in the order connections began */
+    struct tcp_side side[2];        /* side[0] sent the first segment seen */
     struct zeek_conn zeek;
-    int first_close;                 /* index into side[] of the side that closed first, or -1 */
+    int first_close; /* index into side[] of the side that closed first, or -1 */
     bool first_close_rst;
-    bool detached;                   /* replaced by a new connection on the same ports */
+    bool detached; /* replaced by a new connection on the same ports */
     struct timespec first, last;
-    uint64_t serial;                 /* the order connections began in, for summaries */
+    uint64_t serial;                          /* the order connections began in, for summaries */
     struct tcp_conn *ended_prev, *ended_next; /* on the ended list: by last segment, oldest first */
     bool on_ended_list;
 };
@@ -58,7 +58,7 @@ struct tcp_table {
     size_t nbuckets;
     size_t count;
     struct tcp_conn *oldest, *newest;
-    unsigned long segments;          /* segments tracked: their serial numbers */
+    unsigned long segments; /* segments tracked: their serial numbers */
 
     /*
      * What lets tcp_expire() skip walking every connection. Ended
@@ -69,11 +69,11 @@ struct tcp_table {
      */
     struct tcp_conn *ended_head, *ended_tail;
     uint64_t next_serial;
-    int64_t idle_check_ns;           /* no open connection reaches TCP_IDLE_NS before this */
-    int64_t latest_ns;               /* the latest segment time seen */
-    bool walk_all;                   /* a connection was detached since the last walk */
-    bool unordered;                  /* segment times went backwards: always walk them all */
-    struct tcp_conn **expiring;      /* scratch: the connections one tcp_expire() forgets */
+    int64_t idle_check_ns;      /* no open connection reaches TCP_IDLE_NS before this */
+    int64_t latest_ns;          /* the latest segment time seen */
+    bool walk_all;              /* a connection was detached since the last walk */
+    bool unordered;             /* segment times went backwards: always walk them all */
+    struct tcp_conn **expiring; /* scratch: the connections one tcp_expire() forgets */
     size_t expiring_cap;
 };
 
@@ -85,7 +85,8 @@ static inline int64_t ts_ns(const struct timespec *ts)
 /* The connection seg belongs to, or NULL. */
 struct tcp_conn *table_find(struct tcp_table *t, const struct tcp_seg *seg);
 /* A new connection that seg begins (side[0] its sender), at ts; NULL when out of memory. */
-struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg, const struct timespec *ts);
+struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
+                           const struct timespec *ts);
 /* Take c out of the hash: a new connection on the same ports replaces it; it is forgotten later. */
 void table_detach(struct tcp_table *t, struct tcp_conn *c);
 /* c ended, and its last segment is the latest: it lingers, then is forgotten. */

@@ -59,8 +59,8 @@ bool side_is(const struct tcp_side *s, int family, const uint8_t *addr, uint16_t
 
 static size_t conn_hash(const struct tcp_conn *c)
 {
-    return tuple_hash(c->side[0].ep.family, c->side[0].ep.addr, c->side[0].ep.port, c->side[1].ep.addr,
-                      c->side[1].ep.port);
+    return tuple_hash(c->side[0].ep.family, c->side[0].ep.addr, c->side[0].ep.port,
+                      c->side[1].ep.addr, c->side[1].ep.port);
 }
 
 struct tcp_table *tcp_table_new(void)
@@ -117,7 +117,8 @@ static void table_grow(struct tcp_table *t)
 
 struct tcp_conn *table_find(struct tcp_table *t, const struct tcp_seg *seg)
 {
-    size_t h = tuple_hash(seg->family, seg->src, seg->sport, seg->dst, seg->dport) & (t->nbuckets - 1);
+    size_t h =
+        tuple_hash(seg->family, seg->src, seg->sport, seg->dst, seg->dport) & (t->nbuckets - 1);
     for (struct tcp_conn *c = t->buckets[h]; c; c = c->hnext) {
         if ((side_is(&c->side[0], seg->family, seg->src, seg->sport) &&
              side_is(&c->side[1], seg->family, seg->dst, seg->dport)) ||
@@ -151,7 +152,8 @@ static void side_init(struct tcp_side *s, int family, const uint8_t *addr, uint1
     s->ep.port = port;
 }
 
-struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg, const struct timespec *ts)
+struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
+                           const struct timespec *ts)
 {
     struct tcp_conn *c = calloc(1, sizeof *c);
     if (!c)
@@ -270,7 +272,8 @@ static bool expire_ended(struct tcp_table *t, int64_t now_ns, tcp_done_fn done, 
 void tcp_expire(struct tcp_table *t, const struct timespec *now, tcp_done_fn done, void *ctx)
 {
     int64_t now_ns = ts_ns(now);
-    if (!t->walk_all && !t->unordered && now_ns < t->idle_check_ns && expire_ended(t, now_ns, done, ctx))
+    if (!t->walk_all && !t->unordered && now_ns < t->idle_check_ns &&
+        expire_ended(t, now_ns, done, ctx))
         return;
 
     int64_t idle_check_ns = INT64_MAX;
@@ -293,7 +296,6 @@ void tcp_flush(struct tcp_table *t, tcp_done_fn done, void *ctx)
     while (t->oldest)
         forget(t, t->oldest, done, ctx);
 }
-
 
 void table_detach(struct tcp_table *t, struct tcp_conn *c)
 {

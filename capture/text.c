@@ -22,19 +22,13 @@ static size_t width(const char *s)
 static const char *what_color(const struct event *ev)
 {
     switch (ev->type) {
-    case EV_PACKET:
-        return ev->u.pkt.seg.flags & TCPF_RST ? C_RED : C_CYAN;
-    case EV_SYSCALL:
-        return ev->u.sys.err ? C_RED : "";
-    case EV_SIGNAL:
-        return C_YELLOW;
-    case EV_EXIT:
-        return ev->u.exit.signo ? C_BRED : C_GREEN;
+    case EV_PACKET: return ev->u.pkt.seg.flags & TCPF_RST ? C_RED : C_CYAN;
+    case EV_SYSCALL: return ev->u.sys.err ? C_RED : "";
+    case EV_SIGNAL: return C_YELLOW;
+    case EV_EXIT: return ev->u.exit.signo ? C_BRED : C_GREEN;
     case EV_REPEAT:
-    case EV_REPEAT_START:
-        return C_YELLOW;
-    default:
-        return C_BOLD;
+    case EV_REPEAT_START: return C_YELLOW;
+    default: return C_BOLD;
     }
 }
 
@@ -48,9 +42,10 @@ void text_event(struct output *o, const struct event *ev)
     size_t ww = width(who), tw = width(what);
     int wpad = ww < WHO_WIDTH ? (int)(WHO_WIDTH - ww) : 0;
     int tpad = tw < WHAT_WIDTH ? (int)(WHAT_WIDTH - tw) : 0;
-    const char *dim = o->color ? C_DIM : "", *bold = o->color ? C_BOLD : "", *off = o->color ? C_OFF : "";
+    const char *dim = o->color ? C_DIM : "", *bold = o->color ? C_BOLD : "",
+               *off = o->color ? C_OFF : "";
     const char *wc = o->color ? what_color(ev) : "";
-    snprintf(line, sizeof(line), "%s%s%s  %s%s%s%*s  %s%s%s%*s  %s", dim, when, off, bold, who, off, wpad, "",
-             wc, what, *wc ? off : "", note[0] ? tpad : 0, "", note);
+    snprintf(line, sizeof(line), "%s%s%s  %s%s%s%*s  %s%s%s%*s  %s", dim, when, off, bold, who, off,
+             wpad, "", wc, what, *wc ? off : "", note[0] ? tpad : 0, "", note);
     output_line(o, o->out, line);
 }

@@ -25,13 +25,13 @@ struct detector {
     int nrecent, next;
     struct event *held[REPEAT_MAX_PERIOD];
     int nheld;
-    struct event *rep;     /* the repeat being counted, or NULL */
-    int phase;             /* where in the cycle the next event should fall */
+    struct event *rep; /* the repeat being counted, or NULL */
+    int phase;         /* where in the cycle the next event should fall */
 };
 
 struct slot {
     struct event *ev;
-    unsigned long seq;     /* arrival order, for ties */
+    unsigned long seq; /* arrival order, for ties */
 };
 
 struct timeline {
@@ -74,7 +74,7 @@ static int heap_push(struct timeline *tl, struct event *ev)
         tl->capheap = cap;
     }
     size_t i = tl->nheap++;
-    tl->heap[i] = (struct slot){ev, tl->seq++};
+    tl->heap[i] = (struct slot){ ev, tl->seq++ };
     while (i > 0) {
         size_t parent = (i - 1) / 2;
         if (!slot_before(&tl->heap[i], &tl->heap[parent]))
@@ -280,8 +280,8 @@ static void detector_forget(struct timeline *tl, struct detector *d)
 
 int timeline_push(struct timeline *tl, struct event *ev)
 {
-    if (ev->type != EV_SYSCALL && ev->type != EV_SIGNAL && ev->type != EV_OUTPUT && ev->type != EV_EXEC &&
-        ev->type != EV_EXIT)
+    if (ev->type != EV_SYSCALL && ev->type != EV_SIGNAL && ev->type != EV_OUTPUT &&
+        ev->type != EV_EXEC && ev->type != EV_EXIT)
         return heap_push(tl, ev);
     struct detector *d = detector_for(tl, ev->tid, 1);
     if (!d)
@@ -307,7 +307,8 @@ int timeline_push(struct timeline *tl, struct event *ev)
 
 static long long ns_between(const struct timespec *later, const struct timespec *earlier)
 {
-    return (long long)(later->tv_sec - earlier->tv_sec) * 1000000000LL + (later->tv_nsec - earlier->tv_nsec);
+    return (long long)(later->tv_sec - earlier->tv_sec) * 1000000000LL +
+           (later->tv_nsec - earlier->tv_nsec);
 }
 
 struct event *timeline_pop(struct timeline *tl, const struct timespec *now)
@@ -336,7 +337,8 @@ struct event *timeline_pop_until(struct timeline *tl, const struct timespec *unt
 {
     /* What other threads hold as possible repeats goes out as it is: it came first. */
     for (size_t i = 0; i < tl->ndets; i++)
-        if (tl->dets[i].tid != tid && tl->dets[i].nheld > 0 && ts_cmp(&tl->dets[i].held[0]->t, until) <= 0)
+        if (tl->dets[i].tid != tid && tl->dets[i].nheld > 0 &&
+            ts_cmp(&tl->dets[i].held[0]->t, until) <= 0)
             release_held(tl, &tl->dets[i]);
     if (tl->nheap == 0 || ts_cmp(&tl->heap[0].ev->t, until) > 0)
         return NULL;

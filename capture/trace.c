@@ -48,13 +48,13 @@
 struct proc {
     pid_t tid, tgid;
     char comm[16];
-    int top;                      /* the command's first process */
-    int execed;                   /* its name is its own program's, not its parent's */
-    int in_call;                  /* between a followed call's entry and exit */
+    int top;     /* the command's first process */
+    int execed;  /* its name is its own program's, not its parent's */
+    int in_call; /* between a followed call's entry and exit */
     const struct call_def *def;
     uint64_t args[6];
     struct timespec entered;
-    struct syscall_facts facts;   /* what the entry learned */
+    struct syscall_facts facts; /* what the entry learned */
 };
 
 struct tracer {
@@ -63,11 +63,11 @@ struct tracer {
     pid_t top;
     int top_status, top_done;
     int seccomp;
-    int go_fd;                    /* the pipe that holds the command until trace_start */
-    int out_known;                /* sigtrace's standard output is open: */
-    dev_t out_dev;                /* what it is, to know a traced process's */
-    ino_t out_ino;                /* writes to the same place */
-    const char *mark;             /* lines that begin with it are reported (EV_VERDICT), or NULL */
+    int go_fd;        /* the pipe that holds the command until trace_start */
+    int out_known;    /* sigtrace's standard output is open: */
+    dev_t out_dev;    /* what it is, to know a traced process's */
+    ino_t out_ino;    /* writes to the same place */
+    const char *mark; /* lines that begin with it are reported (EV_VERDICT), or NULL */
     trace_emit_fn emit;
     void *ctx;
 };
@@ -122,7 +122,8 @@ static void proc_remove(struct tracer *t, struct proc *p)
     t->procs[i] = t->procs[--t->nprocs];
 }
 
-static struct event *event_for(const struct proc *p, enum event_type type, const struct timespec *ts)
+static struct event *event_for(const struct proc *p, enum event_type type,
+                               const struct timespec *ts)
 {
     struct event *ev = event_new(type);
     if (!ev)
@@ -144,9 +145,11 @@ static void look_for_mark(struct tracer *t, struct proc *p, uint64_t buf, uint64
     if (!marklen || len < marklen)
         return;
     char text[MARK_PEEK_MAX];
-    size_t n = calls_peek(p->tid, buf, text, len < sizeof(text) - 1 ? (size_t)len : sizeof(text) - 1);
+    size_t n =
+        calls_peek(p->tid, buf, text, len < sizeof(text) - 1 ? (size_t)len : sizeof(text) - 1);
     text[n] = '\0';
-    for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    for (char *line = text; line && *line;
+         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         if (strncmp(line, t->mark, marklen) != 0)
             continue;
         struct timespec ts = now();
@@ -170,8 +173,8 @@ static void look_for_mark(struct tracer *t, struct proc *p, uint64_t buf, uint64
  * can print everything that happened before it first, and the line lands
  * in the timeline where it belongs.
  */
-static void report_output(struct tracer *t, struct proc *p, unsigned long nr, int fd, const uint64_t args[6],
-                          const struct stat *st)
+static void report_output(struct tracer *t, struct proc *p, unsigned long nr, int fd,
+                          const uint64_t args[6], const struct stat *st)
 {
     if (!t->out_known || st->st_dev != t->out_dev || st->st_ino != t->out_ino)
         return;
@@ -183,11 +186,13 @@ static void report_output(struct tracer *t, struct proc *p, unsigned long nr, in
     o->fd = fd;
     if (nr == SYS_writev) {
         o->len = -1;
-        o->textlen = calls_peek_iov(p->tid, args[1], args[2], EVENT_OUTPUT_MAX, (uint8_t *)o->text, EVENT_OUTPUT_MAX);
+        o->textlen = calls_peek_iov(p->tid, args[1], args[2], EVENT_OUTPUT_MAX, (uint8_t *)o->text,
+                                    EVENT_OUTPUT_MAX);
     } else {
         o->len = (long long)args[2];
-        o->textlen = (uint32_t)calls_peek(p->tid, args[1], o->text, args[2] < EVENT_OUTPUT_MAX ? (size_t)args[2]
-                                                                                         : EVENT_OUTPUT_MAX);
+        o->textlen =
+            (uint32_t)calls_peek(p->tid, args[1], o->text,
+                                 args[2] < EVENT_OUTPUT_MAX ? (size_t)args[2] : EVENT_OUTPUT_MAX);
     }
     t->emit(ev, t->ctx);
 }
@@ -289,8 +294,7 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
             on_exit_call(t, p, info.exit.rval, info.exit.is_error);
         resume(t, p->tid, 0);
         return;
-    default:
-        resume(t, p->tid, 0);
+    default: resume(t, p->tid, 0);
     }
 }
 
@@ -418,11 +422,8 @@ static void on_status(struct tracer *t, pid_t tid, int status)
     int ptrace_event = (unsigned)status >> 16;
     unsigned long msg;
     switch (ptrace_event) {
-    case 0:
-        break;
-    case PTRACE_EVENT_SECCOMP:
-        on_syscall_stop(t, p);
-        return;
+    case 0: break;
+    case PTRACE_EVENT_SECCOMP: on_syscall_stop(t, p); return;
     case PTRACE_EVENT_FORK:
     case PTRACE_EVENT_VFORK:
     case PTRACE_EVENT_CLONE:
@@ -454,9 +455,7 @@ static void on_status(struct tracer *t, pid_t tid, int status)
         else
             resume(t, tid, 0);
         return;
-    default:
-        resume(t, tid, 0);
-        return;
+    default: resume(t, tid, 0); return;
     }
     if (sig == (SIGTRAP | 0x80)) {
         on_syscall_stop(t, p);
@@ -496,15 +495,18 @@ static int install_filter(void)
         return -1;
     }
     size_t n = 0;
-    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 0, (uint8_t)(ncalls + 1));
-    prog[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+    prog[n++] =
+        (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 0,
+                                             (uint8_t)(ncalls + 1));
+    prog[n++] =
+        (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
     for (size_t i = 0; i < ncalls; i++)
         prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)calls[i].nr,
                                                  (uint8_t)(ncalls - i), 0);
     prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
-    struct sock_fprog fprog = {(unsigned short)n, prog};
+    struct sock_fprog fprog = { (unsigned short)n, prog };
     if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) == 0)
         return 0;
     /* Without CAP_SYS_ADMIN a filter needs no_new_privs first. */
@@ -522,7 +524,8 @@ static int install_filter(void)
 
 void trace_free(struct tracer *t);
 
-static void child(char *const argv[], const sigset_t *mask, int sigpipe_ignored, int stdout_to_stderr, int go_fd)
+static void child(char *const argv[], const sigset_t *mask, int sigpipe_ignored,
+                  int stdout_to_stderr, int go_fd)
 {
     char go = 0;
     ssize_t n;
@@ -542,7 +545,8 @@ static void child(char *const argv[], const sigset_t *mask, int sigpipe_ignored,
     signal(SIGPIPE, sigpipe_ignored ? SIG_IGN : SIG_DFL);
     sigprocmask(SIG_SETMASK, mask, NULL);
     if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
-        dprintf(2, "sigtrace: the command's output stays on standard output: dup2: %s\n", strerror(errno));
+        dprintf(2, "sigtrace: the command's output stays on standard output: dup2: %s\n",
+                strerror(errno));
     execvp(argv[0], argv);
     int err = errno;
     dprintf(2, "sigtrace: cannot run %s: %s (%s)\n", argv[0], strerror(err),
@@ -550,9 +554,9 @@ static void child(char *const argv[], const sigset_t *mask, int sigpipe_ignored,
     _exit(err == ENOENT ? 127 : 126);
 }
 
-struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask, int child_sigpipe_ignored,
-                           int stdout_to_stderr, const char *mark, trace_emit_fn emit, void *ctx,
-                           char *err, size_t errlen)
+struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask,
+                           int child_sigpipe_ignored, int stdout_to_stderr, const char *mark,
+                           trace_emit_fn emit, void *ctx, char *err, size_t errlen)
 {
     struct tracer *t = calloc(1, sizeof(*t));
     if (!t) {
@@ -632,7 +636,8 @@ int trace_start(struct tracer *t)
             ptrace(PTRACE_CONT, t->top, 0, 0);
             return 1;
         }
-        if (WIFSTOPPED(status) && (unsigned)status >> 16 == 0 && WSTOPSIG(status) != (SIGTRAP | 0x80)) {
+        if (WIFSTOPPED(status) && (unsigned)status >> 16 == 0 &&
+            WSTOPSIG(status) != (SIGTRAP | 0x80)) {
             ptrace(PTRACE_CONT, t->top, 0, (void *)(long)WSTOPSIG(status)); /* a signal, early */
             continue;
         }
@@ -660,7 +665,6 @@ int trace_command_status(const struct tracer *t, int *status)
     *status = t->top_status;
     return 1;
 }
-
 
 void trace_free(struct tracer *t)
 {

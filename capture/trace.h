@@ -40,9 +40,9 @@ typedef void (*trace_emit_fn)(struct event *ev, void *ctx);
  * as an EV_VERDICT event with the rest of the line. NULL on failure, with
  * the reason in err.
  */
-struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask, int child_sigpipe_ignored,
-                           int stdout_to_stderr, const char *mark, trace_emit_fn emit, void *ctx,
-                           char *err, size_t errlen);
+struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask,
+                           int child_sigpipe_ignored, int stdout_to_stderr, const char *mark,
+                           trace_emit_fn emit, void *ctx, char *err, size_t errlen);
 
 /* Let the command run. Returns 1 if the seccomp filter is in use, else 0. */
 int trace_start(struct tracer *t);
@@ -61,7 +61,6 @@ void trace_kill_all(struct tracer *t);
 
 /* The command's wait status, once it has ended: 1 and *status set, else 0. */
 int trace_command_status(const struct tracer *t, int *status);
-
 
 void trace_free(struct tracer *t);
 

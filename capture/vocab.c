@@ -17,32 +17,44 @@ const char *tok_name(const struct tok *table, long value)
 }
 
 const struct tok tcp_flag_names[] = {
-    {TCPF_FIN, "FIN"}, {TCPF_SYN, "SYN"}, {TCPF_RST, "RST"}, {TCPF_PSH, "PSH"},
-    {TCPF_ACK, "ACK"}, {TCPF_URG, "URG"}, {TCPF_ECE, "ECE"}, {TCPF_CWR, "CWR"},
-    {0, NULL},
+    { TCPF_FIN, "FIN" }, { TCPF_SYN, "SYN" }, { TCPF_RST, "RST" },
+    { TCPF_PSH, "PSH" }, { TCPF_ACK, "ACK" }, { TCPF_URG, "URG" },
+    { TCPF_ECE, "ECE" }, { TCPF_CWR, "CWR" }, { 0, NULL },
 };
 
 const struct tok socket_domains[] = {
-    {AF_INET, "AF_INET"}, {AF_INET6, "AF_INET6"}, {AF_UNIX, "AF_UNIX"}, {0, NULL},
+    { AF_INET, "AF_INET" },
+    { AF_INET6, "AF_INET6" },
+    { AF_UNIX, "AF_UNIX" },
+    { 0, NULL },
 };
 
 const struct tok socket_types[] = {
-    {SOCK_STREAM, "SOCK_STREAM"}, {SOCK_DGRAM, "SOCK_DGRAM"}, {SOCK_RAW, "SOCK_RAW"}, {0, NULL},
+    { SOCK_STREAM, "SOCK_STREAM" },
+    { SOCK_DGRAM, "SOCK_DGRAM" },
+    { SOCK_RAW, "SOCK_RAW" },
+    { 0, NULL },
 };
 
 const struct tok shutdown_modes[] = {
-    {SHUT_RD, "SHUT_RD"}, {SHUT_WR, "SHUT_WR"}, {SHUT_RDWR, "SHUT_RDWR"}, {0, NULL},
+    { SHUT_RD, "SHUT_RD" },
+    { SHUT_WR, "SHUT_WR" },
+    { SHUT_RDWR, "SHUT_RDWR" },
+    { 0, NULL },
 };
 
 /* From the kernel's include/linux/errno.h: 515 (ENOIOCTLCMD) is no restart code. */
 const struct tok restart_codes[] = {
-    {512, "ERESTARTSYS"}, {513, "ERESTARTNOINTR"}, {514, "ERESTARTNOHAND"},
-    {516, "ERESTART_RESTARTBLOCK"}, {0, NULL},
+    { 512, "ERESTARTSYS" },
+    { 513, "ERESTARTNOINTR" },
+    { 514, "ERESTARTNOHAND" },
+    { 516, "ERESTART_RESTARTBLOCK" },
+    { 0, NULL },
 };
 
 const struct tok sig_action_names[] = {
-    {ACT_TERMINATE, "terminate"}, {ACT_CORE, "core"}, {ACT_IGNORE, "ignore"}, {ACT_STOP, "stop"},
-    {ACT_CONTINUE, "continue"}, {0, NULL},
+    { ACT_TERMINATE, "terminate" }, { ACT_CORE, "core" },         { ACT_IGNORE, "ignore" },
+    { ACT_STOP, "stop" },           { ACT_CONTINUE, "continue" }, { 0, NULL },
 };
 
 /* Signals whose default action is not to terminate (signal(7)); every other one terminates. */
@@ -50,12 +62,12 @@ static const struct {
     int signo;
     enum sig_action action;
 } default_actions[] = {
-    {SIGQUIT, ACT_CORE}, {SIGILL, ACT_CORE}, {SIGTRAP, ACT_CORE}, {SIGABRT, ACT_CORE},
-    {SIGBUS, ACT_CORE}, {SIGFPE, ACT_CORE}, {SIGSEGV, ACT_CORE}, {SIGSYS, ACT_CORE},
-    {SIGXCPU, ACT_CORE}, {SIGXFSZ, ACT_CORE},
-    {SIGCHLD, ACT_IGNORE}, {SIGURG, ACT_IGNORE}, {SIGWINCH, ACT_IGNORE},
-    {SIGSTOP, ACT_STOP}, {SIGTSTP, ACT_STOP}, {SIGTTIN, ACT_STOP}, {SIGTTOU, ACT_STOP},
-    {SIGCONT, ACT_CONTINUE},
+    { SIGQUIT, ACT_CORE },    { SIGILL, ACT_CORE },    { SIGTRAP, ACT_CORE },
+    { SIGABRT, ACT_CORE },    { SIGBUS, ACT_CORE },    { SIGFPE, ACT_CORE },
+    { SIGSEGV, ACT_CORE },    { SIGSYS, ACT_CORE },    { SIGXCPU, ACT_CORE },
+    { SIGXFSZ, ACT_CORE },    { SIGCHLD, ACT_IGNORE }, { SIGURG, ACT_IGNORE },
+    { SIGWINCH, ACT_IGNORE }, { SIGSTOP, ACT_STOP },   { SIGTSTP, ACT_STOP },
+    { SIGTTIN, ACT_STOP },    { SIGTTOU, ACT_STOP },   { SIGCONT, ACT_CONTINUE },
 };
 
 enum sig_action sig_default_action(int signo)

@@ -10,8 +10,13 @@
 
 /* Zeek's history masks; the responder's are shifted 16 bits left. */
 enum {
-    HIST_SYN_PKT = 0x1, HIST_FIN_PKT = 0x2, HIST_RST_PKT = 0x4, HIST_FIN_RST_PKT = 0x8,
-    HIST_DATA_PKT = 0x10, HIST_ACK_PKT = 0x20, HIST_MULTI_FLAG_PKT = 0x40,
+    HIST_SYN_PKT = 0x1,
+    HIST_FIN_PKT = 0x2,
+    HIST_RST_PKT = 0x4,
+    HIST_FIN_RST_PKT = 0x8,
+    HIST_DATA_PKT = 0x10,
+    HIST_ACK_PKT = 0x20,
+    HIST_MULTI_FLAG_PKT = 0x40,
 };
 #define HIST_RESP_SHIFT 16
 
@@ -59,8 +64,8 @@ static int hist_check(struct zeek_conn *c, const struct zeek_endpoint *e, uint32
 }
 
 /* Zeek's ScaledHistoryEntry: the letter again at 1, 10, 100, ... occurrences. */
-static void hist_scaled(struct zeek_conn *c, const struct zeek_endpoint *e, char code, uint32_t *counter,
-                        uint32_t *threshold)
+static void hist_scaled(struct zeek_conn *c, const struct zeek_endpoint *e, char code,
+                        uint32_t *counter, uint32_t *threshold)
 {
     if (++*counter == *threshold) {
         hist_add(c, hist_code(e, code));
@@ -72,8 +77,8 @@ static void hist_scaled(struct zeek_conn *c, const struct zeek_endpoint *e, char
     }
 }
 
-static void update_history(struct zeek_conn *c, struct zeek_endpoint *e, uint8_t flags, uint64_t rel_seq,
-                           uint32_t len)
+static void update_history(struct zeek_conn *c, struct zeek_endpoint *e, uint8_t flags,
+                           uint64_t rel_seq, uint32_t len)
 {
     int syn = !!(flags & TCPF_SYN), fin = !!(flags & TCPF_FIN), rst = !!(flags & TCPF_RST);
     int bits = syn + fin + rst;
@@ -152,13 +157,12 @@ static void init_endpoint(struct zeek_endpoint *e, uint8_t flags, uint32_t seq, 
         if ((flags & TCPF_SYN) && e->prev_state == ZEEK_INACTIVE)
             init_seqs(e, seq, seq, last);
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
-static uint64_t relative_seq(const struct zeek_endpoint *e, uint32_t cur, uint32_t last, uint32_t wraps,
-                             int *underflow)
+static uint64_t relative_seq(const struct zeek_endpoint *e, uint32_t cur, uint32_t last,
+                             uint32_t wraps, int *underflow)
 {
     int32_t delta = seq_delta(cur, last);
     if (delta < 0) {
@@ -200,12 +204,13 @@ static uint64_t endpoint_size(const struct zeek_endpoint *e, const struct zeek_e
     return size;
 }
 
-static int32_t update_last_seq(struct zeek_conn *c, struct zeek_endpoint *e, uint32_t last, uint8_t flags,
-                               uint32_t len)
+static int32_t update_last_seq(struct zeek_conn *c, struct zeek_endpoint *e, uint32_t last,
+                               uint8_t flags, uint32_t len)
 {
     int32_t delta = seq_delta(last, e->last_seq);
 
-    if ((flags & (TCPF_SYN | TCPF_RST)) && (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA))
+    if ((flags & (TCPF_SYN | TCPF_RST)) &&
+        (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA))
         ; /* not trusted */
     else if ((flags & TCPF_FIN) && (int64_t)e->last_seq == e->start_seq + 1)
         update_last(e, last);
@@ -234,10 +239,11 @@ void zeek_flip_roles(struct zeek_conn *c)
 }
 
 /* Zeek's UpdateStateMachine and its helpers; *do_close as Zeek's do_close. */
-static void update_state(struct zeek_conn *c, struct zeek_endpoint *e, struct zeek_endpoint *peer, uint32_t seq,
-                         uint32_t len, uint8_t flags, int *do_close)
+static void update_state(struct zeek_conn *c, struct zeek_endpoint *e, struct zeek_endpoint *peer,
+                         uint32_t seq, uint32_t len, uint8_t flags, int *do_close)
 {
-    int syn = flags & TCPF_SYN, fin = flags & TCPF_FIN, rst = flags & TCPF_RST, ack = flags & TCPF_ACK;
+    int syn = flags & TCPF_SYN, fin = flags & TCPF_FIN, rst = flags & TCPF_RST,
+        ack = flags & TCPF_ACK;
     struct zeek_endpoint *o = orig_of(c);
 
     *do_close = 0;
@@ -312,8 +318,7 @@ static void update_state(struct zeek_conn *c, struct zeek_endpoint *e, struct ze
         }
         break;
 
-    case ZEEK_RESET:
-        break;
+    case ZEEK_RESET: break;
     }
 }
 
@@ -374,7 +379,8 @@ void zeek_process(struct zeek_conn *c, int side, const struct tcp_seg *seg)
     update_history(c, e, flags, rel_seq, len);
 
     /* A zero window matters unless it comes with or after a RST, or after the peer's FIN. */
-    if (seg->window == 0 && !(flags & TCPF_RST) && peer->state != ZEEK_CLOSED && e->state != ZEEK_RESET)
+    if (seg->window == 0 && !(flags & TCPF_RST) && peer->state != ZEEK_CLOSED &&
+        e->state != ZEEK_RESET)
         hist_scaled(c, e, 'W', &e->win0_cnt, &e->win0_thresh);
 
     if (flags & TCPF_FIN)

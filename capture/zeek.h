@@ -23,7 +23,12 @@
 
 /* Zeek's endpoint states, in Zeek's order (its script-level values). */
 enum zeek_state {
-    ZEEK_INACTIVE, ZEEK_SYN_SENT, ZEEK_SYN_ACK_SENT, ZEEK_PARTIAL, ZEEK_ESTABLISHED, ZEEK_CLOSED,
+    ZEEK_INACTIVE,
+    ZEEK_SYN_SENT,
+    ZEEK_SYN_ACK_SENT,
+    ZEEK_PARTIAL,
+    ZEEK_ESTABLISHED,
+    ZEEK_CLOSED,
     ZEEK_RESET,
 };
 
@@ -46,7 +51,7 @@ struct zeek_conn {
     uint32_t hist_seen;
     char history[ZEEK_HISTORY_MAX];
     size_t hist_len;
-    bool ended;   /* a RST, or both sides closed: what Zeek would time out soon */
+    bool ended; /* a RST, or both sides closed: what Zeek would time out soon */
 };
 
 /* A connection whose first segment came from ep[0], the originator. */

@@ -14,7 +14,8 @@ void die_init(const char *program);
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "program: <fmt> (<hint>)" (no parentheses for a NULL hint), then exit 1. */
-_Noreturn void die_hint(const char *hint, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+_Noreturn void die_hint(const char *hint, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* "program: <fmt> (program --help says how)", then exit 2. */
 _Noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -22,9 +22,7 @@ VALGRIND   := valgrind -q --error-exitcode=99 --leak-check=full --errors-for-lea
 .PHONY: sanitize valgrind
 
 $(ASAN_DIR)/sigtrace: $(TR_SRCS) $(TR_HDRS)
-	@mkdir -p $(@D)
-	$(CC) $(WARN) -D_GNU_SOURCE $(ASAN_FLAGS) $$(pkg-config --cflags libpcap) -o $@ $(TR_SRCS) \
-		$$(pkg-config --libs libpcap)
+	$(call link_tracer,$(ASAN_FLAGS))
 
 $(ASAN_DIR)/solution/%: solution/%.c
 	@mkdir -p $(@D)

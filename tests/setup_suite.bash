@@ -9,11 +9,13 @@ setup_suite() {
 	make -C "$ROOT" --no-print-directory -s all >&2
 }
 
+# no_process_left: none of the run's processes is still running.
+no_process_left() { [[ -z $(run_processes) ]]; }
+
 teardown_suite() {
 	load 'test_helper/common'
-	quiet() { [[ -z $(run_processes) ]]; }
 	# A process that was just killed may take a moment to be reaped.
-	if ! wait_for 10 quiet; then
+	if ! wait_for 10 no_process_left; then
 		echo "processes the suite started are still running:" >&2
 		run_processes >&2
 		return 1

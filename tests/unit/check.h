@@ -11,26 +11,25 @@
 
 static int check_passed, check_failed;
 
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (cond) {                                                                    \
-            check_passed++;                                                            \
-        } else {                                                                       \
-            check_failed++;                                                            \
-            printf("%s:%d: failed: %s\n", __FILE__, __LINE__, #cond);                  \
-        }                                                                              \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (cond) {                                                                                \
+            check_passed++;                                                                        \
+        } else {                                                                                   \
+            check_failed++;                                                                        \
+            printf("%s:%d: failed: %s\n", __FILE__, __LINE__, #cond);                              \
+        }                                                                                          \
     } while (0)
 
-#define CHECK_STR(got, want)                                                           \
-    do {                                                                               \
-        const char *got_ = (got), *want_ = (want);                                     \
-        if (strcmp(got_, want_) == 0) {                                                \
-            check_passed++;                                                            \
-        } else {                                                                       \
-            check_failed++;                                                            \
-            printf("%s:%d: %s is \"%s\", not \"%s\"\n", __FILE__, __LINE__, #got, got_, \
-                   want_);                                                             \
-        }                                                                              \
+#define CHECK_STR(got, want)                                                                       \
+    do {                                                                                           \
+        const char *got_ = (got), *want_ = (want);                                                 \
+        if (strcmp(got_, want_) == 0) {                                                            \
+            check_passed++;                                                                        \
+        } else {                                                                                   \
+            check_failed++;                                                                        \
+            printf("%s:%d: %s is \"%s\", not \"%s\"\n", __FILE__, __LINE__, #got, got_, want_);    \
+        }                                                                                          \
     } while (0)
 
 static inline int check_done(void)

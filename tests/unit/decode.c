@@ -21,13 +21,13 @@ static void put(struct frame *f, const void *p, uint32_t len)
 
 static void put16(struct frame *f, uint16_t v)
 {
-    uint8_t b[2] = {(uint8_t)(v >> 8), (uint8_t)v};
+    uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
     put(f, b, 2);
 }
 
 static void ethernet(struct frame *f, uint16_t type)
 {
-    static const uint8_t macs[12] = {2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2};
+    static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2 };
     put(f, macs, sizeof macs);
     put16(f, type);
 }
@@ -40,7 +40,7 @@ static void vlan_tag(struct frame *f, uint16_t tpid_next)
 
 static void ipv4(struct frame *f, uint8_t proto, uint16_t payload)
 {
-    uint8_t h[20] = {0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, proto, 0, 0, 127, 0, 0, 1, 127, 0, 0, 2};
+    uint8_t h[20] = { 0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, proto, 0, 0, 127, 0, 0, 1, 127, 0, 0, 2 };
     h[2] = (uint8_t)((20 + payload) >> 8);
     h[3] = (uint8_t)(20 + payload);
     put(f, h, sizeof h);
@@ -48,7 +48,7 @@ static void ipv4(struct frame *f, uint8_t proto, uint16_t payload)
 
 static void ipv6_hopopts_tcp(struct frame *f, uint16_t payload)
 {
-    uint8_t h[40] = {0x60};
+    uint8_t h[40] = { 0x60 };
     uint16_t plen = (uint16_t)(8 + payload);
     h[4] = (uint8_t)(plen >> 8);
     h[5] = (uint8_t)plen;
@@ -57,13 +57,13 @@ static void ipv6_hopopts_tcp(struct frame *f, uint16_t payload)
     h[23] = 1; /* ::1 */
     h[39] = 1;
     put(f, h, sizeof h);
-    uint8_t hop[8] = {6, 0, 1, 4, 0, 0, 0, 0}; /* next: TCP; PadN */
+    uint8_t hop[8] = { 6, 0, 1, 4, 0, 0, 0, 0 }; /* next: TCP; PadN */
     put(f, hop, sizeof hop);
 }
 
 static void tcp(struct frame *f, uint8_t flags, const char *data)
 {
-    uint8_t h[20] = {0xc3, 0x50, 0x0d, 0x05, 0, 0, 0x10, 0, 0, 0, 0x20, 0, 0x50, 0, 0xff, 0xff};
+    uint8_t h[20] = { 0xc3, 0x50, 0x0d, 0x05, 0, 0, 0x10, 0, 0, 0, 0x20, 0, 0x50, 0, 0xff, 0xff };
     h[13] = flags;
     put(f, h, sizeof h);
     put(f, data, (uint32_t)strlen(data));
@@ -79,7 +79,7 @@ int main(void)
 {
     struct tcp_seg seg;
     const char *why;
-    struct frame f = {0};
+    struct frame f = { 0 };
 
     /* Ethernet, IPv4, TCP with data */
     ethernet(&f, 0x0800);
@@ -109,7 +109,7 @@ int main(void)
     bad.b[14 + 20 + 12] = 0x40;
     CHECK(decode(DLT_EN10MB, &bad, bad.n, &seg, &why) == DECODE_MALFORMED);
     CHECK_STR(why, "TCP data offset below 5");
-    struct frame raw = {0};
+    struct frame raw = { 0 };
     put(&raw, f.b + 14, f.n - 14); /* the same packet as raw IP */
     CHECK(decode(DLT_RAW, &raw, raw.n, &seg, &why) == DECODE_TCP);
     raw.b[0] = 0x55;
@@ -118,25 +118,25 @@ int main(void)
     CHECK(decode(DLT_RAW, &raw, 0, &seg, &why) == DECODE_TRUNCATED);
 
     /* Not TCP: UDP, ARP */
-    struct frame udp = {0};
+    struct frame udp = { 0 };
     ethernet(&udp, 0x0800);
     ipv4(&udp, 17, 8);
     put(&udp, "\0\0\0\0\0\0\0\0", 8);
     CHECK(decode(DLT_EN10MB, &udp, udp.n, &seg, &why) == DECODE_OTHER);
-    struct frame arp = {0};
+    struct frame arp = { 0 };
     ethernet(&arp, 0x0806);
     CHECK(decode(DLT_EN10MB, &arp, arp.n, &seg, &why) == DECODE_OTHER);
     CHECK_STR(why, "not IP");
 
     /* 802.1Q, and 802.1ad stacked over 802.1Q */
-    struct frame tagged = {0};
+    struct frame tagged = { 0 };
     ethernet(&tagged, 0x8100);
     vlan_tag(&tagged, 0x0800);
     ipv4(&tagged, 6, 20);
     tcp(&tagged, TCPF_SYN, "");
     CHECK(decode(DLT_EN10MB, &tagged, tagged.n, &seg, &why) == DECODE_TCP);
     CHECK(seg.flags == TCPF_SYN && seg.dport == 3333);
-    struct frame qinq = {0};
+    struct frame qinq = { 0 };
     ethernet(&qinq, 0x88a8);
     vlan_tag(&qinq, 0x8100);
     vlan_tag(&qinq, 0x0800);
@@ -147,7 +147,7 @@ int main(void)
     CHECK(decode(DLT_EN10MB, &qinq, 14 + 2, &seg, &why) == DECODE_TRUNCATED);
 
     /* IPv6 behind a hop-by-hop options header, as raw IP */
-    struct frame v6 = {0};
+    struct frame v6 = { 0 };
     ipv6_hopopts_tcp(&v6, 20 + 2);
     tcp(&v6, TCPF_FIN | TCPF_ACK, "ok");
     CHECK(decode(DLT_RAW, &v6, v6.n, &seg, &why) == DECODE_TCP);
@@ -156,7 +156,7 @@ int main(void)
     CHECK(decode(DLT_IPV6, &v6, v6.n, &seg, &why) == DECODE_TCP);
 
     /* Linux cooked v1: the protocol in its last two bytes */
-    struct frame sll = {0};
+    struct frame sll = { 0 };
     put(&sll, "\0\0\0\x01\0\x06\0\0\0\0\0\0\0\0", 14);
     put16(&sll, 0x0800);
     ipv4(&sll, 6, 20);
@@ -178,7 +178,7 @@ int main(void)
     CHECK_STR(decode_flags_str(0, flags, sizeof flags), "");
 
     /* Endpoints */
-    uint8_t v4[16] = {127, 0, 0, 1}, v6addr[16] = {[15] = 1};
+    uint8_t v4[16] = { 127, 0, 0, 1 }, v6addr[16] = { [15] = 1 };
     char ep[64];
     CHECK_STR(decode_endpoint_str(AF_INET, v4, 3333, ep, sizeof ep), "127.0.0.1:3333");
     CHECK_STR(decode_endpoint_str(AF_INET6, v6addr, 3333, ep, sizeof ep), "[::1]:3333");

@@ -31,8 +31,8 @@ static void collect(const struct conn_summary *s, void *ctx)
 static struct seg_facts seg(struct run *r, int from, uint8_t flags, uint32_t len)
 {
     static const uint8_t payload[64];
-    struct tcp_seg s = {.family = AF_INET, .flags = flags, .window = 65535};
-    uint8_t client[4] = {127, 0, 0, 1}, server[4] = {127, 0, 0, 1};
+    struct tcp_seg s = { .family = AF_INET, .flags = flags, .window = 65535 };
+    uint8_t client[4] = { 127, 0, 0, 1 }, server[4] = { 127, 0, 0, 1 };
     memcpy(s.src, from == C ? client : server, 4);
     memcpy(s.dst, from == C ? server : client, 4);
     s.sport = from == C ? 50001 : 3333;

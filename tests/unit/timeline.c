@@ -11,7 +11,7 @@
 
 static struct timespec at(long long ns)
 {
-    return (struct timespec){.tv_sec = 1000 + ns / 1000000000LL, .tv_nsec = ns % 1000000000LL};
+    return (struct timespec){ .tv_sec = 1000 + ns / 1000000000LL, .tv_nsec = ns % 1000000000LL };
 }
 
 /* A recv() by tid at time ns returning ret. */
