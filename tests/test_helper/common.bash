@@ -12,7 +12,8 @@
 #   cpu_ticks PID            user + system CPU time of PID, in clock ticks
 #   teardown_processes       kill what spawn started, and anything else marked that it left
 #                            behind; call it from teardown
-#   run_processes            pids and command lines of live processes this run started
+#   run_processes            pids and command lines of live processes this file's tests started
+#   suite_processes          the same for every file of the run
 
 bats_load_library bats-support
 bats_load_library bats-assert
@@ -22,9 +23,11 @@ ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 BUILD=$ROOT/build
 export ROOT BUILD
 export NO_COLOR=1
-# Every process a test starts inherits this mark, so the last test file can
-# prove that none of them outlived the suite.
-export SIGPIPE_LAB_RUN=$BATS_RUN_TMPDIR
+# Every process a test starts inherits this mark: its file's, so that a test
+# cleans up after its own file only while other files run beside it, and
+# under the run's directory, so that setup_suite.bash can prove that none of
+# them outlived the suite.
+export SIGPIPE_LAB_RUN=$BATS_FILE_TMPDIR
 
 BG_PIDS=()
 
@@ -111,9 +114,17 @@ ppid_of() {
 	echo "$2"
 }
 
-# The live processes that carry this run's mark, except the shell asking and
+# The live processes that carry this file's mark, except the shell asking and
 # its ancestors and descendants (bats itself, and the asking test's pipeline).
-run_processes() {
+run_processes() { marked_processes "SIGPIPE_LAB_RUN=$SIGPIPE_LAB_RUN"; }
+
+# The live processes that carry the mark of any file of this run, but the same.
+suite_processes() { marked_processes "SIGPIPE_LAB_RUN=$BATS_RUN_TMPDIR/*"; }
+
+# marked_processes PATTERN: the live processes with an environment entry that
+# matches the glob PATTERN, except the shell asking and its ancestors and
+# descendants.
+marked_processes() {
 	local environ pid p
 	local -A mine=()
 	p=$BASHPID
@@ -125,10 +136,20 @@ run_processes() {
 		pid=${environ#/proc/}
 		pid=${pid%/environ}
 		[[ -z ${mine[$pid]:-} ]] || continue
-		{ tr '\0' '\n' <"$environ" | grep -qxF "SIGPIPE_LAB_RUN=$SIGPIPE_LAB_RUN"; } 2>/dev/null || continue
+		has_entry "$environ" "$1" 2>/dev/null || continue
 		p=$pid
 		while [[ -n $p && $p != 0 && -z ${mine[$p]:-} ]]; do p=$(ppid_of "$p") || break; done
 		[[ $p != "$BASHPID" ]] || continue
 		echo "$pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
 	done
+}
+
+# has_entry ENVIRON PATTERN: the environment file holds an entry matching the glob PATTERN.
+has_entry() {
+	local entry
+	while IFS= read -r -d '' entry; do
+		# shellcheck disable=SC2053 # PATTERN is a glob on purpose
+		[[ $entry == $2 ]] && return 0
+	done <"$1"
+	return 1
 }
