@@ -15,8 +15,7 @@
 
 static const char *userns_advice =
     "unprivileged user namespaces are not allowed here: run sigtrace as root, or allow them "
-    "(as root: sysctl -w kernel.unprivileged_userns_clone=1, or sysctl -w "
-    "user.max_user_namespaces=10000; "
+    "(as root: sysctl -w kernel.unprivileged_userns_clone=1, or sysctl -w user.max_user_namespaces=10000; "
     "on Ubuntu 23.10 and later: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0), "
     "or run without --netns";
 

@@ -156,14 +156,14 @@ static int common_failure(struct event *ev)
 {
     const struct syscall_facts *f = &ev->u.sys;
     if (interrupted(f->err)) {
-        say(ev, "interrupted by a signal: after the signal is handled, the call is restarted or "
-                "fails with EINTR");
+        say(ev,
+            "interrupted by a signal: after the signal is handled, the call is restarted or fails with EINTR");
         return 1;
     }
     switch (f->err) {
     case EAGAIN:
-        say(ev, "it would have to wait, and the socket is non-blocking: try again when poll() says "
-                "it is ready");
+        say(ev,
+            "it would have to wait, and the socket is non-blocking: try again when poll() says it is ready");
         return 1;
     case EBADF: say(ev, "fd %d is not open", f->fd); return 1;
     case ENOTSOCK: say(ev, "fd %d is not a socket", f->fd); return 1;
@@ -197,8 +197,7 @@ static void explain_syscall(struct notes *n, struct event *ev)
     case CALL_BIND:
         if (f->err == EADDRINUSE)
             say(ev,
-                "the address %s is taken: another socket holds it, or an old connection lingers on "
-                "it "
+                "the address %s is taken: another socket holds it, or an old connection lingers on it "
                 "(TIME_WAIT) and SO_REUSEADDR was not set",
                 endpoint_str(&f->addr, a, sizeof(a)));
         else if (f->err == EACCES)
@@ -279,14 +278,12 @@ static void explain_syscall(struct notes *n, struct event *ev)
                 say(ev, "send failed: %s", strerror(f->err));
         } else if (s->peer_closed) {
             say(ev,
-                "%lld bytes accepted, but the peer has already closed its end (a receive returned "
-                "0): "
+                "%lld bytes accepted, but the peer has already closed its end (a receive returned 0): "
                 "if it is gone, its kernel answers with RST, and the next send fails with EPIPE",
                 f->ret);
         } else if (f->len >= 0 && f->ret < f->len) {
             say(ev,
-                "only %lld of the %lld bytes were taken: the send buffer is full; the rest must be "
-                "sent again",
+                "only %lld of the %lld bytes were taken: the send buffer is full; the rest must be sent again",
                 f->ret, f->len);
         } else {
             say(ev,
@@ -298,15 +295,15 @@ static void explain_syscall(struct notes *n, struct event *ev)
     case CALL_RECV:
         if (f->ret == 0 && f->len != 0) {
             if (s->peer_closed)
-                say(ev, "end of stream again: the peer closed its end (FIN); every further receive "
-                        "returns 0 at once");
+                say(ev,
+                    "end of stream again: the peer closed its end (FIN); every further receive returns 0 at once");
             else
-                say(ev, "end of stream: the peer closed its end (FIN); every further receive "
-                        "returns 0 at once");
+                say(ev,
+                    "end of stream: the peer closed its end (FIN); every further receive returns 0 at once");
             s->peer_closed = 1;
         } else if (f->err == ECONNRESET) {
-            say(ev, "the peer reset the connection (RST): it closed with data unread, or was gone "
-                    "when our data came");
+            say(ev,
+                "the peer reset the connection (RST): it closed with data unread, or was gone when our data came");
             s->reset = 1;
         } else if (f->err) {
             if (!common_failure(ev))
@@ -332,12 +329,11 @@ static void explain_syscall(struct notes *n, struct event *ev)
         if (f->err)
             say(ev, "close failed: %s", strerror(f->err));
         else if (s->listening)
-            say(ev, "the listening socket is closed: connections queued and not accepted are "
-                    "reset, new ones refused");
+            say(ev,
+                "the listening socket is closed: connections queued and not accepted are reset, new ones refused");
         else
             say(ev,
-                "fd %d is closed: if it was connected, the kernel sends FIN (RST instead, if "
-                "received data "
+                "fd %d is closed: if it was connected, the kernel sends FIN (RST instead, if received data "
                 "was left unread)",
                 f->fd);
         forget_sock(n, ev->pid, f->fd);
@@ -361,13 +357,13 @@ static void explain_signal(struct notes *n, struct event *ev)
     switch (s->disposition) {
     case DISP_IGNORED:
         if (pipe)
-            say(ev, "ignored (SIG_IGN): nothing happens, the failed write just returns EPIPE; the "
-                    "tracer "
-                    "sees the signal only because ptrace reports every signal, even ignored ones");
+            say(ev,
+                "ignored (SIG_IGN): nothing happens, the failed write just returns EPIPE; the tracer "
+                "sees the signal only because ptrace reports every signal, even ignored ones");
         else
-            say(ev, "ignored (SIG_IGN): it has no effect; the tracer sees it only because ptrace "
-                    "reports "
-                    "every signal, even ignored ones");
+            say(ev,
+                "ignored (SIG_IGN): it has no effect; the tracer sees it only because ptrace reports "
+                "every signal, even ignored ones");
         break;
     case DISP_CAUGHT:
         say(ev, "caught: the process's handler runs, then the process goes on where it was");
@@ -388,12 +384,11 @@ static void explain_exit(struct notes *n, struct event *ev)
     const struct exit_facts *x = &ev->u.exit;
     if (x->signo == SIGPIPE)
         say(ev,
-            "killed by SIGPIPE: it wrote to a connection closed for writing, and neither ignored "
-            "nor "
+            "killed by SIGPIPE: it wrote to a connection closed for writing, and neither ignored nor "
             "caught SIGPIPE, whose default action is to terminate (a shell reports status 141)");
     else if (x->signo == SIGKILL)
-        say(ev, "killed by SIGKILL, which can be neither caught nor ignored (a shell reports "
-                "status 137)");
+        say(ev,
+            "killed by SIGKILL, which can be neither caught nor ignored (a shell reports status 137)");
     else if (x->signo)
         say(ev, "killed by %s, by its default action%s (a shell reports status %d)",
             signal_name(x->signo), x->core ? ", with a core dump" : "", 128 + x->signo);

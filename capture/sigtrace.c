@@ -121,14 +121,12 @@ static void usage(FILE *to, int status)
         "  --json             JSON Lines on standard output instead of the text timeline\n"
         "                     (COMMAND's own standard output then goes to standard error)\n"
         "  --ladder           a sequence (ladder) diagram: client side left, server side right\n"
-        "  --netns            run COMMAND in a private network namespace (no root needed where "
-        "the\n"
+        "  --netns            run COMMAND in a private network namespace (no root needed where the\n"
         "                     kernel allows unprivileged user namespaces)\n"
         "  -h, --help         this help\n"
         "\n"
         "Exit status: COMMAND's (128+N if killed by signal N); 130/143/129 if sigtrace was\n"
-        "interrupted by SIGINT/SIGTERM/SIGHUP; 1 on failure; 2 on bad arguments; 0 after "
-        "--help.\n");
+        "interrupted by SIGINT/SIGTERM/SIGHUP; 1 on failure; 2 on bad arguments; 0 after --help.\n");
     exit(status);
 }
 
