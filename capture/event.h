@@ -60,6 +60,13 @@ enum call_kind {
 #define EVENT_NOTE 640
 #define REPEAT_MAX_PERIOD 8 /* longest cycle of events that collapses */
 
+/* What a socket had been through before a call, as its process's earlier calls showed (sockets.h). */
+struct sock_past {
+    bool peer_closed;    /* a receive returned 0: the peer's FIN came */
+    bool connect_failed; /* its connect() failed */
+    bool listening;      /* listen() succeeded on it */
+};
+
 struct syscall_facts {
     enum call_kind kind;
     const char *call;     /* what the program called, as a programmer says it: "send" */
@@ -76,6 +83,7 @@ struct syscall_facts {
     struct endpoint local, remote; /* the socket's addresses after the call, from /proc */
     int listening;                 /* after listen(): local is a listening endpoint */
     double duration;               /* seconds from entry to exit */
+    struct sock_past past;         /* what its socket had been through before this call */
 };
 
 struct signal_facts {
@@ -84,6 +92,7 @@ struct signal_facts {
     enum sig_action action; /* for DISP_DEFAULT: what the default does */
     pid_t sender;           /* si_pid for signals sent with kill(), else 0 */
     char sender_name[16];
+    bool after_epipe; /* SIGPIPE right after the process's call failed with EPIPE */
 };
 
 struct exit_facts {

@@ -1,11 +1,8 @@
 /*
- * notes: what each process event means, in plain words.
- *
- * A little memory per socket (per process and fd) lets a note say what the
- * call means in context: a send after recv returned 0 is a send to a peer
- * that has closed; a send on a socket whose connect failed has nothing to
- * write to. The memory of a socket ends with close(), of a process with its
- * exit.
+ * notes: what each process event means, in plain words, from the event
+ * alone: its facts, and the past sockets.c gave it (a send after a receive
+ * returned 0 is a send to a peer that has closed; a send on a socket whose
+ * connect failed has nothing to write to).
  */
 #include "notes.h"
 
@@ -16,116 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-
-struct sock_memory {
-    pid_t pid;
-    int fd;
-    int peer_closed; /* a receive returned 0: the peer's FIN came */
-    int reset;       /* a call failed with ECONNRESET */
-    int broken;      /* a send failed with EPIPE */
-    int connect_failed;
-    int listening;
-    int shut_wr;
-    struct sock_memory *next;
-};
-
-struct proc_memory {
-    pid_t pid;
-    int epipe; /* its last followed call failed with EPIPE */
-    struct proc_memory *next;
-};
-
-struct notes {
-    struct sock_memory *socks;
-    struct proc_memory *procs;
-};
-
-struct notes *notes_new(void) { return calloc(1, sizeof(struct notes)); }
-
-void notes_free(struct notes *n)
-{
-    if (!n)
-        return;
-    while (n->socks) {
-        struct sock_memory *next = n->socks->next;
-        free(n->socks);
-        n->socks = next;
-    }
-    while (n->procs) {
-        struct proc_memory *next = n->procs->next;
-        free(n->procs);
-        n->procs = next;
-    }
-    free(n);
-}
-
-/* The memory of a socket; a blank one (static) when out of memory. */
-static struct sock_memory *sock(struct notes *n, pid_t pid, int fd)
-{
-    for (struct sock_memory *s = n->socks; s; s = s->next)
-        if (s->pid == pid && s->fd == fd)
-            return s;
-    struct sock_memory *s = calloc(1, sizeof(*s));
-    if (!s) {
-        static struct sock_memory blank;
-        memset(&blank, 0, sizeof(blank));
-        return &blank;
-    }
-    s->pid = pid;
-    s->fd = fd;
-    s->next = n->socks;
-    n->socks = s;
-    return s;
-}
-
-static void forget_sock(struct notes *n, pid_t pid, int fd)
-{
-    for (struct sock_memory **p = &n->socks; *p; p = &(*p)->next)
-        if ((*p)->pid == pid && (*p)->fd == fd) {
-            struct sock_memory *gone = *p;
-            *p = gone->next;
-            free(gone);
-            return;
-        }
-}
-
-static struct proc_memory *proc(struct notes *n, pid_t pid)
-{
-    for (struct proc_memory *p = n->procs; p; p = p->next)
-        if (p->pid == pid)
-            return p;
-    struct proc_memory *p = calloc(1, sizeof(*p));
-    if (!p) {
-        static struct proc_memory blank;
-        memset(&blank, 0, sizeof(blank));
-        return &blank;
-    }
-    p->pid = pid;
-    p->next = n->procs;
-    n->procs = p;
-    return p;
-}
-
-static void forget_proc(struct notes *n, pid_t pid)
-{
-    for (struct proc_memory **p = &n->procs; *p; p = &(*p)->next)
-        if ((*p)->pid == pid) {
-            struct proc_memory *gone = *p;
-            *p = gone->next;
-            free(gone);
-            break;
-        }
-    /* Its sockets went with it. */
-    for (struct sock_memory **p = &n->socks; *p;) {
-        if ((*p)->pid == pid) {
-            struct sock_memory *gone = *p;
-            *p = gone->next;
-            free(gone);
-        } else {
-            p = &(*p)->next;
-        }
-    }
-}
 
 static void say(struct event *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(struct event *ev, const char *fmt, ...)
@@ -172,13 +59,11 @@ static int common_failure(struct event *ev)
     return 0;
 }
 
-static void explain_syscall(struct notes *n, struct event *ev)
+static void explain_syscall(struct event *ev)
 {
     const struct syscall_facts *f = &ev->u.sys;
+    const struct sock_past *s = &f->past;
     char a[64], b[64];
-    struct sock_memory *s = f->fd >= 0 ? sock(n, ev->pid, f->fd) : NULL;
-    struct proc_memory *p = proc(n, ev->pid);
-    p->epipe = f->err == EPIPE;
 
     if (f->err && f->kind != CALL_SEND && f->kind != CALL_RECV && f->kind != CALL_CONNECT &&
         common_failure(ev))
@@ -188,7 +73,6 @@ static void explain_syscall(struct notes *n, struct event *ev)
         if (f->err)
             say(ev, "no socket: %s", strerror(f->err));
         else {
-            forget_sock(n, ev->pid, f->fd); /* a new socket on a reused fd */
             /* The tracer follows TCP sockets only. */
             say(ev, "a new TCP socket, fd %lld: an endpoint not yet bound or connected to anything",
                 f->ret);
@@ -217,7 +101,6 @@ static void explain_syscall(struct notes *n, struct event *ev)
             say(ev, "listen failed: %s", strerror(f->err));
             return;
         }
-        s->listening = 1;
         say(ev,
             "fd %d now takes connections on %s: the kernel completes each handshake by itself and "
             "queues the connection (backlog %lld) until accept() takes it",
@@ -228,7 +111,6 @@ static void explain_syscall(struct notes *n, struct event *ev)
             say(ev, "accept failed: %s", strerror(f->err));
             return;
         }
-        forget_sock(n, ev->pid, (int)f->ret);
         say(ev,
             "took a connection from %s out of the queue: fd %lld is that one connection, "
             "fd %d goes on listening",
@@ -255,8 +137,6 @@ static void explain_syscall(struct notes *n, struct event *ev)
             say(ev, "no answer from %s: the SYNs went unanswered until the kernel gave up", a);
         else if (!common_failure(ev))
             say(ev, "connect to %s failed: %s", a, strerror(f->err));
-        if (f->err && f->err != EINPROGRESS && s)
-            s->connect_failed = 1;
         return;
     case CALL_SEND:
         if (f->err == EPIPE) {
@@ -269,10 +149,8 @@ static void explain_syscall(struct notes *n, struct event *ev)
                 add(ev, "; MSG_NOSIGNAL was given, so no SIGPIPE");
             else
                 add(ev, "; the kernel also raises SIGPIPE");
-            s->broken = 1;
         } else if (f->err == ECONNRESET) {
             say(ev, "the peer reset the connection (RST): what was sent is lost");
-            s->reset = 1;
         } else if (f->err) {
             if (!common_failure(ev))
                 say(ev, "send failed: %s", strerror(f->err));
@@ -300,11 +178,9 @@ static void explain_syscall(struct notes *n, struct event *ev)
             else
                 say(ev,
                     "end of stream: the peer closed its end (FIN); every further receive returns 0 at once");
-            s->peer_closed = 1;
         } else if (f->err == ECONNRESET) {
             say(ev,
                 "the peer reset the connection (RST): it closed with data unread, or was gone when our data came");
-            s->reset = 1;
         } else if (f->err) {
             if (!common_failure(ev))
                 say(ev, "receive failed: %s", strerror(f->err));
@@ -315,15 +191,12 @@ static void explain_syscall(struct notes *n, struct event *ev)
     case CALL_SHUTDOWN:
         if (f->err)
             say(ev, "shutdown failed: %s", strerror(f->err));
-        else if (f->len == SHUT_WR) {
-            s->shut_wr = 1;
+        else if (f->len == SHUT_WR)
             say(ev, "no more sending from this side: the kernel sends FIN; receiving still works");
-        } else if (f->len == SHUT_RD)
+        else if (f->len == SHUT_RD)
             say(ev, "no more receiving from this side; the peer is not told");
-        else {
-            s->shut_wr = 1;
+        else
             say(ev, "no more sending or receiving: the kernel sends FIN");
-        }
         return;
     case CALL_CLOSE:
         if (f->err)
@@ -336,7 +209,6 @@ static void explain_syscall(struct notes *n, struct event *ev)
                 "fd %d is closed: if it was connected, the kernel sends FIN (RST instead, if received data "
                 "was left unread)",
                 f->fd);
-        forget_sock(n, ev->pid, f->fd);
         return;
     }
 }
@@ -350,7 +222,7 @@ static const char *const default_action_words[] = {
     [ACT_CONTINUE] = "continue the process if it was stopped",
 };
 
-static void explain_signal(struct notes *n, struct event *ev)
+static void explain_signal(struct event *ev)
 {
     const struct signal_facts *s = &ev->u.sig;
     int pipe = s->signo == SIGPIPE;
@@ -375,11 +247,11 @@ static void explain_signal(struct notes *n, struct event *ev)
     if (s->sender)
         add(ev, "; sent by %s (pid %d) with kill()",
             s->sender_name[0] ? s->sender_name : "another process", (int)s->sender);
-    else if (pipe && proc(n, ev->pid)->epipe)
+    else if (s->after_epipe)
         add(ev, "; raised by the kernel because the write failed with EPIPE");
 }
 
-static void explain_exit(struct notes *n, struct event *ev)
+static void explain_exit(struct event *ev)
 {
     const struct exit_facts *x = &ev->u.exit;
     if (x->signo == SIGPIPE)
@@ -400,7 +272,6 @@ static void explain_exit(struct notes *n, struct event *ev)
         say(ev, "exited with code 126: the command could not be run");
     else
         say(ev, "exited with code %d", x->code);
-    forget_proc(n, ev->pid);
 }
 
 /* How often a repeat came: more than BUSY_RATE a second is a busy loop. */
@@ -414,12 +285,12 @@ static void explain_repeat(struct event *ev)
         say(ev, "a busy loop: nothing in it waits, so it uses all the CPU it gets");
 }
 
-void notes_explain(struct notes *n, struct event *ev)
+void notes_explain(struct event *ev)
 {
     switch (ev->type) {
-    case EV_SYSCALL: explain_syscall(n, ev); break;
-    case EV_SIGNAL: explain_signal(n, ev); break;
-    case EV_EXIT: explain_exit(n, ev); break;
+    case EV_SYSCALL: explain_syscall(ev); break;
+    case EV_SIGNAL: explain_signal(ev); break;
+    case EV_EXIT: explain_exit(ev); break;
     case EV_EXEC: say(ev, "starts running %s", ev->u.exec.path); break;
     case EV_VERDICT: say(ev, "the scenario's verdict"); break;
     case EV_REPEAT: explain_repeat(ev); break;

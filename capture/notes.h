@@ -3,10 +3,11 @@
  * exit: what happened and why, for a reader who knows what a socket is and
  * little more.
  *
- * Notes come only from what was seen: the call, its result, and what this
- * process did earlier on the same socket (a recv that returned 0 makes the
- * next send's note say the peer has closed). Nothing depends on which
- * program runs. notes_tcp.c writes the notes of segments and connections.
+ * Notes come only from what was seen, and they keep nothing: an event's
+ * facts, and the past its trackers gave it (a recv that returned 0 makes the
+ * next send's note say the peer has closed: sockets.h). Nothing depends on
+ * which program runs. notes_tcp.c writes the notes of segments and
+ * connections; notes.c the others. A phrase a reader sees is written once.
  */
 #ifndef SIGTRACE_NOTES_H
 #define SIGTRACE_NOTES_H
@@ -14,13 +15,8 @@
 #include "event.h"
 #include "tcp.h"
 
-struct notes;
-
-struct notes *notes_new(void);
-void notes_free(struct notes *n);
-
-/* Fill ev->note for a syscall, signal, exec or exit event, in each process's order, or a repeat. */
-void notes_explain(struct notes *n, struct event *ev);
+/* Fill ev->note for a syscall, signal, exec or exit event (given its past: sockets_see()), or a repeat. */
+void notes_explain(struct event *ev);
 
 /*
  * The note for one segment, from tcp_track()'s facts: x names its sender,

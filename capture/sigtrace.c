@@ -42,6 +42,7 @@
 #include "output.h"
 #include "owners.h"
 #include "pcapng.h"
+#include "sockets.h"
 #include "tcp.h"
 #include "timeline.h"
 #include "trace.h"
@@ -80,7 +81,7 @@ struct run {
     struct tracer *tracer;
     struct capture *cap;
     struct timeline *timeline;
-    struct notes *notes;
+    struct sockets *sockets;
     struct tcp_table *tcp;
     struct owners *owners;
     struct output *out;
@@ -382,7 +383,7 @@ static void deliver(struct run *r, struct event *ev)
     } else if (ev->type == EV_EXIT) {
         owners_learn(r->owners, ev);
     } else if (ev->type == EV_REPEAT) {
-        notes_explain(r->notes, ev); /* the timeline made it: what it says of the process */
+        notes_explain(ev); /* the timeline made it: what it says of the process */
     }
     if (ev->type == EV_VERDICT)
         snprintf(r->verdict, sizeof(r->verdict), "%s", ev->u.verdict);
@@ -439,7 +440,8 @@ static void on_process_event(struct event *ev, void *ctx)
         output_due(r, ev);
         return;
     }
-    notes_explain(r->notes, ev);
+    sockets_see(r->sockets, ev);
+    notes_explain(ev);
     timeline_push(r->timeline, ev);
 }
 
@@ -707,6 +709,10 @@ static void finish(struct run *r)
 {
     tcp_flush(r->tcp, on_connection_done, r);
     report_skipped(r);
+    if (sockets_lost(r->sockets))
+        fprintf(stderr,
+                PROG ": out of memory: %lu sockets' notes could not know what came before them\n",
+                sockets_lost(r->sockets));
     output_finish(r->out);
     if (r->pcapng) {
         /*
@@ -768,7 +774,7 @@ static void cleanup(struct run *r)
     trace_free(r->tracer);
     capture_close(r->cap);
     timeline_free(r->timeline);
-    notes_free(r->notes);
+    sockets_free(r->sockets);
     owners_free(r->owners);
     tcp_table_free(r->tcp);
     output_free(r->out);
@@ -785,9 +791,9 @@ int main(int argc, char **argv)
     build_filter(&r->opt, filter, sizeof(filter));
     r->tcp = tcp_table_new();
     r->owners = owners_new();
-    r->notes = notes_new();
+    r->sockets = sockets_new();
     r->timeline = timeline_new(WINDOW_NS, HOLD_NS);
-    if (!r->tcp || !r->owners || !r->notes || !r->timeline)
+    if (!r->tcp || !r->owners || !r->sockets || !r->timeline)
         die("cannot start the run");
 
     if (r->opt.read_path) {
