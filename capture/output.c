@@ -8,12 +8,18 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define WHO_WIDTH 16
 #define WHAT_WIDTH 44
 #define LADDER_SIDE 44
 #define LADDER_WIRE 34
+/* On a terminal narrower than a line: notes go on lines of their own, this far in. */
+#define NOTE_INDENT 14
+/* A process whose output repeats this many times a second floods a terminal. */
+#define FLOOD_PER_SECOND 100
 
 struct label {
     pid_t pid;
@@ -27,6 +33,7 @@ struct proc_view {
     int involved;             /* it made a socket call: everything it does matters */
     int server;               /* it listened or accepted: the ladder's right side */
     struct event *exec;       /* its exec, shown once it becomes involved */
+    int flood_warned;         /* its repeated output was said to flood the terminal */
     struct proc_view *next;
 };
 
@@ -35,6 +42,7 @@ struct output {
     enum output_format format;
     int color;
     int live;                 /* flush each line */
+    int columns;              /* the terminal's width; 0 when out is no terminal */
     int failed;
     int started;
     struct timespec t0;       /* times on the text timeline count from here */
@@ -56,6 +64,26 @@ struct output {
 #define C_CYAN "\033[36m"
 #define C_OFF "\033[0m"
 
+/*
+ * The width of the terminal f is, from $COLUMNS (as ls and others read it)
+ * or the terminal itself; 0 when f is no terminal, so that text written to a
+ * file or a pipe stays one line an event, whatever its length.
+ */
+static int terminal_columns(FILE *f)
+{
+    if (!f || !isatty(fileno(f)))
+        return 0;
+    const char *env = getenv("COLUMNS");
+    char *end;
+    long cols = env ? strtol(env, &end, 10) : 0;
+    if (env && *end == '\0' && cols > 0 && cols < 10000)
+        return (int)cols;
+    struct winsize ws;
+    if (ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 80;
+}
+
 struct output *output_new(FILE *out, enum output_format format, int color, FILE *json, int live)
 {
     struct output *o = calloc(1, sizeof(*o));
@@ -65,6 +93,7 @@ struct output *output_new(FILE *out, enum output_format format, int color, FILE 
         o->color = color;
         o->json = json;
         o->live = live;
+        o->columns = terminal_columns(out);
     }
     return o;
 }
@@ -447,6 +476,94 @@ static void time_column(const struct output *o, const struct event *ev, char *bu
         snprintf(buf, len, "%10.6f", ts_diff(&ev->t, &o->t0));
 }
 
+/*
+ * Emit text word-wrapped to the terminal's width: the first line after
+ * prefix (prefix_width columns wide, colours not counted), the next ones
+ * after indent spaces. A word wider than a line is cut between code points.
+ */
+static void emit_wrapped(struct output *o, const char *prefix, size_t prefix_width, size_t indent, const char *text)
+{
+    char line[4096];
+    size_t cols = (size_t)o->columns;
+    size_t len = (size_t)snprintf(line, sizeof(line), "%s", prefix);
+    size_t start = prefix_width, col = prefix_width; /* where text begins, and the next column */
+    int pending = 1;                                  /* line holds something not yet emitted */
+    const char *p = text;
+    for (;;) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        size_t wlen = strcspn(p, " "), sep = col > start;
+        size_t room = cols > col + sep ? cols - col - sep : 0, take = 0, taken = 0;
+        while (take < wlen && (taken < room || (taken == 0 && col == start))) {
+            take++; /* one code point: its lead byte and what follows it */
+            while (take < wlen && ((unsigned char)p[take] & 0xc0) == 0x80)
+                take++;
+            taken++;
+        }
+        if (take < wlen && col > start) {
+            take = 0; /* the word goes on the next line, whole if it fits there */
+        } else if (len < sizeof(line)) {
+            len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%.*s", sep ? " " : "", (int)take, p);
+            col += sep + taken;
+            p += take;
+            pending = 1;
+            if (take == wlen)
+                continue;
+        }
+        emit_line(o, o->out, line);
+        len = (size_t)snprintf(line, sizeof(line), "%*s", (int)indent, "");
+        start = col = indent;
+        pending = 0;
+        if (len >= sizeof(line))
+            return;
+    }
+    if (pending)
+        emit_line(o, o->out, line);
+}
+
+/*
+ * Once a process: a repeat that includes its writes to this very output,
+ * faster than a terminal can be read, gets a line that says so and what to
+ * do. The timeline itself stays bounded, as every repeat is collapsed.
+ */
+static void text_flood_warning(struct output *o, const struct event *ev)
+{
+    if (ev->type != EV_REPEAT && ev->type != EV_REPEAT_START)
+        return;
+    const struct repeat_facts *r = &ev->u.rep;
+    /* At the start, the one cycle seen so far gives the pace; at the end, all of them. */
+    double span = ts_diff(&r->last, &r->first);
+    double per_second = span > 0 ? (ev->type == EV_REPEAT ? r->count[0] : 1) / span : 0;
+    long long bytes = 0; /* written in one cycle */
+    for (int i = 0; i < r->period; i++)
+        if (r->pattern[i]->type == EV_OUTPUT)
+            bytes += r->pattern[i]->u.output.len >= 0 ? r->pattern[i]->u.output.len : r->pattern[i]->u.output.textlen;
+    if (bytes == 0 || per_second < FLOOD_PER_SECOND)
+        return;
+    struct proc_view *v = view(o, ev->pid);
+    if (!v || v->flood_warned)
+        return;
+    v->flood_warned = 1;
+    char text[512], prefix[64];
+    char pace[64] = "in a loop, faster than anyone reads";
+    if (ev->type == EV_REPEAT)
+        snprintf(pace, sizeof(pace), "%.0f times a second (%.0f kB/s)", per_second, per_second * (double)bytes / 1000);
+    snprintf(text, sizeof(text),
+             "warning: %s writes to this output %s, between these lines: redirect its output to a file "
+             "(> FILE), or read the timeline from sigtrace -o FILE",
+             output_label(o, ev->pid, ev->proc), pace);
+    snprintf(prefix, sizeof(prefix), "%10s  %-*s  ", "", WHO_WIDTH, "sigtrace");
+    if (o->columns > 0)
+        emit_wrapped(o, prefix, 10 + 2 + WHO_WIDTH + 2, NOTE_INDENT, text);
+    else {
+        char line[640];
+        snprintf(line, sizeof(line), "%s%s", prefix, text);
+        emit_line(o, o->out, line);
+    }
+}
+
 static void text_line(struct output *o, const struct event *ev)
 {
     char who[160], what[1024], note[EVENT_NOTE + 256], line[4096];
@@ -463,9 +580,28 @@ static void text_line(struct output *o, const struct event *ev)
     int tpad = tw < WHAT_WIDTH ? (int)(WHAT_WIDTH - tw) : 0;
     const char *dim = o->color ? C_DIM : "", *bold = o->color ? C_BOLD : "", *off = o->color ? C_OFF : "";
     const char *wc = o->color ? what_color(ev) : "";
+    size_t head_width = width(when) + 2 + ww + (size_t)wpad + 2;
+    if (o->columns > 0 && head_width + tw + (note[0] ? (size_t)tpad + 2 + width(note) : 0) > (size_t)o->columns) {
+        /* Too wide for the terminal: the event on its line, the note under it. */
+        snprintf(line, sizeof(line), "%s%s%s  %s%s%s%*s  ", dim, when, off, bold, who, off, wpad, "");
+        if (head_width + tw <= (size_t)o->columns) {
+            snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s%s", wc, what, *wc ? off : "");
+            emit_line(o, o->out, line);
+        } else {
+            emit_wrapped(o, line, head_width, head_width, what);
+        }
+        if (note[0]) {
+            char indent[NOTE_INDENT + 1];
+            snprintf(indent, sizeof(indent), "%*s", NOTE_INDENT, "");
+            emit_wrapped(o, indent, NOTE_INDENT, NOTE_INDENT, note);
+        }
+        text_flood_warning(o, ev);
+        return;
+    }
     snprintf(line, sizeof(line), "%s%s%s  %s%s%s%*s  %s%s%s%*s  %s", dim, when, off, bold, who, off, wpad, "",
              wc, what, *wc ? off : "", note[0] ? tpad : 0, "", note);
     emit_line(o, o->out, line);
+    text_flood_warning(o, ev);
 }
 
 /*

@@ -430,6 +430,9 @@ lab2_on_our_output() {
 	assert [ "$(total '.type == "output" and .proc == "server" and (.text | startswith("hello\n"))')" -ge 1000 ]
 	assert [ "$(count '.type == "output" and .proc == "server"')" -lt 10 ]
 	assert_output --regexp 'server +↻ repeated [0-9]+ more times .* each time: wrote "hello\\n'
+	# The flood is said once, with the way out.
+	run grep -c 'warning: server writes to this output' <<<"$output"
+	assert_output 1
 }
 
 # --- a program it has never seen ----------------------------------------------------
