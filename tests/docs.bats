@@ -222,3 +222,19 @@ $dest/usr/share/man/man1/sigtrace.1"
 	grep -qF "${words[count]} of its claims are not what happens" <<<"$section" ||
 		fail "section 7 gives $count claims but does not say '${words[count]} of its claims'"
 }
+
+@test "docs: instructor.md's table of grading scenarios is the probe's list, and its time table names every lab" {
+	local probe table
+	probe=$("$BUILD/grade/probe" --help | sed -n '/^scenarios:/,/^After/{s/^  \([a-z0-9-]*\) .*/\1/p}' | sort)
+	# shellcheck disable=SC2016 # the backticks are Markdown's
+	table=$(sed -n '/^### What the grader checks/,/^### /{s/^| `\([a-z0-9-]*\)` |.*/\1/p}' "$ROOT/docs/instructor.md" | sort)
+	assert [ -n "$probe" ]
+	assert_equal "$table" "$probe"
+	local lab n
+	for lab in "$ROOT"/labs/[0-9]*/; do
+		n=${lab%/}
+		n=${n##*/}
+		n=${n%%-*}
+		grep -qE "^\| $n [A-Za-z]" "$ROOT/docs/instructor.md" || fail "docs/instructor.md has no time row for lab $n"
+	done
+}
