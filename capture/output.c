@@ -481,7 +481,8 @@ static void time_column(const struct output *o, const struct event *ev, char *bu
  * prefix (prefix_width columns wide, colours not counted), the next ones
  * after indent spaces. A word wider than a line is cut between code points.
  */
-static void emit_wrapped(struct output *o, const char *prefix, size_t prefix_width, size_t indent, const char *text)
+static void emit_wrapped(struct output *o, const char *prefix, size_t prefix_width, size_t indent,
+                         const char *text)
 {
     char line[4096];
     size_t cols = (size_t)o->columns;
@@ -505,7 +506,8 @@ static void emit_wrapped(struct output *o, const char *prefix, size_t prefix_wid
         if (take < wlen && col > start) {
             take = 0; /* the word goes on the next line, whole if it fits there */
         } else if (len < sizeof(line)) {
-            len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%.*s", sep ? " " : "", (int)take, p);
+            len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%.*s", sep ? " " : "",
+                                    (int)take, p);
             col += sep + taken;
             p += take;
             pending = 1;
@@ -537,9 +539,11 @@ static void text_flood_warning(struct output *o, const struct event *ev)
     double span = ts_diff(&r->last, &r->first);
     double per_second = span > 0 ? (ev->type == EV_REPEAT ? r->count[0] : 1) / span : 0;
     long long bytes = 0; /* written in one cycle */
-    for (int i = 0; i < r->period; i++)
+    for (int i = 0; i < r->period; i++) {
+        const struct output_facts *w = &r->pattern[i]->u.output;
         if (r->pattern[i]->type == EV_OUTPUT)
-            bytes += r->pattern[i]->u.output.len >= 0 ? r->pattern[i]->u.output.len : r->pattern[i]->u.output.textlen;
+            bytes += w->len >= 0 ? w->len : w->textlen;
+    }
     if (bytes == 0 || per_second < FLOOD_PER_SECOND)
         return;
     struct proc_view *v = view(o, ev->pid);
@@ -549,10 +553,11 @@ static void text_flood_warning(struct output *o, const struct event *ev)
     char text[512], prefix[64];
     char pace[64] = "in a loop, faster than anyone reads";
     if (ev->type == EV_REPEAT)
-        snprintf(pace, sizeof(pace), "%.0f times a second (%.0f kB/s)", per_second, per_second * (double)bytes / 1000);
+        snprintf(pace, sizeof(pace), "%.0f times a second (%.0f kB/s)", per_second,
+                 per_second * (double)bytes / 1000);
     snprintf(text, sizeof(text),
-             "warning: %s writes to this output %s, between these lines: redirect its output to a file "
-             "(> FILE), or read the timeline from sigtrace -o FILE",
+             "warning: %s writes to this output %s, between these lines: "
+             "redirect its output to a file (> FILE), or read the timeline from sigtrace -o FILE",
              output_label(o, ev->pid, ev->proc), pace);
     snprintf(prefix, sizeof(prefix), "%10s  %-*s  ", "", WHO_WIDTH, "sigtrace");
     if (o->columns > 0)
@@ -581,11 +586,13 @@ static void text_line(struct output *o, const struct event *ev)
     const char *dim = o->color ? C_DIM : "", *bold = o->color ? C_BOLD : "", *off = o->color ? C_OFF : "";
     const char *wc = o->color ? what_color(ev) : "";
     size_t head_width = width(when) + 2 + ww + (size_t)wpad + 2;
-    if (o->columns > 0 && head_width + tw + (note[0] ? (size_t)tpad + 2 + width(note) : 0) > (size_t)o->columns) {
+    size_t full_width = head_width + tw + (note[0] ? (size_t)tpad + 2 + width(note) : 0);
+    if (o->columns > 0 && full_width > (size_t)o->columns) {
         /* Too wide for the terminal: the event on its line, the note under it. */
-        snprintf(line, sizeof(line), "%s%s%s  %s%s%s%*s  ", dim, when, off, bold, who, off, wpad, "");
+        int n = snprintf(line, sizeof(line), "%s%s%s  %s%s%s%*s  ", dim, when, off, bold, who, off,
+                         wpad, "");
         if (head_width + tw <= (size_t)o->columns) {
-            snprintf(line + strlen(line), sizeof(line) - strlen(line), "%s%s%s", wc, what, *wc ? off : "");
+            snprintf(line + n, sizeof(line) - (size_t)n, "%s%s%s", wc, what, *wc ? off : "");
             emit_line(o, o->out, line);
         } else {
             emit_wrapped(o, line, head_width, head_width, what);
