@@ -26,8 +26,15 @@ help: ## list the targets
 	@grep -hE '^([a-zA-Z0-9_%-]+|\$$\(addprefix [a-z-]+,[^)]*\)\)):.*## ' $(MAKEFILE_LIST) | \
 		sed -E 's/^\$$\(addprefix ([a-z-]+),[^)]*\)\)/\1N/; s/^([^:]+):.*## (.*)/  make \1\t\2/' | expand -t 24
 
-deps: ## check the tools and libraries the kit needs, installing any that are missing
-	@scripts/install-deps --check-or-install
+# What `deps` checks (and installs) depends on what was asked for: a lab needs a
+# compiler and libpcap only; the tests and the developer targets need more
+# (scripts/install-deps lists each group). DEPS_GROUP=dev on the command line
+# asks for everything.
+DEV_GOALS  := lint sanitize valgrind fuzz bench
+DEPS_GROUP ?= $(if $(filter $(DEV_GOALS),$(MAKECMDGOALS)),dev,$(if $(filter test,$(MAKECMDGOALS)),test,lab))
+
+deps: ## check what the targets asked for need (a lab: compiler, libpcap; test, lint...: more), installing what is missing
+	@scripts/install-deps $(DEPS_GROUP) --check-or-install
 
 $(BUILD)/labs/%: labs/%.c
 	@mkdir -p $(@D)

@@ -297,3 +297,15 @@ void notes_explain(struct event *ev)
     default: break;
     }
 }
+
+void notes_flood(const char *who, double per_second, long long bytes, char *buf, size_t len)
+{
+    char pace[64] = "in a loop, faster than anyone reads";
+    if (per_second > 0)
+        snprintf(pace, sizeof(pace), "%.0f times a second (%.0f kB/s)", per_second,
+                 per_second * (double)bytes / 1000);
+    snprintf(
+        buf, len,
+        "warning: %s writes to this output %s, between these lines: redirect its output to a file (> FILE), or read the timeline from sigtrace -o FILE",
+        who, pace);
+}

@@ -19,6 +19,12 @@
 void notes_explain(struct event *ev);
 
 /*
+ * The warning that who writes to sigtrace's own output faster than anyone
+ * reads: per_second times a second (0: not known yet), bytes a time.
+ */
+void notes_flood(const char *who, double per_second, long long bytes, char *buf, size_t len);
+
+/*
  * The note for one segment, from tcp_track()'s facts: x names its sender,
  * y its receiver ("the client", or a process as the timeline names it).
  */

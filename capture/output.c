@@ -7,9 +7,34 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "describe.h"
 #include "output_int.h"
+
+/* The width a terminal has when nothing says otherwise. */
+#define DEFAULT_COLUMNS 80
+
+/*
+ * The width of the terminal f is, from $COLUMNS (as ls and others read it)
+ * or the terminal itself; 0 when f is no terminal, so that text written to a
+ * file or a pipe stays one line an event, whatever its length.
+ */
+static int terminal_columns(FILE *f)
+{
+    if (!f || !isatty(fileno(f)))
+        return 0;
+    const char *env = getenv("COLUMNS");
+    char *end;
+    long cols = env ? strtol(env, &end, 10) : 0;
+    if (env && *end == '\0' && cols > 0 && cols < 10000)
+        return (int)cols;
+    struct winsize ws;
+    if (ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return DEFAULT_COLUMNS;
+}
 
 struct output *output_new(FILE *out, enum output_format format, int color, FILE *json, int live)
 {
@@ -25,6 +50,7 @@ struct output *output_new(FILE *out, enum output_format format, int color, FILE 
     o->color = color;
     o->json = json;
     o->live = live;
+    o->columns = terminal_columns(out);
     return o;
 }
 

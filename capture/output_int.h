@@ -15,8 +15,9 @@ struct output {
     FILE *out, *json;
     enum output_format format;
     bool color;
-    bool live;  /* flush each line */
-    int failed; /* errno of the first failed write, else 0 */
+    bool live;   /* flush each line */
+    int columns; /* the terminal\'s width; 0 when out is no terminal */
+    int failed;  /* errno of the first failed write, else 0 */
     bool started;
     struct timespec t0; /* times on the timeline count from here */
     struct story *story;

@@ -19,6 +19,7 @@ struct proc_view {
     bool involved;      /* it made a socket call: everything it does matters */
     bool server;        /* it listened or accepted: the ladder's right side */
     struct event *exec; /* its exec, told once it becomes involved */
+    bool flood_told;    /* its repeated writes to the output were said to flood it */
     struct proc_view *next;
 };
 
@@ -142,4 +143,29 @@ bool story_tells(struct story *st, const struct event *ev, struct event **intro)
         return v->involved || ev->top || ev->u.exit.signo;
     default: return false;
     }
+}
+
+bool story_floods(struct story *st, const struct event *ev, double *per_second, long long *bytes)
+{
+    if (ev->type != EV_REPEAT && ev->type != EV_REPEAT_START)
+        return false;
+    const struct repeat_facts *r = &ev->u.rep;
+    /* At the start, the one cycle seen so far gives the pace; at the end, all of them. */
+    double span = ts_diff(&r->last, &r->first);
+    double pace = span > 0 ? (ev->type == EV_REPEAT ? r->count[0] : 1) / span : 0;
+    long long written = 0;
+    for (int i = 0; i < r->period; i++) {
+        const struct output_facts *w = &r->pattern[i]->u.output;
+        if (r->pattern[i]->type == EV_OUTPUT)
+            written += w->len >= 0 ? w->len : w->textlen;
+    }
+    if (written == 0 || pace < FLOOD_PER_SECOND)
+        return false;
+    struct proc_view *v = view(st, ev->pid);
+    if (!v || v->flood_told)
+        return false;
+    v->flood_told = true;
+    *per_second = ev->type == EV_REPEAT ? pace : 0;
+    *bytes = written;
+    return true;
 }

@@ -15,6 +15,9 @@
 
 #include "event.h"
 
+/* Writes to the output repeated this often a second flood a terminal. */
+#define FLOOD_PER_SECOND 100
+
 struct story;
 
 /* An empty story, or NULL when out of memory. */
@@ -36,6 +39,14 @@ bool story_tells(struct story *st, const struct event *ev, struct event **intro)
 
 /* Did this process listen or accept (the ladder's right-hand side)? */
 bool story_is_server(struct story *st, pid_t pid);
+
+/*
+ * Does ev, a repeat, show its process writing to sigtrace's own output faster
+ * than a terminal can be read (FLOOD_PER_SECOND)? true the first time for a
+ * process, with *per_second (0 at the repeat's start, when its pace is not
+ * known yet) and *bytes, what one cycle writes.
+ */
+bool story_floods(struct story *st, const struct event *ev, double *per_second, long long *bytes);
 
 /* Processes the story could not remember for want of memory (each is told as involved). */
 unsigned long story_lost(const struct story *st);

@@ -5,8 +5,8 @@
 
 .PHONY: lint
 
-lint: ## check every shell script (scripts/, labs/scenario, tests/, .ci/run) with shellcheck
-	@command -v shellcheck >/dev/null || { echo "make lint: shellcheck not found (scripts/install-deps installs it)" >&2; exit 2; }
+lint: deps ## check every shell script (scripts/, labs/scenario, tests/, .ci/run) with shellcheck
+	@command -v shellcheck >/dev/null || { echo "make lint: shellcheck not found (scripts/install-deps dev installs it)" >&2; exit 2; }
 	@files=$$(git ls-files 2>/dev/null | while IFS= read -r f; do \
 		case $$f in \
 		*.bats | *.bash) echo "$$f" ;; \

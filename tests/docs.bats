@@ -189,3 +189,51 @@ $dest/usr/share/man/man1/sigtrace.1"
 	((${#missing[@]} == 0)) || fail "no such test: ${missing[*]}"
 	((count >= 10))
 }
+
+@test "docs: the worksheets find the server as the student's own, by exact name (pgrep -u \"\$USER\" -x)" {
+	local bad
+	# shellcheck disable=SC2016 # $USER is the worksheets' text, not ours
+	bad=$(grep -n 'pgrep' "$ROOT"/labs/*/README.md | grep -v -e '-u "$USER" -x server' -e 'pgrep -n server` could pick' || true)
+	assert_equal "$bad" ""
+}
+
+@test "docs: glibc's signal() is System V under gcc -std=c11 and BSD under make's flags, as answers.md says" {
+	local dir=$BATS_TEST_TMPDIR
+	printf '#include <signal.h>\nstatic void on_pipe(int sig) { (void)sig; }\nint main(void) { signal(SIGPIPE, on_pipe); return 0; }\n' >"$dir/sig.c"
+	cc -std=c11 -o "$dir/c11" "$dir/sig.c"
+	cc -std=c11 -D_DEFAULT_SOURCE -o "$dir/default" "$dir/sig.c"
+	run strace -e trace=rt_sigaction -e signal=none "$dir/c11"
+	assert_output --regexp 'rt_sigaction\(SIGPIPE, \{sa_handler=0x[0-9a-f]+, .*SA_RESETHAND'
+	refute_output --partial 'SA_RESTART'
+	run strace -e trace=rt_sigaction -e signal=none "$dir/default"
+	assert_output --regexp 'rt_sigaction\(SIGPIPE, \{sa_handler=0x[0-9a-f]+, .*SA_RESTART'
+	refute_output --partial 'SA_RESETHAND'
+	# What the answers say, and the flag the Makefile adds.
+	grep -qF 'SA_RESETHAND' "$ROOT/docs/answers.md"
+	grep -qE '^CPPFLAGS \+= -D_DEFAULT_SOURCE' "$ROOT/Makefile"
+}
+
+@test "docs: theory.md's section on the original analysis announces as many wrong claims as it gives" {
+	local section words=(zero one two three four five six seven eight nine) count
+	section=$(awk '/^## 7\./ { on = 1; next } /^## / { on = 0 } on' "$ROOT/docs/theory.md")
+	count=$(grep -c '^### "' <<<"$section")
+	assert [ "$count" -ge 1 ]
+	grep -qF "${words[count]} of its claims are not what happens" <<<"$section" ||
+		fail "section 7 gives $count claims but does not say '${words[count]} of its claims'"
+}
+
+@test "docs: instructor.md's table of grading scenarios is the probe's list, and its time table names every lab" {
+	local probe table
+	probe=$("$BUILD/grade/probe" --help | sed -n '/^scenarios:/,/^After/{s/^  \([a-z0-9-]*\) .*/\1/p}' | sort)
+	# shellcheck disable=SC2016 # the backticks are Markdown's
+	table=$(sed -n '/^### What the grader checks/,/^### /{s/^| `\([a-z0-9-]*\)` |.*/\1/p}' "$ROOT/docs/instructor.md" | sort)
+	assert [ -n "$probe" ]
+	assert_equal "$table" "$probe"
+	local lab n
+	for lab in "$ROOT"/labs/[0-9]*/; do
+		n=${lab%/}
+		n=${n##*/}
+		n=${n%%-*}
+		grep -qE "^\| $n [A-Za-z]" "$ROOT/docs/instructor.md" || fail "docs/instructor.md has no time row for lab $n"
+	done
+}

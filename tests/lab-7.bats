@@ -44,6 +44,32 @@ sigpipe_ignored() {
 	alive "$SERVER_PID"
 }
 
+# sigpipe_pending PID: a SIGPIPE is pending for PID, raised and not delivered.
+sigpipe_pending() {
+	local mask
+	mask=$(awk '/^SigPnd:/ { print $2 }' "/proc/$1/status")
+	(((16#$mask >> 12) & 1))
+}
+
+@test "lab 7: started with SIGPIPE blocked, lab 1's server keeps it pending, survives and spins" {
+	# The mask, like SIG_IGN, is inherited across exec: nothing in the server asks for it.
+	spawn "$BATS_TEST_TMPDIR/server.out" env --block-signal=PIPE "$BUILD/labs/1-naive/server" "$PORT" </dev/null
+	SERVER_PID=$BG_PID
+	wait_for 5 listening "$PORT"
+	run sigpipe_ignored "$SERVER_PID"
+	assert_failure
+	lab_client 1-naive "$PORT" hello world
+	assert_success
+	wait_for 10 sigpipe_pending "$SERVER_PID"
+	base=$(cpu_ticks "$SERVER_PID")
+	wait_for 10 cpu_grows "$SERVER_PID" "$base" "$(getconf CLK_TCK)"
+	alive "$SERVER_PID"
+	# env --default-signal unblocks it as well: the way the scenario starts every lab.
+	# shellcheck disable=SC2016 # awk's $2
+	run env --block-signal=PIPE env --default-signal=PIPE awk '/^SigBlk:/ { print $2 }' /proc/self/status
+	assert_output 0000000000000000
+}
+
 @test "lab 7: the scenario hands the server SIG_IGN, and the server spins and never serves client 2" {
 	run "$ROOT/labs/scenario" --port "$PORT" 7-inherited-ign
 	assert_success

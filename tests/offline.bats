@@ -236,3 +236,34 @@ waiting_on_pipe() { [[ $(cat "/proc/$1/wchan" 2>/dev/null) == *pipe* ]]; }
 	assert_line '"packet"'
 	assert_line '"connection"'
 }
+
+# on_terminal COLUMNS CMD...: CMD with its standard output a terminal (a pty
+# from script(1)) whose width is COLUMNS; the output without carriage returns.
+on_terminal() {
+	local cols=$1
+	shift
+	COLUMNS=$cols script -qec "$(printf '%q ' "$@")" /dev/null </dev/null | tr -d '\r'
+}
+
+@test "offline: on an 80-column terminal each event fits, its note wrapped under it; into a file, one line an event" {
+	local file=$BATS_TEST_TMPDIR/file.txt tty=$BATS_TEST_TMPDIR/tty.txt
+	"$SIGTRACE" -r "$FIXTURES/write-after-close.pcap" >"$file"
+	on_terminal 80 "$SIGTRACE" -r "$FIXTURES/write-after-close.pcap" >"$tty"
+	# Into a file, the lines are as long as they are (374 columns and more).
+	assert [ "$(LC_ALL=C.UTF-8 wc -L <"$file")" -gt 80 ]
+	# On the terminal, none is wider than it.
+	assert [ "$(LC_ALL=C.UTF-8 wc -L <"$tty")" -le 80 ]
+	# The same events in the same order, each note under its event, and the
+	# same words: only the line breaks differ.
+	assert_equal "$(grep -cE '^ *[0-9]+\.[0-9]{6}  ' "$tty")" "$(grep -cE '^ *[0-9]+\.[0-9]{6}  ' "$file")"
+	assert_equal "$(tr -s ' \n' '  ' <"$tty")" "$(tr -s ' \n' '  ' <"$file")"
+	run grep -cE '^ {14}[^ ]' "$tty"
+	assert [ "$output" -gt 0 ]
+}
+
+@test "offline: a terminal as wide as the lines gets them unwrapped" {
+	local file=$BATS_TEST_TMPDIR/file.txt
+	"$SIGTRACE" -r "$FIXTURES/write-after-close.pcap" >"$file"
+	run on_terminal 1000 "$SIGTRACE" -r "$FIXTURES/write-after-close.pcap"
+	assert_equal "$output" "$(cat "$file")"
+}

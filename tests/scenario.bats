@@ -92,3 +92,10 @@ has_server_pid() { [[ -n $(scenario_server_pid "$1") ]]; }
 	run run_processes
 	assert_output ''
 }
+
+@test "scenario: a spinning server nobody traces is not said to be slowed by a tracer" {
+	run "$SCENARIO" --port "$PORT" 3-sig-ign
+	assert_success
+	assert_line "verdict: lab=3-sig-ign server=spinning client2=hung"
+	refute_output --partial "slowed by a tracer"
+}
