@@ -13,7 +13,8 @@
  *      given by --rlimit (set in the child only, after the sandbox's user
  *      namespace exists, so that the process limit counts the sandbox's
  *      processes and nothing else), every signal at its default action and
- *      unblocked, and only descriptors 0, 1 and 2;
+ *      unblocked, only descriptors 0, 1 and 2, and only PATH and LANG in
+ *      its environment;
  *   3. with --status-fd FD, writes "pid N" (the command's pid in the
  *      sandbox) and, when the command ends, "exit N" or "signal N" on FD;
  *   4. reaps the command and every orphan that comes back to it, as init
@@ -126,7 +127,13 @@ static _Noreturn void run_command(char **argv, const struct limit *limits, int n
     sigprocmask(SIG_SETMASK, &none, NULL);
     if (close_range(3, ~0u, 0) < 0)
         die("close_range");
-    execv(argv[0], argv);
+    /* The environment is PATH and LANG only (bwrap adds PWD). */
+    const char *path = getenv("PATH"), *lang = getenv("LANG");
+    char path_var[512], lang_var[128];
+    snprintf(path_var, sizeof path_var, "PATH=%s", path ? path : "/usr/bin:/bin");
+    snprintf(lang_var, sizeof lang_var, "LANG=%s", lang ? lang : "C.UTF-8");
+    char *env[] = {path_var, lang_var, NULL};
+    execve(argv[0], argv, env);
     fprintf(stderr, "jail: cannot run %s: %s\n", argv[0], strerror(errno));
     _exit(CANNOT_RUN);
 }
