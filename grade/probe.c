@@ -591,6 +591,8 @@ static void start_server(struct run *r)
         die("fcntl O_NONBLOCK");
 }
 
+static void describe_hang(struct run *r);
+
 /* Wait until the server listens on its port. False (with findings) if it does not. */
 static bool await_listening(struct run *r)
 {
@@ -608,6 +610,8 @@ static bool await_listening(struct run *r)
                 int n = listening_ports(ports, NULL, 16);
                 for (int i = 0; i < n; i++)
                     evidence(r, "it listens on port %d instead: it must take the port from argv[1]", ports[i]);
+                if (n == 0)
+                    describe_hang(r);
             }
             return false;
         }
@@ -729,6 +733,29 @@ static int server_procs(struct run *r, struct proc_entry *out)
                 r->server = out[k].pid;
     }
     return nout;
+}
+
+/* Evidence for a server that runs but does not listen: what each of its processes is doing. */
+static void describe_hang(struct run *r)
+{
+    static struct proc_entry procs[MAX_TASKS];
+    int n = server_procs(r, procs);
+    for (int i = 0; i < n && i < 3; i++) {
+        char path[64], wchan[64] = "", shown[64 * 4 + 1];
+        snprintf(path, sizeof path, "/proc/%d/wchan", (int)procs[i].pid);
+        FILE *f = fopen(path, "re");
+        if (f) {
+            if (!fgets(wchan, sizeof wchan, f))
+                wchan[0] = '\0';
+            fclose(f);
+        }
+        printable(shown, sizeof shown, wchan, strlen(wchan));
+        evidence(r, "it runs, listening nowhere: pid %d \"%s\", state %c%s%s", (int)procs[i].pid, procs[i].comm,
+                 procs[i].state, shown[0] && strcmp(shown, "0") != 0 ? ", waiting in the kernel's " : "",
+                 strcmp(shown, "0") != 0 ? shown : "");
+    }
+    if (n > 3)
+        evidence(r, "it runs %d processes in all", n);
 }
 
 /* What the scheduler says of one task (a thread), or of several summed: times in ns, switches. */
