@@ -205,6 +205,7 @@ EOF
 	write_forking_server forking inet
 	start_in_session "$GRADE" "$BATS_TEST_TMPDIR/forking.c"
 	wait_for 120 gone "$LEADER"
+	cat "$BATS_TEST_TMPDIR/out" # shown if the test fails
 	assert_equal "$(status_of "$LEADER")" 0
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_line --regexp '^grade: 12 of 12 scenarios passed'
@@ -216,6 +217,7 @@ EOF
 	write_forking_server ipv6 inet6
 	start_in_session "$GRADE" "$BATS_TEST_TMPDIR/ipv6.c"
 	wait_for 120 gone "$LEADER"
+	cat "$BATS_TEST_TMPDIR/out" # shown if the test fails
 	assert_equal "$(status_of "$LEADER")" 0
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_line --regexp '^grade: 12 of 12 scenarios passed'
@@ -224,6 +226,7 @@ EOF
 @test "grade: a child that spins in a session of its own is caught: every task the server started is counted" {
 	start_in_session "$GRADE" --no-trace --only leaves-normally "$(hostile spin-child)"
 	wait_for 60 gone "$LEADER"
+	cat "$BATS_TEST_TMPDIR/out" # shown if the test fails
 	assert_equal "$(status_of "$LEADER")" 1
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_line --regexp '^FAIL leaves-normally: the server spins after a client left normally: runnable (0\.[5-9]|[1-9])[0-9.]* s of every second'
@@ -334,6 +337,7 @@ EOF
 	[[ -n $work ]]
 	kill -INT "$LEADER"
 	wait_for 10 gone "$LEADER"
+	cat "$BATS_TEST_TMPDIR/out" # shown if the test fails
 	assert_equal "$(status_of "$LEADER")" 130
 	wait_for 5 session_empty
 	wait_for 5 sandbox_empty "$LEADER"
@@ -377,6 +381,7 @@ EOF
 	NAME=lingers$RANDOM
 	start_in_session "$GRADE" --no-trace --only leaves-normally "$(hostile outlive)"
 	wait_for 60 gone "$LEADER"
+	cat "$BATS_TEST_TMPDIR/out" # shown if the test fails
 	assert_equal "$(status_of "$LEADER")" 1
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_line 'FAIL leaves-normally: a process the server started outlived it (it left the server'"'"'s process group)'
@@ -389,6 +394,7 @@ EOF
 @test "grade: a server that hangs, never listening and deaf to SIGTERM, is reported as such and killed, within bounds" {
 	start_in_session timeout 60 "$GRADE" --no-trace --only leaves-normally --only abort-before-send "$(hostile hang)"
 	wait_for 60 gone "$LEADER"
+	cat "$BATS_TEST_TMPDIR/out" # shown if the test fails
 	assert_equal "$(status_of "$LEADER")" 1
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_line --regexp '^FAIL leaves-normally: the server did not listen on port [0-9]+ \(its first argument\) within 5 s$'
@@ -436,6 +442,7 @@ EOF
 @test "grade: a fork bomb meets the process limit: it fails, and nothing of it is left" {
 	start_in_session "$GRADE" --no-trace --only leaves-normally "$(hostile forkbomb)"
 	wait_for 60 gone "$LEADER"
+	cat "$BATS_TEST_TMPDIR/out" # shown if the test fails
 	assert_equal "$(status_of "$LEADER")" 1
 	run cat "$BATS_TEST_TMPDIR/out"
 	assert_line --regexp '^FAIL leaves-normally: '
