@@ -27,11 +27,13 @@ help: ## list the targets
 		sed -E 's/^\$$\(addprefix ([a-z-]+),[^)]*\)\)/\1N/; s/^([^:]+):.*## (.*)/  make \1\t\2/' | expand -t 24
 
 # What `deps` checks (and installs) depends on what was asked for: a lab needs a
-# compiler and libpcap only; the tests and the developer targets need more
+# compiler and libpcap only; grading needs bubblewrap and a static libc too;
+# the tests and the developer targets need more
 # (scripts/install-deps lists each group). DEPS_GROUP=dev on the command line
 # asks for everything.
 DEV_GOALS  := lint sanitize valgrind fuzz bench
-DEPS_GROUP ?= $(if $(filter $(DEV_GOALS),$(MAKECMDGOALS)),dev,$(if $(filter test,$(MAKECMDGOALS)),test,lab))
+GRADE_GOALS := grade grade-all
+DEPS_GROUP ?= $(if $(filter $(DEV_GOALS),$(MAKECMDGOALS)),dev,$(if $(filter test,$(MAKECMDGOALS)),test,$(if $(filter $(GRADE_GOALS),$(MAKECMDGOALS)),grade,lab)))
 
 deps: ## check what the targets asked for need (a lab: compiler, libpcap; test, lint...: more), installing what is missing
 	@scripts/install-deps $(DEPS_GROUP) --check-or-install

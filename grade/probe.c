@@ -5,17 +5,29 @@
  * argument, listens on it, and answers each line a client sends with "done\n".
  * For one scenario the probe
  *
- *   1. makes a private network namespace and uses port 4242 there (so runs
- *      never clash over ports, and no traffic leaves it); with --port it uses
- *      that port in the current namespace, and where no namespace can be
- *      made, a free port of the host's loopback;
- *   2. starts the server there, with every signal at its default action (an
- *      ignored SIGPIPE survives exec and would hide the very bug we look for),
- *      in a process group of its own, and waits until it listens;
+ *   1. makes a private network namespace and uses PORT there (so runs never
+ *      clash over ports, and no traffic leaves it); with --no-netns it uses
+ *      the current one, which the caller made private (sigtrace --netns);
+ *      where no namespace can be made it refuses (status 3), unless
+ *      --allow-host-net lets it use a free port of the host's loopback;
+ *   2. starts the server there as COMMAND [ARG...] PORT, with every signal at
+ *      its default action (an ignored SIGPIPE survives exec and would hide
+ *      the very bug we look for), in a process group of its own, and waits
+ *      until it listens. With --jailed, COMMAND is a sandbox whose first
+ *      process is build/grade/jail: it reports the server's pid and how it
+ *      ended on descriptor 3, and the server's processes are the jail's
+ *      descendants;
  *   3. plays the scenario's clients against it;
- *   4. checks the server afterwards: alive, not spinning (CPU time per second
- *      from /proc over half a second), and serving a fresh client;
- *   5. kills the server's whole process group and reaps everything.
+ *   4. checks the server afterwards: alive, not spinning, and serving a fresh
+ *      client. Spinning is judged from what the server's tasks (every thread
+ *      of every process it started) did over half a second with nobody
+ *      connected: the time they were runnable (on a CPU, or waiting for one)
+ *      against the wall time, from /proc/PID/task/TID/schedstat. A task that
+ *      waits for a client is runnable for none of it; a busy loop is runnable
+ *      for all of it however loaded the machine is, since time spent waiting
+ *      for a CPU counts as much as time on one;
+ *   5. kills the server's process group, reports any process of the server's
+ *      that outlived it, kills those too, and reaps everything.
  *
  * It prints "PASS NAME", or "FAIL NAME: reason" followed by indented lines of
  * evidence, and exits 0 (pass), 1 (fail), 2 (usage) or 3 (the scenario could
@@ -24,10 +36,13 @@
  * Nothing the probe starts outlives it: the server dies with the probe
  * (PR_SET_PDEATHSIG), SIGINT, SIGTERM and SIGHUP kill the server's process
  * group before the probe dies, and the probe is a child subreaper, so a
- * forking server's orphans come back to it to be killed and reaped.
+ * forking server's orphans come back to it to be killed and reaped (in a
+ * sandbox, the jail reaps them, and everything dies with it).
  *
- * Usage: probe [--port PORT] SCENARIO SERVER     run one scenario
- *        probe --list                            the scenarios, in order
+ * Usage: probe [--port PORT] [--no-netns] [--allow-host-net] [--jailed] SCENARIO COMMAND [ARG...]
+ *        probe --list [PROFILE]     the scenarios (of PROFILE: sigpipe or full), in order
+ *        probe --table              name, points, profiles and description of each, tab-separated
+ *        probe --escape             standard input to standard output, control bytes escaped
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -36,6 +51,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -46,6 +62,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -63,13 +80,22 @@ enum {
     MANY_LINES = 3,         /* lines each of them sends */
     MANY_MS = 3000,         /* bound for all of them (a dropped SYN costs 1 s) */
     LONG_LINE_BYTES = 10000,
+    SERIAL_CLIENTS = 20,    /* clients one after another, for descriptors and children */
+    SETTLE_MS = 3000,       /* how long a server may take to close or reap after them */
+    LEAK_LIMIT = SERIAL_CLIENTS / 2, /* descriptors or zombies that mean "one per client" */
+    MAX_TASKS = 8192,       /* processes on the machine, and tasks of a server, we look at */
+    STATUS_FD = 3,          /* where a jail reports (--jailed) */
+    LEAVE_MS = 1000,        /* how long the server's group may take to die once killed */
+    SAMPLE_MS = 10,         /* how often the server's tasks' states are looked at */
+    PF_EXITING_FLAG = 0x4,  /* the kernel's PF_EXITING, in /proc/PID/stat's flags: in exit() */
+    RESCAN_MS = 100,        /* how often the list of its processes is taken again */
     MAX_FINDINGS = 6,
     MAX_EVIDENCE = 12,
     TEXT_MAX = 256,
     STDERR_KEPT = 1024,     /* bytes of the server's stderr kept as evidence */
 };
 
-#define CPU_LIMIT 0.2       /* CPU-seconds per second: above this, it spins */
+#define RUNNABLE_LIMIT 0.5  /* runnable seconds per second, over every task: at or above it, it spins */
 
 /* What the signal handler kills before the probe dies. */
 static volatile sig_atomic_t server_pgid;
@@ -79,13 +105,21 @@ static volatile sig_atomic_t client_pid;
 
 struct run {
     const char *name;
-    const char *server_path;
     int port;
     int family;             /* how the server is reached: AF_INET (127.0.0.1) or AF_INET6 (::1) */
     bool private_netns;
+    char **command;         /* how to start the server: COMMAND [ARG...], PORT appended */
+    bool jailed;            /* COMMAND is a sandbox whose jail reports on STATUS_FD */
 
-    pid_t pid;              /* the server; also its process group */
-    bool reaped;
+    pid_t pid;              /* the probe's child: the server, or the sandbox; also a process group */
+    pid_t jail;             /* the jail's pid (--jailed), once known, else 0 */
+    pid_t server;           /* the server's pid, once known: its process group */
+    int jail_server_pid;    /* the server's pid inside the sandbox, as the jail reported it */
+    int status_fd;          /* read end of the jail's reports, or -1 */
+    char status_text[128];
+    size_t status_len;
+    bool reaped;            /* the server has ended (reaped by us, or reported by the jail) */
+    bool child_reaped;      /* the probe's own child has been reaped */
     int status;             /* wait status, once reaped */
     int err_fd;             /* read end of the server's stderr pipe, or -1 */
     char err[STDERR_KEPT + 1];
@@ -142,20 +176,96 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Printable form of N bytes: escapes for anything not plain ASCII. */
-static void printable(char *out, size_t cap, const char *in, size_t n)
+/*
+ * The length of the valid UTF-8 character at IN (N bytes left) that a
+ * terminal shows as text, or 0: invalid, cut short, overlong, a surrogate, a
+ * C1 control (U+0080 to U+009F, which some terminals obey) or a
+ * bidirectional override (U+202A to U+202E, U+2066 to U+2069).
+ */
+static size_t utf8_text_len(const unsigned char *in, size_t n)
 {
-    size_t o = 0;
-    for (size_t i = 0; i < n && o + 5 < cap; i++) {
-        unsigned char c = (unsigned char)in[i];
-        if (c == '\n')
+    size_t len = in[0] >= 0xf0 ? 4 : in[0] >= 0xe0 ? 3 : in[0] >= 0xc2 ? 2 : 0;
+    if (len == 0 || len > n || in[0] > 0xf4)
+        return 0;
+    unsigned long cp = in[0] & (0x7f >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((in[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (in[i] & 0x3f);
+    }
+    static const unsigned long min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min_for_len[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f ||
+        (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+        return 0;
+    return len;
+}
+
+/*
+ * Escape N bytes for a terminal into OUT (CAP bytes, always terminated):
+ * printable ASCII and text UTF-8 as they are, newline as \n unless KEEP_LINES
+ * (then newline and tab as they are), anything else as \xNN. Returns how many
+ * bytes of IN it took (all N, unless OUT filled up).
+ */
+static size_t escape_text(char *out, size_t cap, const char *in, size_t n, bool keep_lines)
+{
+    size_t o = 0, i = 0;
+    while (i < n && o + 5 < cap) {
+        const unsigned char *c = (const unsigned char *)in + i;
+        size_t u = c[0] >= 0x80 ? utf8_text_len(c, n - i) : 0;
+        if (keep_lines && (c[0] == '\n' || c[0] == '\t')) {
+            out[o++] = (char)c[0];
+            i++;
+        } else if (c[0] == '\n') {
             o += (size_t)snprintf(out + o, cap - o, "\\n");
-        else if (isprint(c) && c != '\\' && c != '"')
-            out[o++] = (char)c;
-        else
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c);
+            i++;
+        } else if (c[0] < 0x80 && isprint(c[0])) {
+            out[o++] = (char)c[0];
+            i++;
+        } else if (u > 0) {
+            memcpy(out + o, c, u);
+            o += u;
+            i += u;
+        } else {
+            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c[0]);
+            i++;
+        }
     }
     out[o] = '\0';
+    return i;
+}
+
+/* Printable form of N bytes, on one line. */
+static void printable(char *out, size_t cap, const char *in, size_t n) { escape_text(out, cap, in, n, false); }
+
+/* probe --escape: standard input to standard output, escaped for a terminal; lines kept. */
+static int escape_stream(void)
+{
+    char in[4096 + 4], out[4 * sizeof in + 8];
+    size_t have = 0;
+    for (;;) {
+        ssize_t n = read(STDIN_FILENO, in + have, sizeof in - 1 - have);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return 1;
+        have += (size_t)n;
+        /* Hold back a character cut at the end of the buffer, unless input has ended. */
+        size_t usable = have;
+        for (size_t k = 1; n > 0 && k <= 3 && k <= have; k++) {
+            unsigned char c = (unsigned char)in[have - k];
+            if (c >= 0xc0)
+                usable = have - k;
+            if (c >= 0xc0 || c < 0x80)
+                break;
+        }
+        size_t took = escape_text(out, sizeof out, in, usable, true);
+        if (fputs(out, stdout) == EOF)
+            return 1;
+        memmove(in, in + took, have - took);
+        have -= took;
+        if (n == 0 && have == 0)
+            return fflush(stdout) == EOF;
+    }
 }
 
 /* --- the server's standard error, drained while we wait -------------------------- */
@@ -303,25 +413,84 @@ static void describe_status(int status, char *out, size_t cap)
     if (WIFSIGNALED(status)) {
         int sig = WTERMSIG(status);
         const char *name = sigabbrev_np(sig);
-        snprintf(out, cap, "killed by SIG%s (status %d)", name ? name : "?", 128 + sig);
+        snprintf(out, cap, "was killed by SIG%s (status %d)", name ? name : "?", 128 + sig);
     } else {
         snprintf(out, cap, "exited with status %d", WEXITSTATUS(status));
     }
 }
 
-/* Has the server ended? Reaps it if so. */
+/*
+ * Read what the jail has reported so far: "pid N" (the server's pid in the
+ * sandbox), then "exit N" or "signal N" once the server has ended.
+ */
+static void read_jail_reports(struct run *r)
+{
+    while (r->status_fd >= 0 && r->status_len < sizeof r->status_text - 1) {
+        ssize_t n = read(r->status_fd, r->status_text + r->status_len, sizeof r->status_text - 1 - r->status_len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            if (n == 0 || errno != EAGAIN) {
+                close(r->status_fd);
+                r->status_fd = -1;
+            }
+            break;
+        }
+        r->status_len += (size_t)n;
+    }
+    r->status_text[r->status_len] = '\0';
+    int value;
+    const char *line = r->status_text;
+    while (line && *line) {
+        if (sscanf(line, "pid %d\n", &value) == 1)
+            r->jail_server_pid = value;
+        else if (sscanf(line, "exit %d\n", &value) == 1 && strchr(line, '\n'))
+            r->reaped = true, r->status = (value & 0xff) << 8;
+        else if (sscanf(line, "signal %d\n", &value) == 1 && strchr(line, '\n'))
+            r->reaped = true, r->status = value & 0x7f;
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
+}
+
+/* Has the server ended? Reaps it if so (or learns it from the jail). */
 static bool server_gone(struct run *r)
 {
     if (r->reaped)
         return true;
-    pid_t w;
-    do
-        w = waitpid(r->pid, &r->status, WNOHANG);
-    while (w < 0 && errno == EINTR);
-    if (w < 0)
-        die("waitpid (server)");
-    if (w == r->pid)
-        r->reaped = true;
+    if (!r->child_reaped) {
+        pid_t w;
+        int status;
+        do
+            w = waitpid(r->pid, &status, WNOHANG);
+        while (w < 0 && errno == EINTR);
+        if (w < 0)
+            die("waitpid (server)");
+        if (w == r->pid) {
+            r->child_reaped = true;
+            if (!r->jailed) {
+                r->reaped = true;
+                r->status = status;
+            }
+        }
+    }
+    if (r->jailed) {
+        read_jail_reports(r);
+        if (!r->reaped && r->child_reaped && r->status_fd < 0 && r->jail_server_pid) {
+            r->reaped = true; /* the sandbox ended under the server: it died with it */
+            r->status = SIGKILL;
+        } else if (!r->reaped && r->child_reaped && r->status_fd < 0) {
+            /* The sandbox ended without a word from the jail: it could not be made. */
+            drain_stderr(r);
+            char shown[400];
+            printable(shown, sizeof shown, r->err, r->err_len < 300 ? r->err_len : 300);
+            fprintf(stderr, "probe: the sandbox did not start: %s (the scenario could not be run; this is not the "
+                            "server's fault)\n",
+                    shown[0] ? shown : "it said nothing");
+            exit(3);
+        }
+    }
     return r->reaped;
 }
 
@@ -339,9 +508,9 @@ static bool report_death(struct run *r, const char *when)
     if (r->nfindings == MAX_FINDINGS)
         r->nfindings--;
     memmove(r->findings[1], r->findings[0], (size_t)r->nfindings * TEXT_MAX);
-    snprintf(r->findings[0], TEXT_MAX, "the server was %s %s", fate, when);
+    snprintf(r->findings[0], TEXT_MAX, "the server %s %s", fate, when);
     r->nfindings++;
-    evidence(r, "server: %s", fate);
+    evidence(r, "server: %s", strncmp(fate, "was ", 4) == 0 ? fate + 4 : fate);
     if (WIFSIGNALED(r->status) && WTERMSIG(r->status) == SIGPIPE)
         evidence(r, "why: it wrote to a connection whose peer had gone, and SIGPIPE's default action ends the process");
     return true;
@@ -365,6 +534,9 @@ static void start_server(struct run *r)
     char port_arg[16];
     snprintf(port_arg, sizeof port_arg, "%d", r->port);
     pid_t parent = getpid();
+    int statusfd[2] = {-1, -1};
+    if (r->jailed && pipe2(statusfd, O_CLOEXEC) < 0)
+        die("pipe2");
     int pipefd[2];
     pid_t pid = fork_with_pipe(pipefd);
     if (pid == 0) {
@@ -382,14 +554,34 @@ static void start_server(struct run *r)
         if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 || dup2(devnull, STDOUT_FILENO) < 0 ||
             dup2(pipefd[1], STDERR_FILENO) < 0)
             _exit(127);
-        /* Only the three standard descriptors, whatever the probe inherited. */
-        if (close_range(3, ~0u, 0) < 0)
-            for (int fd = 3; fd < 1024; fd++)
+        /* Only the three standard descriptors (and the jail's), whatever the probe inherited. */
+        int first_closed = STATUS_FD;
+        if (r->jailed) {
+            if (dup2(statusfd[1], STATUS_FD) < 0)
+                _exit(127);
+            first_closed = STATUS_FD + 1;
+        }
+        if (close_range((unsigned)first_closed, ~0u, 0) < 0)
+            for (int fd = first_closed; fd < 1024; fd++)
                 close(fd);
-        char *argv[] = {(char *)r->server_path, port_arg, NULL};
-        execv(r->server_path, argv);
-        dprintf(STDERR_FILENO, "probe: cannot run %s: %s\n", r->server_path, strerror(errno));
+        int argc = 0;
+        while (r->command[argc])
+            argc++;
+        char **argv = calloc((size_t)argc + 2, sizeof *argv);
+        if (!argv)
+            _exit(127);
+        memcpy(argv, r->command, (size_t)argc * sizeof *argv);
+        argv[argc] = port_arg;
+        execvp(argv[0], argv);
+        dprintf(STDERR_FILENO, "probe: cannot run %s: %s\n", argv[0], strerror(errno));
         _exit(127);
+    }
+    if (r->jailed) {
+        close(statusfd[1]);
+        r->status_fd = statusfd[0];
+        int fl = fcntl(r->status_fd, F_GETFL);
+        if (fl < 0 || fcntl(r->status_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+            die("fcntl O_NONBLOCK");
     }
     if (setpgid(pid, pid) < 0 && errno != EACCES && errno != ESRCH)
         die("setpgid"); /* EACCES: the child has already exec'd, having done it itself */
@@ -402,13 +594,15 @@ static void start_server(struct run *r)
         die("fcntl O_NONBLOCK");
 }
 
+static void describe_hang(struct run *r);
+
 /* Wait until the server listens on its port. False (with findings) if it does not. */
 static bool await_listening(struct run *r)
 {
     int64_t deadline = now_ms() + LISTEN_WAIT_MS;
     while (!(r->family = listening_family(r->port))) {
         if (report_death(r, "before it listened")) {
-            evidence(r, "it was started as: %s %d", r->server_path, r->port);
+            evidence(r, "it was started as: server %d", r->port);
             return false;
         }
         if (now_ms() >= deadline) {
@@ -419,6 +613,8 @@ static bool await_listening(struct run *r)
                 int n = listening_ports(ports, NULL, 16);
                 for (int i = 0; i < n; i++)
                     evidence(r, "it listens on port %d instead: it must take the port from argv[1]", ports[i]);
+                if (n == 0)
+                    describe_hang(r);
             }
             return false;
         }
@@ -427,83 +623,415 @@ static bool await_listening(struct run *r)
     return true;
 }
 
-/*
- * From /proc/PID/stat (PID a directory name under /proc): state, parent,
- * process group, and CPU ticks (user + system). False if it has gone.
- */
-static bool proc_stat(const char *pid, char *state, int *ppid, int *pgrp, long long *ticks)
-{
-    char path[300], buf[1024];
-    snprintf(path, sizeof path, "/proc/%s/stat", pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false; /* it ended meanwhile */
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    /* After "pid (comm) ": state ppid pgrp ...; utime is field 14, stime 15. */
-    char *p = strrchr(buf, ')');
-    unsigned long long utime, stime;
-    if (!p || sscanf(p + 1, " %c %d %d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", state, ppid, pgrp, &utime,
-                     &stime) != 5)
-        return false;
-    *ticks = (long long)(utime + stime);
-    return true;
-}
+/* --- the server's processes and threads ------------------------------------------ */
 
-/* CPU ticks (user + system) of every live process in the server's group. */
-static long long group_ticks(pid_t pgid)
+/* One process, from /proc/PID/stat. */
+struct proc_entry {
+    pid_t pid, ppid, pgrp;
+    char state;             /* R, S, D, Z, ... */
+    char comm[16 * 4 + 1];  /* escaped: the server names its processes as it likes */
+};
+
+/* Every process on the machine, into PROCS (up to MAX_TASKS); returns how many. */
+static int scan_procs(struct proc_entry *procs)
 {
     DIR *proc = opendir("/proc");
     if (!proc)
         die("opendir /proc");
-    long long total = 0;
+    int n = 0;
     struct dirent *de;
-    while ((de = readdir(proc))) {
-        char state;
+    while ((de = readdir(proc)) && n < MAX_TASKS) {
+        if (!isdigit((unsigned char)de->d_name[0]))
+            continue;
+        char path[300], buf[1024];
+        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue; /* it ended meanwhile */
+        ssize_t len = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (len <= 0)
+            continue;
+        buf[len] = '\0';
+        /* "pid (comm) state ppid pgrp ...": comm may hold anything, even ") ". */
+        char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
+        struct proc_entry *e = &procs[n];
         int ppid, pgrp;
-        long long ticks;
-        if (isdigit((unsigned char)de->d_name[0]) && proc_stat(de->d_name, &state, &ppid, &pgrp, &ticks) &&
-            pgrp == pgid && state != 'Z')
-            total += ticks;
+        if (!open_paren || !close_paren || close_paren < open_paren ||
+            sscanf(close_paren + 1, " %c %d %d", &e->state, &ppid, &pgrp) != 3)
+            continue;
+        e->pid = atoi(de->d_name);
+        e->ppid = ppid;
+        e->pgrp = pgrp;
+        printable(e->comm, sizeof e->comm, open_paren + 1, (size_t)(close_paren - open_paren - 1));
+        n++;
     }
     closedir(proc);
+    return n;
+}
+
+/* Is PID's last NSpid (its pid in its own PID namespace) WANT? */
+static bool ns_pid_is(pid_t pid, int want)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    bool match = false;
+    while (fgets(buf, sizeof buf, f)) {
+        if (strncmp(buf, "NSpid:", 6) == 0) {
+            char *last = strrchr(buf, '\t');
+            match = last && atoi(last + 1) == want;
+            break;
+        }
+    }
+    fclose(f);
+    return match;
+}
+
+/*
+ * The server's processes (its whole tree: children, orphans the jail
+ * adopted, or, unjailed, orphans that came back to us), into OUT; returns
+ * how many. Neither the jail nor the sandbox's own process is among them,
+ * nor a client the probe forked. Learns the jail's and the server's pids.
+ */
+static int server_procs(struct run *r, struct proc_entry *out)
+{
+    static struct proc_entry all[MAX_TASKS];
+    int n = scan_procs(all);
+    if (r->jailed) {
+        read_jail_reports(r);
+        for (int i = 0; i < n && !r->jail; i++)
+            if (all[i].ppid == r->pid)
+                r->jail = all[i].pid;
+        if (!r->jail)
+            return 0;
+    }
+    pid_t root = r->jailed ? r->jail : r->pid;
+    /* Breadth first from the root, over the parent links; one pass per generation. */
+    int nout = 0;
+    bool grown = true;
+    while (grown) {
+        grown = false;
+        for (int i = 0; i < n; i++) {
+            if (all[i].pid == 0)
+                continue;
+            bool ours = all[i].ppid == root || (!r->jailed && all[i].pid == r->pid) ||
+                        (!r->jailed && all[i].ppid == getpid() && all[i].pid != client_pid);
+            for (int k = 0; k < nout && !ours; k++)
+                ours = all[i].ppid == out[k].pid;
+            if (ours) {
+                out[nout++] = all[i];
+                all[i].pid = 0; /* taken */
+                grown = true;
+            }
+        }
+    }
+    if (!r->server) {
+        if (!r->jailed)
+            r->server = r->pid;
+        for (int k = 0; k < nout && r->jailed && r->jail_server_pid; k++)
+            if (out[k].ppid == r->jail && ns_pid_is(out[k].pid, r->jail_server_pid))
+                r->server = out[k].pid;
+    }
+    return nout;
+}
+
+/* Evidence for a server that runs but does not listen: what each of its processes is doing. */
+static void describe_hang(struct run *r)
+{
+    static struct proc_entry procs[MAX_TASKS];
+    int n = server_procs(r, procs);
+    for (int i = 0; i < n && i < 3; i++) {
+        char path[64], wchan[64] = "", shown[64 * 4 + 1];
+        snprintf(path, sizeof path, "/proc/%d/wchan", (int)procs[i].pid);
+        FILE *f = fopen(path, "re");
+        if (f) {
+            if (!fgets(wchan, sizeof wchan, f))
+                wchan[0] = '\0';
+            fclose(f);
+        }
+        printable(shown, sizeof shown, wchan, strlen(wchan));
+        evidence(r, "it runs, listening nowhere: pid %d \"%s\", state %c%s%s", (int)procs[i].pid, procs[i].comm,
+                 procs[i].state, shown[0] && strcmp(shown, "0") != 0 ? ", waiting in the kernel's " : "",
+                 strcmp(shown, "0") != 0 ? shown : "");
+    }
+    if (n > 3)
+        evidence(r, "it runs %d processes in all", n);
+}
+
+/* What the scheduler says of one task (a thread), or of several summed: times in ns, switches. */
+struct sched_sample {
+    pid_t tid;
+    long long run_ns, wait_ns, voluntary, involuntary;
+};
+
+/* One task's (/proc/PID/task/TID) schedstat and context switches into S; false if it has gone. */
+static bool sample_task(const char *dir, struct sched_sample *s)
+{
+    char path[80], buf[512];
+    snprintf(path, sizeof path, "%s/schedstat", dir);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return false;
+    int got = fscanf(f, "%lld %lld", &s->run_ns, &s->wait_ns);
+    fclose(f);
+    if (got != 2)
+        return false;
+    snprintf(path, sizeof path, "%s/status", dir);
+    f = fopen(path, "re");
+    if (!f)
+        return false;
+    long long v;
+    while (fgets(buf, sizeof buf, f)) {
+        if (sscanf(buf, "voluntary_ctxt_switches: %lld", &v) == 1)
+            s->voluntary = v;
+        else if (sscanf(buf, "nonvoluntary_ctxt_switches: %lld", &v) == 1)
+            s->involuntary = v;
+    }
+    fclose(f);
+    return true;
+}
+
+/* Every thread of every live process of the server's, into OUT (up to MAX_TASKS); returns how many. */
+static int sample_server(struct run *r, struct sched_sample *out)
+{
+    static struct proc_entry procs[MAX_TASKS];
+    int n = server_procs(r, procs), nout = 0;
+    for (int i = 0; i < n; i++) {
+        if (procs[i].state == 'Z')
+            continue;
+        char dir[64];
+        snprintf(dir, sizeof dir, "/proc/%d/task", (int)procs[i].pid);
+        DIR *d = opendir(dir);
+        if (!d)
+            continue;
+        struct dirent *de;
+        while ((de = readdir(d)) && nout < MAX_TASKS) {
+            if (!isdigit((unsigned char)de->d_name[0]))
+                continue;
+            char task[64];
+            snprintf(task, sizeof task, "/proc/%d/task/%.20s", (int)procs[i].pid, de->d_name);
+            out[nout].tid = atoi(de->d_name);
+            nout += sample_task(task, &out[nout]);
+        }
+        closedir(d);
+    }
+    return nout;
+}
+
+/* How often the server's tasks were found runnable (state R), looking every SAMPLE_MS. */
+struct state_count {
+    int looks;   /* times we looked */
+    int running; /* tasks found in state R, summed over the looks */
+};
+
+/* Add the tasks of process PID in state R to *RUNNING. */
+static void count_running_tasks(pid_t pid, int *running)
+{
+    char dir[64];
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!isdigit((unsigned char)de->d_name[0]))
+            continue;
+        char path[96], buf[512];
+        snprintf(path, sizeof path, "/proc/%d/task/%.20s/stat", (int)pid, de->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            continue;
+        buf[n] = '\0';
+        /* After "pid (comm) ": state, then flags as field 9; a task on its way out is not spinning. */
+        char *p = strrchr(buf, ')');
+        char state;
+        unsigned flags;
+        if (p && sscanf(p + 1, " %c %*d %*d %*d %*d %*d %u", &state, &flags) == 2)
+            *running += state == 'R' && !(flags & PF_EXITING_FLAG);
+    }
+    closedir(d);
+}
+
+/*
+ * Look at the state of every task of the server's every SAMPLE_MS until
+ * DEADLINE, draining its stderr meanwhile. The list of its processes is
+ * taken again every RESCAN_MS, to see the ones it starts.
+ */
+static struct state_count count_states(struct run *r, int64_t deadline)
+{
+    static struct proc_entry procs[MAX_TASKS];
+    struct state_count c = {0};
+    int n = 0;
+    int64_t rescan = 0;
+    while (now_ms() < deadline) {
+        if (now_ms() >= rescan) {
+            n = server_procs(r, procs);
+            rescan = now_ms() + RESCAN_MS;
+        }
+        for (int i = 0; i < n; i++)
+            count_running_tasks(procs[i].pid, &c.running);
+        c.looks++;
+        pause_ms(r, SAMPLE_MS);
+    }
+    return c;
+}
+
+/*
+ * What the server's tasks did between two samples, summed: each task's
+ * growth since BEFORE (from nothing if it is new there). Tasks that ended
+ * in between are left out. Sets *TASKS to how many took part.
+ */
+static struct sched_sample sched_growth(const struct sched_sample *before, int nbefore,
+                                        const struct sched_sample *after, int nafter, int *tasks)
+{
+    struct sched_sample sum = {0};
+    *tasks = nafter;
+    for (int i = 0; i < nafter; i++) {
+        struct sched_sample base = {0};
+        for (int k = 0; k < nbefore; k++)
+            if (before[k].tid == after[i].tid)
+                base = before[k];
+        sum.run_ns += after[i].run_ns - base.run_ns;
+        sum.wait_ns += after[i].wait_ns - base.wait_ns;
+        sum.voluntary += after[i].voluntary - base.voluntary;
+        sum.involuntary += after[i].involuntary - base.involuntary;
+    }
+    return sum;
+}
+
+/* Open descriptors of the server's live processes; -1 if they cannot be read. */
+static int server_descriptors(struct run *r)
+{
+    static struct proc_entry procs[MAX_TASKS];
+    int n = server_procs(r, procs), total = 0;
+    for (int i = 0; i < n; i++) {
+        if (procs[i].state == 'Z')
+            continue;
+        char dir[64];
+        snprintf(dir, sizeof dir, "/proc/%d/fd", (int)procs[i].pid);
+        DIR *d = opendir(dir);
+        if (!d) {
+            if (errno == ENOENT)
+                continue;
+            return -1;
+        }
+        struct dirent *de;
+        while ((de = readdir(d)))
+            total += isdigit((unsigned char)de->d_name[0]) != 0;
+        closedir(d);
+    }
     return total;
 }
 
 /*
- * Kill the server's process group, any orphan of it that came back to us
- * (we are a subreaper), and reap them all. Bounded: 2 s at most.
+ * The server's children that ended and were never reaped (zombies whose
+ * parent is one of the server's processes, not the jail), into ZOMBIES (up to
+ * CAP) when not NULL; returns how many.
+ */
+static int server_zombies(struct run *r, struct proc_entry *zombies, int cap)
+{
+    static struct proc_entry procs[MAX_TASKS];
+    int n = server_procs(r, procs), count = 0;
+    for (int i = 0; i < n; i++) {
+        bool parent_is_server = false;
+        for (int k = 0; k < n && !parent_is_server; k++)
+            parent_is_server = procs[k].pid == procs[i].ppid;
+        if (procs[i].state == 'Z' && parent_is_server) {
+            if (zombies && count < cap)
+                zombies[count] = procs[i];
+            count++;
+        }
+    }
+    return count;
+}
+
+/* Connections to PORT in this namespace in state CLOSE-WAIT: the client closed, the server not. */
+static int close_wait_count(int port)
+{
+    static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+    int n = 0;
+    for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
+        FILE *f = fopen(tables[t], "re");
+        if (!f)
+            continue;
+        char line[512];
+        while (fgets(line, sizeof line, f)) {
+            unsigned local_port, state;
+            if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &local_port, &state) == 2 &&
+                (int)local_port == port && state == TCP_CLOSE_WAIT)
+                n++;
+        }
+        fclose(f);
+    }
+    return n;
+}
+
+/*
+ * Kill the server's process group, as a supervisor stopping it would; then
+ * report every process of the server's that outlived it (it left the group:
+ * setsid, setpgid, a double fork), kill those, and reap everything. In a
+ * sandbox, killing the jail ends every process in it at once. Bounded.
  */
 static void stop_server(struct run *r)
 {
+    static struct proc_entry procs[MAX_TASKS];
+    int n = server_procs(r, procs);
+    server_gone(r);
+    if (r->server > 0) {
+        kill(-r->server, SIGKILL);
+        /* Wait until nothing of its group is left (zombies aside). */
+        int64_t deadline = now_ms() + LEAVE_MS;
+        for (;;) {
+            n = server_procs(r, procs);
+            bool left = false;
+            for (int i = 0; i < n; i++)
+                left |= procs[i].pgrp == r->server && procs[i].state != 'Z';
+            if (!left || now_ms() >= deadline)
+                break;
+            pause_ms(r, 10);
+        }
+    }
+    int outlived = 0;
+    for (int i = 0; i < n; i++) {
+        if (procs[i].state == 'Z' || procs[i].pgrp == r->server)
+            continue;
+        if (outlived++ == 0)
+            finding(r, "a process the server started outlived it (it left the server's process group)");
+        evidence(r, "left behind: pid %d \"%s\" (state %c, process group %d, parent %d), killed now",
+                 (int)procs[i].pid, procs[i].comm, procs[i].state, (int)procs[i].pgrp, (int)procs[i].ppid);
+    }
+    if (outlived > 1)
+        evidence(r, "left behind: %d processes in all", outlived);
+
+    /* Now everything: the jail (and with it the sandbox), the group, our children. */
+    if (r->jail > 0)
+        kill(r->jail, SIGKILL);
     if (r->pid > 0)
         kill(-r->pid, SIGKILL);
     int64_t deadline = now_ms() + 2000;
     while (now_ms() < deadline) {
         /* Descendants that left the group (setsid) are still our children. */
-        DIR *proc = opendir("/proc");
-        if (proc) {
-            struct dirent *de;
-            while ((de = readdir(proc))) {
-                char state;
-                int ppid, pgrp;
-                long long ticks;
-                if (isdigit((unsigned char)de->d_name[0]) &&
-                    proc_stat(de->d_name, &state, &ppid, &pgrp, &ticks) && ppid == getpid())
-                    kill(atoi(de->d_name), SIGKILL);
-            }
-            closedir(proc);
-        }
+        n = scan_procs(procs);
+        for (int i = 0; i < n; i++)
+            if (procs[i].ppid == getpid() && procs[i].pid != client_pid)
+                kill(procs[i].pid, SIGKILL);
         int status;
         pid_t w = waitpid(-1, &status, WNOHANG);
         if (w < 0 && errno == ECHILD)
             break;
-        if (w == r->pid && !r->reaped) {
-            r->reaped = true;
-            r->status = status;
+        if (w == r->pid && !r->child_reaped) {
+            r->child_reaped = true;
+            if (!r->jailed && !r->reaped) {
+                r->reaped = true;
+                r->status = status;
+            }
         }
         if (w <= 0)
             pause_ms(r, 10);
@@ -515,6 +1043,9 @@ static void stop_server(struct run *r)
             close(r->err_fd);
         r->err_fd = -1;
     }
+    if (r->status_fd >= 0)
+        close(r->status_fd);
+    r->status_fd = -1;
 }
 
 /* --- clients ------------------------------------------------------------------------------ */
@@ -717,27 +1248,64 @@ static bool served(struct run *r, const char *who, const char *line)
 
 /* --- after every scenario: alive, not spinning, serving ------------------------------------------ */
 
+/* What the server's tasks did over one window: the numbers a spinning verdict rests on. */
+struct runnable_window {
+    double wall;              /* seconds */
+    double accounted;         /* runnable seconds per second, from schedstat */
+    double seen;              /* tasks found runnable per look, from their states */
+    int tasks, looks;
+    struct sched_sample grew; /* run and wait times, context switches */
+};
+
+/* Watch the server's tasks for CPU_WINDOW_MS; returns the larger of the two measures. */
+static double watch_runnable(struct run *r, struct runnable_window *w)
+{
+    static struct sched_sample before[MAX_TASKS], after[MAX_TASKS];
+    int64_t t0 = now_ms();
+    int nbefore = sample_server(r, before);
+    struct state_count states = count_states(r, t0 + CPU_WINDOW_MS);
+    int nafter = sample_server(r, after);
+    w->wall = (double)(now_ms() - t0) / 1000.0;
+    w->grew = sched_growth(before, nbefore, after, nafter, &w->tasks);
+    w->accounted = ((double)(w->grew.run_ns + w->grew.wait_ns) / 1e9) / w->wall;
+    w->looks = states.looks;
+    w->seen = states.looks ? (double)states.running / states.looks : 0;
+    /* The scheduler accounts a task's wait only once it runs: under load, seen can be the surer. */
+    return w->accounted > w->seen ? w->accounted : w->seen;
+}
+
 static void check_after(struct run *r, const char *what_happened)
 {
-    long hz = sysconf(_SC_CLK_TCK);
-    if (hz <= 0)
-        die("sysconf _SC_CLK_TCK");
     /* The window also gives a server that is about to die the time to do so. */
-    int64_t t0 = now_ms();
-    long long ticks0 = group_ticks(r->pid);
-    pause_ms(r, CPU_WINDOW_MS);
-    long long ticks1 = group_ticks(r->pid);
-    int64_t t1 = now_ms();
+    struct runnable_window w;
+    double runnable = watch_runnable(r, &w);
     char when[TEXT_MAX];
     snprintf(when, sizeof when, "after %s", what_happened);
     if (report_death(r, when))
         return;
-    double cpu = ((double)(ticks1 - ticks0) / (double)hz) / ((double)(t1 - t0) / 1000.0);
-    if (cpu >= CPU_LIMIT) {
-        finding(r, "the server spins after %s: %.2f CPU-seconds per second with no client connected", what_happened,
-                cpu);
-        evidence(r, "cpu: %lld ticks at %ld Hz in %.2f s = %.2f s/s (a waiting server uses about 0; limit %.2f)",
-                 ticks1 - ticks0, hz, (double)(t1 - t0) / 1000.0, cpu, CPU_LIMIT);
+    /*
+     * A burst of work at the window's start (forked children waking to
+     * exit, on a loaded machine) can look like spinning: a spinning server
+     * is still runnable over a second window.
+     */
+    if (runnable >= RUNNABLE_LIMIT)
+        runnable = watch_runnable(r, &w);
+    if (report_death(r, when))
+        return;
+    if (runnable >= RUNNABLE_LIMIT) {
+        finding(r, "the server spins after %s: runnable %.2f s of every second with no client connected",
+                what_happened, runnable);
+        evidence(r, "cpu: over %.2f s its %d task%s ran %.2f s and waited %.2f s for a CPU: runnable %.2f s/s "
+                    "(a waiting server: 0; limit %.2f)",
+                 w.wall, w.tasks, w.tasks == 1 ? "" : "s", (double)w.grew.run_ns / 1e9, (double)w.grew.wait_ns / 1e9,
+                 w.accounted, RUNNABLE_LIMIT);
+        evidence(r, "state: looked %d times, found %.2f tasks running or ready to run each time, on average "
+                    "(a waiting server: 0)",
+                 w.looks, w.seen);
+        evidence(r, "context switches: %lld voluntary (it waited for something), %lld involuntary (the CPU was taken "
+                    "from it)%s",
+                 w.grew.voluntary, w.grew.involuntary,
+                 w.grew.voluntary <= w.grew.involuntary ? ": its system calls return at once" : "");
         return; /* the verdict is in; a next client would only add a second to wait */
     }
     if (!served(r, "the next client", "next client\n"))
@@ -1033,21 +1601,114 @@ static void sc_second_client(struct run *r)
     check_after(r, "two clients left");
 }
 
+/*
+ * SERIAL_CLIENTS clients one after another, each served and gone before the
+ * next comes. False (with a finding) if one of them is not served.
+ */
+static bool serial_clients(struct run *r)
+{
+    for (int i = 0; i < SERIAL_CLIENTS; i++) {
+        char who[32];
+        snprintf(who, sizeof who, "client %d of %d", i + 1, SERIAL_CLIENTS);
+        if (!served(r, who, "hello\n")) {
+            report_death(r, "while clients came one after another");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* 11. Clients one after another: the server's open descriptors must not grow with them. */
+static void sc_descriptors_closed(struct run *r)
+{
+    int before = server_descriptors(r);
+    if (before < 0)
+        die("reading the server's descriptors (/proc/PID/fd)");
+    if (!serial_clients(r))
+        return;
+    /* The last close may still be on its way: wait for the count to settle. */
+    int64_t deadline = now_ms() + SETTLE_MS;
+    int now;
+    while ((now = server_descriptors(r)) >= before + LEAK_LIMIT && now_ms() < deadline)
+        pause_ms(r, 20);
+    if (now >= before + LEAK_LIMIT) {
+        finding(r, "the server keeps a descriptor per client: %d open after %d clients came and went, %d before",
+                now, SERIAL_CLIENTS, before);
+        evidence(r, "descriptors: %d before the clients, %d after (+%d for %d clients; limit +%d): close() each "
+                    "client's socket when its conversation ends",
+                 before, now, now - before, SERIAL_CLIENTS, LEAK_LIMIT - 1);
+        evidence(r, "connections to port %d in CLOSE-WAIT (the client closed, the server never did): %d", r->port,
+                 close_wait_count(r->port));
+    }
+    check_after(r, "clients came and went one after another");
+}
+
+/* 12. Clients one after another: the server must reap the children it forked for them. */
+static void sc_children_reaped(struct run *r)
+{
+    if (!serial_clients(r))
+        return;
+    int64_t deadline = now_ms() + SETTLE_MS;
+    int zombies;
+    while ((zombies = server_zombies(r, NULL, 0)) >= 2 && now_ms() < deadline)
+        pause_ms(r, 20);
+    if (zombies >= 2) {
+        struct proc_entry z[3];
+        int shown = server_zombies(r, z, 3);
+        finding(r, "the server leaves its children unreaped: %d zombies after %d clients came and went", zombies,
+                SERIAL_CLIENTS);
+        for (int i = 0; i < shown && i < 3; i++)
+            evidence(r, "zombie: pid %d \"%s\", child of pid %d, which never waited for it", (int)z[i].pid, z[i].comm,
+                     (int)z[i].ppid);
+        evidence(r, "zombies: %d (limit 1): wait for each child (waitpid in a SIGCHLD handler, or SIGCHLD set to "
+                    "SIG_IGN)",
+                 zombies);
+    }
+    check_after(r, "clients came and went one after another");
+}
+
+/* The profiles a scenario belongs to. */
+enum profile {
+    SIGPIPE_PROFILE = 1, /* what the labs teach: survive a client leaving in every way */
+    FULL_PROFILE = 2,    /* everything */
+};
+
+static const struct { const char *name; unsigned bit; } PROFILES[] = {
+    {"sigpipe", SIGPIPE_PROFILE},
+    {"full", FULL_PROFILE},
+};
+
 static const struct scenario {
     const char *name;
     void (*run)(struct run *);
+    int points;
+    unsigned profiles;
     const char *what;
 } SCENARIOS[] = {
-    {"leaves-normally", sc_leaves_normally, "a client sends a line, reads its done, and closes"},
-    {"leaves-mid-reply", sc_leaves_mid_reply, "a client sends a line and closes at once, before the reply"},
-    {"client-killed", sc_client_killed, "a client process is killed (SIGKILL) while connected"},
-    {"unread-reply-rst", sc_unread_reply_rst, "a client closes with its reply unread: its kernel sends RST"},
-    {"abort-before-send", sc_abort_before_send, "a client resets (SO_LINGER {1,0}) right after connecting"},
-    {"abort-after-send", sc_abort_after_send, "a client resets after a line and its reply"},
-    {"long-line", sc_long_line, "a 10000-byte line gets exactly one done; the next line is answered"},
-    {"binary-bytes", sc_binary_bytes, "a line with NUL and 0xff bytes gets one done; the next line too"},
-    {"many-clients", sc_many_clients, "20 clients connected at once, 3 lines each, all answered within 3 s"},
-    {"second-client", sc_second_client, "a second client is served within 1 s while the first sits idle"},
+    {"leaves-normally", sc_leaves_normally, 10, SIGPIPE_PROFILE | FULL_PROFILE,
+     "a client sends a line, reads its done, and closes"},
+    {"leaves-mid-reply", sc_leaves_mid_reply, 10, SIGPIPE_PROFILE | FULL_PROFILE,
+     "a client sends a line and closes at once, before the reply"},
+    {"client-killed", sc_client_killed, 10, SIGPIPE_PROFILE | FULL_PROFILE,
+     "a client process is killed (SIGKILL) while connected"},
+    {"unread-reply-rst", sc_unread_reply_rst, 10, SIGPIPE_PROFILE | FULL_PROFILE,
+     "a client closes with its reply unread: its kernel sends RST"},
+    {"abort-before-send", sc_abort_before_send, 10, SIGPIPE_PROFILE | FULL_PROFILE,
+     "a client resets (SO_LINGER {1,0}) right after connecting"},
+    {"abort-after-send", sc_abort_after_send, 10, SIGPIPE_PROFILE | FULL_PROFILE,
+     "a client resets after a line and its reply"},
+    {"long-line", sc_long_line, 5, FULL_PROFILE,
+     "a 10000-byte line gets exactly one done; the next line is answered"},
+    {"binary-bytes", sc_binary_bytes, 5, FULL_PROFILE,
+     "a line with NUL and 0xff bytes gets one done; the next line too"},
+    {"many-clients", sc_many_clients, 5, FULL_PROFILE,
+     "20 clients connected at once, 3 lines each, all answered within 3 s"},
+    {"second-client", sc_second_client, 5, FULL_PROFILE,
+     "a second client is served within 1 s while the first sits idle"},
+    {"descriptors-closed", sc_descriptors_closed, 5, FULL_PROFILE,
+     "20 clients one after another leave the server's open descriptors as they were"},
+    {"children-reaped", sc_children_reaped, 5, FULL_PROFILE,
+     "20 clients one after another leave no zombie child behind"},
 };
 #define NSCENARIOS (sizeof SCENARIOS / sizeof *SCENARIOS)
 
@@ -1065,48 +1726,91 @@ static void on_fatal_signal(int sig)
 
 static _Noreturn void usage(FILE *to, int status)
 {
-    fprintf(to, "usage: probe [--port PORT] SCENARIO SERVER\n"
-                "       probe --list\n"
+    fprintf(to, "usage: probe [--port PORT] [--no-netns] [--allow-host-net] [--jailed] SCENARIO COMMAND [ARG...]\n"
+                "       probe --list [PROFILE] | --table | --escape\n"
                 "\n"
-                "Runs one grading scenario against SERVER (an executable that takes a TCP port\n"
-                "as its first argument and answers each line with \"done\"), in a private\n"
-                "network namespace on port %d, or on PORT in the current one.\n"
+                "Runs one grading scenario against a server started as COMMAND [ARG...] PORT (it\n"
+                "must listen on PORT and answer each line with \"done\"), in a private network\n"
+                "namespace (PORT %d unless given), or in the current one with --no-netns.\n"
                 "Prints PASS or FAIL and the evidence; exit 0 pass, 1 fail, 2 usage, 3 the\n"
                 "scenario could not be run.\n"
                 "\n"
-                "scenarios:\n",
+                "scenarios (points, profiles):\n",
             NETNS_PORT);
     for (size_t i = 0; i < NSCENARIOS; i++)
-        fprintf(to, "  %-18s %s\n", SCENARIOS[i].name, SCENARIOS[i].what);
-    fprintf(to, "After each, the server must be alive, use under %.1f CPU-seconds per second\n"
-                "with nobody connected (measured over %.1f s), and serve a fresh client within %.0f s.\n",
-            CPU_LIMIT, CPU_WINDOW_MS / 1000.0, REPLY_MS / 1000.0);
+        fprintf(to, "  %-18s %2d %-12s %s\n", SCENARIOS[i].name, SCENARIOS[i].points,
+                SCENARIOS[i].profiles & SIGPIPE_PROFILE ? "sigpipe,full" : "full", SCENARIOS[i].what);
+    fprintf(to, "After each, the server must be alive, not spin (its tasks runnable under %.1f s of\n"
+                "every second with nobody connected, measured over %.1f s), and serve a fresh\n"
+                "client within %.0f s; no process of it may outlive it.\n",
+            RUNNABLE_LIMIT, CPU_WINDOW_MS / 1000.0, REPLY_MS / 1000.0);
     exit(status);
+}
+
+/* probe --list [PROFILE]: the names, one a line. */
+static int list_scenarios(const char *profile)
+{
+    unsigned want = FULL_PROFILE;
+    if (profile) {
+        want = 0;
+        for (size_t i = 0; i < sizeof PROFILES / sizeof *PROFILES; i++)
+            if (strcmp(profile, PROFILES[i].name) == 0)
+                want = PROFILES[i].bit;
+        if (!want) {
+            fprintf(stderr, "probe: no profile '%s' (the profiles are sigpipe and full)\n", profile);
+            return 2;
+        }
+    }
+    for (size_t i = 0; i < NSCENARIOS; i++)
+        if (SCENARIOS[i].profiles & want)
+            printf("%s\n", SCENARIOS[i].name);
+    return fflush(stdout) == EOF ? 1 : 0;
+}
+
+/* probe --table: name, points, profiles, description; tab-separated, one scenario a line. */
+static int table_scenarios(void)
+{
+    for (size_t i = 0; i < NSCENARIOS; i++)
+        printf("%s\t%d\t%s\t%s\n", SCENARIOS[i].name, SCENARIOS[i].points,
+               SCENARIOS[i].profiles & SIGPIPE_PROFILE ? "sigpipe,full" : "full", SCENARIOS[i].what);
+    return fflush(stdout) == EOF ? 1 : 0;
 }
 
 int main(int argc, char *argv[])
 {
-    int port = 0;
+    int port = NETNS_PORT;
+    bool use_netns = true, allow_host_net = false, jailed = false;
     int argi = 1;
-    if (argc == 2 && strcmp(argv[1], "--list") == 0) {
-        for (size_t i = 0; i < NSCENARIOS; i++)
-            printf("%s\n", SCENARIOS[i].name);
-        return fflush(stdout) == EOF ? 1 : 0;
-    }
+    if (argc >= 2 && strcmp(argv[1], "--list") == 0 && argc <= 3)
+        return list_scenarios(argc == 3 ? argv[2] : NULL);
+    if (argc == 2 && strcmp(argv[1], "--table") == 0)
+        return table_scenarios();
+    if (argc == 2 && strcmp(argv[1], "--escape") == 0)
+        return escape_stream();
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
         usage(stdout, 0);
-    if (argc >= 3 && strcmp(argv[1], "--port") == 0) {
-        char *end;
-        errno = 0;
-        long p = strtol(argv[2], &end, 10);
-        if (errno || end == argv[2] || *end || p < 1 || p > 65535) {
-            fprintf(stderr, "probe: bad port '%s': give a number from 1 to 65535\n", argv[2]);
+    for (; argi < argc && strncmp(argv[argi], "--", 2) == 0; argi++) {
+        if (strcmp(argv[argi], "--port") == 0 && argi + 1 < argc) {
+            char *end;
+            errno = 0;
+            long p = strtol(argv[++argi], &end, 10);
+            if (errno || end == argv[argi] || *end || p < 1 || p > 65535) {
+                fprintf(stderr, "probe: bad port '%s': give a number from 1 to 65535\n", argv[argi]);
+                return 2;
+            }
+            port = (int)p;
+        } else if (strcmp(argv[argi], "--no-netns") == 0) {
+            use_netns = false;
+        } else if (strcmp(argv[argi], "--allow-host-net") == 0) {
+            allow_host_net = true;
+        } else if (strcmp(argv[argi], "--jailed") == 0) {
+            jailed = true;
+        } else {
+            fprintf(stderr, "probe: unknown option '%s' (probe --help lists them)\n", argv[argi]);
             return 2;
         }
-        port = (int)p;
-        argi = 3;
     }
-    if (argc - argi != 2)
+    if (argc - argi < 2)
         usage(stderr, 2);
     const struct scenario *sc = NULL;
     for (size_t i = 0; i < NSCENARIOS; i++)
@@ -1116,7 +1820,7 @@ int main(int argc, char *argv[])
         fprintf(stderr, "probe: no scenario '%s' (probe --list names them)\n", argv[argi]);
         return 2;
     }
-    if (access(argv[argi + 1], X_OK) < 0) {
+    if (strchr(argv[argi + 1], '/') && access(argv[argi + 1], X_OK) < 0) {
         fprintf(stderr, "probe: cannot run %s: %s (give an executable)\n", argv[argi + 1], strerror(errno));
         return 2;
     }
@@ -1124,8 +1828,10 @@ int main(int argc, char *argv[])
     static struct run r; /* large: keep it off the stack */
     char netns_err[512];
     r.name = sc->name;
-    r.server_path = argv[argi + 1];
+    r.command = argv + argi + 1;
+    r.jailed = jailed;
     r.err_fd = -1;
+    r.status_fd = -1;
 
     struct sigaction sa = {.sa_handler = on_fatal_signal};
     sigemptyset(&sa.sa_mask);
@@ -1137,13 +1843,19 @@ int main(int argc, char *argv[])
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
         die("prctl PR_SET_CHILD_SUBREAPER");
 
-    if (port) {
-        r.port = port;
+    r.port = port;
+    if (!use_netns) {
+        r.private_netns = true; /* the caller's word */
     } else if (netns_enter(netns_err, sizeof netns_err) == 0) {
-        r.port = NETNS_PORT;
         r.private_netns = true;
-    } else {
+    } else if (allow_host_net) {
         r.port = pick_free_port(); /* no namespaces here: share the host's ports */
+        fprintf(stderr, "probe: warning: %s; the server runs on the host's loopback, port %d\n", netns_err, r.port);
+    } else {
+        fprintf(stderr, "probe: %s (the scenario could not be run: the server would share the host's network; "
+                        "--allow-host-net allows that)\n",
+                netns_err);
+        return 3;
     }
 
     start_server(&r);
