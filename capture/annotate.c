@@ -1,0 +1,310 @@
+/*
+ * annotate: where each event of a run goes. Packets are tracked and
+ * explained (tcp.c, notes_tcp.c) once the timeline lets them out, in time
+ * order with the calls of the processes that own their ends; process events
+ * are given their past (sockets.c) and explained (notes.c) as they come;
+ * everything is printed (output.c) and, with -w, becomes a packet comment.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "notes.h"
+#include "run.h"
+
+static void pending_add(struct run *r, const char *text)
+{
+    if (!r->pcapng)
+        return;
+    if (r->npending == PENDING_MAX) {
+        r->pending_lost++;
+        return;
+    }
+    char *copy = strdup(text);
+    if (copy)
+        r->pending[r->npending++] = copy;
+}
+
+void annotate_pending_clear(struct run *r)
+{
+    for (size_t i = 0; i < r->npending; i++)
+        free(r->pending[i]);
+    r->npending = 0;
+    r->pending_lost = 0;
+}
+
+static void write_packet(struct run *r, const struct event *ev)
+{
+    char line[1024], lost[64];
+    const char *comments[PENDING_MAX + 2];
+    size_t n = 0;
+    for (size_t i = 0; i < r->npending; i++)
+        comments[n++] = r->pending[i];
+    if (r->pending_lost) {
+        snprintf(lost, sizeof(lost), "(and %lu more events)", r->pending_lost);
+        comments[n++] = lost;
+    }
+    output_describe(r->out, ev, line, sizeof(line));
+    comments[n++] = line;
+    const struct packet_facts *p = &ev->u.pkt;
+    if (pcapng_write_packet(r->pcapng, r->pcapng_if, &ev->t, p->frame, p->caplen, p->wirelen,
+                            comments, n) < 0 &&
+        !r->failed) {
+        fprintf(stderr, PROG ": cannot write %s: %s\n", r->opt.write_path, pcapng_error(r->pcapng));
+        r->failed = 1;
+    }
+    annotate_pending_clear(r);
+}
+
+/* A segment's source (or destination) as an endpoint. */
+static struct endpoint seg_end(const struct tcp_seg *seg, bool source)
+{
+    struct endpoint e = { .family = seg->family, .port = source ? seg->sport : seg->dport };
+    memcpy(e.addr, source ? seg->src : seg->dst, seg->family == AF_INET ? 4 : 16);
+    return e;
+}
+
+/*
+ * How the timeline and the notes name an end: the owning process as the
+ * timeline labels it (label), its name (name, "" if nobody owns it) and, for
+ * a note, the label or the role ("the client") where no process owns it.
+ */
+static void name_end(struct run *r, const struct endpoint *e, bool orig, char *name, size_t namelen,
+                     char *label, size_t labellen, char *speech, size_t speechlen)
+{
+    pid_t pid;
+    char comm[16];
+    if (owners_find(r->owners, e, &pid, comm)) {
+        snprintf(name, namelen, "%s", comm);
+        snprintf(label, labellen, "%s", output_label(r->out, pid, comm));
+        snprintf(speech, speechlen, "%s", label);
+    } else {
+        name[0] = '\0';
+        snprintf(label, labellen, "%s", orig ? "client" : "server");
+        snprintf(speech, speechlen, "the %s", label);
+    }
+}
+
+void annotate_connection(const struct conn_summary *s, void *ctx)
+{
+    struct run *r = ctx;
+    struct event *ev = event_new(EV_CONNECTION);
+    if (ev) {
+        char comm[2][16], label[2][40], speech[2][48];
+        ev->u.conn = *s;
+        ev->t = s->last;
+        name_end(r, &s->orig_ep, true, comm[0], sizeof comm[0], label[0], sizeof label[0],
+                 speech[0], sizeof speech[0]);
+        name_end(r, &s->resp_ep, false, comm[1], sizeof comm[1], label[1], sizeof label[1],
+                 speech[1], sizeof speech[1]);
+        /* The summary names only ends a traced process owns. */
+        snprintf(ev->u.conn.orig_name, sizeof ev->u.conn.orig_name, "%s",
+                 comm[0][0] ? label[0] : "");
+        snprintf(ev->u.conn.resp_name, sizeof ev->u.conn.resp_name, "%s",
+                 comm[1][0] ? label[1] : "");
+        notes_connection(&ev->u.conn, speech[0], speech[1], ev->note, sizeof ev->note);
+    }
+    owners_forget(r->owners, &s->orig_ep, &s->resp_ep);
+    if (!ev)
+        return;
+    output_event(r->out, ev, NULL);
+    if (r->pcapng) {
+        char line[1024];
+        output_describe(r->out, ev, line, sizeof(line));
+        pending_add(r, line);
+    }
+    event_free(ev);
+}
+
+/*
+ * A packet, in timeline order: track it, name its ends, and say what it is.
+ * false if it belongs to no traced process while only theirs are shown.
+ */
+static bool explain_packet(struct run *r, struct event *ev)
+{
+    struct packet_facts *p = &ev->u.pkt;
+    struct endpoint src = seg_end(&p->seg, true), dst = seg_end(&p->seg, false);
+    pid_t pid;
+    char comm[16];
+    if (r->owned_only && !owners_find(r->owners, &src, &pid, comm) &&
+        !owners_find(r->owners, &dst, &pid, comm))
+        return false;
+    /* A refused connect's SYN names its port, before the names are read. */
+    if ((p->seg.flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN)
+        owners_see_syn(r->owners, &src, &dst);
+    struct seg_facts f;
+    tcp_track(r->tcp, &p->seg, &ev->t, &f);
+    p->from_orig = f.from_orig;
+    p->rel_seq = f.rel_seq;
+    p->rel_ack = f.rel_ack;
+    /* Why a side reset: the processes know what the wire cannot. */
+    uint64_t read;
+    if (f.reset_first && owners_read_at_close(r->owners, &src, &dst, &ev->t, &read) &&
+        f.peer_data >= read) {
+        f.cause.unread = (long long)(f.peer_data - read);
+        tcp_set_unread(r->tcp, &p->seg, f.cause.unread);
+    }
+    char x[48], y[48];
+    name_end(r, &src, f.from_orig, p->from, sizeof p->from, p->from_label, sizeof p->from_label, x,
+             sizeof x);
+    name_end(r, &dst, !f.from_orig, p->to, sizeof p->to, p->to_label, sizeof p->to_label, y,
+             sizeof y);
+    notes_segment(&f, &p->seg, x, y, ev->note, sizeof ev->note);
+    return true;
+}
+
+/* An event leaves the timeline: annotate what needs the others, and print it. */
+void annotate_event(struct run *r, struct event *ev)
+{
+    char line[1024];
+    if (ev->type == EV_PACKET) {
+        if (!explain_packet(r, ev)) {
+            r->others++;
+            event_free(ev);
+            return;
+        }
+    } else if (ev->type == EV_SYSCALL) {
+        /* The packets' notes name a process as the timeline does: "client 2". */
+        snprintf(ev->label, sizeof(ev->label), "%s", output_label(r->out, ev->pid, ev->proc));
+        owners_learn(r->owners, ev);
+    } else if (ev->type == EV_EXIT) {
+        owners_learn(r->owners, ev);
+    } else if (ev->type == EV_REPEAT) {
+        notes_explain(ev); /* the timeline made it: what it says of the process */
+    }
+    if (ev->type == EV_VERDICT)
+        snprintf(r->verdict, sizeof(r->verdict), "%s", ev->u.verdict);
+    /* The pcapng comments tell the story the text timeline tells, whatever the format. */
+    struct event *intro = NULL;
+    int story = output_event(r->out, ev, &intro);
+    if (r->pcapng) {
+        if (intro) {
+            output_describe(r->out, intro, line, sizeof(line));
+            pending_add(r, line);
+        }
+        if (ev->type == EV_PACKET)
+            write_packet(r, ev);
+        else if (story && ev->type != EV_REPEAT_START) {
+            output_describe(r->out, ev, line, sizeof(line));
+            pending_add(r, line);
+        }
+    }
+    r->last_t = ev->t;
+    event_free(intro);
+    event_free(ev);
+}
+
+/*
+ * A traced process is about to write to our own standard output (the
+ * scenario's lines): it waits in its stop until we return. Everything that
+ * happened before that moment goes out now, window or not, so that its line
+ * follows the events it speaks of instead of running ahead of them. The
+ * capture is read first: a packet sent before the write is in its buffer
+ * already (immediate mode). The write itself is an event like the others:
+ * a loop that prints the same line again and again collapses.
+ */
+static void output_due(struct run *r, struct event *ev)
+{
+    if (r->cap)
+        while (capture_dispatch(r->cap, 1000, annotate_packet, r) > 0)
+            ;
+    struct timespec t = ev->t;
+    pid_t tid = ev->tid;
+    timeline_push(r->timeline, ev);
+    struct event *older;
+    while ((older = timeline_pop_until(r->timeline, &t, tid)))
+        annotate_event(r, older);
+}
+
+/* From the tracer: explain, then into the timeline. */
+void annotate_process_event(struct event *ev, void *ctx)
+{
+    struct run *r = ctx;
+    if (ev->type == EV_OUTPUT) {
+        output_due(r, ev);
+        return;
+    }
+    sockets_see(r->sockets, ev);
+    notes_explain(ev);
+    timeline_push(r->timeline, ev);
+}
+
+/* One more frame skipped for this reason (a string that lives as long as the program). */
+static void skip_frame(struct run *r, const char *reason)
+{
+    size_t i = 0;
+    while (i < r->nskipped && strcmp(r->skipped[i].reason, reason) != 0)
+        i++;
+    if (i == r->nskipped) {
+        if (r->nskipped == SKIP_REASONS_MAX)
+            i = SKIP_REASONS_MAX - 1;
+        else
+            r->skipped[r->nskipped++].reason = reason;
+    }
+    r->skipped[i].frames++;
+}
+
+/*
+ * The end of the run: the frames skipped, by reason, as JSON events and on
+ * standard error, and the packets left out.
+ */
+void annotate_report_skipped(struct run *r)
+{
+    unsigned long total = 0;
+    char line[1024];
+    size_t n = 0;
+    for (size_t i = 0; i < r->nskipped; i++) {
+        struct event *ev = event_new(EV_SKIPPED);
+        if (ev) {
+            ev->t = r->last_t;
+            ev->u.skipped = r->skipped[i];
+            output_event(r->out, ev, NULL);
+            event_free(ev);
+        }
+        total += r->skipped[i].frames;
+        n += (size_t)snprintf(line + n, n < sizeof line ? sizeof line - n : 0, "%s%lu %s",
+                              i ? ", " : "", r->skipped[i].frames, r->skipped[i].reason);
+    }
+    if (total)
+        fprintf(stderr, PROG ": skipped %lu frame%s with no TCP segment it could read: %s\n", total,
+                total == 1 ? "" : "s", line);
+    if (r->others)
+        fprintf(stderr, PROG ": left out %lu packet%s between endpoints no traced process used\n",
+                r->others, r->others == 1 ? "" : "s");
+}
+
+/* From the capture: decode; into the timeline (live) or straight out (a file, already in order). */
+void annotate_packet(const struct timespec *ts, const uint8_t *frame, uint32_t caplen,
+                     uint32_t wirelen, void *ctx)
+{
+    struct run *r = ctx;
+    struct tcp_seg seg;
+    const char *why;
+    if (decode_frame(r->linktype, frame, caplen, &seg, &why) != DECODE_TCP) {
+        skip_frame(r, why);
+        return;
+    }
+    struct event *ev = event_new(EV_PACKET);
+    uint8_t *copy = malloc(caplen ? caplen : 1);
+    if (!ev || !copy) {
+        free(ev);
+        free(copy);
+        skip_frame(r, "out of memory");
+        return;
+    }
+    memcpy(copy, frame, caplen);
+    ev->t = *ts;
+    struct packet_facts *p = &ev->u.pkt;
+    p->seg = seg;
+    if (seg.payload)
+        p->seg.payload = copy + (seg.payload - frame);
+    p->frame = copy;
+    p->caplen = caplen;
+    p->wirelen = wirelen;
+    decode_endpoint_str(seg.family, seg.src, seg.sport, p->src, sizeof(p->src));
+    decode_endpoint_str(seg.family, seg.dst, seg.dport, p->dst, sizeof(p->dst));
+    if (r->opt.read_path)
+        annotate_event(r, ev);
+    else
+        timeline_push(r->timeline, ev);
+}

@@ -1,0 +1,83 @@
+/*
+ * run: one run of sigtrace, as main() sets it up (sigtrace.c) and as its
+ * events go out (annotate.c). Not for the rest of the tracer.
+ */
+#ifndef SIGTRACE_RUN_H
+#define SIGTRACE_RUN_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "capture.h"
+#include "event.h"
+#include "output.h"
+#include "owners.h"
+#include "pcapng.h"
+#include "sockets.h"
+#include "tcp.h"
+#include "timeline.h"
+#include "trace.h"
+
+#define PROG "sigtrace"
+/* Comments kept for the next packet in the pcapng file. */
+#define PENDING_MAX 64
+/* Reasons to skip a frame, counted apart (decode.c has fewer); any more count as the last. */
+#define SKIP_REASONS_MAX 16
+
+struct options {
+    const char *iface, *filter, *port, *write_path, *read_path, *json_path;
+    enum output_format format;
+    int netns;
+    char **command;
+};
+
+struct run {
+    struct options opt;
+    struct tracer *tracer;
+    struct capture *cap;
+    struct timeline *timeline;
+    struct sockets *sockets;
+    struct tcp_table *tcp;
+    struct owners *owners;
+    struct output *out;
+    struct pcapng_writer *pcapng;
+    int pcapng_if;
+    FILE *json;
+    int linktype;
+    int owned_only; /* show only packets of endpoints the traced processes used */
+    struct skipped_facts skipped[SKIP_REASONS_MAX]; /* frames skipped, by reason */
+    size_t nskipped;
+    unsigned long others;       /* packets of endpoints no traced process used (owned_only) */
+    char *pending[PENDING_MAX]; /* process events since the last packet, for its comments */
+    size_t npending;
+    unsigned long pending_lost;
+    char verdict[512];
+    char command_line[1024];
+    struct timespec last_t; /* the time of the last event let out */
+    int failed;
+};
+
+/* A requested help goes to standard output and succeeds; a usage error goes to
+ * standard error and exits 2. */
+/* annotate.c: where events go. */
+
+/* An event leaves the timeline: annotate what needs the others, print it, and free it. */
+void annotate_event(struct run *r, struct event *ev);
+
+/* From the capture: decode; into the timeline (live) or straight out (a file, already in order). */
+void annotate_packet(const struct timespec *ts, const uint8_t *frame, uint32_t caplen,
+                     uint32_t wirelen, void *ctx);
+
+/* From the tracer: what a process did, explained, into the timeline. */
+void annotate_process_event(struct event *ev, void *ctx);
+
+/* From the tracker: a connection's summary, named and explained, printed. */
+void annotate_connection(const struct conn_summary *s, void *ctx);
+
+/* The end of the run: the frames skipped, by reason, and the packets left out. */
+void annotate_report_skipped(struct run *r);
+
+/* The comments waiting for the next packet of the pcapng file: forgotten. */
+void annotate_pending_clear(struct run *r);
+
+#endif
