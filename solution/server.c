@@ -789,28 +789,31 @@ static void evict_longest_idle(struct client *clients[], long max_clients, int64
     client_close(&clients[oldest]);
 }
 
-/* accept() failed with EMFILE or ENFILE: take that client on the reserve
+/* accept() failed with EMFILE or ENFILE: take the client on the reserve
  * descriptor and close it at once, so it hears "no" instead of waiting in the
- * backlog, and poll() does not wake us for it again and again. */
-static void turn_away(struct acceptor *a, int64_t now)
+ * backlog, and poll() does not wake us for it again and again. True if one
+ * was turned away; false if nobody was waiting (accept() says EMFILE before
+ * it looks), or the reserve could not be had back: then accepting pauses. */
+static bool turn_away(struct acceptor *a, int64_t now)
 {
-    if (!a->short_of_fds) {
-        log_note("accept: %s: closing new clients at once until a descriptor frees "
-                 "(raise the limit with ulimit -n, or lower -c)", strerror(errno));
-        a->short_of_fds = true;
-        a->turned_away = 0;
-    }
+    int accept_errno = errno, fd = -1;
     if (a->reserve_fd >= 0) {
         close(a->reserve_fd);
-        int fd = accept(a->listen_fd, NULL, NULL);
-        if (fd >= 0) {
+        fd = accept(a->listen_fd, NULL, NULL);
+        if (fd >= 0)
             close(fd);
-            a->turned_away++;
-        }
         a->reserve_fd = open("/dev/null", O_RDONLY);
     }
     if (a->reserve_fd < 0)
         a->paused_until = now + PAUSE_MS; /* not even that: wait, rather than spin */
+    if ((fd >= 0 || a->reserve_fd < 0) && !a->short_of_fds) {
+        log_note("accept: %s: closing new clients at once until a descriptor frees "
+                 "(raise the limit with ulimit -n, or lower -c)", strerror(accept_errno));
+        a->short_of_fds = true;
+        a->turned_away = 0;
+    }
+    a->turned_away += fd >= 0;
+    return fd >= 0 && a->reserve_fd >= 0;
 }
 
 /* Accept the connections that are waiting. */
@@ -827,10 +830,9 @@ static void accept_clients(struct acceptor *a, struct client *clients[], long ma
             if (errno == EINTR || errno == ECONNABORTED)
                 continue; /* that one gave up before we got to it: next */
             if (errno == EMFILE || errno == ENFILE) {
-                turn_away(a, now);
-                if (a->paused_until > now)
-                    return;
-                continue;
+                if (turn_away(a, now))
+                    continue;
+                return;
             }
             log_limited(LIMIT_ACCEPT, "accept: %s (trying again in %d ms)", strerror(errno), PAUSE_MS);
             a->paused_until = now + PAUSE_MS;
