@@ -585,8 +585,9 @@ static void name_client(struct client *c, const struct sockaddr_storage *addr)
 static void client_close(struct client **slot)
 {
     char discard[IN_CAP];
-    for (int i = 0; i < DRAIN_MAX && recv((*slot)->fd, discard, sizeof discard, 0) > 0; i++)
-        continue;
+    for (int i = 0; i < DRAIN_MAX && !(*slot)->peer_closed; i++)
+        if (recv((*slot)->fd, discard, sizeof discard, 0) <= 0)
+            break;
     if (close((*slot)->fd) < 0)
         log_limited(LIMIT_CLIENT_END, "client %s: close: %s", (*slot)->name, strerror(errno));
     free(*slot);
@@ -672,7 +673,8 @@ static bool client_discard(struct client *c)
     ssize_t n = recv(c->fd, discard, sizeof discard, 0);
     if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
         return true;
-    return false; /* its FIN, or an error: either way, done */
+    c->peer_closed = true; /* its FIN, or an error: either way, done */
+    return false;
 }
 
 /* Send what is queued, as much as the socket takes now. False when the
