@@ -159,8 +159,8 @@ struct log_stream {
     int saved_flags;  /* the descriptor's flags before ours, -1 if untouched */
 };
 
-static struct log_stream out_log = {.fd = STDOUT_FILENO, .name = "standard output", .saved_flags = -1};
-static struct log_stream err_log = {.fd = STDERR_FILENO, .name = "standard error", .saved_flags = -1};
+static struct log_stream out_log = {STDOUT_FILENO, "standard output", .saved_flags = -1};
+static struct log_stream err_log = {STDERR_FILENO, "standard error", .saved_flags = -1};
 
 static void log_note(const char *fmt, ...);
 
@@ -216,7 +216,8 @@ static void log_flush(struct log_stream *s)
 }
 
 /* Queue A and B (B may be NULL) as one record on S, or drop and count it. */
-static void log_write(struct log_stream *s, const char *a, size_t a_len, const char *b, size_t b_len)
+static void log_write(struct log_stream *s, const char *a, size_t a_len, const char *b,
+                      size_t b_len)
 {
     if (s->broken || s->len + a_len + b_len > sizeof s->buf) {
         s->dropped++;
@@ -262,7 +263,8 @@ static struct limit {
     int shown;
     long hidden;
 } limits[LIMIT_KINDS] = {
-    {.what = "client errors"}, {.what = "timeouts"}, {.what = "evictions"}, {.what = "accept errors"},
+    {.what = "client errors"}, {.what = "timeouts"},
+    {.what = "evictions"},     {.what = "accept errors"},
 };
 
 /* Say how many of each kind were hidden in a window that is over. */
@@ -650,8 +652,8 @@ static bool client_read(struct client *c, int64_t now)
         /* The client closed its end (a FIN). Labs 2 and 3 never look, and
          * call recv() again, which returns 0 again, forever. */
         if (c->line_len + c->line_dropped > 0)
-            log_limited(LIMIT_CLIENT_END, "client %s: left an unfinished line of %zu bytes, not answered",
-                        c->name, c->line_len + c->line_dropped);
+            log_limited(LIMIT_CLIENT_END, "client %s: left an unfinished line of %zu bytes, "
+                        "not answered", c->name, c->line_len + c->line_dropped);
         log_note("client %s: closed the connection", c->name);
         c->peer_closed = true;
         return true; /* closed once the replies still queued are sent */
@@ -762,7 +764,8 @@ static const char *client_timed_out(const struct client *c, const struct setting
 static int64_t client_due(const struct client *c, const struct settings *set)
 {
     int64_t due = c->last_active + set->idle_ms;
-    if (c->line_started > 0 && c->out_len == 0 && !c->fin_sent && c->line_started + set->line_ms < due)
+    bool line_clock = c->line_started > 0 && c->out_len == 0 && !c->fin_sent;
+    if (line_clock && c->line_started + set->line_ms < due)
         due = c->line_started + set->line_ms;
     return due;
 }
@@ -836,7 +839,8 @@ static void accept_clients(struct acceptor *a, struct client *clients[], long ma
                     continue;
                 return;
             }
-            log_limited(LIMIT_ACCEPT, "accept: %s (trying again in %d ms)", strerror(errno), PAUSE_MS);
+            log_limited(LIMIT_ACCEPT, "accept: %s (trying again in %d ms)", strerror(errno),
+                        PAUSE_MS);
             a->paused_until = now + PAUSE_MS;
             return;
         }
@@ -848,7 +852,8 @@ static void accept_clients(struct acceptor *a, struct client *clients[], long ma
 
         struct client *c = calloc(1, sizeof *c);
         if (c == NULL || set_nonblocking(fd) < 0 || no_sigpipe(fd) < 0) {
-            log_limited(LIMIT_ACCEPT, "setting up a new client: %s (it is turned away)", strerror(errno));
+            log_limited(LIMIT_ACCEPT, "setting up a new client: %s (it is turned away)",
+                        strerror(errno));
             free(c);
             close(fd);
             continue;
@@ -871,142 +876,137 @@ static void accept_clients(struct acceptor *a, struct client *clients[], long ma
 
 /* ======================= The loop ========================================== */
 
-int main(int argc, char *argv[])
+/* Everything the loop works with. */
+struct server {
+    struct settings set;
+    struct acceptor acc;
+    int wakeup_read;      /* read end of the self-pipe */
+    struct client **clients;
+    long nclients;
+    struct pollfd *fds;   /* 0: wakeup pipe, 1: listener, 2, 3: the logs, then clients */
+    long *slot_of;        /* fds[i], from i = FIRST_CLIENT_FD, watches clients[slot_of[i]] */
+    bool stopping;
+    int64_t stop_deadline;
+};
+
+enum { FIRST_CLIENT_FD = 4 };
+
+/* The first SIGINT or SIGTERM: no new clients (closing the listener makes the
+ * kernel refuse them), and a deadline for the rest. */
+static void server_begin_stop(struct server *sv, int64_t now)
 {
-    struct settings set = parse_arguments(argc, argv);
-    log_open(&out_log);
-    log_open(&err_log);
-    int wakeup_read = catch_signals();
-    raise_file_limit(set.max_clients + FIXED_FDS);
-    struct acceptor acc = {.listen_fd = listen_on(set.port), .reserve_fd = open("/dev/null", O_RDONLY)};
+    sv->stopping = true;
+    sv->stop_deadline = now + sv->set.stop_ms;
+    close(sv->acc.listen_fd);
+    sv->acc.listen_fd = -1;
+    log_note("%s: no new clients; answering the lines already read, then closing %ld connection%s "
+             "(within %.1f s)", stop_signal == SIGINT ? "SIGINT" : "SIGTERM", sv->nclients,
+             sv->nclients == 1 ? "" : "s", (double)sv->set.stop_ms / 1000);
+}
 
-    struct client **clients = calloc((size_t)set.max_clients, sizeof *clients);
-    struct pollfd *fds = calloc((size_t)set.max_clients + 4, sizeof *fds);
-    long *slot_of = calloc((size_t)set.max_clients + 4, sizeof *slot_of);
-    if (clients == NULL || fds == NULL || slot_of == NULL)
-        die("calloc", "ask for fewer clients with -c");
-    long nclients = 0, at_deadline = 0;
-    bool stopping = false;
-    int64_t stop_deadline = 0;
+/* Close the client in SLOT and forget it. */
+static void server_drop(struct server *sv, long slot)
+{
+    client_close(&sv->clients[slot]);
+    sv->nclients--;
+}
 
-    for (;;) {
-        int64_t now = now_ms();
-        if (stop_requests > 1)
-            break; /* a second signal: at once */
-        if (stop_requests == 1 && !stopping) {
-            stopping = true;
-            stop_deadline = now + set.stop_ms;
-            close(acc.listen_fd); /* no new clients: new connections are refused */
-            acc.listen_fd = -1;
-            log_note("%s: no new clients; answering the lines already read, then closing %ld "
-                     "connection%s (within %.1f s)", stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
-                     nclients, nclients == 1 ? "" : "s", (double)set.stop_ms / 1000);
+/* Close the clients whose time is up, and fill sv->fds with what to watch:
+ * the wakeup pipe; the listener, unless stopping or paused; the logs, while
+ * they hold something; every client, for input while it may be read, for room
+ * while replies wait. Return how many fds to watch; *DUE is when the next
+ * time-out (or hidden-count report, or deadline) falls due, -1 if none. */
+static nfds_t server_watch(struct server *sv, int64_t now, int64_t *due)
+{
+    struct acceptor *acc = &sv->acc;
+    *due = sv->stopping ? sv->stop_deadline : limits_due();
+    if (acc->paused_until > now && (*due < 0 || acc->paused_until < *due))
+        *due = acc->paused_until;
+    nfds_t nfds = FIRST_CLIENT_FD;
+    for (long slot = 0; slot < sv->set.max_clients; slot++) {
+        struct client *c = sv->clients[slot];
+        if (c == NULL)
+            continue;
+        /* Stopping: a client with nothing in flight gets its answers and
+         * our FIN now, as no event would come to make it happen. */
+        if (sv->stopping && !c->fin_sent && c->out_len == 0 &&
+            !client_serve(c, 0, sv->stopping, now)) {
+            server_drop(sv, slot);
+            continue;
         }
-        if (stopping && now >= stop_deadline) {
-            at_deadline = nclients;
-            break;
+        int64_t since;
+        const char *why = client_timed_out(c, &sv->set, now, &since);
+        if (why != NULL) {
+            log_limited(LIMIT_TIMEOUT, "client %s: closed: it %s for %.1f s (see -i and -l)",
+                        c->name, why, (double)since / 1000);
+            server_drop(sv, slot);
+            continue;
         }
-
-        /* Time-outs, then who to watch: the wakeup pipe; the listening socket,
-         * unless stopping or paused; the logs, while they hold something;
-         * every client, for input while it may be read, for room to send
-         * while replies wait; and until when. */
-        int64_t due = stopping ? stop_deadline : limits_due();
-        if (acc.paused_until > now && (due < 0 || acc.paused_until < due))
-            due = acc.paused_until;
-        nfds_t nfds = 4;
-        for (long slot = 0; slot < set.max_clients; slot++) {
-            struct client *c = clients[slot];
-            if (c == NULL)
-                continue;
-            bool in = client_wants_input(c, stopping);
-            if (stopping && !in && c->out_len == 0 && !client_serve(c, 0, stopping, now)) {
-                client_close(&clients[slot]); /* it had closed, and has every reply */
-                nclients--;
-                continue;
-            }
-            int64_t since;
-            const char *why = client_timed_out(c, &set, now, &since);
-            if (why != NULL) {
-                log_limited(LIMIT_TIMEOUT, "client %s: closed: it %s for %.1f s (see -i and -l)",
-                            c->name, why, (double)since / 1000);
-                client_close(&clients[slot]);
-                nclients--;
-                continue;
-            }
-            int64_t c_due = client_due(c, &set);
-            if (due < 0 || c_due < due)
-                due = c_due;
-            short events = (client_wants_input(c, stopping) ? POLLIN : 0) | (c->out_len > 0 ? POLLOUT : 0);
-            slot_of[nfds] = slot;
-            fds[nfds++] = (struct pollfd){.fd = c->fd, .events = events};
-        }
-        if (stopping && nclients == 0)
-            break;
-        bool accepting = acc.listen_fd >= 0 && acc.paused_until <= now;
-        fds[0] = (struct pollfd){.fd = wakeup_read, .events = POLLIN};
-        fds[1] = (struct pollfd){.fd = accepting ? acc.listen_fd : -1, .events = POLLIN};
-        fds[2] = (struct pollfd){.fd = out_log.len > 0 ? out_log.fd : -1, .events = POLLOUT};
-        fds[3] = (struct pollfd){.fd = err_log.len > 0 ? err_log.fd : -1, .events = POLLOUT};
-
-        int timeout = due < 0 ? -1 : due <= now ? 0 : (int)(due - now);
-        int ready = poll(fds, nfds, timeout);
-        if (ready < 0) {
-            if (errno == EINTR)
-                continue; /* a signal: the top of the loop looks at it */
-            die("poll", "this should not happen; report it");
-        }
-        now = now_ms();
-        limits_report(now);
-
-        if (fds[0].revents & POLLIN) {
-            char drain[64];
-            while (read(wakeup_read, drain, sizeof drain) > 0)
-                continue;
-        }
-        if (fds[2].revents)
-            log_flush(&out_log);
-        if (fds[3].revents)
-            log_flush(&err_log);
-        for (nfds_t i = 4; i < nfds; i++) {
-            if (fds[i].revents == 0)
-                continue;
-            struct client **slot = &clients[slot_of[i]];
-            if (!client_serve(*slot, fds[i].revents, stopping, now)) {
-                client_close(slot);
-                nclients--;
-            }
-        }
-        if (fds[1].revents & POLLIN)
-            accept_clients(&acc, clients, set.max_clients, &nclients, now);
+        int64_t c_due = client_due(c, &sv->set);
+        if (*due < 0 || c_due < *due)
+            *due = c_due;
+        short events = (short)((client_wants_input(c, sv->stopping) ? POLLIN : 0) |
+                               (c->out_len > 0 ? POLLOUT : 0));
+        sv->slot_of[nfds] = slot;
+        sv->fds[nfds++] = (struct pollfd){.fd = c->fd, .events = events};
     }
+    bool accepting = acc->listen_fd >= 0 && acc->paused_until <= now;
+    sv->fds[0] = (struct pollfd){.fd = sv->wakeup_read, .events = POLLIN};
+    sv->fds[1] = (struct pollfd){.fd = accepting ? acc->listen_fd : -1, .events = POLLIN};
+    sv->fds[2] = (struct pollfd){.fd = out_log.len > 0 ? out_log.fd : -1, .events = POLLOUT};
+    sv->fds[3] = (struct pollfd){.fd = err_log.len > 0 ? err_log.fd : -1, .events = POLLOUT};
+    return nfds;
+}
 
+/* Act on what poll() reported in the first NFDS of sv->fds. */
+static void server_serve(struct server *sv, nfds_t nfds, int64_t now)
+{
+    struct pollfd *fds = sv->fds;
+    if (fds[0].revents & POLLIN) {
+        char drain[64];
+        while (read(sv->wakeup_read, drain, sizeof drain) > 0)
+            continue;
+    }
+    if (fds[2].revents)
+        log_flush(&out_log);
+    if (fds[3].revents)
+        log_flush(&err_log);
+    for (nfds_t i = FIRST_CLIENT_FD; i < nfds; i++)
+        if (fds[i].revents != 0 && !client_serve(sv->clients[sv->slot_of[i]], fds[i].revents,
+                                                 sv->stopping, now))
+            server_drop(sv, sv->slot_of[i]);
+    if (fds[1].revents & POLLIN)
+        accept_clients(&sv->acc, sv->clients, sv->set.max_clients, &sv->nclients, now);
+}
+
+/* The end: close what is left, say how the stop went, give the logs a last
+ * chance (blocking, but bounded), and hand their descriptors back. */
+static void server_end(struct server *sv, bool deadline_passed)
+{
     long cut = 0;
-    for (long slot = 0; slot < set.max_clients; slot++) {
-        if (clients[slot] != NULL) {
-            client_close(&clients[slot]);
+    for (long slot = 0; slot < sv->set.max_clients; slot++)
+        if (sv->clients[slot] != NULL) {
+            server_drop(sv, slot);
             cut++;
         }
-    }
     const char *sig = stop_signal == SIGINT ? "SIGINT" : "SIGTERM";
     if (stop_requests > 1)
         log_note("%s again: stopped at once, %ld connection%s cut", sig, cut, cut == 1 ? "" : "s");
-    else if (at_deadline > 0)
+    else if (deadline_passed && cut > 0)
         log_note("%s: the %.1f s to stop are over: %ld connection%s cut", sig,
-                 (double)set.stop_ms / 1000, cut, cut == 1 ? "" : "s");
+                 (double)sv->set.stop_ms / 1000, cut, cut == 1 ? "" : "s");
     else
         log_note("%s: every connection closed in order, exiting", sig);
-    if (acc.listen_fd >= 0)
-        close(acc.listen_fd);
-    if (acc.reserve_fd >= 0)
-        close(acc.reserve_fd);
-    close(wakeup_read);
+    if (sv->acc.listen_fd >= 0)
+        close(sv->acc.listen_fd);
+    if (sv->acc.reserve_fd >= 0)
+        close(sv->acc.reserve_fd);
+    close(sv->wakeup_read);
     close(wakeup_fd);
-    free(clients);
-    free(fds);
-    free(slot_of);
+    free(sv->clients);
+    free(sv->fds);
+    free(sv->slot_of);
 
-    /* What the logs still hold gets a last chance, blocking, but bounded. */
     for (int tries = 0; tries < 10 && (out_log.len > 0 || err_log.len > 0); tries++) {
         struct pollfd last[2] = {{.fd = out_log.len > 0 ? out_log.fd : -1, .events = POLLOUT},
                                  {.fd = err_log.len > 0 ? err_log.fd : -1, .events = POLLOUT}};
@@ -1017,5 +1017,43 @@ int main(int argc, char *argv[])
     }
     log_close(&err_log); /* in this order: they may share one descriptor */
     log_close(&out_log);
+}
+
+int main(int argc, char *argv[])
+{
+    struct server sv = {.set = parse_arguments(argc, argv)};
+    log_open(&out_log);
+    log_open(&err_log);
+    sv.wakeup_read = catch_signals();
+    raise_file_limit(sv.set.max_clients + FIXED_FDS);
+    sv.acc.listen_fd = listen_on(sv.set.port);
+    sv.acc.reserve_fd = open("/dev/null", O_RDONLY);
+    sv.clients = calloc((size_t)sv.set.max_clients, sizeof *sv.clients);
+    sv.fds = calloc((size_t)sv.set.max_clients + FIRST_CLIENT_FD, sizeof *sv.fds);
+    sv.slot_of = calloc((size_t)sv.set.max_clients + FIRST_CLIENT_FD, sizeof *sv.slot_of);
+    if (sv.clients == NULL || sv.fds == NULL || sv.slot_of == NULL)
+        die("calloc", "ask for fewer clients with -c");
+
+    bool deadline_passed = false;
+    while (stop_requests < 2) { /* a second signal: stop at once */
+        int64_t now = now_ms(), due;
+        if (stop_requests == 1 && !sv.stopping)
+            server_begin_stop(&sv, now);
+        if (sv.stopping && (deadline_passed = now >= sv.stop_deadline))
+            break;
+        nfds_t nfds = server_watch(&sv, now, &due);
+        if (sv.stopping && sv.nclients == 0)
+            break;
+        int ready = poll(sv.fds, nfds, due < 0 ? -1 : due <= now ? 0 : (int)(due - now));
+        if (ready < 0) {
+            if (errno == EINTR)
+                continue; /* a signal: the top of the loop looks at it */
+            die("poll", "this should not happen; report it");
+        }
+        now = now_ms();
+        limits_report(now);
+        server_serve(&sv, nfds, now);
+    }
+    server_end(&sv, deadline_passed);
     return 0;
 }
