@@ -234,11 +234,12 @@ print("ok")' "$PORT"
 
 # --- logging that can neither kill nor block the server --------------------------------
 
-# start_server_to_fifo [OPTION...]: as start_server, but the server's standard
-# output is the FIFO $STDOUT_FIFO (its standard error is still $SERVER_OUT).
-# The caller opens the FIFO for reading, then waits until the server listens.
+# start_server_to_fifo: as start_server, but the server's standard output is
+# the FIFO $STDOUT_FIFO (its standard error is still $SERVER_OUT). The caller
+# opens the FIFO for reading, then waits until the server listens.
 start_server_to_fifo() {
-	spawn "$SERVER_OUT" bash -c 'exec "$@" >"$0"' "$STDOUT_FIFO" "$SERVER_BIN" "$@" "$PORT" </dev/null
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	spawn "$SERVER_OUT" bash -c 'exec "$@" >"$0"' "$STDOUT_FIFO" "$SERVER_BIN" "$PORT" </dev/null
 	SERVER_PID=$BG_PID
 }
 
@@ -250,7 +251,7 @@ start_server_to_fifo() {
 	head_pid=$BG_PID
 	wait_for 5 listening "$PORT"
 	client first
-	assert_output done
+	assert_output 'done'
 	wait_for 5 gone "$head_pid"
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/head.out")" first
 	# The next line printed meets a pipe with no reader: EPIPE, not SIGPIPE.
@@ -260,7 +261,7 @@ start_server_to_fifo() {
 	alive "$SERVER_PID"
 	wait_for 5 server_logged "standard output: Broken pipe: lines are no longer printed"
 	client fourth
-	assert_output done
+	assert_output 'done'
 	assert_equal "$(grep -c 'standard output: Broken pipe' "$SERVER_OUT")" 1
 }
 
@@ -437,16 +438,16 @@ PY
 	exec {recent}<>"/dev/tcp/127.0.0.1/$PORT"
 	printf 'recent\n' >&"$recent"
 	read -r -t 5 -u "$recent" reply
-	assert_equal "$reply" done
+	assert_equal "$reply" 'done'
 	client newcomer
 	assert_success
-	assert_output done
+	assert_output 'done'
 	# The oldest was closed with a FIN: read meets the end of the stream.
 	run read -r -t 5 -u "$oldest" line
 	assert_equal "$status" 1
 	printf 'still here\n' >&"$recent"
 	read -r -t 5 -u "$recent" reply
-	assert_equal "$reply" done
+	assert_equal "$reply" 'done'
 	server_logged "to make room for a new client (all 2 places are taken"
 	exec {oldest}>&- {recent}>&-
 }
@@ -472,13 +473,19 @@ PY
 	server_logged "to make room for a new client (all 1000 places are taken"
 }
 
+# start_server_with_files N: as start_server, with the limit on open files (ulimit -n) at N.
+start_server_with_files() {
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	spawn "$SERVER_OUT" bash -c 'ulimit -n "$0" && exec "$@"' "$1" "$SERVER_BIN" "$PORT" </dev/null
+	SERVER_PID=$BG_PID
+	wait_for 5 listening "$PORT"
+}
+
 # --- EMFILE ------------------------------------------------------------------------------------
 
 @test "solution: at the descriptor limit new clients are closed at once, logged once, and served when a descriptor frees" {
 	# 16 descriptors: stdio, the wakeup pipe, the listener, the reserve, and 9 clients.
-	spawn "$SERVER_OUT" bash -c 'ulimit -n 16 && exec "$@"' _ "$SERVER_BIN" "$PORT" </dev/null
-	SERVER_PID=$BG_PID
-	wait_for 5 listening "$PORT"
+	start_server_with_files 16
 	run timeout 60 python3 - "$PORT" <<'PY'
 import socket, sys, time
 port = int(sys.argv[1])
@@ -610,7 +617,7 @@ PY
 	refute listening "$PORT"
 }
 
-@test "solution: a client that never closes is cut at the stop deadline (-s), and a second SIGTERM stops at once" {
+@test "solution: a client that never closes is cut at the stop deadline (-s), with a FIN" {
 	start_server -s 1
 	exec {conn}<>"/dev/tcp/127.0.0.1/$PORT"
 	wait_for 5 server_logged "connected"
@@ -623,9 +630,9 @@ PY
 	run read -r -t 1 -u "$conn" line
 	assert_equal "$status" 1 # a FIN, not a reset
 	exec {conn}>&-
+}
 
-	PORT=$(free_port)
-	: >"$SERVER_OUT"
+@test "solution: a second SIGTERM stops the server at once" {
 	start_server -s 60
 	exec {conn}<>"/dev/tcp/127.0.0.1/$PORT"
 	wait_for 5 server_logged "connected"
