@@ -142,7 +142,7 @@ static int64_t now_ms(void)
 /*
  * Standard output (the lines) and standard error (the events) are written
  * through a buffer each. A record is written at once if the descriptor takes
- * it; what it does not take waits, and main() writes it when poll() says
+ * it; what it does not take waits, and the loop writes it when poll() says
  * there is room. A record that does not fit is dropped and counted, and the
  * count is said once there is room again. A pipe or socket is made
  * non-blocking, so a reader that stops reading cannot stop the server; a
@@ -196,7 +196,7 @@ static void log_flush(struct log_stream *s)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             break;
-        /* EPIPE (the reader has gone: SIGPIPE was caught, see main), a full
+        /* EPIPE (the reader has gone: SIGPIPE is caught, see catch_signals()), a full
          * disk, ...: nothing more will be written there. */
         s->broken = true;
         s->dropped += 1;
