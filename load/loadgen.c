@@ -23,6 +23,10 @@
  * Another share (--slow) behave, but send their lines one byte at a time with
  * a pause after each byte. Everything is bounded by --deadline.
  *
+ * For the well-behaved clients that are not slow, the summary gives the reply
+ * latency (from the last byte of a line sent to the last byte of its reply
+ * received): the median (p50) and the 99th percentile (p99), in milliseconds.
+ *
  * Exit status: 0 when every client that behaved got all its replies in order
  * and nothing more; 1 otherwise (the summary says why); 2 on bad arguments.
  *
@@ -99,6 +103,7 @@ struct client {
     long replies;         /* whole replies received */
     size_t reply_pos;     /* bytes of the next "done\n" received */
     int64_t next_send_ns; /* slow clients: when the next byte may go */
+    int64_t line_done_ns; /* when the current line's last byte went */
     bool failed;
 };
 
@@ -115,6 +120,8 @@ struct stats {
     long errors[ERR_KINDS];      /* clients that behaved */
     long rude_errors[ERR_KINDS]; /* clients that left rudely: for information */
     int64_t t_start, t_connected, t_end;
+    int64_t *latency_ns;         /* one per reply to a well-behaved, not slow, client */
+    size_t latencies, latency_cap;
     char first_failure[256];     /* what happened to the first client that failed */
 };
 
@@ -144,6 +151,7 @@ static _Noreturn void usage(FILE *to, int status)
             "                        (default 0)\n"
             "  --slow SHARE          share of clients that send one byte at a time (default 0)\n"
             "  --slow-pause MS       pause after each byte a slow client sends (default 2)\n"
+
             "  --deadline SECONDS    give up after this long (default 30)\n"
             "  --json                print the summary as one JSON object\n"
             "  --help                this help\n"
@@ -309,6 +317,7 @@ static void client_send(struct stats *st, struct client *c, const struct options
     }
     c->lines_sent++;
     st->lines_sent++;
+    c->line_done_ns = now_ns();
     /* A client that leaves with replies unread waits for the reply to the
      * line after its first half, and does not read it. */
     c->state = c->role == ROLE_UNREAD && c->lines_sent == opt->lines / 2 + 1 ? ST_UNREAD_WAIT : ST_READING;
@@ -366,6 +375,22 @@ static void client_advance(struct stats *st, struct client *c, const struct opti
     }
 }
 
+/* Note how long the reply to C's last line took, if C is a plain well-behaved client. */
+static void note_latency(struct stats *st, const struct client *c)
+{
+    if (c->role != ROLE_GOOD)
+        return;
+    if (st->latencies == st->latency_cap) {
+        size_t cap = st->latency_cap ? st->latency_cap * 2 : 4096;
+        int64_t *grown = realloc(st->latency_ns, cap * sizeof *grown);
+        if (grown == NULL)
+            die("realloc", strerror(errno), "ask for fewer clients or lines");
+        st->latency_ns = grown;
+        st->latency_cap = cap;
+    }
+    st->latency_ns[st->latencies++] = now_ns() - c->line_done_ns;
+}
+
 /* Take the bytes the server sent; check each against "done\n". */
 static void client_read(struct stats *st, struct client *c, const struct options *opt)
 {
@@ -398,6 +423,7 @@ static void client_read(struct stats *st, struct client *c, const struct options
                 c->reply_pos = 0;
                 c->replies++;
                 st->replies++;
+                note_latency(st, c);
             }
         }
         if (c->state == ST_READING && c->replies == c->lines_sent && c->reply_pos == 0) {
@@ -569,6 +595,25 @@ static void run(struct client *clients, struct stats *st, const struct options *
 
 static double per_second(long count, int64_t ns) { return ns > 0 ? (double)count / seconds(ns) : 0.0; }
 
+static int compare_ns(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The latency below which PERCENT of the replies came, in ms (nearest rank); -1 if none came. */
+static double latency_ms(const struct stats *st, double percent)
+{
+    if (st->latencies == 0)
+        return -1;
+    size_t rank = (size_t)((percent / 100.0) * (double)st->latencies + 0.999999);
+    if (rank < 1)
+        rank = 1;
+    if (rank > st->latencies)
+        rank = st->latencies;
+    return (double)st->latency_ns[rank - 1] / 1e6;
+}
+
 static void print_errors(const long *errors, char *buf, size_t len)
 {
     size_t used = 0;
@@ -585,7 +630,7 @@ static void print_errors(const long *errors, char *buf, size_t len)
         snprintf(buf, len, "none");
 }
 
-static void print_summary(const struct stats *st, const struct options *opt, bool ok)
+static void print_summary(struct stats *st, const struct options *opt, bool ok)
 {
     int64_t connect_ns = st->t_connected - st->t_start, talk_ns = st->t_end - st->t_connected;
     double conns_per_s = per_second(st->connected, connect_ns);
@@ -594,17 +639,20 @@ static void print_summary(const struct stats *st, const struct options *opt, boo
     print_errors(st->errors, errors, sizeof errors);
     print_errors(st->rude_errors, rude_errors, sizeof rude_errors);
     long rude = st->rude_by[0] + st->rude_by[1] + st->rude_by[2];
+    qsort(st->latency_ns, st->latencies, sizeof *st->latency_ns, compare_ns);
+    double p50 = latency_ms(st, 50), p99 = latency_ms(st, 99);
 
     if (opt->json) {
         printf("{\"result\":\"%s\",\"clients\":%ld,\"lines_per_client\":%ld,\"well_behaved\":%ld,"
                "\"slow\":%ld,\"rude\":%ld,\"rude_fin\":%ld,\"rude_reset\":%ld,\"rude_unread\":%ld,"
                "\"connected\":%ld,\"ok\":%ld,\"rude_left\":%ld,\"lines_sent\":%ld,\"partial_lines\":%ld,"
                "\"replies\":%ld,\"connect_seconds\":%.6f,\"talk_seconds\":%.6f,"
-               "\"connections_per_second\":%.1f,\"replies_per_second\":%.1f,\"errors\":{",
+               "\"connections_per_second\":%.1f,\"replies_per_second\":%.1f,"
+               "\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,\"errors\":{",
                ok ? "ok" : "failed", opt->clients, opt->lines, st->good, st->slow, rude, st->rude_by[0],
                st->rude_by[1], st->rude_by[2], st->connected, st->ok, st->rude_left, st->lines_sent,
                st->partial_lines, st->replies, seconds(connect_ns), seconds(talk_ns), conns_per_s,
-               replies_per_s);
+               replies_per_s, p50, p99);
         for (int k = 0; k < ERR_KINDS; k++)
             printf("%s\"%s\":%ld", k ? "," : "", ERR_NAMES[k], st->errors[k]);
         printf("},\"rude_errors\":{");
@@ -629,14 +677,19 @@ static void print_summary(const struct stats *st, const struct options *opt, boo
     printf("  rude          %ld of %ld left as planned\n", st->rude_left, rude);
     printf("  lines sent    %ld whole, %ld half; replies %ld in %.3f s: %.0f replies/s\n", st->lines_sent,
            st->partial_lines, st->replies, seconds(talk_ns), replies_per_s);
+    if (st->latencies > 0)
+        printf("  latency       p50 %.3f ms, p99 %.3f ms, over %zu replies to well-behaved clients "
+               "that are not slow\n", p50, p99, st->latencies);
     printf("  errors        %s\n", errors);
     printf("  rude errors   %s (for information: they do not fail the run)\n", rude_errors);
     if (!ok)
         printf("  FAILED        %s\n", st->first_failure[0] ? st->first_failure : "see the errors above");
     printf("result=%s clients=%ld ok=%ld well_behaved=%ld rude_left=%ld rude=%ld lines_sent=%ld replies=%ld "
-           "connections_per_s=%.1f replies_per_s=%.1f connect_s=%.6f talk_s=%.6f errors=%s\n",
+           "connections_per_s=%.1f replies_per_s=%.1f connect_s=%.6f talk_s=%.6f "
+           "latency_p50_ms=%.3f latency_p99_ms=%.3f errors=%s\n",
            ok ? "ok" : "failed", opt->clients, st->ok, st->good, st->rude_left, rude, st->lines_sent,
-           st->replies, conns_per_s, replies_per_s, seconds(connect_ns), seconds(talk_ns), errors);
+           st->replies, conns_per_s, replies_per_s, seconds(connect_ns), seconds(talk_ns), p50, p99,
+           errors);
 }
 
 /* --- main -------------------------------------------------------------------------- */
@@ -709,6 +762,7 @@ int main(int argc, char *argv[])
 
     bool ok = st.ok == st.good;
     print_summary(&st, &opt, ok);
+    free(st.latency_ns);
     if (fflush(stdout) != 0)
         die("writing the summary", strerror(errno), "is standard output writable?");
     return ok ? 0 : 1;
