@@ -50,9 +50,9 @@ static const struct limit_name {
     const char *name;
     int resource;
 } LIMIT_NAMES[] = {
-    {"nproc", RLIMIT_NPROC}, {"as", RLIMIT_AS},         {"data", RLIMIT_DATA},
-    {"fsize", RLIMIT_FSIZE}, {"cpu", RLIMIT_CPU},       {"nofile", RLIMIT_NOFILE},
-    {"stack", RLIMIT_STACK}, {"core", RLIMIT_CORE},
+    { "nproc", RLIMIT_NPROC }, { "as", RLIMIT_AS },     { "data", RLIMIT_DATA },
+    { "fsize", RLIMIT_FSIZE }, { "cpu", RLIMIT_CPU },   { "nofile", RLIMIT_NOFILE },
+    { "stack", RLIMIT_STACK }, { "core", RLIMIT_CORE },
 };
 
 struct limit {
@@ -64,7 +64,9 @@ static _Noreturn void usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "jail: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nusage: jail [--stay] [--status-fd FD] [--rlimit NAME=VALUE]... -- COMMAND [ARG...]\n");
+    fprintf(
+        stderr,
+        "\nusage: jail [--stay] [--status-fd FD] [--rlimit NAME=VALUE]... -- COMMAND [ARG...]\n");
     exit(SETUP_FAILED);
 }
 
@@ -116,7 +118,7 @@ static _Noreturn void run_command(char **argv, const struct limit *limits, int n
     if (setpgid(0, 0) < 0)
         die("setpgid");
     for (int i = 0; i < nlimits; i++) {
-        struct rlimit rl = {.rlim_cur = limits[i].value, .rlim_max = limits[i].value};
+        struct rlimit rl = { .rlim_cur = limits[i].value, .rlim_max = limits[i].value };
         if (setrlimit(limits[i].resource, &rl) < 0)
             die("setrlimit");
     }
@@ -132,7 +134,7 @@ static _Noreturn void run_command(char **argv, const struct limit *limits, int n
     char path_var[512], lang_var[128];
     snprintf(path_var, sizeof path_var, "PATH=%s", path ? path : "/usr/bin:/bin");
     snprintf(lang_var, sizeof lang_var, "LANG=%s", lang ? lang : "C.UTF-8");
-    char *env[] = {path_var, lang_var, NULL};
+    char *env[] = { path_var, lang_var, NULL };
     execve(argv[0], argv, env);
     fprintf(stderr, "jail: cannot run %s: %s\n", argv[0], strerror(errno));
     _exit(CANNOT_RUN);
@@ -152,8 +154,10 @@ int main(int argc, char *argv[])
             status_fd = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--rlimit") == 0 && i + 1 < argc) {
             if (nlimits == MAX_LIMITS || !parse_limit(argv[++i], &limits[nlimits++]))
-                usage_error("bad limit '%s' (NAME=VALUE, NAME one of nproc, as, data, fsize, cpu, nofile, "
-                            "stack, core)", argv[i]);
+                usage_error(
+                    "bad limit '%s' (NAME=VALUE, NAME one of nproc, as, data, fsize, cpu, nofile, "
+                    "stack, core)",
+                    argv[i]);
         } else {
             usage_error("unknown option '%s'", argv[i]);
         }

@@ -67,35 +67,37 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/die.h"
 #include "netns.h"
 
 enum {
-    NETNS_PORT = 4242,      /* the port in a private namespace: not 3333, so a
+    NETNS_PORT = 4242,     /* the port in a private namespace: not 3333, so a
                                server that ignores its argument is caught */
-    LISTEN_WAIT_MS = 5000,  /* how long a server may take to listen */
-    REPLY_MS = 1000,        /* how long a reply may take */
-    SURPLUS_MS = 200,       /* how long we look for replies nobody asked for */
-    CPU_WINDOW_MS = 500,    /* the window over which CPU use is measured */
-    MANY_CLIENTS = 20,      /* clients connected at once */
-    MANY_LINES = 3,         /* lines each of them sends */
-    MANY_MS = 3000,         /* bound for all of them (a dropped SYN costs 1 s) */
+    LISTEN_WAIT_MS = 5000, /* how long a server may take to listen */
+    REPLY_MS = 1000,       /* how long a reply may take */
+    SURPLUS_MS = 200,      /* how long we look for replies nobody asked for */
+    CPU_WINDOW_MS = 500,   /* the window over which CPU use is measured */
+    MANY_CLIENTS = 20,     /* clients connected at once */
+    MANY_LINES = 3,        /* lines each of them sends */
+    MANY_MS = 3000,        /* bound for all of them (a dropped SYN costs 1 s) */
     LONG_LINE_BYTES = 10000,
-    SERIAL_CLIENTS = 20,    /* clients one after another, for descriptors and children */
-    SETTLE_MS = 3000,       /* how long a server may take to close or reap after them */
+    SERIAL_CLIENTS = 20,             /* clients one after another, for descriptors and children */
+    SETTLE_MS = 3000,                /* how long a server may take to close or reap after them */
     LEAK_LIMIT = SERIAL_CLIENTS / 2, /* descriptors or zombies that mean "one per client" */
-    MAX_TASKS = 8192,       /* processes on the machine, and tasks of a server, we look at */
-    STATUS_FD = 3,          /* where a jail reports (--jailed) */
-    LEAVE_MS = 1000,        /* how long the server's group may take to die once killed */
-    SAMPLE_MS = 10,         /* how often the server's tasks' states are looked at */
-    PF_EXITING_FLAG = 0x4,  /* the kernel's PF_EXITING, in /proc/PID/stat's flags: in exit() */
-    RESCAN_MS = 100,        /* how often the list of its processes is taken again */
+    MAX_TASKS = 8192,      /* processes on the machine, and tasks of a server, we look at */
+    STATUS_FD = 3,         /* where a jail reports (--jailed) */
+    LEAVE_MS = 1000,       /* how long the server's group may take to die once killed */
+    SAMPLE_MS = 10,        /* how often the server's tasks' states are looked at */
+    PF_EXITING_FLAG = 0x4, /* the kernel's PF_EXITING, in /proc/PID/stat's flags: in exit() */
+    RESCAN_MS = 100,       /* how often the list of its processes is taken again */
     MAX_FINDINGS = 6,
     MAX_EVIDENCE = 12,
     TEXT_MAX = 256,
-    STDERR_KEPT = 1024,     /* bytes of the server's stderr kept as evidence */
+    STDERR_KEPT = 1024, /* bytes of the server's stderr kept as evidence */
 };
 
-#define RUNNABLE_LIMIT 0.5  /* runnable seconds per second, over every task: at or above it, it spins */
+#define RUNNABLE_LIMIT                                                                             \
+    0.5 /* runnable seconds per second, over every task: at or above it, it spins */
 
 /* What the signal handler kills before the probe dies. */
 static volatile sig_atomic_t server_pgid;
@@ -106,22 +108,22 @@ static volatile sig_atomic_t client_pid;
 struct run {
     const char *name;
     int port;
-    int family;             /* how the server is reached: AF_INET (127.0.0.1) or AF_INET6 (::1) */
+    int family; /* how the server is reached: AF_INET (127.0.0.1) or AF_INET6 (::1) */
     bool private_netns;
-    char **command;         /* how to start the server: COMMAND [ARG...], PORT appended */
-    bool jailed;            /* COMMAND is a sandbox whose jail reports on STATUS_FD */
+    char **command; /* how to start the server: COMMAND [ARG...], PORT appended */
+    bool jailed;    /* COMMAND is a sandbox whose jail reports on STATUS_FD */
 
-    pid_t pid;              /* the probe's child: the server, or the sandbox; also a process group */
-    pid_t jail;             /* the jail's pid (--jailed), once known, else 0 */
-    pid_t server;           /* the server's pid, once known: its process group */
-    int jail_server_pid;    /* the server's pid inside the sandbox, as the jail reported it */
-    int status_fd;          /* read end of the jail's reports, or -1 */
+    pid_t pid;           /* the probe's child: the server, or the sandbox; also a process group */
+    pid_t jail;          /* the jail's pid (--jailed), once known, else 0 */
+    pid_t server;        /* the server's pid, once known: its process group */
+    int jail_server_pid; /* the server's pid inside the sandbox, as the jail reported it */
+    int status_fd;       /* read end of the jail's reports, or -1 */
     char status_text[128];
     size_t status_len;
-    bool reaped;            /* the server has ended (reaped by us, or reported by the jail) */
-    bool child_reaped;      /* the probe's own child has been reaped */
-    int status;             /* wait status, once reaped */
-    int err_fd;             /* read end of the server's stderr pipe, or -1 */
+    bool reaped;       /* the server has ended (reaped by us, or reported by the jail) */
+    bool child_reaped; /* the probe's own child has been reaped */
+    int status;        /* wait status, once reaped */
+    int err_fd;        /* read end of the server's stderr pipe, or -1 */
     char err[STDERR_KEPT + 1];
     size_t err_len;
 
@@ -132,16 +134,13 @@ struct run {
     int nevidence;
 };
 
-/* Print "probe: WHAT: strerror(errno)" and exit 3: the scenario could not run. */
-static _Noreturn void die(const char *what)
+/* Before the probe gives up (exit 3): nothing it started may outlive it. */
+static void kill_started(void)
 {
-    fprintf(stderr, "probe: %s: %s (the scenario could not be run; this is not the server's fault)\n",
-            what, strerror(errno));
     if (server_pgid > 0)
         kill(-server_pgid, SIGKILL);
     if (client_pid > 0)
         kill(client_pid, SIGKILL);
-    exit(3);
 }
 
 static void vadd(char (*list)[TEXT_MAX], int *n, int max, const char *fmt, va_list ap)
@@ -193,7 +192,7 @@ static size_t utf8_text_len(const unsigned char *in, size_t n)
             return 0;
         cp = cp << 6 | (in[i] & 0x3f);
     }
-    static const unsigned long min_for_len[] = {0, 0, 0x80, 0x800, 0x10000};
+    static const unsigned long min_for_len[] = { 0, 0, 0x80, 0x800, 0x10000 };
     if (cp < min_for_len[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f ||
         (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
         return 0;
@@ -235,7 +234,10 @@ static size_t escape_text(char *out, size_t cap, const char *in, size_t n, bool 
 }
 
 /* Printable form of N bytes, on one line. */
-static void printable(char *out, size_t cap, const char *in, size_t n) { escape_text(out, cap, in, n, false); }
+static void printable(char *out, size_t cap, const char *in, size_t n)
+{
+    escape_text(out, cap, in, n, false);
+}
 
 /* probe --escape: standard input to standard output, escaped for a terminal; lines kept. */
 static int escape_stream(void)
@@ -309,7 +311,7 @@ static int wait_fds(struct run *r, struct pollfd *fds, int nfds, int64_t deadlin
     struct pollfd all[MANY_CLIENTS + 2];
     if (nfds > MANY_CLIENTS + 1) {
         errno = EINVAL;
-        die("wait_fds: too many descriptors");
+        die_hint(NULL, "wait_fds: too many descriptors");
     }
     for (;;) {
         int64_t left = deadline - now_ms();
@@ -319,7 +321,7 @@ static int wait_fds(struct run *r, struct pollfd *fds, int nfds, int64_t deadlin
             memcpy(all, fds, (size_t)nfds * sizeof *fds);
         int n = nfds;
         if (r->err_fd >= 0)
-            all[n++] = (struct pollfd){.fd = r->err_fd, .events = POLLIN};
+            all[n++] = (struct pollfd){ .fd = r->err_fd, .events = POLLIN };
         int ready = poll(all, (nfds_t)n, (int)left);
         if (ready < 0) {
             if (errno == EINTR)
@@ -349,8 +351,8 @@ static void pause_ms(struct run *r, int ms) { wait_fds(r, NULL, 0, now_ms() + ms
  */
 static int listening_ports(int *ports, int *families, int cap)
 {
-    static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
-    static const int table_family[] = {AF_INET, AF_INET6};
+    static const char *const tables[] = { "/proc/net/tcp", "/proc/net/tcp6" };
+    static const int table_family[] = { AF_INET, AF_INET6 };
     int n = 0;
     for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
         FILE *f = fopen(tables[t], "re");
@@ -391,19 +393,22 @@ static int listening_family(int port)
 static int pick_free_port(void)
 {
     for (int attempt = 0; attempt < 200; attempt++) {
-        int port = 20000 + (int)(((unsigned)getpid() * 7919u + (unsigned)now_ms() * 31u + (unsigned)attempt * 104729u) % 12768u);
+        int port = 20000 + (int)(((unsigned)getpid() * 7919u + (unsigned)now_ms() * 31u +
+                                  (unsigned)attempt * 104729u) %
+                                 12768u);
         int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (s < 0)
             die("socket");
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                                .sin_addr.s_addr = htonl(INADDR_ANY)};
+        struct sockaddr_in a = { .sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)port),
+                                 .sin_addr.s_addr = htonl(INADDR_ANY) };
         int rc = bind(s, (struct sockaddr *)&a, sizeof a);
         close(s);
         if (rc == 0)
             return port;
     }
     errno = EADDRINUSE;
-    die("no free port between 20000 and 32767");
+    die_hint(NULL, "no free port between 20000 and 32767");
 }
 
 /* --- the server process ------------------------------------------------------------------ */
@@ -426,7 +431,8 @@ static void describe_status(int status, char *out, size_t cap)
 static void read_jail_reports(struct run *r)
 {
     while (r->status_fd >= 0 && r->status_len < sizeof r->status_text - 1) {
-        ssize_t n = read(r->status_fd, r->status_text + r->status_len, sizeof r->status_text - 1 - r->status_len);
+        ssize_t n = read(r->status_fd, r->status_text + r->status_len,
+                         sizeof r->status_text - 1 - r->status_len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
@@ -485,9 +491,11 @@ static bool server_gone(struct run *r)
             drain_stderr(r);
             char shown[400];
             printable(shown, sizeof shown, r->err, r->err_len < 300 ? r->err_len : 300);
-            fprintf(stderr, "probe: the sandbox did not start: %s (the scenario could not be run; this is not the "
-                            "server's fault)\n",
-                    shown[0] ? shown : "it said nothing");
+            fprintf(
+                stderr,
+                "probe: the sandbox did not start: %s (the scenario could not be run; this is not the "
+                "server's fault)\n",
+                shown[0] ? shown : "it said nothing");
             exit(3);
         }
     }
@@ -512,7 +520,9 @@ static bool report_death(struct run *r, const char *when)
     r->nfindings++;
     evidence(r, "server: %s", strncmp(fate, "was ", 4) == 0 ? fate + 4 : fate);
     if (WIFSIGNALED(r->status) && WTERMSIG(r->status) == SIGPIPE)
-        evidence(r, "why: it wrote to a connection whose peer had gone, and SIGPIPE's default action ends the process");
+        evidence(
+            r,
+            "why: it wrote to a connection whose peer had gone, and SIGPIPE's default action ends the process");
     return true;
 }
 
@@ -534,7 +544,7 @@ static void start_server(struct run *r)
     char port_arg[16];
     snprintf(port_arg, sizeof port_arg, "%d", r->port);
     pid_t parent = getpid();
-    int statusfd[2] = {-1, -1};
+    int statusfd[2] = { -1, -1 };
     if (r->jailed && pipe2(statusfd, O_CLOEXEC) < 0)
         die("pipe2");
     int pipefd[2];
@@ -606,13 +616,14 @@ static bool await_listening(struct run *r)
             return false;
         }
         if (now_ms() >= deadline) {
-            finding(r, "the server did not listen on port %d (its first argument) within %d s", r->port,
-                    LISTEN_WAIT_MS / 1000);
+            finding(r, "the server did not listen on port %d (its first argument) within %d s",
+                    r->port, LISTEN_WAIT_MS / 1000);
             if (r->private_netns) {
                 int ports[16];
                 int n = listening_ports(ports, NULL, 16);
                 for (int i = 0; i < n; i++)
-                    evidence(r, "it listens on port %d instead: it must take the port from argv[1]", ports[i]);
+                    evidence(r, "it listens on port %d instead: it must take the port from argv[1]",
+                             ports[i]);
                 if (n == 0)
                     describe_hang(r);
             }
@@ -628,8 +639,8 @@ static bool await_listening(struct run *r)
 /* One process, from /proc/PID/stat. */
 struct proc_entry {
     pid_t pid, ppid, pgrp;
-    char state;             /* R, S, D, Z, ... */
-    char comm[16 * 4 + 1];  /* escaped: the server names its processes as it likes */
+    char state;            /* R, S, D, Z, ... */
+    char comm[16 * 4 + 1]; /* escaped: the server names its processes as it likes */
 };
 
 /* Every process on the machine, into PROCS (up to MAX_TASKS); returns how many. */
@@ -753,8 +764,9 @@ static void describe_hang(struct run *r)
             fclose(f);
         }
         printable(shown, sizeof shown, wchan, strlen(wchan));
-        evidence(r, "it runs, listening nowhere: pid %d \"%s\", state %c%s%s", (int)procs[i].pid, procs[i].comm,
-                 procs[i].state, shown[0] && strcmp(shown, "0") != 0 ? ", waiting in the kernel's " : "",
+        evidence(r, "it runs, listening nowhere: pid %d \"%s\", state %c%s%s", (int)procs[i].pid,
+                 procs[i].comm, procs[i].state,
+                 shown[0] && strcmp(shown, "0") != 0 ? ", waiting in the kernel's " : "",
                  strcmp(shown, "0") != 0 ? shown : "");
     }
     if (n > 3)
@@ -867,7 +879,7 @@ static void count_running_tasks(pid_t pid, int *running)
 static struct state_count count_states(struct run *r, int64_t deadline)
 {
     static struct proc_entry procs[MAX_TASKS];
-    struct state_count c = {0};
+    struct state_count c = { 0 };
     int n = 0;
     int64_t rescan = 0;
     while (now_ms() < deadline) {
@@ -891,10 +903,10 @@ static struct state_count count_states(struct run *r, int64_t deadline)
 static struct sched_sample sched_growth(const struct sched_sample *before, int nbefore,
                                         const struct sched_sample *after, int nafter, int *tasks)
 {
-    struct sched_sample sum = {0};
+    struct sched_sample sum = { 0 };
     *tasks = nafter;
     for (int i = 0; i < nafter; i++) {
-        struct sched_sample base = {0};
+        struct sched_sample base = { 0 };
         for (int k = 0; k < nbefore; k++)
             if (before[k].tid == after[i].tid)
                 base = before[k];
@@ -955,7 +967,7 @@ static int server_zombies(struct run *r, struct proc_entry *zombies, int cap)
 /* Connections to PORT in this namespace in state CLOSE-WAIT: the client closed, the server not. */
 static int close_wait_count(int port)
 {
-    static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+    static const char *const tables[] = { "/proc/net/tcp", "/proc/net/tcp6" };
     int n = 0;
     for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
         FILE *f = fopen(tables[t], "re");
@@ -964,7 +976,8 @@ static int close_wait_count(int port)
         char line[512];
         while (fgets(line, sizeof line, f)) {
             unsigned local_port, state;
-            if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &local_port, &state) == 2 &&
+            if (sscanf(line, " %*d: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &local_port, &state) ==
+                    2 &&
                 (int)local_port == port && state == TCP_CLOSE_WAIT)
                 n++;
         }
@@ -1003,9 +1016,12 @@ static void stop_server(struct run *r)
         if (procs[i].state == 'Z' || procs[i].pgrp == r->server)
             continue;
         if (outlived++ == 0)
-            finding(r, "a process the server started outlived it (it left the server's process group)");
-        evidence(r, "left behind: pid %d \"%s\" (state %c, process group %d, parent %d), killed now",
-                 (int)procs[i].pid, procs[i].comm, procs[i].state, (int)procs[i].pgrp, (int)procs[i].ppid);
+            finding(
+                r, "a process the server started outlived it (it left the server's process group)");
+        evidence(r,
+                 "left behind: pid %d \"%s\" (state %c, process group %d, parent %d), killed now",
+                 (int)procs[i].pid, procs[i].comm, procs[i].state, (int)procs[i].pgrp,
+                 (int)procs[i].ppid);
     }
     if (outlived > 1)
         evidence(r, "left behind: %d processes in all", outlived);
@@ -1053,7 +1069,7 @@ static void stop_server(struct run *r)
 /* One client connection and what came back on it. */
 struct conn {
     int fd;
-    char line[128];         /* the reply line being received */
+    char line[128]; /* the reply line being received */
     size_t line_len;
     int dones;              /* "done" lines received */
     bool eof;               /* the server closed the connection */
@@ -1078,10 +1094,12 @@ static int conn_start(const struct run *r, struct conn *c)
     c->fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0)
         die("socket");
-    struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r->port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)r->port),
-                              .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    struct sockaddr_in a4 = { .sin_family = AF_INET,
+                              .sin_port = htons((uint16_t)r->port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in6 a6 = { .sin6_family = AF_INET6,
+                               .sin6_port = htons((uint16_t)r->port),
+                               .sin6_addr = IN6ADDR_LOOPBACK_INIT };
     int rc = family == AF_INET6 ? connect(c->fd, (struct sockaddr *)&a6, sizeof a6)
                                 : connect(c->fd, (struct sockaddr *)&a4, sizeof a4);
     if (rc == 0)
@@ -1107,9 +1125,10 @@ static bool conn_connected(struct conn *c)
 }
 
 /* Wait for EVENTS on C by DEADLINE; false (c->err ETIMEDOUT in CALL) if they do not come. */
-static bool conn_wait(struct run *r, struct conn *c, short events, int64_t deadline, const char *call)
+static bool conn_wait(struct run *r, struct conn *c, short events, int64_t deadline,
+                      const char *call)
 {
-    struct pollfd p = {.fd = c->fd, .events = events};
+    struct pollfd p = { .fd = c->fd, .events = events };
     if (wait_fds(r, &p, 1, deadline) > 0)
         return true;
     errno = ETIMEDOUT;
@@ -1121,7 +1140,8 @@ static bool conn_wait(struct run *r, struct conn *c, short events, int64_t deadl
 static bool conn_open(struct run *r, struct conn *c, int64_t deadline)
 {
     int started = conn_start(r, c);
-    return started > 0 || (started == 0 && conn_wait(r, c, POLLOUT, deadline, "connect") && conn_connected(c));
+    return started > 0 ||
+           (started == 0 && conn_wait(r, c, POLLOUT, deadline, "connect") && conn_connected(c));
 }
 
 static void conn_close(struct conn *c)
@@ -1134,7 +1154,7 @@ static void conn_close(struct conn *c)
 /* Close with SO_LINGER {1, 0}: the kernel sends RST instead of FIN. */
 static void conn_abort(struct conn *c)
 {
-    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
     if (setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg) < 0)
         die("setsockopt SO_LINGER");
     conn_close(c);
@@ -1197,7 +1217,7 @@ static void conn_expect(struct run *r, struct conn *c, int want, int64_t deadlin
         conn_take(c);
         if (c->dones >= want || c->eof || c->err)
             return;
-        struct pollfd p = {.fd = c->fd, .events = POLLIN};
+        struct pollfd p = { .fd = c->fd, .events = POLLIN };
         if (wait_fds(r, &p, 1, deadline) == 0)
             return; /* a timeout is not an error here: the caller counts replies */
     }
@@ -1211,9 +1231,11 @@ static const char *conn_why(const struct conn *c, int want, int ms, char *out, s
     else if (c->err && strcmp(c->failed, "connect") == 0)
         snprintf(out, cap, "connect failed: %s", strerror(c->err));
     else if (c->err)
-        snprintf(out, cap, "%s failed: %s after %d of %d replies", c->failed, strerror(c->err), c->dones, want);
+        snprintf(out, cap, "%s failed: %s after %d of %d replies", c->failed, strerror(c->err),
+                 c->dones, want);
     else if (c->eof)
-        snprintf(out, cap, "the server closed the connection after %d of %d replies", c->dones, want);
+        snprintf(out, cap, "the server closed the connection after %d of %d replies", c->dones,
+                 want);
     else
         snprintf(out, cap, "%d of %d replies within %.1f s", c->dones, want, ms / 1000.0);
     return out;
@@ -1250,9 +1272,9 @@ static bool served(struct run *r, const char *who, const char *line)
 
 /* What the server's tasks did over one window: the numbers a spinning verdict rests on. */
 struct runnable_window {
-    double wall;              /* seconds */
-    double accounted;         /* runnable seconds per second, from schedstat */
-    double seen;              /* tasks found runnable per look, from their states */
+    double wall;      /* seconds */
+    double accounted; /* runnable seconds per second, from schedstat */
+    double seen;      /* tasks found runnable per look, from their states */
     int tasks, looks;
     struct sched_sample grew; /* run and wait times, context switches */
 };
@@ -1293,19 +1315,27 @@ static void check_after(struct run *r, const char *what_happened)
     if (report_death(r, when))
         return;
     if (runnable >= RUNNABLE_LIMIT) {
-        finding(r, "the server spins after %s: runnable %.2f s of every second with no client connected",
-                what_happened, runnable);
-        evidence(r, "cpu: over %.2f s its %d task%s ran %.2f s and waited %.2f s for a CPU: runnable %.2f s/s "
-                    "(a waiting server: 0; limit %.2f)",
-                 w.wall, w.tasks, w.tasks == 1 ? "" : "s", (double)w.grew.run_ns / 1e9, (double)w.grew.wait_ns / 1e9,
-                 w.accounted, RUNNABLE_LIMIT);
-        evidence(r, "state: looked %d times, found %.2f tasks running or ready to run each time, on average "
-                    "(a waiting server: 0)",
-                 w.looks, w.seen);
-        evidence(r, "context switches: %lld voluntary (it waited for something), %lld involuntary (the CPU was taken "
-                    "from it)%s",
-                 w.grew.voluntary, w.grew.involuntary,
-                 w.grew.voluntary <= w.grew.involuntary ? ": its system calls return at once" : "");
+        finding(
+            r,
+            "the server spins after %s: runnable %.2f s of every second with no client connected",
+            what_happened, runnable);
+        evidence(
+            r,
+            "cpu: over %.2f s its %d task%s ran %.2f s and waited %.2f s for a CPU: runnable %.2f s/s "
+            "(a waiting server: 0; limit %.2f)",
+            w.wall, w.tasks, w.tasks == 1 ? "" : "s", (double)w.grew.run_ns / 1e9,
+            (double)w.grew.wait_ns / 1e9, w.accounted, RUNNABLE_LIMIT);
+        evidence(
+            r,
+            "state: looked %d times, found %.2f tasks running or ready to run each time, on average "
+            "(a waiting server: 0)",
+            w.looks, w.seen);
+        evidence(
+            r,
+            "context switches: %lld voluntary (it waited for something), %lld involuntary (the CPU was taken "
+            "from it)%s",
+            w.grew.voluntary, w.grew.involuntary,
+            w.grew.voluntary <= w.grew.involuntary ? ": its system calls return at once" : "");
         return; /* the verdict is in; a next client would only add a second to wait */
     }
     if (!served(r, "the next client", "next client\n"))
@@ -1330,7 +1360,8 @@ static void sc_leaves_mid_reply(struct run *r)
         conn_send(r, &c, "hello\n", 6, now_ms() + REPLY_MS);
     char why[TEXT_MAX];
     if (c.err)
-        finding(r, "the client could not send its line: %s", conn_why(&c, 0, REPLY_MS, why, sizeof why));
+        finding(r, "the client could not send its line: %s",
+                conn_why(&c, 0, REPLY_MS, why, sizeof why));
     conn_close(&c);
     check_after(r, "a client left before its reply");
 }
@@ -1338,7 +1369,7 @@ static void sc_leaves_mid_reply(struct run *r)
 /* The client process of scenario 3: it reports on PIPE, then waits to be killed. */
 static _Noreturn void killed_client(struct run *r, int report_fd)
 {
-    struct sigaction dfl = {.sa_handler = SIG_DFL};
+    struct sigaction dfl = { .sa_handler = SIG_DFL };
     sigaction(SIGINT, &dfl, NULL);
     sigaction(SIGTERM, &dfl, NULL);
     sigaction(SIGHUP, &dfl, NULL);
@@ -1372,7 +1403,7 @@ static void sc_client_killed(struct run *r)
     char msg[TEXT_MAX] = "";
     size_t len = 0;
     int64_t deadline = now_ms() + 2 * REPLY_MS;
-    struct pollfd p = {.fd = report[0], .events = POLLIN};
+    struct pollfd p = { .fd = report[0], .events = POLLIN };
     while (len < sizeof msg - 1 && !memchr(msg, '\n', len) && wait_fds(r, &p, 1, deadline) > 0) {
         ssize_t n = read(report[0], msg + len, sizeof msg - 1 - len);
         if (n < 0 && errno == EINTR)
@@ -1391,7 +1422,8 @@ static void sc_client_killed(struct run *r)
     client_pid = 0;
     msg[strcspn(msg, "\n")] = '\0';
     if (strcmp(msg, "ok") != 0) {
-        finding(r, "the client got no reply before it was killed: %s", msg[0] ? msg : "it did not say why");
+        finding(r, "the client got no reply before it was killed: %s",
+                msg[0] ? msg : "it did not say why");
         report_death(r, "while the client was connected");
     }
     check_after(r, "a client was killed with SIGKILL");
@@ -1407,7 +1439,8 @@ static void sc_unread_reply_rst(struct run *r)
         if (!conn_wait(r, &c, POLLIN, deadline, "waiting for the reply"))
             finding(r, "no reply arrived within %.1f s", REPLY_MS / 1000.0);
     } else {
-        finding(r, "the client could not send its line: %s", conn_why(&c, 0, REPLY_MS, why, sizeof why));
+        finding(r, "the client could not send its line: %s",
+                conn_why(&c, 0, REPLY_MS, why, sizeof why));
     }
     conn_close(&c); /* the reply is still unread: RST, not FIN */
     check_after(r, "a client closed with its reply unread (RST)");
@@ -1466,7 +1499,8 @@ static void one_reply(struct run *r, const char *line, size_t len, const char *w
         if (conn_send(r, &c, "after\n", 6, deadline))
             conn_expect(r, &c, 2, deadline);
         if (c.bad[0] || c.dones < 2) {
-            finding(r, "the line after %s was not answered: %s", what, conn_why(&c, 2, REPLY_MS, why, sizeof why));
+            finding(r, "the line after %s was not answered: %s", what,
+                    conn_why(&c, 2, REPLY_MS, why, sizeof why));
             report_death(r, "while serving that client");
         }
     }
@@ -1512,13 +1546,13 @@ static void sc_many_clients(struct run *r)
         int finished = 0;
         for (int i = 0; i < MANY_CLIENTS; i++) {
             struct conn *k = &c[i];
-            p[i] = (struct pollfd){.fd = -1};
+            p[i] = (struct pollfd){ .fd = -1 };
             if (k->err || k->eof || k->bad[0] || k->dones >= MANY_LINES) {
                 finished++;
                 continue;
             }
             if (!connected[i]) {
-                p[i] = (struct pollfd){.fd = k->fd, .events = POLLOUT};
+                p[i] = (struct pollfd){ .fd = k->fd, .events = POLLOUT };
                 continue;
             }
             if (sent[i] == k->dones) {
@@ -1529,7 +1563,7 @@ static void sc_many_clients(struct run *r)
                     continue;
                 sent[i]++;
             }
-            p[i] = (struct pollfd){.fd = k->fd, .events = POLLIN};
+            p[i] = (struct pollfd){ .fd = k->fd, .events = POLLIN };
         }
         if (finished == MANY_CLIENTS || wait_fds(r, p, MANY_CLIENTS, deadline) == 0)
             break;
@@ -1545,7 +1579,7 @@ static void sc_many_clients(struct run *r)
 
     /* Tally: how many got everything, and what the others got. */
     int complete = 0, never_connected = 0;
-    int by_replies[MANY_LINES + 1] = {0};
+    int by_replies[MANY_LINES + 1] = { 0 };
     for (int i = 0; i < MANY_CLIENTS; i++) {
         if (!connected[i])
             never_connected++;
@@ -1554,14 +1588,16 @@ static void sc_many_clients(struct run *r)
         by_replies[c[i].dones > MANY_LINES ? MANY_LINES : c[i].dones]++;
     }
     if (complete < MANY_CLIENTS) {
-        finding(r, "%d of %d clients connected at once got their %d replies within %.1f s (clients served one at a time?)",
-                complete, MANY_CLIENTS, MANY_LINES, MANY_MS / 1000.0);
+        finding(
+            r,
+            "%d of %d clients connected at once got their %d replies within %.1f s (clients served one at a time?)",
+            complete, MANY_CLIENTS, MANY_LINES, MANY_MS / 1000.0);
         char tally[TEXT_MAX];
         size_t o = (size_t)snprintf(tally, sizeof tally, "replies per client:");
         for (int k = MANY_LINES; k >= 0; k--)
             if (by_replies[k] && o < sizeof tally)
-                o += (size_t)snprintf(tally + o, sizeof tally - o, " %d client%s got %d;", by_replies[k],
-                                      by_replies[k] == 1 ? "" : "s", k);
+                o += (size_t)snprintf(tally + o, sizeof tally - o, " %d client%s got %d;",
+                                      by_replies[k], by_replies[k] == 1 ? "" : "s", k);
         evidence(r, "%s", tally);
         if (never_connected)
             evidence(r, "%d client%s could not even connect in time", never_connected,
@@ -1569,7 +1605,8 @@ static void sc_many_clients(struct run *r)
         for (int i = 0; i < MANY_CLIENTS; i++) {
             char why[TEXT_MAX];
             if (c[i].bad[0] || (c[i].err && connected[i])) {
-                evidence(r, "client %d: %s", i + 1, conn_why(&c[i], MANY_LINES, MANY_MS, why, sizeof why));
+                evidence(r, "client %d: %s", i + 1,
+                         conn_why(&c[i], MANY_LINES, MANY_MS, why, sizeof why));
                 break;
             }
         }
@@ -1586,12 +1623,14 @@ static void sc_second_client(struct run *r)
     struct conn first, second;
     char why[TEXT_MAX];
     if (!conn_line(r, &first, "first\n")) {
-        finding(r, "the first client was not served: %s", conn_why(&first, 1, REPLY_MS, why, sizeof why));
+        finding(r, "the first client was not served: %s",
+                conn_why(&first, 1, REPLY_MS, why, sizeof why));
         report_death(r, "while serving the first client");
     } else {
         if (!conn_line(r, &second, "second\n")) {
-            finding(r, "a second client got no reply while the first stayed connected and idle: %s "
-                       "(clients served one at a time?)",
+            finding(r,
+                    "a second client got no reply while the first stayed connected and idle: %s "
+                    "(clients served one at a time?)",
                     conn_why(&second, 1, REPLY_MS, why, sizeof why));
             report_death(r, "while two clients were connected");
         }
@@ -1632,13 +1671,18 @@ static void sc_descriptors_closed(struct run *r)
     while ((now = server_descriptors(r)) >= before + LEAK_LIMIT && now_ms() < deadline)
         pause_ms(r, 20);
     if (now >= before + LEAK_LIMIT) {
-        finding(r, "the server keeps a descriptor per client: %d open after %d clients came and went, %d before",
-                now, SERIAL_CLIENTS, before);
-        evidence(r, "descriptors: %d before the clients, %d after (+%d for %d clients; limit +%d): close() each "
-                    "client's socket when its conversation ends",
-                 before, now, now - before, SERIAL_CLIENTS, LEAK_LIMIT - 1);
-        evidence(r, "connections to port %d in CLOSE-WAIT (the client closed, the server never did): %d", r->port,
-                 close_wait_count(r->port));
+        finding(
+            r,
+            "the server keeps a descriptor per client: %d open after %d clients came and went, %d before",
+            now, SERIAL_CLIENTS, before);
+        evidence(
+            r,
+            "descriptors: %d before the clients, %d after (+%d for %d clients; limit +%d): close() each "
+            "client's socket when its conversation ends",
+            before, now, now - before, SERIAL_CLIENTS, LEAK_LIMIT - 1);
+        evidence(
+            r, "connections to port %d in CLOSE-WAIT (the client closed, the server never did): %d",
+            r->port, close_wait_count(r->port));
     }
     check_after(r, "clients came and went one after another");
 }
@@ -1655,14 +1699,17 @@ static void sc_children_reaped(struct run *r)
     if (zombies >= 2) {
         struct proc_entry z[3];
         int shown = server_zombies(r, z, 3);
-        finding(r, "the server leaves its children unreaped: %d zombies after %d clients came and went", zombies,
-                SERIAL_CLIENTS);
+        finding(
+            r, "the server leaves its children unreaped: %d zombies after %d clients came and went",
+            zombies, SERIAL_CLIENTS);
         for (int i = 0; i < shown && i < 3; i++)
-            evidence(r, "zombie: pid %d \"%s\", child of pid %d, which never waited for it", (int)z[i].pid, z[i].comm,
-                     (int)z[i].ppid);
-        evidence(r, "zombies: %d (limit 1): wait for each child (waitpid in a SIGCHLD handler, or SIGCHLD set to "
-                    "SIG_IGN)",
-                 zombies);
+            evidence(r, "zombie: pid %d \"%s\", child of pid %d, which never waited for it",
+                     (int)z[i].pid, z[i].comm, (int)z[i].ppid);
+        evidence(
+            r,
+            "zombies: %d (limit 1): wait for each child (waitpid in a SIGCHLD handler, or SIGCHLD set to "
+            "SIG_IGN)",
+            zombies);
     }
     check_after(r, "clients came and went one after another");
 }
@@ -1673,9 +1720,12 @@ enum profile {
     FULL_PROFILE = 2,    /* everything */
 };
 
-static const struct { const char *name; unsigned bit; } PROFILES[] = {
-    {"sigpipe", SIGPIPE_PROFILE},
-    {"full", FULL_PROFILE},
+static const struct {
+    const char *name;
+    unsigned bit;
+} PROFILES[] = {
+    { "sigpipe", SIGPIPE_PROFILE },
+    { "full", FULL_PROFILE },
 };
 
 static const struct scenario {
@@ -1685,30 +1735,30 @@ static const struct scenario {
     unsigned profiles;
     const char *what;
 } SCENARIOS[] = {
-    {"leaves-normally", sc_leaves_normally, 10, SIGPIPE_PROFILE | FULL_PROFILE,
-     "a client sends a line, reads its done, and closes"},
-    {"leaves-mid-reply", sc_leaves_mid_reply, 10, SIGPIPE_PROFILE | FULL_PROFILE,
-     "a client sends a line and closes at once, before the reply"},
-    {"client-killed", sc_client_killed, 10, SIGPIPE_PROFILE | FULL_PROFILE,
-     "a client process is killed (SIGKILL) while connected"},
-    {"unread-reply-rst", sc_unread_reply_rst, 10, SIGPIPE_PROFILE | FULL_PROFILE,
-     "a client closes with its reply unread: its kernel sends RST"},
-    {"abort-before-send", sc_abort_before_send, 10, SIGPIPE_PROFILE | FULL_PROFILE,
-     "a client resets (SO_LINGER {1,0}) right after connecting"},
-    {"abort-after-send", sc_abort_after_send, 10, SIGPIPE_PROFILE | FULL_PROFILE,
-     "a client resets after a line and its reply"},
-    {"long-line", sc_long_line, 5, FULL_PROFILE,
-     "a 10000-byte line gets exactly one done; the next line is answered"},
-    {"binary-bytes", sc_binary_bytes, 5, FULL_PROFILE,
-     "a line with NUL and 0xff bytes gets one done; the next line too"},
-    {"many-clients", sc_many_clients, 5, FULL_PROFILE,
-     "20 clients connected at once, 3 lines each, all answered within 3 s"},
-    {"second-client", sc_second_client, 5, FULL_PROFILE,
-     "a second client is served within 1 s while the first sits idle"},
-    {"descriptors-closed", sc_descriptors_closed, 5, FULL_PROFILE,
-     "20 clients one after another leave the server's open descriptors as they were"},
-    {"children-reaped", sc_children_reaped, 5, FULL_PROFILE,
-     "20 clients one after another leave no zombie child behind"},
+    { "leaves-normally", sc_leaves_normally, 10, SIGPIPE_PROFILE | FULL_PROFILE,
+      "a client sends a line, reads its done, and closes" },
+    { "leaves-mid-reply", sc_leaves_mid_reply, 10, SIGPIPE_PROFILE | FULL_PROFILE,
+      "a client sends a line and closes at once, before the reply" },
+    { "client-killed", sc_client_killed, 10, SIGPIPE_PROFILE | FULL_PROFILE,
+      "a client process is killed (SIGKILL) while connected" },
+    { "unread-reply-rst", sc_unread_reply_rst, 10, SIGPIPE_PROFILE | FULL_PROFILE,
+      "a client closes with its reply unread: its kernel sends RST" },
+    { "abort-before-send", sc_abort_before_send, 10, SIGPIPE_PROFILE | FULL_PROFILE,
+      "a client resets (SO_LINGER {1,0}) right after connecting" },
+    { "abort-after-send", sc_abort_after_send, 10, SIGPIPE_PROFILE | FULL_PROFILE,
+      "a client resets after a line and its reply" },
+    { "long-line", sc_long_line, 5, FULL_PROFILE,
+      "a 10000-byte line gets exactly one done; the next line is answered" },
+    { "binary-bytes", sc_binary_bytes, 5, FULL_PROFILE,
+      "a line with NUL and 0xff bytes gets one done; the next line too" },
+    { "many-clients", sc_many_clients, 5, FULL_PROFILE,
+      "20 clients connected at once, 3 lines each, all answered within 3 s" },
+    { "second-client", sc_second_client, 5, FULL_PROFILE,
+      "a second client is served within 1 s while the first sits idle" },
+    { "descriptors-closed", sc_descriptors_closed, 5, FULL_PROFILE,
+      "20 clients one after another leave the server's open descriptors as they were" },
+    { "children-reaped", sc_children_reaped, 5, FULL_PROFILE,
+      "20 clients one after another leave no zombie child behind" },
 };
 #define NSCENARIOS (sizeof SCENARIOS / sizeof *SCENARIOS)
 
@@ -1726,23 +1776,27 @@ static void on_fatal_signal(int sig)
 
 static _Noreturn void usage(FILE *to, int status)
 {
-    fprintf(to, "usage: probe [--port PORT] [--no-netns] [--allow-host-net] [--jailed] SCENARIO COMMAND [ARG...]\n"
-                "       probe --list [PROFILE] | --table | --escape\n"
-                "\n"
-                "Runs one grading scenario against a server started as COMMAND [ARG...] PORT (it\n"
-                "must listen on PORT and answer each line with \"done\"), in a private network\n"
-                "namespace (PORT %d unless given), or in the current one with --no-netns.\n"
-                "Prints PASS or FAIL and the evidence; exit 0 pass, 1 fail, 2 usage, 3 the\n"
-                "scenario could not be run.\n"
-                "\n"
-                "scenarios (points, profiles):\n",
-            NETNS_PORT);
+    fprintf(
+        to,
+        "usage: probe [--port PORT] [--no-netns] [--allow-host-net] [--jailed] SCENARIO COMMAND [ARG...]\n"
+        "       probe --list [PROFILE] | --table | --escape\n"
+        "\n"
+        "Runs one grading scenario against a server started as COMMAND [ARG...] PORT (it\n"
+        "must listen on PORT and answer each line with \"done\"), in a private network\n"
+        "namespace (PORT %d unless given), or in the current one with --no-netns.\n"
+        "Prints PASS or FAIL and the evidence; exit 0 pass, 1 fail, 2 usage, 3 the\n"
+        "scenario could not be run.\n"
+        "\n"
+        "scenarios (points, profiles):\n",
+        NETNS_PORT);
     for (size_t i = 0; i < NSCENARIOS; i++)
         fprintf(to, "  %-18s %2d %-12s %s\n", SCENARIOS[i].name, SCENARIOS[i].points,
-                SCENARIOS[i].profiles & SIGPIPE_PROFILE ? "sigpipe,full" : "full", SCENARIOS[i].what);
-    fprintf(to, "After each, the server must be alive, not spin (its tasks runnable under %.1f s of\n"
-                "every second with nobody connected, measured over %.1f s), and serve a fresh\n"
-                "client within %.0f s; no process of it may outlive it.\n",
+                SCENARIOS[i].profiles & SIGPIPE_PROFILE ? "sigpipe,full" : "full",
+                SCENARIOS[i].what);
+    fprintf(to,
+            "After each, the server must be alive, not spin (its tasks runnable under %.1f s of\n"
+            "every second with nobody connected, measured over %.1f s), and serve a fresh\n"
+            "client within %.0f s; no process of it may outlive it.\n",
             RUNNABLE_LIMIT, CPU_WINDOW_MS / 1000.0, REPLY_MS / 1000.0);
     exit(status);
 }
@@ -1757,7 +1811,8 @@ static int list_scenarios(const char *profile)
             if (strcmp(profile, PROFILES[i].name) == 0)
                 want = PROFILES[i].bit;
         if (!want) {
-            fprintf(stderr, "probe: no profile '%s' (the profiles are sigpipe and full)\n", profile);
+            fprintf(stderr, "probe: no profile '%s' (the profiles are sigpipe and full)\n",
+                    profile);
             return 2;
         }
     }
@@ -1772,12 +1827,15 @@ static int table_scenarios(void)
 {
     for (size_t i = 0; i < NSCENARIOS; i++)
         printf("%s\t%d\t%s\t%s\n", SCENARIOS[i].name, SCENARIOS[i].points,
-               SCENARIOS[i].profiles & SIGPIPE_PROFILE ? "sigpipe,full" : "full", SCENARIOS[i].what);
+               SCENARIOS[i].profiles & SIGPIPE_PROFILE ? "sigpipe,full" : "full",
+               SCENARIOS[i].what);
     return fflush(stdout) == EOF ? 1 : 0;
 }
 
 int main(int argc, char *argv[])
 {
+    die_init("probe");
+    die_failure(3, "the scenario could not be run; this is not the server's fault", kill_started);
     int port = NETNS_PORT;
     bool use_netns = true, allow_host_net = false, jailed = false;
     int argi = 1;
@@ -1795,7 +1853,8 @@ int main(int argc, char *argv[])
             errno = 0;
             long p = strtol(argv[++argi], &end, 10);
             if (errno || end == argv[argi] || *end || p < 1 || p > 65535) {
-                fprintf(stderr, "probe: bad port '%s': give a number from 1 to 65535\n", argv[argi]);
+                fprintf(stderr, "probe: bad port '%s': give a number from 1 to 65535\n",
+                        argv[argi]);
                 return 2;
             }
             port = (int)p;
@@ -1821,7 +1880,8 @@ int main(int argc, char *argv[])
         return 2;
     }
     if (strchr(argv[argi + 1], '/') && access(argv[argi + 1], X_OK) < 0) {
-        fprintf(stderr, "probe: cannot run %s: %s (give an executable)\n", argv[argi + 1], strerror(errno));
+        fprintf(stderr, "probe: cannot run %s: %s (give an executable)\n", argv[argi + 1],
+                strerror(errno));
         return 2;
     }
 
@@ -1833,9 +1893,9 @@ int main(int argc, char *argv[])
     r.err_fd = -1;
     r.status_fd = -1;
 
-    struct sigaction sa = {.sa_handler = on_fatal_signal};
+    struct sigaction sa = { .sa_handler = on_fatal_signal };
     sigemptyset(&sa.sa_mask);
-    struct sigaction ign = {.sa_handler = SIG_IGN};
+    struct sigaction ign = { .sa_handler = SIG_IGN };
     sigemptyset(&ign.sa_mask);
     if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0 ||
         sigaction(SIGHUP, &sa, NULL) < 0 || sigaction(SIGPIPE, &ign, NULL) < 0)
@@ -1850,11 +1910,14 @@ int main(int argc, char *argv[])
         r.private_netns = true;
     } else if (allow_host_net) {
         r.port = pick_free_port(); /* no namespaces here: share the host's ports */
-        fprintf(stderr, "probe: warning: %s; the server runs on the host's loopback, port %d\n", netns_err, r.port);
+        fprintf(stderr, "probe: warning: %s; the server runs on the host's loopback, port %d\n",
+                netns_err, r.port);
     } else {
-        fprintf(stderr, "probe: %s (the scenario could not be run: the server would share the host's network; "
-                        "--allow-host-net allows that)\n",
-                netns_err);
+        fprintf(
+            stderr,
+            "probe: %s (the scenario could not be run: the server would share the host's network; "
+            "--allow-host-net allows that)\n",
+            netns_err);
         return 3;
     }
 

@@ -10,10 +10,17 @@
 /* The name every message begins with; call first. */
 void die_init(const char *program);
 
-/* "program: <fmt>: <strerror(errno)>", then exit 1. */
+/*
+ * For a program whose failures mean something else (the grader's probe: 3,
+ * "the scenario could not be run"): the status die() and die_hint() exit
+ * with, the hint die() adds, and what to do first (kill what was started).
+ */
+void die_failure(int status, const char *hint, void (*before_exit)(void));
+
+/* "program: <fmt>: <strerror(errno)>", then exit 1 (or die_failure()'s status, hint added). */
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* "program: <fmt> (<hint>)" (no parentheses for a NULL hint), then exit 1. */
+/* "program: <fmt> (<hint>)" (a NULL hint: die_failure()'s, if any), then exit 1 (or die_failure()'s). */
 _Noreturn void die_hint(const char *hint, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

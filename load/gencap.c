@@ -28,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/die.h"
+
 #define PROG "gencap"
 
 enum {
@@ -35,9 +37,9 @@ enum {
     IP_LEN = 20,
     TCP_LEN = 20,
     MAX_PAYLOAD = 32,
-    MAX_LINES = 8,        /* lines per connection, at most */
+    MAX_LINES = 8, /* lines per connection, at most */
     SERVER_PORT = 3333,
-    STEP_USEC = 50,       /* capture time between packets */
+    STEP_USEC = 50, /* capture time between packets */
 };
 
 enum { F_FIN = 0x01, F_SYN = 0x02, F_RST = 0x04, F_PSH = 0x08, F_ACK = 0x10 };
@@ -51,24 +53,18 @@ struct conn {
     uint32_t client_seq, server_seq; /* next sequence number each side sends */
     int lines;                       /* lines this connection exchanges */
     enum close_kind close;
-    int step;                        /* next packet of its script */
+    int step; /* next packet of its script */
 };
 
 struct gen {
     FILE *out;
     const char *path;
     uint64_t rng;
-    uint64_t usec;          /* capture clock */
-    uint32_t next_client;   /* counter that makes each connection's endpoint */
+    uint64_t usec;        /* capture clock */
+    uint32_t next_client; /* counter that makes each connection's endpoint */
     uint32_t server_ip;
-    unsigned long packets;  /* written so far */
+    unsigned long packets; /* written so far */
 };
-
-static _Noreturn void die(const char *what, const char *why, const char *hint)
-{
-    fprintf(stderr, PROG ": %s: %s (%s)\n", what, why, hint);
-    exit(1);
-}
 
 static _Noreturn void usage(FILE *to, int status)
 {
@@ -93,10 +89,17 @@ static uint32_t rng_next(struct gen *g)
     return (uint32_t)((g->rng * 2685821657736338717ULL) >> 32);
 }
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
 static void put32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
 }
 /* The pcap headers are in the writer's byte order, which the magic tells. */
 static void put32_host(uint8_t *p, uint32_t v) { memcpy(p, &v, sizeof v); }
@@ -122,19 +125,19 @@ static uint16_t fold(uint32_t sum)
 static void write_all(struct gen *g, const void *buf, size_t len)
 {
     if (fwrite(buf, 1, len, g->out) != len)
-        die(g->path, strerror(errno), "is the disk full?");
+        die_hint("is the disk full?", "%s: %s", g->path, strerror(errno));
 }
 
 static void write_file_header(struct gen *g)
 {
     uint8_t h[24];
-    put32_host(h, 0xa1b2c3d4);  /* classic pcap, microseconds */
+    put32_host(h, 0xa1b2c3d4); /* classic pcap, microseconds */
     put16_host(h + 4, 2);
     put16_host(h + 6, 4);
-    put32_host(h + 8, 0);       /* thiszone */
-    put32_host(h + 12, 0);      /* sigfigs */
-    put32_host(h + 16, 65535);  /* snaplen */
-    put32_host(h + 20, 1);      /* LINKTYPE_ETHERNET */
+    put32_host(h + 8, 0);      /* thiszone */
+    put32_host(h + 12, 0);     /* sigfigs */
+    put32_host(h + 16, 65535); /* snaplen */
+    put32_host(h + 20, 1);     /* LINKTYPE_ETHERNET */
     write_all(g, h, sizeof h);
 }
 
@@ -152,8 +155,8 @@ static void emit(struct gen *g, struct conn *c, int to_server, uint8_t flags, co
     uint32_t ack = to_server ? c->server_seq : c->client_seq;
 
     /* Ethernet: locally administered addresses, one per side. */
-    static const uint8_t mac_client[6] = {0x02, 0, 0, 0, 0, 0x01};
-    static const uint8_t mac_server[6] = {0x02, 0, 0, 0, 0, 0x02};
+    static const uint8_t mac_client[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+    static const uint8_t mac_server[6] = { 0x02, 0, 0, 0, 0, 0x02 };
     memcpy(eth, to_server ? mac_server : mac_client, 6);
     memcpy(eth + 6, to_server ? mac_client : mac_server, 6);
     put16(eth + 12, 0x0800);
@@ -214,9 +217,18 @@ static void conn_start(struct gen *g, struct conn *c)
 static int conn_step(struct gen *g, struct conn *c)
 {
     int step = c->step++;
-    if (step == 0) { emit(g, c, 1, F_SYN, NULL); return 1; }
-    if (step == 1) { emit(g, c, 0, F_SYN | F_ACK, NULL); return 1; }
-    if (step == 2) { emit(g, c, 1, F_ACK, NULL); return 1; }
+    if (step == 0) {
+        emit(g, c, 1, F_SYN, NULL);
+        return 1;
+    }
+    if (step == 1) {
+        emit(g, c, 0, F_SYN | F_ACK, NULL);
+        return 1;
+    }
+    if (step == 2) {
+        emit(g, c, 1, F_ACK, NULL);
+        return 1;
+    }
     step -= 3;
     if (step < 3 * c->lines) {
         char line[MAX_PAYLOAD];
@@ -233,18 +245,39 @@ static int conn_step(struct gen *g, struct conn *c)
     step -= 3 * c->lines;
     switch (c->close) {
     case CLOSE_ORDERLY:
-        if (step == 0) { emit(g, c, 1, F_FIN | F_ACK, NULL); return 1; }
-        if (step == 1) { emit(g, c, 0, F_FIN | F_ACK, NULL); return 1; }
-        if (step == 2) { emit(g, c, 1, F_ACK, NULL); return 1; }
+        if (step == 0) {
+            emit(g, c, 1, F_FIN | F_ACK, NULL);
+            return 1;
+        }
+        if (step == 1) {
+            emit(g, c, 0, F_FIN | F_ACK, NULL);
+            return 1;
+        }
+        if (step == 2) {
+            emit(g, c, 1, F_ACK, NULL);
+            return 1;
+        }
         return 0;
     case CLOSE_RESET:
-        if (step == 0) { emit(g, c, 1, F_RST | F_ACK, NULL); return 1; }
+        if (step == 0) {
+            emit(g, c, 1, F_RST | F_ACK, NULL);
+            return 1;
+        }
         return 0;
     case CLOSE_LATE_REPLY:
     default:
-        if (step == 0) { emit(g, c, 1, F_FIN | F_ACK, NULL); return 1; }
-        if (step == 1) { emit(g, c, 0, F_PSH | F_ACK, "done\n"); return 1; }
-        if (step == 2) { emit(g, c, 1, F_RST, NULL); return 1; }
+        if (step == 0) {
+            emit(g, c, 1, F_FIN | F_ACK, NULL);
+            return 1;
+        }
+        if (step == 1) {
+            emit(g, c, 0, F_PSH | F_ACK, "done\n");
+            return 1;
+        }
+        if (step == 2) {
+            emit(g, c, 1, F_RST, NULL);
+            return 1;
+        }
         return 0;
     }
 }
@@ -263,6 +296,7 @@ static unsigned long parse_count(const char *arg, const char *what, unsigned lon
 
 int main(int argc, char *argv[])
 {
+    die_init(PROG);
     const char *path = NULL;
     unsigned long packets = 1000000, concurrency = 200;
     int opt;
@@ -278,18 +312,20 @@ int main(int argc, char *argv[])
     if (path == NULL || optind != argc)
         usage(stderr, 2);
 
-    struct gen g = {.path = path, .rng = 0x9e3779b97f4a7c15ULL, .usec = 1764000000ULL * 1000000,
-                    .server_ip = 0x0a640001u /* 10.100.0.1 */};
+    struct gen g = { .path = path,
+                     .rng = 0x9e3779b97f4a7c15ULL,
+                     .usec = 1764000000ULL * 1000000,
+                     .server_ip = 0x0a640001u /* 10.100.0.1 */ };
     g.out = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
     if (g.out == NULL)
-        die(path, strerror(errno), "check the directory exists and is writable");
+        die_hint("check the directory exists and is writable", "%s: %s", path, strerror(errno));
     static char buf[1 << 20];
     if (setvbuf(g.out, buf, _IOFBF, sizeof buf) != 0)
-        die("setvbuf", "cannot set a buffer", "this should not happen; report it");
+        die_hint("this should not happen; report it", "setvbuf: %s", "cannot set a buffer");
 
     struct conn *conns = calloc(concurrency, sizeof *conns);
     if (conns == NULL)
-        die("calloc", strerror(errno), "ask for fewer connections with -c");
+        die_hint("ask for fewer connections with -c", "calloc: %s", strerror(errno));
     for (unsigned long i = 0; i < concurrency; i++)
         conn_start(&g, &conns[i]);
 
@@ -299,11 +335,11 @@ int main(int argc, char *argv[])
         if (!conn_step(&g, c)) {
             conn_start(&g, c);
             if (!conn_step(&g, c))
-                die("internal", "a new connection has no packets", "report it");
+                die_hint("report it", "internal: %s", "a new connection has no packets");
         }
     }
     free(conns);
     if (fflush(g.out) != 0 || (g.out != stdout && fclose(g.out) != 0))
-        die(path, strerror(errno), "is the disk full?");
+        die_hint("is the disk full?", "%s: %s", path, strerror(errno));
     return 0;
 }

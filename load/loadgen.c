@@ -47,13 +47,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/die.h"
+
 #define PROG "loadgen"
 
 static const char REPLY[] = "done\n";
 #define REPLY_LEN (sizeof REPLY - 1)
 
 enum {
-    FD_RESERVE = 16,     /* files besides the clients: stdio, and some room */
+    FD_RESERVE = 16, /* files besides the clients: stdio, and some room */
     MAX_CLIENTS = 100000,
     MAX_LINES = 1000000,
     LINE_CAP = 64,
@@ -89,7 +91,8 @@ enum err_kind {
 };
 
 static const char *const ERR_NAMES[ERR_KINDS] = {
-    "socket", "connect", "reset", "early-close", "bad-reply", "extra-reply", "send", "recv", "timeout",
+    "socket",      "connect", "reset", "early-close", "bad-reply",
+    "extra-reply", "send",    "recv",  "timeout",
 };
 
 struct client {
@@ -97,7 +100,7 @@ struct client {
     int index;
     enum role role;
     enum state state;
-    char line[LINE_CAP];  /* the line being sent */
+    char line[LINE_CAP]; /* the line being sent */
     size_t line_len, line_sent;
     long lines_sent;      /* whole lines sent */
     long replies;         /* whole replies received */
@@ -120,23 +123,18 @@ struct stats {
     long errors[ERR_KINDS];      /* clients that behaved */
     long rude_errors[ERR_KINDS]; /* clients that left rudely: for information */
     int64_t t_start, t_connected, t_end;
-    int64_t *latency_ns;         /* one per reply to a well-behaved, not slow, client */
+    int64_t *latency_ns; /* one per reply to a well-behaved, not slow, client */
     size_t latencies, latency_cap;
-    char first_failure[256];     /* what happened to the first client that failed */
+    char first_failure[256]; /* what happened to the first client that failed */
 };
 
 /* --- small helpers ------------------------------------------------------------- */
 
-static _Noreturn void die(const char *what, const char *why, const char *hint)
-{
-    fprintf(stderr, PROG ": %s: %s (%s)\n", what, why, hint);
-    exit(1);
-}
-
 static _Noreturn void usage(FILE *to, int status)
 {
     fprintf(to,
-            "usage: " PROG " -p PORT [-h HOST] [-n CLIENTS] [-m LINES] [--rude SHARE] [--slow SHARE]\n"
+            "usage: " PROG
+            " -p PORT [-h HOST] [-n CLIENTS] [-m LINES] [--rude SHARE] [--slow SHARE]\n"
             "               [--slow-pause MS] [--deadline SECONDS] [--json]\n"
             "\n"
             "Connects CLIENTS clients to a line server at once; each then sends LINES lines, one\n"
@@ -165,7 +163,7 @@ static int64_t now_ns(void)
 {
     struct timespec ts;
     if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-        die("clock_gettime", strerror(errno), "this should not happen; report it");
+        die_hint("this should not happen; report it", "clock_gettime: %s", strerror(errno));
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -177,7 +175,8 @@ static long parse_long(const char *arg, const char *what, long min, long max)
     errno = 0;
     long v = strtol(arg, &end, 10);
     if (errno != 0 || end == arg || *end != '\0' || v < min || v > max) {
-        fprintf(stderr, PROG ": bad %s '%s': give a whole number from %ld to %ld\n", what, arg, min, max);
+        fprintf(stderr, PROG ": bad %s '%s': give a whole number from %ld to %ld\n", what, arg, min,
+                max);
         usage(stderr, 2);
     }
     return v;
@@ -205,20 +204,24 @@ static void ensure_files(long needed)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        die("getrlimit RLIMIT_NOFILE", strerror(errno), "this should not happen; report it");
+        die_hint("this should not happen; report it", "getrlimit RLIMIT_NOFILE: %s",
+                 strerror(errno));
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)needed) {
         rlim_t want = rl.rlim_max;
         if (want == RLIM_INFINITY)
             want = (rlim_t)needed;
         rl.rlim_cur = want;
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-            die("setrlimit RLIMIT_NOFILE", strerror(errno), "this should not happen; report it");
+            die_hint("this should not happen; report it", "setrlimit RLIMIT_NOFILE: %s",
+                     strerror(errno));
     }
     if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)needed) {
-        fprintf(stderr,
-                PROG ": %ld clients need %ld open files, but the limit is %llu even raised to its hard limit "
-                "(ask for fewer clients with -n, or raise the hard limit: ulimit -Hn, limits.conf)\n",
-                needed - FD_RESERVE, needed, (unsigned long long)rl.rlim_cur);
+        fprintf(
+            stderr,
+            PROG
+            ": %ld clients need %ld open files, but the limit is %llu even raised to its hard limit "
+            "(ask for fewer clients with -n, or raise the hard limit: ulimit -Hn, limits.conf)\n",
+            needed - FD_RESERVE, needed, (unsigned long long)rl.rlim_cur);
         exit(1);
     }
 }
@@ -235,8 +238,8 @@ static void client_fail(struct stats *st, struct client *c, enum err_kind kind, 
         if (st->first_failure[0] == '\0')
             snprintf(st->first_failure, sizeof st->first_failure,
                      "client %d (%s): %s: %s, after sending %ld lines and receiving %ld replies",
-                     c->index, c->role == ROLE_SLOW ? "slow" : "well-behaved", ERR_NAMES[kind], detail,
-                     c->lines_sent, c->replies);
+                     c->index, c->role == ROLE_SLOW ? "slow" : "well-behaved", ERR_NAMES[kind],
+                     detail, c->lines_sent, c->replies);
     }
     c->failed = true;
     if (c->fd >= 0 && close(c->fd) != 0)
@@ -308,7 +311,8 @@ static void client_send(struct stats *st, struct client *c, const struct options
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
                 return;
-            client_fail(st, c, errno == ECONNRESET || errno == EPIPE ? ERR_RESET : ERR_SEND, strerror(errno));
+            client_fail(st, c, errno == ECONNRESET || errno == EPIPE ? ERR_RESET : ERR_SEND,
+                        strerror(errno));
             return;
         }
         c->line_sent += (size_t)n;
@@ -320,12 +324,14 @@ static void client_send(struct stats *st, struct client *c, const struct options
     c->line_done_ns = now_ns();
     /* A client that leaves with replies unread waits for the reply to the
      * line after its first half, and does not read it. */
-    c->state = c->role == ROLE_UNREAD && c->lines_sent == opt->lines / 2 + 1 ? ST_UNREAD_WAIT : ST_READING;
+    c->state =
+        c->role == ROLE_UNREAD && c->lines_sent == opt->lines / 2 + 1 ? ST_UNREAD_WAIT : ST_READING;
 }
 
 static void client_next_line(struct client *c)
 {
-    int n = snprintf(c->line, sizeof c->line, "loadgen client %d line %ld\n", c->index, c->lines_sent + 1);
+    int n = snprintf(c->line, sizeof c->line, "loadgen client %d line %ld\n", c->index,
+                     c->lines_sent + 1);
     c->line_len = n > 0 && (size_t)n < sizeof c->line ? (size_t)n : 0;
     c->line_sent = 0;
     c->state = ST_SENDING;
@@ -349,7 +355,7 @@ static void client_leave_mid_line(struct stats *st, struct client *c)
         c->state = ST_FIN_WAIT; /* the server answers nothing more, and closes */
         return;
     }
-    struct linger abort_on_close = {.l_onoff = 1, .l_linger = 0};
+    struct linger abort_on_close = { .l_onoff = 1, .l_linger = 0 };
     if (setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &abort_on_close, sizeof abort_on_close) != 0) {
         client_fail(st, c, ERR_SEND, strerror(errno));
         return;
@@ -384,7 +390,7 @@ static void note_latency(struct stats *st, const struct client *c)
         size_t cap = st->latency_cap ? st->latency_cap * 2 : 4096;
         int64_t *grown = realloc(st->latency_ns, cap * sizeof *grown);
         if (grown == NULL)
-            die("realloc", strerror(errno), "ask for fewer clients or lines");
+            die_hint("ask for fewer clients or lines", "realloc: %s", strerror(errno));
         st->latency_ns = grown;
         st->latency_cap = cap;
     }
@@ -449,18 +455,15 @@ static short client_events(const struct client *c)
     }
 }
 
-static void client_serve(struct stats *st, struct client *c, short revents, const struct options *opt)
+static void client_serve(struct stats *st, struct client *c, short revents,
+                         const struct options *opt)
 {
     switch (c->state) {
-    case ST_CONNECTING:
-        client_connected(st, c);
-        break;
+    case ST_CONNECTING: client_connected(st, c); break;
     case ST_HOLDING: /* the server closed or reset a connection that has not talked yet */
     case ST_READING:
     case ST_DRAINING:
-    case ST_FIN_WAIT:
-        client_read(st, c, opt);
-        break;
+    case ST_FIN_WAIT: client_read(st, c, opt); break;
     case ST_SENDING:
         if (revents & (POLLERR | POLLHUP))
             client_read(st, c, opt);
@@ -471,15 +474,17 @@ static void client_serve(struct stats *st, struct client *c, short revents, cons
         /* The reply is here: close without reading it. */
         client_finish(st, c);
         break;
-    case ST_DONE:
-        break;
+    case ST_DONE: break;
     }
 }
 
 /* --- roles ------------------------------------------------------------------------- */
 
 /* Spread SHARE of N evenly: is the I-th one in it? */
-static bool in_share(long i, double share) { return (long)((double)(i + 1) * share) > (long)((double)i * share); }
+static bool in_share(long i, double share)
+{
+    return (long)((double)(i + 1) * share) > (long)((double)i * share);
+}
 
 static void assign_roles(struct client *clients, struct stats *st, const struct options *opt)
 {
@@ -494,7 +499,8 @@ static void assign_roles(struct client *clients, struct stats *st, const struct 
             rude++;
         } else {
             /* The slow share is of all clients, taken from those that behave. */
-            c->role = in_share(others, opt->slow / (1.0 - opt->rude + 1e-12)) ? ROLE_SLOW : ROLE_GOOD;
+            c->role =
+                in_share(others, opt->slow / (1.0 - opt->rude + 1e-12)) ? ROLE_SLOW : ROLE_GOOD;
             if (c->role == ROLE_SLOW)
                 st->slow++;
             st->good++;
@@ -505,12 +511,13 @@ static void assign_roles(struct client *clients, struct stats *st, const struct 
 
 /* --- the run ---------------------------------------------------------------------- */
 
-static void run(struct client *clients, struct stats *st, const struct options *opt, const struct addrinfo *ai)
+static void run(struct client *clients, struct stats *st, const struct options *opt,
+                const struct addrinfo *ai)
 {
     struct pollfd *fds = calloc((size_t)opt->clients, sizeof *fds);
     long *index_of = calloc((size_t)opt->clients, sizeof *index_of);
     if (fds == NULL || index_of == NULL)
-        die("calloc", strerror(errno), "ask for fewer clients with -n");
+        die_hint("ask for fewer clients with -n", "calloc: %s", strerror(errno));
 
     int64_t deadline = st->t_start + (int64_t)(opt->deadline_s * 1e9);
     for (long i = 0; i < opt->clients; i++)
@@ -545,7 +552,7 @@ static void run(struct client *clients, struct stats *st, const struct options *
             }
             if (c->state == ST_DONE)
                 continue;
-            fds[nfds] = (struct pollfd){.fd = c->fd, .events = client_events(c)};
+            fds[nfds] = (struct pollfd){ .fd = c->fd, .events = client_events(c) };
             index_of[nfds++] = i;
         }
         if (nfds == 0)
@@ -560,7 +567,7 @@ static void run(struct client *clients, struct stats *st, const struct options *
         if (ready < 0) {
             if (errno == EINTR)
                 continue;
-            die("poll", strerror(errno), "this should not happen; report it");
+            die_hint("this should not happen; report it", "poll: %s", strerror(errno));
         }
         for (nfds_t k = 0; k < nfds && ready > 0; k++) {
             if (fds[k].revents == 0)
@@ -593,7 +600,10 @@ static void run(struct client *clients, struct stats *st, const struct options *
 
 /* --- the summary ------------------------------------------------------------------- */
 
-static double per_second(long count, int64_t ns) { return ns > 0 ? (double)count / seconds(ns) : 0.0; }
+static double per_second(long count, int64_t ns)
+{
+    return ns > 0 ? (double)count / seconds(ns) : 0.0;
+}
 
 static int compare_ns(const void *a, const void *b)
 {
@@ -621,7 +631,8 @@ static void print_errors(const long *errors, char *buf, size_t len)
     for (int k = 0; k < ERR_KINDS; k++) {
         if (errors[k] == 0)
             continue;
-        int n = snprintf(buf + used, len - used, "%s%s=%ld", used ? " " : "", ERR_NAMES[k], errors[k]);
+        int n =
+            snprintf(buf + used, len - used, "%s%s=%ld", used ? " " : "", ERR_NAMES[k], errors[k]);
         if (n < 0 || (size_t)n >= len - used)
             break;
         used += (size_t)n;
@@ -643,16 +654,17 @@ static void print_summary(struct stats *st, const struct options *opt, bool ok)
     double p50 = latency_ms(st, 50), p99 = latency_ms(st, 99);
 
     if (opt->json) {
-        printf("{\"result\":\"%s\",\"clients\":%ld,\"lines_per_client\":%ld,\"well_behaved\":%ld,"
-               "\"slow\":%ld,\"rude\":%ld,\"rude_fin\":%ld,\"rude_reset\":%ld,\"rude_unread\":%ld,"
-               "\"connected\":%ld,\"ok\":%ld,\"rude_left\":%ld,\"lines_sent\":%ld,\"partial_lines\":%ld,"
-               "\"replies\":%ld,\"connect_seconds\":%.6f,\"talk_seconds\":%.6f,"
-               "\"connections_per_second\":%.1f,\"replies_per_second\":%.1f,"
-               "\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,\"errors\":{",
-               ok ? "ok" : "failed", opt->clients, opt->lines, st->good, st->slow, rude, st->rude_by[0],
-               st->rude_by[1], st->rude_by[2], st->connected, st->ok, st->rude_left, st->lines_sent,
-               st->partial_lines, st->replies, seconds(connect_ns), seconds(talk_ns), conns_per_s,
-               replies_per_s, p50, p99);
+        printf(
+            "{\"result\":\"%s\",\"clients\":%ld,\"lines_per_client\":%ld,\"well_behaved\":%ld,"
+            "\"slow\":%ld,\"rude\":%ld,\"rude_fin\":%ld,\"rude_reset\":%ld,\"rude_unread\":%ld,"
+            "\"connected\":%ld,\"ok\":%ld,\"rude_left\":%ld,\"lines_sent\":%ld,\"partial_lines\":%ld,"
+            "\"replies\":%ld,\"connect_seconds\":%.6f,\"talk_seconds\":%.6f,"
+            "\"connections_per_second\":%.1f,\"replies_per_second\":%.1f,"
+            "\"latency_p50_ms\":%.3f,\"latency_p99_ms\":%.3f,\"errors\":{",
+            ok ? "ok" : "failed", opt->clients, opt->lines, st->good, st->slow, rude,
+            st->rude_by[0], st->rude_by[1], st->rude_by[2], st->connected, st->ok, st->rude_left,
+            st->lines_sent, st->partial_lines, st->replies, seconds(connect_ns), seconds(talk_ns),
+            conns_per_s, replies_per_s, p50, p99);
         for (int k = 0; k < ERR_KINDS; k++)
             printf("%s\"%s\":%ld", k ? "," : "", ERR_NAMES[k], st->errors[k]);
         printf("},\"rude_errors\":{");
@@ -668,28 +680,32 @@ static void print_summary(struct stats *st, const struct options *opt, bool ok)
         return;
     }
     printf(PROG ": %ld clients to %s port %s, %ld lines each: %ld well-behaved (%ld slow), "
-           "%ld rude (%ld fin mid-line, %ld reset, %ld unread)\n",
+                "%ld rude (%ld fin mid-line, %ld reset, %ld unread)\n",
            opt->clients, opt->host, opt->port, opt->lines, st->good, st->slow, rude, st->rude_by[0],
            st->rude_by[1], st->rude_by[2]);
-    printf("  connected     %ld of %ld in %.3f s: %.0f connections/s\n", st->connected, opt->clients,
-           seconds(connect_ns), conns_per_s);
-    printf("  well-behaved  %ld of %ld got every reply, in order, and nothing more\n", st->ok, st->good);
+    printf("  connected     %ld of %ld in %.3f s: %.0f connections/s\n", st->connected,
+           opt->clients, seconds(connect_ns), conns_per_s);
+    printf("  well-behaved  %ld of %ld got every reply, in order, and nothing more\n", st->ok,
+           st->good);
     printf("  rude          %ld of %ld left as planned\n", st->rude_left, rude);
-    printf("  lines sent    %ld whole, %ld half; replies %ld in %.3f s: %.0f replies/s\n", st->lines_sent,
-           st->partial_lines, st->replies, seconds(talk_ns), replies_per_s);
+    printf("  lines sent    %ld whole, %ld half; replies %ld in %.3f s: %.0f replies/s\n",
+           st->lines_sent, st->partial_lines, st->replies, seconds(talk_ns), replies_per_s);
     if (st->latencies > 0)
         printf("  latency       p50 %.3f ms, p99 %.3f ms, over %zu replies to well-behaved clients "
-               "that are not slow\n", p50, p99, st->latencies);
+               "that are not slow\n",
+               p50, p99, st->latencies);
     printf("  errors        %s\n", errors);
     printf("  rude errors   %s (for information: they do not fail the run)\n", rude_errors);
     if (!ok)
-        printf("  FAILED        %s\n", st->first_failure[0] ? st->first_failure : "see the errors above");
-    printf("result=%s clients=%ld ok=%ld well_behaved=%ld rude_left=%ld rude=%ld lines_sent=%ld replies=%ld "
-           "connections_per_s=%.1f replies_per_s=%.1f connect_s=%.6f talk_s=%.6f "
-           "latency_p50_ms=%.3f latency_p99_ms=%.3f errors=%s\n",
-           ok ? "ok" : "failed", opt->clients, st->ok, st->good, st->rude_left, rude, st->lines_sent,
-           st->replies, conns_per_s, replies_per_s, seconds(connect_ns), seconds(talk_ns), p50, p99,
-           errors);
+        printf("  FAILED        %s\n",
+               st->first_failure[0] ? st->first_failure : "see the errors above");
+    printf(
+        "result=%s clients=%ld ok=%ld well_behaved=%ld rude_left=%ld rude=%ld lines_sent=%ld replies=%ld "
+        "connections_per_s=%.1f replies_per_s=%.1f connect_s=%.6f talk_s=%.6f "
+        "latency_p50_ms=%.3f latency_p99_ms=%.3f errors=%s\n",
+        ok ? "ok" : "failed", opt->clients, st->ok, st->good, st->rude_left, rude, st->lines_sent,
+        st->replies, conns_per_s, replies_per_s, seconds(connect_ns), seconds(talk_ns), p50, p99,
+        errors);
 }
 
 /* --- main -------------------------------------------------------------------------- */
@@ -697,19 +713,28 @@ static void print_summary(struct stats *st, const struct options *opt, bool ok)
 static void parse_options(int argc, char *argv[], struct options *opt)
 {
     static const struct option longs[] = {
-        {"port", required_argument, NULL, 'p'},       {"host", required_argument, NULL, 'h'},
-        {"clients", required_argument, NULL, 'n'},    {"lines", required_argument, NULL, 'm'},
-        {"rude", required_argument, NULL, 'r'},       {"slow", required_argument, NULL, 's'},
-        {"slow-pause", required_argument, NULL, 'P'}, {"deadline", required_argument, NULL, 'd'},
-        {"json", no_argument, NULL, 'j'},             {"help", no_argument, NULL, 'H'},
-        {NULL, 0, NULL, 0},
+        { "port", required_argument, NULL, 'p' },
+        { "host", required_argument, NULL, 'h' },
+        { "clients", required_argument, NULL, 'n' },
+        { "lines", required_argument, NULL, 'm' },
+        { "rude", required_argument, NULL, 'r' },
+        { "slow", required_argument, NULL, 's' },
+        { "slow-pause", required_argument, NULL, 'P' },
+        { "deadline", required_argument, NULL, 'd' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'H' },
+        { NULL, 0, NULL, 0 },
     };
-    *opt = (struct options){.host = "127.0.0.1", .clients = 100, .lines = 10, .deadline_s = 30,
-                            .slow_pause_ms = 2};
+    *opt = (struct options){
+        .host = "127.0.0.1", .clients = 100, .lines = 10, .deadline_s = 30, .slow_pause_ms = 2
+    };
     int c;
     while ((c = getopt_long(argc, argv, "p:h:n:m:", longs, NULL)) != -1) {
         switch (c) {
-        case 'p': parse_long(optarg, "port", 1, 65535); opt->port = optarg; break;
+        case 'p':
+            parse_long(optarg, "port", 1, 65535);
+            opt->port = optarg;
+            break;
         case 'h': opt->host = optarg; break;
         case 'n': opt->clients = parse_long(optarg, "client count", 1, MAX_CLIENTS); break;
         case 'm': opt->lines = parse_long(optarg, "line count", 1, MAX_LINES); break;
@@ -731,29 +756,32 @@ static void parse_options(int argc, char *argv[], struct options *opt)
         usage(stderr, 2);
     }
     if (opt->rude + opt->slow > 1.0 + 1e-9) {
-        fprintf(stderr, PROG ": --rude %g and --slow %g add up to more than every client\n", opt->rude, opt->slow);
+        fprintf(stderr, PROG ": --rude %g and --slow %g add up to more than every client\n",
+                opt->rude, opt->slow);
         usage(stderr, 2);
     }
 }
 
 int main(int argc, char *argv[])
 {
+    die_init(PROG);
     struct options opt;
     parse_options(argc, argv, &opt);
     ensure_files(opt.clients + FD_RESERVE);
 
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai;
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai;
     int gai = getaddrinfo(opt.host, opt.port, &hints, &ai);
     if (gai != 0) {
         char what[300];
         snprintf(what, sizeof what, "looking up %s", opt.host);
-        die(what, gai_strerror(gai), "give an address like 127.0.0.1, or a name this machine knows");
+        die_hint("give an address like 127.0.0.1, or a name this machine knows", "%s: %s", what,
+                 gai_strerror(gai));
     }
 
     struct client *clients = calloc((size_t)opt.clients, sizeof *clients);
     if (clients == NULL)
-        die("calloc", strerror(errno), "ask for fewer clients with -n");
-    struct stats st = {0};
+        die_hint("ask for fewer clients with -n", "calloc: %s", strerror(errno));
+    struct stats st = { 0 };
     assign_roles(clients, &st, &opt);
     st.t_start = now_ns();
     run(clients, &st, &opt, ai);
@@ -764,6 +792,6 @@ int main(int argc, char *argv[])
     print_summary(&st, &opt, ok);
     free(st.latency_ns);
     if (fflush(stdout) != 0)
-        die("writing the summary", strerror(errno), "is standard output writable?");
+        die_hint("is standard output writable?", "writing the summary: %s", strerror(errno));
     return ok ? 0 : 1;
 }

@@ -8,9 +8,9 @@ BENCH_OFFLINE_RUNS ?= 3
 BENCH_SCENARIO_RUNS ?= 1
 .PHONY: loadgen bench
 
-$(BUILD)/loadgen $(BUILD)/gencap: $(BUILD)/%: load/%.c
+$(BUILD)/loadgen $(BUILD)/gencap: $(BUILD)/%: load/%.c lib/die.c lib/die.h
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $<
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/die.c
 
 loadgen: deps $(LOAD_BINS) ## build the load generator (build/loadgen) and the capture generator (build/gencap)
 

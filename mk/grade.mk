@@ -16,9 +16,9 @@ OUT ?=
 .PHONY: grade grade-all
 
 # The probe enters its private network namespace the way the tracer does.
-$(GRADE_PROBE): grade/probe.c capture/netns.c capture/netns.h
+$(GRADE_PROBE): grade/probe.c capture/netns.c capture/netns.h lib/die.c lib/die.h
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -D_GNU_SOURCE -Icapture $(CFLAGS) -o $@ grade/probe.c capture/netns.c
+	$(CC) $(WARN) -D_GNU_SOURCE -Icapture $(CFLAGS) -o $@ grade/probe.c capture/netns.c lib/die.c
 
 # Static: the sandbox holds no libraries of its own.
 $(GRADE_JAIL): grade/jail.c

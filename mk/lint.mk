@@ -19,7 +19,7 @@ lint: deps ## check every shell script (scripts/, labs/scenario, tests/, .ci/run
 # The tools' C code keeps one format (.clang-format: 4 spaces, K&R braces, 100
 # columns). The labs keep the original program's shape instead: they are not
 # formatted, so a diff between two labs shows the lesson only.
-FORMAT_FILES = $(wildcard capture/*.[ch] lib/*.[ch] tests/unit/*.[ch])
+FORMAT_FILES = $(wildcard capture/*.[ch] lib/*.[ch] tests/unit/*.[ch] load/*.c grade/*.c solution/*.c)
 .PHONY: format format-check
 
 format: ## format the tools' C code with clang-format (.clang-format)

@@ -94,7 +94,8 @@ static int connect_to(const char *host, int port)
     if (rc != 0) {
         char what[300];
         snprintf(what, sizeof what, "looking up host '%s'", host);
-        die_because(what, gai_strerror(rc), "give an address such as 127.0.0.1, or a name that resolves");
+        die_because(what, gai_strerror(rc),
+                    "give an address such as 127.0.0.1, or a name that resolves");
     }
 
     int fd = -1, connect_errno = 0;
@@ -152,7 +153,8 @@ static size_t receive(int fd, struct inbox *in)
             return (size_t)n;
         }
         if (errno != EINTR)
-            die("receiving from the server", "the server has gone: it stopped, or dropped this client");
+            die("receiving from the server",
+                "the server has gone: it stopped, or dropped this client");
     }
 }
 
@@ -190,8 +192,10 @@ int main(int argc, char *argv[])
         usage(stderr, 2);
     int port = argc > 1 ? parse_port(argv[1]) : DEFAULT_PORT;
     if (port < 0) {
-        fprintf(stderr, "client: bad port '%s': give a number from 1 to 65535 (usage: client [port [host]])\n",
-                argv[1]);
+        fprintf(
+            stderr,
+            "client: bad port '%s': give a number from 1 to 65535 (usage: client [port [host]])\n",
+            argv[1]);
         return 2;
     }
     const char *host = argc > 2 ? argv[2] : DEFAULT_HOST;
@@ -200,7 +204,7 @@ int main(int argc, char *argv[])
 
     /* getline(), not fgets() into a fixed buffer: it returns the length (a
      * line may hold '\0' bytes) and reads a line of any length whole. */
-    struct inbox in = {.len = 0};
+    struct inbox in = { .len = 0 };
     char *line = NULL;
     size_t line_size = 0;
     ssize_t len;

@@ -72,16 +72,16 @@ enum {
     IN_CAP = 4096,         /* bytes taken by one recv() */
     OUT_CAP = 16384,       /* bytes of replies queued for one client */
     DEFAULT_CLIENTS = 1000,
-    DEFAULT_IDLE_S = 300,  /* no byte either way for this long: closed */
-    DEFAULT_LINE_S = 30,   /* a line unfinished this long after its first byte: closed */
-    DEFAULT_STOP_S = 5,    /* a graceful stop takes at most this long */
-    FIXED_FDS = 8,         /* descriptors besides the clients: stdio, pipe, listener, reserve */
-    LOG_CAP = 65536,       /* bytes of log waiting for a slow reader, per stream */
-    LOG_LINE_MAX = 512,    /* one formatted message */
-    BURST = 10,            /* messages of one kind shown per RATE_WINDOW_MS */
+    DEFAULT_IDLE_S = 300, /* no byte either way for this long: closed */
+    DEFAULT_LINE_S = 30,  /* a line unfinished this long after its first byte: closed */
+    DEFAULT_STOP_S = 5,   /* a graceful stop takes at most this long */
+    FIXED_FDS = 8,        /* descriptors besides the clients: stdio, pipe, listener, reserve */
+    LOG_CAP = 65536,      /* bytes of log waiting for a slow reader, per stream */
+    LOG_LINE_MAX = 512,   /* one formatted message */
+    BURST = 10,           /* messages of one kind shown per RATE_WINDOW_MS */
     RATE_WINDOW_MS = 1000,
-    PAUSE_MS = 1000,       /* accept() paused this long when even the reserve is gone */
-    DRAIN_MAX = 64,        /* recv()s of unread bytes before a close, at most */
+    PAUSE_MS = 1000, /* accept() paused this long when even the reserve is gone */
+    DRAIN_MAX = 64,  /* recv()s of unread bytes before a close, at most */
 };
 
 static const char REPLY[] = "done\n";
@@ -109,17 +109,17 @@ static volatile sig_atomic_t wakeup_fd = -1; /* write end of the self-pipe */
 struct client {
     int fd;
     char name[INET6_ADDRSTRLEN + sizeof "[]:65535"]; /* "127.0.0.1:51000", "[::1]:51000" */
-    int64_t last_active;       /* ms: the last byte received or sent */
-    int64_t line_started;      /* ms: the first byte of the unfinished line; 0: none */
-    char in[IN_CAP];           /* received, not yet split into lines */
+    int64_t last_active;                             /* ms: the last byte received or sent */
+    int64_t line_started; /* ms: the first byte of the unfinished line; 0: none */
+    char in[IN_CAP];      /* received, not yet split into lines */
     size_t in_pos, in_len;
     char line[LINE_MAX_BYTES]; /* the line being received, without its '\n' */
     size_t line_len;           /* bytes kept in line[] */
     size_t line_dropped;       /* bytes of this line discarded past line[] */
     char out[OUT_CAP];         /* replies not yet sent */
     size_t out_len;
-    bool peer_closed;          /* recv() returned 0: send what is left, close */
-    bool fin_sent;             /* stopping: our end is shut; reading until the client's FIN */
+    bool peer_closed; /* recv() returned 0: send what is left, close */
+    bool fin_sent;    /* stopping: our end is shut; reading until the client's FIN */
 };
 
 /* The settings from the command line, in milliseconds. */
@@ -154,13 +154,13 @@ struct log_stream {
     const char *name;
     char buf[LOG_CAP];
     size_t len;
-    long dropped;     /* records dropped since the last note */
-    bool broken;      /* a write failed for good: records are dropped from now on */
-    int saved_flags;  /* the descriptor's flags before ours, -1 if untouched */
+    long dropped;    /* records dropped since the last note */
+    bool broken;     /* a write failed for good: records are dropped from now on */
+    int saved_flags; /* the descriptor's flags before ours, -1 if untouched */
 };
 
-static struct log_stream out_log = {STDOUT_FILENO, "standard output", .saved_flags = -1};
-static struct log_stream err_log = {STDERR_FILENO, "standard error", .saved_flags = -1};
+static struct log_stream out_log = { STDOUT_FILENO, "standard output", .saved_flags = -1 };
+static struct log_stream err_log = { STDERR_FILENO, "standard error", .saved_flags = -1 };
 
 static void log_note(const char *fmt, ...);
 
@@ -263,8 +263,10 @@ static struct limit {
     int shown;
     long hidden;
 } limits[LIMIT_KINDS] = {
-    {.what = "client errors"}, {.what = "timeouts"},
-    {.what = "evictions"},     {.what = "accept errors"},
+    { .what = "client errors" },
+    { .what = "timeouts" },
+    { .what = "evictions" },
+    { .what = "accept errors" },
 };
 
 /* Say how many of each kind were hidden in a window that is over. */
@@ -391,9 +393,10 @@ static void set_seconds(int64_t *ms, const char *arg)
 
 static struct settings parse_arguments(int argc, char *argv[])
 {
-    static const struct option longs[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-    struct settings set = {DEFAULT_PORT, DEFAULT_CLIENTS, DEFAULT_IDLE_S * 1000,
-                           DEFAULT_LINE_S * 1000, DEFAULT_STOP_S * 1000};
+    static const struct option longs[] = { { "help", no_argument, NULL, 'h' },
+                                           { NULL, 0, NULL, 0 } };
+    struct settings set = { DEFAULT_PORT, DEFAULT_CLIENTS, DEFAULT_IDLE_S * 1000,
+                            DEFAULT_LINE_S * 1000, DEFAULT_STOP_S * 1000 };
     int opt;
     while ((opt = getopt_long(argc, argv, "hi:l:s:c:", longs, NULL)) != -1) {
         switch (opt) {
@@ -433,10 +436,7 @@ static void on_stop_signal(int sig)
 
 /* SIGPIPE from a write() to standard output whose reader has gone: do
  * nothing, so that the write() fails with EPIPE and log_flush() says so. */
-static void on_sigpipe(int sig)
-{
-    (void)sig;
-}
+static void on_sigpipe(int sig) { (void)sig; }
 
 static int set_nonblocking(int fd)
 {
@@ -482,11 +482,12 @@ static void raise_file_limit(long needed)
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
         rl.rlim_cur >= (rlim_t)needed)
         return;
-    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)needed ? (rlim_t)needed
-                                                                               : rl.rlim_max;
+    rl.rlim_cur =
+        rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)needed ? (rlim_t)needed : rl.rlim_max;
     if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < (rlim_t)needed)
         log_note("at most %llu files may be open (ulimit -n), fewer than %ld clients need: "
-                 "past that, new clients are turned away", (unsigned long long)rl.rlim_cur, needed);
+                 "past that, new clients are turned away",
+                 (unsigned long long)rl.rlim_cur, needed);
 }
 
 /* Where there is no MSG_NOSIGNAL, turn SIGPIPE off for every send on FD. */
@@ -652,8 +653,10 @@ static bool client_read(struct client *c, int64_t now)
         /* The client closed its end (a FIN). Labs 2 and 3 never look, and
          * call recv() again, which returns 0 again, forever. */
         if (c->line_len + c->line_dropped > 0)
-            log_limited(LIMIT_CLIENT_END, "client %s: left an unfinished line of %zu bytes, "
-                        "not answered", c->name, c->line_len + c->line_dropped);
+            log_limited(LIMIT_CLIENT_END,
+                        "client %s: left an unfinished line of %zu bytes, "
+                        "not answered",
+                        c->name, c->line_len + c->line_dropped);
         log_note("client %s: closed the connection", c->name);
         c->peer_closed = true;
         return true; /* closed once the replies still queued are sent */
@@ -788,9 +791,11 @@ static void evict_longest_idle(struct client *clients[], long max_clients, int64
     for (long slot = 1; slot < max_clients; slot++)
         if (clients[slot]->last_active < clients[oldest]->last_active)
             oldest = slot;
-    log_limited(LIMIT_EVICT, "client %s: closed after %.1f s idle, to make room for a new client "
-                "(all %ld places are taken; -c sets how many)", clients[oldest]->name,
-                (double)(now - clients[oldest]->last_active) / 1000, max_clients);
+    log_limited(LIMIT_EVICT,
+                "client %s: closed after %.1f s idle, to make room for a new client "
+                "(all %ld places are taken; -c sets how many)",
+                clients[oldest]->name, (double)(now - clients[oldest]->last_active) / 1000,
+                max_clients);
     client_close(&clients[oldest]);
 }
 
@@ -813,7 +818,8 @@ static bool turn_away(struct acceptor *a, int64_t now)
         a->paused_until = now + PAUSE_MS; /* not even that: wait, rather than spin */
     if ((fd >= 0 || a->reserve_fd < 0) && !a->short_of_fds) {
         log_note("accept: %s: closing new clients at once until a descriptor frees "
-                 "(raise the limit with ulimit -n, or lower -c)", strerror(accept_errno));
+                 "(raise the limit with ulimit -n, or lower -c)",
+                 strerror(accept_errno));
         a->short_of_fds = true;
         a->turned_away = 0;
     }
@@ -880,11 +886,11 @@ static void accept_clients(struct acceptor *a, struct client *clients[], long ma
 struct server {
     struct settings set;
     struct acceptor acc;
-    int wakeup_read;      /* read end of the self-pipe */
+    int wakeup_read; /* read end of the self-pipe */
     struct client **clients;
     long nclients;
-    struct pollfd *fds;   /* 0: wakeup pipe, 1: listener, 2, 3: the logs, then clients */
-    long *slot_of;        /* fds[i], from i = FIRST_CLIENT_FD, watches clients[slot_of[i]] */
+    struct pollfd *fds; /* 0: wakeup pipe, 1: listener, 2, 3: the logs, then clients */
+    long *slot_of;      /* fds[i], from i = FIRST_CLIENT_FD, watches clients[slot_of[i]] */
     bool stopping;
     int64_t stop_deadline;
 };
@@ -900,7 +906,8 @@ static void server_begin_stop(struct server *sv, int64_t now)
     close(sv->acc.listen_fd);
     sv->acc.listen_fd = -1;
     log_note("%s: no new clients; answering the lines already read, then closing %ld connection%s "
-             "(within %.1f s)", stop_signal == SIGINT ? "SIGINT" : "SIGTERM", sv->nclients,
+             "(within %.1f s)",
+             stop_signal == SIGINT ? "SIGINT" : "SIGTERM", sv->nclients,
              sv->nclients == 1 ? "" : "s", (double)sv->set.stop_ms / 1000);
 }
 
@@ -948,13 +955,13 @@ static nfds_t server_watch(struct server *sv, int64_t now, int64_t *due)
         short events = (short)((client_wants_input(c, sv->stopping) ? POLLIN : 0) |
                                (c->out_len > 0 ? POLLOUT : 0));
         sv->slot_of[nfds] = slot;
-        sv->fds[nfds++] = (struct pollfd){.fd = c->fd, .events = events};
+        sv->fds[nfds++] = (struct pollfd){ .fd = c->fd, .events = events };
     }
     bool accepting = acc->listen_fd >= 0 && acc->paused_until <= now;
-    sv->fds[0] = (struct pollfd){.fd = sv->wakeup_read, .events = POLLIN};
-    sv->fds[1] = (struct pollfd){.fd = accepting ? acc->listen_fd : -1, .events = POLLIN};
-    sv->fds[2] = (struct pollfd){.fd = out_log.len > 0 ? out_log.fd : -1, .events = POLLOUT};
-    sv->fds[3] = (struct pollfd){.fd = err_log.len > 0 ? err_log.fd : -1, .events = POLLOUT};
+    sv->fds[0] = (struct pollfd){ .fd = sv->wakeup_read, .events = POLLIN };
+    sv->fds[1] = (struct pollfd){ .fd = accepting ? acc->listen_fd : -1, .events = POLLIN };
+    sv->fds[2] = (struct pollfd){ .fd = out_log.len > 0 ? out_log.fd : -1, .events = POLLOUT };
+    sv->fds[3] = (struct pollfd){ .fd = err_log.len > 0 ? err_log.fd : -1, .events = POLLOUT };
     return nfds;
 }
 
@@ -972,8 +979,8 @@ static void server_serve(struct server *sv, nfds_t nfds, int64_t now)
     if (fds[3].revents)
         log_flush(&err_log);
     for (nfds_t i = FIRST_CLIENT_FD; i < nfds; i++)
-        if (fds[i].revents != 0 && !client_serve(sv->clients[sv->slot_of[i]], fds[i].revents,
-                                                 sv->stopping, now))
+        if (fds[i].revents != 0 &&
+            !client_serve(sv->clients[sv->slot_of[i]], fds[i].revents, sv->stopping, now))
             server_drop(sv, sv->slot_of[i]);
     if (fds[1].revents & POLLIN)
         accept_clients(&sv->acc, sv->clients, sv->set.max_clients, &sv->nclients, now);
@@ -1008,8 +1015,8 @@ static void server_end(struct server *sv, bool deadline_passed)
     free(sv->slot_of);
 
     for (int tries = 0; tries < 10 && (out_log.len > 0 || err_log.len > 0); tries++) {
-        struct pollfd last[2] = {{.fd = out_log.len > 0 ? out_log.fd : -1, .events = POLLOUT},
-                                 {.fd = err_log.len > 0 ? err_log.fd : -1, .events = POLLOUT}};
+        struct pollfd last[2] = { { .fd = out_log.len > 0 ? out_log.fd : -1, .events = POLLOUT },
+                                  { .fd = err_log.len > 0 ? err_log.fd : -1, .events = POLLOUT } };
         if (poll(last, 2, 100) > 0) {
             log_flush(&out_log);
             log_flush(&err_log);
@@ -1021,7 +1028,7 @@ static void server_end(struct server *sv, bool deadline_passed)
 
 int main(int argc, char *argv[])
 {
-    struct server sv = {.set = parse_arguments(argc, argv)};
+    struct server sv = { .set = parse_arguments(argc, argv) };
     log_open(&out_log);
     log_open(&err_log);
     sv.wakeup_read = catch_signals();
