@@ -174,6 +174,26 @@ pid_t procfs_tgid(pid_t tid)
     return tgid ? (pid_t)strtol(tgid + 6, NULL, 10) : -1;
 }
 
+pid_t procfs_ns_tgid(pid_t tid)
+{
+    char buf[4096];
+    if (read_small(tid, "status", buf, sizeof(buf)) <= 0)
+        return -1;
+    const char *line = strstr(buf, "\nNStgid:");
+    if (!line)
+        return -1;
+    line += 8;
+    pid_t last = -1;
+    char *end;
+    /* One number a namespace, the outermost first: the last is the innermost. */
+    for (long v = strtol(line, &end, 10); end != line && *line != '\n';
+         v = strtol(line, &end, 10)) {
+        last = (pid_t)v;
+        line = end;
+    }
+    return last;
+}
+
 int procfs_comm(pid_t tid, char *buf, size_t len)
 {
     ssize_t n = read_small(tid, "comm", buf, len);

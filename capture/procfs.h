@@ -43,6 +43,8 @@ int procfs_signal_masks(pid_t tid, uint64_t *ignored, uint64_t *caught);
 
 /* The thread group (process) id of tid, or -1. */
 pid_t procfs_tgid(pid_t tid);
+/* The same, as tid's own PID namespace numbers it (the last of NStgid), or -1. */
+pid_t procfs_ns_tgid(pid_t tid);
 
 /*
  * If tid runs an interpreter (comm python3, bash, perl, node ...) on a

@@ -319,13 +319,23 @@ static void on_signal(struct tracer *t, struct proc *p, int sig)
         s->action = sig_default_action(sig);
         siginfo_t si;
         if (ptrace(PTRACE_GETSIGINFO, p->tid, 0, &si) == 0) {
+            /*
+             * si_pid is numbered in the receiver's PID namespace: the
+             * process's own number there means the kernel raised it (a
+             * failed write's SIGPIPE); another one, in a namespace of its
+             * own, names nobody the tracer can look up.
+             */
+            pid_t self_ns = procfs_ns_tgid(p->tid);
+            bool nested = self_ns > 0 && self_ns != p->tgid;
             if ((si.si_code == SI_USER || si.si_code == SI_TKILL || si.si_code == SI_QUEUE) &&
-                si.si_pid > 0 && si.si_pid != p->tgid) {
+                si.si_pid > 0 && si.si_pid != p->tgid && si.si_pid != self_ns) {
                 s->sender = si.si_pid;
-                struct proc *sender = proc_find(t, si.si_pid);
+                struct proc *sender = nested ? NULL : proc_find(t, si.si_pid);
+                s->sender_name[0] = '\0';
                 if (sender)
                     memcpy(s->sender_name, sender->comm, sizeof(s->sender_name));
-                else if (procfs_comm(si.si_pid, s->sender_name, sizeof(s->sender_name)) < 0)
+                else if (!nested &&
+                         procfs_comm(si.si_pid, s->sender_name, sizeof(s->sender_name)) < 0)
                     s->sender_name[0] = '\0';
             }
         }
