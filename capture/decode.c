@@ -272,43 +272,44 @@ static enum decode_result decode_bsd_loopback(const uint8_t *p, uint32_t caplen,
     }
 }
 
+/* A layer's decoder: the bytes left (p, caplen) into *seg, or why not. */
+typedef enum decode_result (*layer_fn)(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
+                                       const char **why);
+
+/* The link types decode_frame knows, each with the decoder of its first layer. */
+static const struct {
+    int linktype;
+    layer_fn decode;
+} link_layers[] = {
+    { DLT_EN10MB, decode_ethernet },   { DLT_LINUX_SLL, decode_sll },
+    { DLT_LINUX_SLL2, decode_sll2 },   { DLT_NULL, decode_bsd_loopback },
+    { DLT_LOOP, decode_bsd_loopback }, { DLT_RAW, decode_ip },
+    { DLT_RAW_OPENBSD, decode_ip },    { LINKTYPE_RAW, decode_ip },
+    { DLT_IPV4, decode_ipv4 },         { DLT_IPV6, decode_ipv6 },
+};
+
+/* The decoder of a link type's first layer, or NULL. */
+static layer_fn link_layer(int linktype)
+{
+    for (size_t i = 0; i < sizeof link_layers / sizeof link_layers[0]; i++)
+        if (link_layers[i].linktype == linktype)
+            return link_layers[i].decode;
+    return NULL;
+}
+
 enum decode_result decode_frame(int linktype, const uint8_t *frame, uint32_t caplen,
                                 struct tcp_seg *seg, const char **why)
 {
     memset(seg, 0, sizeof *seg);
     if (why)
         *why = "";
-    switch (linktype) {
-    case DLT_EN10MB: return decode_ethernet(frame, caplen, seg, why);
-    case DLT_LINUX_SLL: return decode_sll(frame, caplen, seg, why);
-    case DLT_LINUX_SLL2: return decode_sll2(frame, caplen, seg, why);
-    case DLT_NULL:
-    case DLT_LOOP: return decode_bsd_loopback(frame, caplen, seg, why);
-    case DLT_RAW:
-    case DLT_RAW_OPENBSD:
-    case LINKTYPE_RAW: return decode_ip(frame, caplen, seg, why);
-    case DLT_IPV4: return decode_ipv4(frame, caplen, seg, why);
-    case DLT_IPV6: return decode_ipv6(frame, caplen, seg, why);
-    default: return fail(DECODE_OTHER, "unsupported link type", why);
-    }
+    layer_fn decode = link_layer(linktype);
+    if (!decode)
+        return fail(DECODE_OTHER, "unsupported link type", why);
+    return decode(frame, caplen, seg, why);
 }
 
-int decode_linktype_supported(int linktype)
-{
-    switch (linktype) {
-    case DLT_EN10MB:
-    case DLT_LINUX_SLL:
-    case DLT_LINUX_SLL2:
-    case DLT_NULL:
-    case DLT_LOOP:
-    case DLT_RAW:
-    case DLT_RAW_OPENBSD:
-    case LINKTYPE_RAW:
-    case DLT_IPV4:
-    case DLT_IPV6: return 1;
-    default: return 0;
-    }
-}
+int decode_linktype_supported(int linktype) { return link_layer(linktype) != NULL; }
 
 /* Decimal digits of v at p, returns the end. */
 static char *put_decimal(char *p, unsigned v)
