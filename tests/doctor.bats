@@ -8,7 +8,19 @@
 bats_require_minimum_version 1.5.0
 load 'test_helper/common'
 
-setup_file() { make -C "$BATS_TEST_DIRNAME/.." --no-print-directory -s sigtrace >&2; }
+# The doctor a student runs, and the tracer it tries, copied where an
+# unprivileged user can reach them: the checkout itself may sit under a
+# directory only its owner can enter (a clone in a fresh mktemp -d, as CI makes).
+setup_file() {
+	load 'test_helper/common'
+	KIT=$(mktemp -d /tmp/doctor-kit.XXXXXX)
+	mkdir -p "$KIT/scripts" "$KIT/build"
+	cp "$ROOT/scripts/doctor" "$KIT/scripts/"
+	cp "$BUILD/sigtrace" "$KIT/build/"
+	chmod -R a+rX "$KIT"
+	export KIT
+}
+teardown_file() { rm -rf "$KIT"; }
 
 # The fakes live where the unprivileged user can read them (a test's own
 # temporary directory may sit under one only its owner can enter).
@@ -54,9 +66,9 @@ failing_stub() {
 }
 
 @test "doctor: its verdict on this machine agrees with a real traced run of a lab's namespace" {
-	run as_student "$ROOT/scripts/doctor"
+	run as_student "$KIT/scripts/doctor"
 	real=0
-	as_student "$BUILD/sigtrace" --netns -- true >/dev/null 2>&1 || real=$?
+	as_student "$KIT/build/sigtrace" --netns -- true >/dev/null 2>&1 || real=$?
 	if ((real == 0)); then
 		assert_success
 		assert_output --partial "ok    C compiler"
@@ -77,7 +89,7 @@ failing_stub() {
 }
 
 @test "doctor: a compiler that is not there fails, and says what to install" {
-	CC=no-such-cc run as_student "$ROOT/scripts/doctor"
+	CC=no-such-cc run as_student "$KIT/scripts/doctor"
 	assert_failure 1
 	assert_line "  FAIL  C compiler: no-such-cc not found"
 	assert_output --partial "do: sudo scripts/install-deps lab"
@@ -86,7 +98,7 @@ failing_stub() {
 
 @test "doctor: a libpcap that pkg-config does not know fails, and says what to install" {
 	bin=$(failing_stub pkg-config "Package libpcap was not found in the pkg-config search path.")
-	PATH=$bin:$PATH run as_student "$ROOT/scripts/doctor"
+	PATH=$bin:$PATH run as_student "$KIT/scripts/doctor"
 	assert_failure 1
 	assert_output --partial "FAIL  libpcap: pkg-config knows no libpcap (the package libpcap-dev is missing)"
 	assert_output --partial "do: sudo scripts/install-deps lab"
@@ -96,7 +108,7 @@ failing_stub() {
 	# The kernel's refusal is simulated: unshare fails as it does there.
 	bin=$(failing_stub unshare "unshare: write failed /proc/self/uid_map: Operation not permitted")
 	sys=$(fake_sysctl kernel.apparmor_restrict_unprivileged_userns=1 user.max_user_namespaces=10000)
-	PATH=$bin:$PATH DOCTOR_SYSCTL=$sys run as_student "$ROOT/scripts/doctor"
+	PATH=$bin:$PATH DOCTOR_SYSCTL=$sys run as_student "$KIT/scripts/doctor"
 	assert_failure 1
 	assert_output --partial "FAIL  a lab's private network namespace: AppArmor restricts unprivileged user namespaces"
 	assert_output --partial "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"
@@ -107,7 +119,7 @@ failing_stub() {
 @test "doctor: user namespaces switched off by kernel.unprivileged_userns_clone fail, with the sysctl to set" {
 	bin=$(failing_stub unshare "unshare: unshare failed: Operation not permitted")
 	sys=$(fake_sysctl kernel.unprivileged_userns_clone=0)
-	PATH=$bin:$PATH DOCTOR_SYSCTL=$sys run as_student "$ROOT/scripts/doctor"
+	PATH=$bin:$PATH DOCTOR_SYSCTL=$sys run as_student "$KIT/scripts/doctor"
 	assert_failure 1
 	assert_output --partial "kernel.unprivileged_userns_clone = 0"
 	assert_output --partial "do: sudo sysctl -w kernel.unprivileged_userns_clone=1"
@@ -115,7 +127,7 @@ failing_stub() {
 
 @test "doctor: Yama's ptrace_scope 2 fails for a student and passes for root; 3 fails for everyone" {
 	sys=$(fake_sysctl kernel.yama.ptrace_scope=2)
-	DOCTOR_SYSCTL=$sys run as_student "$ROOT/scripts/doctor"
+	DOCTOR_SYSCTL=$sys run as_student "$KIT/scripts/doctor"
 	assert_failure 1
 	assert_output --partial "FAIL  ptrace: kernel.yama.ptrace_scope = 2: only root may trace"
 	assert_output --partial "do: sudo sysctl -w kernel.yama.ptrace_scope=1"
