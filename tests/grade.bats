@@ -82,9 +82,11 @@ sandbox_empty() {
 # directory, $BATS_TEST_TMPDIR/NAME, with @ROOT@, @HOME@, @HOSTPORT@ and
 # @NAME@ replaced by the kit's path, $HOME, $HOSTPORT and $NAME.
 hostile() {
-	local dir=$BATS_TEST_TMPDIR/$1
+	local dir=$BATS_TEST_TMPDIR/$1 home=${HOME:-/nonexistent}
+	# A HOME of / or /tmp (a bare environment's) names what the sandbox has of its own.
+	[[ $home != / && $home != /tmp ]] || home=/nonexistent
 	mkdir -p "$dir"
-	sed -e "s|@ROOT@|$ROOT|g" -e "s|@HOME@|${HOME:-/nonexistent}|g" -e "s|@HOSTPORT@|${HOSTPORT:-1}|g" \
+	sed -e "s|@ROOT@|$ROOT|g" -e "s|@HOME@|$home|g" -e "s|@HOSTPORT@|${HOSTPORT:-1}|g" \
 		-e "s|@NAME@|${NAME:-hostile}|g" "$ROOT/tests/fixtures/hostile/$1.c" >"$dir/$1.c"
 	cp "$ROOT/tests/fixtures/hostile/common.h" "$dir/"
 	echo "$dir"
