@@ -70,6 +70,8 @@ has_server_pid() { [[ -n $(scenario_server_pid "$1") ]]; }
 	server=$(scenario_server_pid "$BATS_TEST_TMPDIR/out")
 	wait_for 10 grep -q '^client 1 ' "$BATS_TEST_TMPDIR/out"
 	alive "$server"
+	# Ctrl-C in the pause, as a student presses it while the server is watched.
+	wait_for 10 pgrep -P "$scenario" -x sleep
 	kill -INT "$scenario"
 	wait_for 10 gone "$scenario"
 	assert_equal "$(exit_status "$scenario")" 130
