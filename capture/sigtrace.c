@@ -45,7 +45,7 @@
 /* After the last stop, keep polling without sleeping this long. */
 #define SPIN_NS 5000000LL
 /* How long an interrupted command has to end by itself. */
-#define GRACE_NS 2000000000LL
+#define GRACE_NS 5000000000LL
 /* Stops served in one go before the capture and the output get a turn. */
 #define SLICE_STOPS 4000
 /* Empty waitpid calls before serve_stops gives up waiting for the next stop. */
