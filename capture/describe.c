@@ -55,8 +55,7 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
             PUT("%s(%d)", f->call, f->fd);
         break;
     case CALL_SHUTDOWN:
-        PUT("shutdown(%d, %s)", f->fd,
-            tok_name(shutdown_modes, f->len) ? tok_name(shutdown_modes, f->len) : "?");
+        PUT("shutdown(%d, %s)", f->fd, tok_name_or(shutdown_modes, f->len, "?"));
         break;
     case CALL_CLOSE: PUT("close(%d)", f->fd); break;
     }

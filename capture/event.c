@@ -118,6 +118,29 @@ int endpoint_equal(const struct endpoint *a, const struct endpoint *b)
     return memcmp(a->addr, b->addr, n) == 0;
 }
 
+#define FNV64_PRIME 1099511628211ULL
+
+uint64_t fnv1a(uint64_t h, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= FNV64_PRIME;
+    }
+    return h;
+}
+
+uint64_t endpoint_hash(uint64_t h, const struct endpoint *e)
+{
+    uint8_t key[19];
+    size_t n = e->family == AF_INET ? 4 : e->family == AF_INET6 ? 16 : 0;
+    memcpy(key, e->addr, n);
+    key[n++] = (uint8_t)e->family;
+    key[n++] = (uint8_t)(e->port >> 8);
+    key[n++] = (uint8_t)e->port;
+    return fnv1a(h, key, n);
+}
+
 int endpoint_is_any(const struct endpoint *e)
 {
     static const uint8_t zero[16];

@@ -231,6 +231,12 @@ int ts_cmp(const struct timespec *a, const struct timespec *b);
 /* "127.0.0.1:3333" or "[::1]:3333", "?" when unknown; returns buf. */
 char *endpoint_str(const struct endpoint *e, char *buf, size_t len);
 int endpoint_equal(const struct endpoint *a, const struct endpoint *b);
+
+/* FNV-1a, 64 bits: the hash of every table of the tracer. */
+#define FNV64_OFFSET 14695981039346656037ULL
+uint64_t fnv1a(uint64_t h, const void *data, size_t len);
+/* h carried on over what endpoint_equal compares. */
+uint64_t endpoint_hash(uint64_t h, const struct endpoint *e);
 /* The wildcard address (0.0.0.0 or ::). */
 int endpoint_is_any(const struct endpoint *e);
 

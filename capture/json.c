@@ -147,7 +147,7 @@ static void json_syscall(struct json *j, const struct event *ev, unsigned long r
     if (f->kind == CALL_LISTEN)
         jraw(j, ",\"backlog\":%lld", f->len);
     if (f->kind == CALL_SHUTDOWN)
-        jstr(j, "how", tok_name(shutdown_modes, f->len) ? tok_name(shutdown_modes, f->len) : "?");
+        jstr(j, "how", tok_name_or(shutdown_modes, f->len, "?"));
     if (f->kind == CALL_SOCKET) {
         const char *d = tok_name(socket_domains, f->domain);
         const char *t = tok_name(socket_types, f->socktype & SOCK_TYPE_MASK);

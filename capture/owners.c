@@ -73,30 +73,14 @@ void owners_free(struct owners *o)
     free(o);
 }
 
-/* FNV-1a over what endpoint_equal compares. */
-static uint64_t hash_endpoint(uint64_t h, const struct endpoint *e)
-{
-    uint8_t key[19];
-    size_t n = e->family == AF_INET ? 4 : e->family == AF_INET6 ? 16 : 0;
-    memcpy(key, e->addr, n);
-    key[n++] = (uint8_t)e->family;
-    key[n++] = (uint8_t)(e->port >> 8);
-    key[n++] = (uint8_t)e->port;
-    for (size_t k = 0; k < n; k++)
-        h = (h ^ key[k]) * 1099511628211ULL;
-    return h;
-}
-
 static size_t hash_bucket(uint64_t h, size_t nbuckets)
 {
     return (size_t)(h ^ (h >> 32)) & (nbuckets - 1);
 }
 
-#define FNV_OFFSET 1469598103934665603ULL
-
 static size_t owner_hash(const struct owners *o, const struct endpoint *e)
 {
-    return hash_bucket(hash_endpoint(FNV_OFFSET, e), o->capowners);
+    return hash_bucket(endpoint_hash(FNV64_OFFSET, e), o->capowners);
 }
 
 static struct owner *owner_exact(const struct owners *o, const struct endpoint *e)

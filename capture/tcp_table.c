@@ -11,9 +11,6 @@
 
 #include "tcp_int.h"
 
-/* FNV-1a, 64 bits. */
-#define FNV64_OFFSET 14695981039346656037ULL
-#define FNV64_PRIME 1099511628211ULL
 #define TABLE_FIRST_BUCKETS 64
 
 static int endpoint_cmp(int family, const uint8_t *a1, uint16_t p1, const uint8_t *a2, uint16_t p2)
@@ -22,16 +19,6 @@ static int endpoint_cmp(int family, const uint8_t *a1, uint16_t p1, const uint8_
     if (r)
         return r;
     return (int)p1 - (int)p2;
-}
-
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= FNV64_PRIME;
-    }
-    return h;
 }
 
 static size_t tuple_hash(int family, const uint8_t *a1, uint16_t p1, const uint8_t *a2, uint16_t p2)

@@ -16,6 +16,12 @@ const char *tok_name(const struct tok *table, long value)
     return NULL;
 }
 
+const char *tok_name_or(const struct tok *table, long value, const char *fallback)
+{
+    const char *name = tok_name(table, value);
+    return name ? name : fallback;
+}
+
 const struct tok tcp_flag_names[] = {
     { TCPF_FIN, "FIN" }, { TCPF_SYN, "SYN" }, { TCPF_RST, "RST" },
     { TCPF_PSH, "PSH" }, { TCPF_ACK, "ACK" }, { TCPF_URG, "URG" },

@@ -18,6 +18,8 @@ struct tok {
 
 /* The name of value in table, or NULL when it has none. */
 const char *tok_name(const struct tok *table, long value);
+/* The same, or fallback when it has none. */
+const char *tok_name_or(const struct tok *table, long value, const char *fallback);
 
 /* TCP flag bits in the header's order (tcpdump's): FIN, SYN, RST, PSH, ACK, URG, ECE, CWR. */
 extern const struct tok tcp_flag_names[];
