@@ -29,10 +29,7 @@ sigpipe_ignored() {
 
 @test "lab 7: started by a parent that ignores SIGPIPE, the server inherits SIG_IGN and survives" {
 	# The parent ignores SIGPIPE and execs the server: nothing in the server asks for it.
-	spawn "$BATS_TEST_TMPDIR/server.out" bash -c 'trap "" PIPE; exec "$@"' bash \
-		"$BUILD/labs/7-inherited-ign/server" "$PORT" </dev/null
-	SERVER_PID=$BG_PID
-	wait_for 5 listening "$PORT"
+	serve "$PORT" bash -c 'trap "" PIPE; exec "$@"' bash "$BUILD/labs/7-inherited-ign/server"
 	sigpipe_ignored "$SERVER_PID"
 	lab_client 7-inherited-ign "$PORT" hello world
 	assert_success
@@ -53,9 +50,7 @@ sigpipe_pending() {
 
 @test "lab 7: started with SIGPIPE blocked, lab 1's server keeps it pending, survives and spins" {
 	# The mask, like SIG_IGN, is inherited across exec: nothing in the server asks for it.
-	spawn "$BATS_TEST_TMPDIR/server.out" env --block-signal=PIPE "$BUILD/labs/1-naive/server" "$PORT" </dev/null
-	SERVER_PID=$BG_PID
-	wait_for 5 listening "$PORT"
+	serve "$PORT" env --block-signal=PIPE "$BUILD/labs/1-naive/server"
 	run sigpipe_ignored "$SERVER_PID"
 	assert_failure
 	lab_client 1-naive "$PORT" hello world

@@ -17,9 +17,7 @@ LAB=8-neighbours
 neighbour_server() {
 	local program=$1 on=$2
 	shift 2
-	spawn "$BATS_TEST_TMPDIR/server.out" "$@" "$BUILD/labs/$LAB/$program" "$on" </dev/null
-	SERVER_PID=$BG_PID
-	wait_for 5 listening "$on"
+	serve "$on" "$@" "$BUILD/labs/$LAB/$program"
 }
 
 # sigpipe_bit FIELD PID: PID's /proc status FIELD (SigBlk, SigPnd ...) has
@@ -76,9 +74,8 @@ strace_lines() { grep -E -- "$1" "$BATS_TEST_TMPDIR/strace.out" || true; }
 # A blocked SIGPIPE, inherited across exec
 
 @test "lab 8: blocked before exec, SIGPIPE stays blocked: lab 1's server survives with it pending, and spins" {
-	spawn "$BATS_TEST_TMPDIR/server.out" "$BUILD/labs/$LAB/blocked" "$BUILD/labs/1-naive/server" "$PORT" </dev/null
-	server=$BG_PID
-	wait_for 5 listening "$PORT"
+	serve "$PORT" "$BUILD/labs/$LAB/blocked" "$BUILD/labs/1-naive/server"
+	server=$SERVER_PID
 	# The launcher became the server (exec keeps the pid) with the mask it set.
 	assert_equal "$(readlink "/proc/$server/exe")" "$BUILD/labs/1-naive/server"
 	sigpipe_bit SigBlk "$server"

@@ -7,6 +7,8 @@
 #
 # LOAD_SERVER names another server binary to put under the same load.
 
+# shellcheck disable=SC2153 # SERVER_PID is set by serve (test_helper/common)
+
 setup_file() {
 	make -C "$BATS_TEST_DIRNAME/.." --no-print-directory -s build/loadgen build/solution/server \
 		build/labs/1-naive/server build/labs/2-send-removed/server >&2
@@ -21,19 +23,8 @@ setup() {
 
 teardown() { teardown_processes; }
 
-# start_server BIN: BIN on $PORT in the background (pid in $SERVER_PID); wait
-# until it listens.
-start_server() {
-	spawn "$SERVER_OUT" "$1" "$PORT" </dev/null
-	SERVER_PID=$BG_PID
-	wait_for 5 listening "$PORT"
-}
-
-fd_count() {
-	local fds=(/proc/"$1"/fd/*)
-	echo "${#fds[@]}"
-}
-fd_count_is() { [[ $(fd_count "$1") -eq $2 ]]; }
+# start_server BIN: BIN on $PORT (serve, in common.bash, sets $SERVER_PID).
+start_server() { serve "$PORT" "$1"; }
 
 # loadgen ARG...: the load generator against $PORT, bounded; sets $status and
 # $output as `run` does.

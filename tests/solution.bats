@@ -20,19 +20,11 @@ setup() {
 
 teardown() { teardown_processes; }
 
-# start_server [OPTION...]: the solution's server on $PORT, in the background
-# (pid in $SERVER_PID, stdout and stderr in $SERVER_OUT); wait until it listens.
-start_server() {
-	spawn "$SERVER_OUT" "$SERVER_BIN" "$@" "$PORT" </dev/null
-	SERVER_PID=$BG_PID
-	wait_for 5 listening "$PORT"
-}
+# start_server [OPTION...]: the solution's server on $PORT (serve, in common.bash).
+start_server() { serve "$PORT" "$SERVER_BIN" "$@"; }
 
-# client LINE...: run the solution's client to the end with each LINE on its
-# standard input, bounded to 5 s; sets $status and $output as `run` does.
-client() {
-	run timeout 5 env --default-signal=PIPE "$BUILD/solution/client" "$PORT" < <(printf '%s\n' "$@")
-}
+# client LINE...: the solution's client on $PORT (client_run, in common.bash).
+client() { client_run "$PORT" "$BUILD/solution/client" "$@"; }
 
 # server_logged TEXT: the server's stdout or stderr holds TEXT.
 server_logged() { grep -qF -- "$1" "$SERVER_OUT"; }
@@ -57,12 +49,6 @@ start_piped_client() {
 	spawn "$BATS_TEST_TMPDIR/client.out" "$BUILD/solution/client" "$PORT" <"$BATS_TEST_TMPDIR/in"
 	client_pid=$BG_PID
 }
-
-fd_count() {
-	local fds=(/proc/"$1"/fd/*)
-	echo "${#fds[@]}"
-}
-fd_count_is() { [[ $(fd_count "$1") -eq $2 ]]; }
 
 # --- the scenario every lab runs --------------------------------------------------
 
@@ -476,9 +462,7 @@ PY
 # start_server_with_files N: as start_server, with the limit on open files (ulimit -n) at N.
 start_server_with_files() {
 	# shellcheck disable=SC2016 # expanded by the inner shell
-	spawn "$SERVER_OUT" bash -c 'ulimit -n "$0" && exec "$@"' "$1" "$SERVER_BIN" "$PORT" </dev/null
-	SERVER_PID=$BG_PID
-	wait_for 5 listening "$PORT"
+	serve "$PORT" bash -c 'ulimit -n "$0" && exec "$@"' "$1" "$SERVER_BIN"
 }
 
 # --- EMFILE ------------------------------------------------------------------------------------

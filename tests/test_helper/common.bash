@@ -9,6 +9,12 @@
 #   spawn OUTFILE CMD...     start CMD in the background (fd 3 closed, SIGPIPE at its
 #                            default, stdin the caller's), output to OUTFILE; its pid is in $BG_PID, and
 #                            teardown_processes kills it if it is still running
+#   serve PORT CMD...        start the server CMD... PORT in the background (pid in
+#                            $SERVER_PID, output in $BATS_TEST_TMPDIR/server.out) and
+#                            wait until it listens on PORT
+#   client_run PORT CMD LINE...  run the client CMD PORT to the end, each LINE on its
+#                            standard input, bounded to 5 s; sets $status and $output
+#   fd_count PID             how many file descriptors PID holds (fd_count_is PID N)
 #   cpu_ticks PID            user + system CPU time of PID, in clock ticks
 #   teardown_processes       kill what spawn started, and anything else marked that it left
 #                            behind; call it from teardown
@@ -76,6 +82,29 @@ spawn() {
 	BG_PID=$!
 	BG_PIDS+=("$BG_PID")
 }
+
+# Every test that runs a server and its clients starts them here: the server's
+# port is its last argument, for the labs, the solution and the launchers alike.
+serve() {
+	local port=$1
+	shift
+	spawn "$BATS_TEST_TMPDIR/server.out" "$@" "$port" </dev/null
+	# shellcheck disable=SC2034 # for the test that called
+	SERVER_PID=$BG_PID
+	wait_for 5 listening "$port"
+}
+
+client_run() {
+	local port=$1 program=$2
+	shift 2
+	run timeout 5 env --default-signal=PIPE "$program" "$port" < <(printf '%s\n' "$@")
+}
+
+fd_count() {
+	local fds=(/proc/"$1"/fd/*)
+	echo "${#fds[@]}"
+}
+fd_count_is() { [[ $(fd_count "$1") -eq $2 ]]; }
 
 cpu_ticks() {
 	local stat

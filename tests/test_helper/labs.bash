@@ -9,21 +9,11 @@ load 'test_helper/common'
 setup() { PORT=$(free_port); }
 teardown() { teardown_processes; }
 
-# lab_server LAB PORT: start LAB's server on PORT in the background (pid in
-# $SERVER_PID, output in $BATS_TEST_TMPDIR/server.out) and wait until it listens.
-lab_server() {
-	spawn "$BATS_TEST_TMPDIR/server.out" "$BUILD/labs/$1/server" "$2" </dev/null
-	SERVER_PID=$BG_PID
-	wait_for 5 listening "$2"
-}
+# lab_server LAB PORT: LAB's server on PORT (serve, in common.bash).
+lab_server() { serve "$2" "$BUILD/labs/$1/server"; }
 
-# lab_client LAB PORT LINES...: run LAB's client to the end, each LINE on its
-# standard input, bounded to 5 s; sets $status and $output as `run` does.
-lab_client() {
-	local lab=$1 port=$2
-	shift 2
-	run timeout 5 env --default-signal=PIPE "$BUILD/labs/$lab/client" "$port" < <(printf '%s\n' "$@")
-}
+# lab_client LAB PORT LINES...: LAB's client (client_run, in common.bash).
+lab_client() { client_run "$2" "$BUILD/labs/$1/client" "${@:3}"; }
 
 # exit_status PID: wait for PID (a child of this shell) to end, print its status.
 exit_status() {
