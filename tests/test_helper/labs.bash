@@ -22,13 +22,24 @@ exit_status() {
 	echo "$rc"
 }
 
-# cpu_grows PID BASE TICKS: PID has used TICKS clock ticks of CPU since it
-# had used BASE (a cpu_ticks reading).
-cpu_grows() {
-	local now
-	now=$(cpu_ticks "$1") || return 1
-	((now - $2 >= $3))
+# spins PID: PID is runnable (on a CPU, or waiting for one) for at least
+# half of a 0.3 s window, within 30 s of trying: a loop that never waits is
+# runnable all the time, however loaded the machine; a server waiting in
+# accept() or recv() is runnable none of it.
+spins() { wait_for 30 runnable_half "$1"; }
+
+# runnable_half PID: over the next 0.3 s, PID's tasks were runnable for half of it.
+runnable_half() {
+	local before after t0 t1
+	before=$(runnable_ns "$1") t0=$(date +%s%N)
+	sleep 0.3
+	after=$(runnable_ns "$1") t1=$(date +%s%N)
+	(((after - before) * 2 >= t1 - t0))
 }
+
+# runnable_ns PID: the time PID's tasks have been on a CPU or waiting for one,
+# in ns (/proc/PID/task/*/schedstat: the first two fields).
+runnable_ns() { { cat /proc/"$1"/task/*/schedstat 2>/dev/null || true; } | awk '{ n += $1 + $2 } END { printf "%.0f\n", n }'; }
 
 # server_printed TEXT: the server's output holds TEXT.
 server_printed() { grep -q -- "$1" "$BATS_TEST_TMPDIR/server.out"; }
