@@ -6,7 +6,7 @@
 # 2 itself, whatever N was: the grader's own status is read from that line,
 # and from scripts/grade run directly.
 
-# shellcheck disable=SC2034 # GRADE and LEADER are for the files that load this one
+# shellcheck disable=SC2034,SC2154 # GRADE and LEADER are for the files that load this one; status is set by run
 
 setup_file() {
 	make -C "$BATS_TEST_DIRNAME/.." --no-print-directory -s build/grade/probe build/grade/jail build/sigtrace \
