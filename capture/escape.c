@@ -99,11 +99,11 @@ static size_t utf8_char(const uint8_t *s, size_t n)
     for (size_t i = 1; i < len; i++)
         if ((s[i] & 0xc0) != 0x80)
             return 0;
-    uint32_t cp = len == 2   ? (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f)
-                  : len == 3 ? (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 |
-                                   (s[2] & 0x3f)
-                             : (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
-                                   (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+    uint32_t cp = len == 2 ? (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f)
+                  : len == 3
+                      ? (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f)
+                      : (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
+                            (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
     bool overlong = (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
     bool bad = overlong || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000) || cp < 0xa0;
     return bad ? 0 : len;
