@@ -231,18 +231,25 @@ static void place_rows(struct layout *l)
 /* The row of a moment: between the rows of the events around it, never across a pause's mark. */
 static double y_at(const struct layout *l, double t)
 {
-    size_t n = l->o->nladder, j = 0;
-    while (j < n && l->t[j] < t)
-        j++;
-    if (j == 0)
-        return l->y[0];
-    if (j == n)
-        return l->y[n - 1];
-    double span = l->t[j] - l->t[j - 1], frac = span > 0 ? (t - l->t[j - 1]) / span : 1;
-    double y0 = l->y[j - 1], y1 = l->y[j];
-    if (y1 - y0 > ROW + PAUSE_H / 2.0) /* a marked pause: stay on its near side */
-        return frac < 0.5 ? y0 + ROW / 2.0 : y1 - ROW / 2.0;
-    return y0 + frac * (y1 - y0);
+    size_t n = l->o->nladder;
+    bool before = false; /* a row came before the moment */
+    double y0 = 0, t0 = 0;
+    for (size_t j = 0; j < n; j++) {
+        if (l->o->ladder[j]->type == EV_VERDICT) /* the banner is no row */
+            continue;
+        if (l->t[j] >= t) {
+            if (!before)
+                return l->y[j];
+            double span = l->t[j] - t0, frac = span > 0 ? (t - t0) / span : 1;
+            if (l->y[j] - y0 > ROW + PAUSE_H / 2.0) /* a marked pause: stay on its near side */
+                return frac < 0.5 ? y0 + ROW / 2.0 : l->y[j] - ROW / 2.0;
+            return y0 + frac * (l->y[j] - y0);
+        }
+        before = true;
+        y0 = l->y[j];
+        t0 = l->t[j];
+    }
+    return y0;
 }
 
 /* --- drawing ------------------------------------------------------------------ */
