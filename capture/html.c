@@ -29,8 +29,8 @@
 #include "output_int.h"
 
 #define LEFT 96        /* the time column */
-#define LANE_W 260     /* from one lifeline to the next */
-#define RIGHT 200      /* room for the last lifeline's labels */
+#define LANE_W 240     /* from one lifeline to the next */
+#define RIGHT 220      /* room for the last lifeline's labels */
 #define TOP 52         /* below the verdict banner */
 #define HEAD_H 26      /* a lifeline's name box */
 #define ROW 26         /* one event */
@@ -479,7 +479,7 @@ static const char PAGE_STYLE[] =
     "header{padding:8px 16px;background:#37474f;color:#fff}header h1{font-size:16px;margin:0}\n"
     "header p{margin:4px 0 0;font-size:12px;color:#cfd8dc}\n"
     "main{display:flex;align-items:flex-start}#scroll{flex:1;overflow:auto;background:#fff}\n"
-    "#panel{position:sticky;top:0;width:340px;min-height:120px;max-height:100vh;overflow:auto;"
+    "#panel{position:sticky;top:0;width:300px;min-height:120px;max-height:100vh;overflow:auto;"
     "box-sizing:border-box;padding:12px;border-left:1px solid #cfd8dc;background:#fff;"
     "white-space:pre-wrap;font:13px ui-monospace,Menlo,Consolas,monospace}\n"
     "g.ev{cursor:pointer}\n";
