@@ -172,6 +172,12 @@ document.body.setAttribute('data-bold', document.querySelectorAll('b').length);"
 	assert_failure 1
 	assert_output --partial "cannot write /nonexistent/dir/p.html"
 	assert_output --partial "check the directory exists and is writable"
+	# Live, before the command runs: it is not left behind, stopped or running.
+	run "$SIGTRACE" --netns --html /nonexistent/dir/p.html -- sleep 60
+	assert_failure 1
+	assert_output --partial "cannot write /nonexistent/dir/p.html"
+	nothing_left() { [[ -z $(run_processes) ]]; }
+	wait_for 5 nothing_left
 	run "$SIGTRACE" --html "$BATS_TEST_TMPDIR/same" -o "$BATS_TEST_TMPDIR/same" -r "$FIXTURES/orderly.pcap"
 	assert_failure 2
 	assert_output --partial "-o and --html both name"
