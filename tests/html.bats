@@ -128,7 +128,9 @@ document.body.setAttribute('data-panel', document.getElementById('panel').textCo
 	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns --html "$BATS_TEST_TMPDIR/p.html" --svg "$BATS_TEST_TMPDIR/p.svg" \
 		-- "$BATS_TEST_TMPDIR/$name" 3333 <<<hello
 	assert_equal "$status" 141 # connection refused, then SIGPIPE on the send
-	! grep -q $'\e' "$BATS_TEST_TMPDIR/p.html" "$BATS_TEST_TMPDIR/p.svg"
+	# No raw escape byte in either file (grep: 1, nothing found).
+	run grep -l $'\e' "$BATS_TEST_TMPDIR/p.html" "$BATS_TEST_TMPDIR/p.svg"
+	assert_failure 1
 	dom=$(browse "$BATS_TEST_TMPDIR/p.html" "$COUNT_SCRIPT
 document.body.setAttribute('data-bold', document.querySelectorAll('b').length);")
 	assert_equal "$(attr data-bold <<<"$dom")" 0
