@@ -100,11 +100,15 @@ same_packets() {
 @test "html lab 2: an arrow for each packet" { same_packets 2-send-removed; }
 @test "html lab 3: an arrow for each packet; the server's loop collapsed, as on the text timeline" {
 	same_packets 3-sig-ign
-	# Thousands of failed sends and SIGPIPEs, drawn as a few repeat markers with their count.
-	assert [ "$(count '.proc == "server" and .type == "syscall" and .errno == "EPIPE"')" -lt 10 ]
+	# Hundreds of failed sends, drawn as a few boxes and repeat markers that give the count.
+	sends=$(total '.proc == "server" and .type == "syscall" and .errno == "EPIPE"')
+	drawn=$(grep -o '<g class="ev call failed"[^>]*><title>[0-9.]*  server: send' <<<"$DOM" | wc -l)
+	echo "3-sig-ign: $sends failed sends, $drawn drawn" >&3
+	assert [ "$sends" -ge 500 ]
+	assert [ "$drawn" -ge 1 ]
+	assert [ $((drawn * 10)) -lt "$sends" ]
 	repeats=$(grep -o '<g class="ev repeat"[^>]*><title>[0-9.]*  server: ↻ repeated [0-9]* more times' <<<"$DOM" | wc -l)
 	assert [ "$repeats" -ge 1 ]
-	assert [ "$(grep -o '<g class="ev [^"]*"' <<<"$DOM" | wc -l)" -lt 120 ]
 }
 @test "html lab 4: an arrow for each packet" { same_packets 4-handler; }
 @test "html lab 5: an arrow for each packet" { same_packets 5-unread-close; }
@@ -154,7 +158,8 @@ document.body.setAttribute('data-bold', document.querySelectorAll('b').length);"
 		-- "$ROOT/labs/scenario" --pause 20 2-send-removed </dev/null
 	tracer=$BG_PID
 	spinning() { grep -q '"proc":"server","call":"recv".*"ret":0' "$TRACE" 2>/dev/null; }
-	wait_for 20 spinning
+	# Under load (test files side by side on two cores) the scenario takes a while to get there.
+	wait_for 60 spinning
 	kill -INT "$tracer"
 	status=0
 	wait "$tracer" || status=$?
