@@ -62,17 +62,20 @@ sigtrace: deps $(TRACER) ## build the tracer, build/sigtrace
 
 # Each run happens under the tracer in a private network namespace (so runs
 # never clash, and no root is needed), leaving the capture and the events in
-# build/traces/. SIGTRACE_FLAGS adds options, e.g. SIGTRACE_FLAGS=--ladder.
+# build/traces/, with the diagram as a page (.html). SIGTRACE_FLAGS adds
+# options, e.g. SIGTRACE_FLAGS=--ladder.
 SIGTRACE_FLAGS ?=
 # SCENARIO_FLAGS adds options to labs/scenario, e.g.
 # SCENARIO_FLAGS=--server=server-fork for one of lab 8's other servers.
 SCENARIO_FLAGS ?=
 # $(call traced,SCENARIO,TRACE): the shell commands that run labs/scenario
-# SCENARIO under the tracer, keep build/traces/TRACE.{pcapng,jsonl}, and fail
+# SCENARIO under the tracer, keep build/traces/TRACE.{pcapng,jsonl,html}, and fail
 # only if the tracer was interrupted (a lab's verdict is not a failure).
 traced = mkdir -p $(TRACES); \
-	$(TRACER) --netns $(SIGTRACE_FLAGS) -w $(TRACES)/$(2).pcapng -o $(TRACES)/$(2).jsonl -- labs/scenario $(SCENARIO_FLAGS) "$(1)"; \
+	$(TRACER) --netns $(SIGTRACE_FLAGS) -w $(TRACES)/$(2).pcapng -o $(TRACES)/$(2).jsonl \
+		--html $(TRACES)/$(2).html -- labs/scenario $(SCENARIO_FLAGS) "$(1)"; \
 	status=$$?; echo "(capture: $(TRACES)/$(2).pcapng, events: $(TRACES)/$(2).jsonl)"; \
+	echo "(diagram: $(TRACES)/$(2).html: open it in a browser)"; \
 	[ $$status -lt 128 ] || exit $$status
 
 $(addprefix lab-,$(LAB_NUMS)): lab-%: deps $(LAB_BINS) $(TRACER) ## run lab N's scenario under the tracer and explain it (N: a lab's number, see labs/)

@@ -26,4 +26,13 @@ void escape_c_literal(const uint8_t *data, uint32_t len, int more, size_t max, c
  */
 size_t escape_json(const uint8_t *src, size_t len, char *dst, size_t room);
 
+/*
+ * The NUL-terminated src as the text of an HTML or XML element or attribute:
+ * & < > " ' as entities, UTF-8 as it is, every control byte (C0, DEL, C1) and
+ * every byte that is not part of UTF-8 as the four characters \xNN. Writes at
+ * most room bytes into dst, never half an escape or character; returns how
+ * many it wrote (no NUL is added).
+ */
+size_t escape_html(const char *src, char *dst, size_t room);
+
 #endif

@@ -68,6 +68,14 @@ void output_free(struct output *o)
 
 int output_failed(const struct output *o) { return o->failed; }
 
+void output_keep_picture(struct output *o) { o->diagram = true; }
+
+int output_picture(struct output *o, const char *path, int page, const char *title, char *err,
+                   size_t len)
+{
+    return html_write(o, path, page, title, err, len);
+}
+
 void output_line(struct output *o, FILE *f, const char *line)
 {
     if (!f || o->failed)
@@ -148,6 +156,13 @@ int output_event(struct output *o, const struct event *ev, struct event **intro_
         json_event(o, o->json, ev);
     if (o->out)
         show(o, ev, story, intro);
+    /* A picture tells what the ladder tells (unless the ladder keeps them already). */
+    if (o->diagram && !(o->out && o->format == OUT_LADDER) &&
+        (ev->type == EV_VERDICT || (story && ev->type != EV_REPEAT_START))) {
+        if (intro)
+            ladder_keep(o, intro);
+        ladder_keep(o, ev);
+    }
     if (intro_out && story)
         *intro_out = intro;
     else

@@ -51,6 +51,21 @@ int output_event(struct output *o, const struct event *ev, struct event **intro)
 /* The end of the run: the text timeline ends with the verdict, if one was seen; everything is flushed. */
 void output_finish(struct output *o);
 
+/*
+ * Keep what the ladder keeps, whatever the format, for output_picture(): to be
+ * called before the first event.
+ */
+void output_keep_picture(struct output *o);
+
+/*
+ * The story as a sequence diagram, into path (written whole, then renamed
+ * into place): an HTML page with the SVG inline, its notes on hover and on
+ * click, arrow keys to step through it (page), or the SVG alone. title names
+ * the run. Returns 0, or -1 with err saying why (the file named).
+ */
+int output_picture(struct output *o, const char *path, int page, const char *title, char *err,
+                   size_t len);
+
 /* One line that says what ev is and means: a pcapng comment. */
 void output_describe(struct output *o, const struct event *ev, char *buf, size_t len);
 

@@ -23,6 +23,7 @@ struct output {
     struct story *story;
     struct event *verdict; /* shown last on the text timeline */
     struct event **ladder; /* the ladder is drawn at the end, when every side is known */
+    bool diagram;          /* keep the ladder's events for a picture too (html.c) */
     size_t nladder, capladder;
 };
 
@@ -51,5 +52,9 @@ void json_event(struct output *o, FILE *f, const struct event *ev);
 /* ladder.c: keep an event for the diagram; draw it at the end. */
 void ladder_keep(struct output *o, const struct event *ev);
 void ladder_draw(struct output *o);
+
+/* html.c: the kept events as a picture: a page (page) or the SVG alone, into path. */
+int html_write(struct output *o, const char *path, bool page, const char *title, char *err,
+               size_t len);
 
 #endif

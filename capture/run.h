@@ -26,6 +26,7 @@
 
 struct options {
     const char *iface, *filter, *port, *write_path, *read_path, *json_path;
+    const char *html_path, *svg_path; /* pictures of the story (--html, --svg) */
     enum output_format format;
     int netns;
     char **command;

@@ -73,6 +73,8 @@ static void usage(FILE *to, int status)
         "  --json             JSON Lines on standard output instead of the text timeline\n"
         "                     (COMMAND's own standard output then goes to standard error)\n"
         "  --ladder           a sequence (ladder) diagram: client side left, server side right\n"
+        "  --html FILE        write the story as a page: a sequence diagram to click through\n"
+        "  --svg FILE         write the story's sequence diagram as an SVG image\n"
         "  --netns            run COMMAND in a private network namespace (no root needed where the\n"
         "                     kernel allows unprivileged user namespaces)\n"
         "  -h, --help         this help\n"
@@ -100,11 +102,16 @@ static int same_file(const char *input, int input_is_read, const char *output)
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
-    enum { OPT_JSON = 256, OPT_LADDER, OPT_NETNS };
+    enum { OPT_JSON = 256, OPT_LADDER, OPT_NETNS, OPT_HTML, OPT_SVG };
     static const struct option longopts[] = {
-        { "json", no_argument, NULL, OPT_JSON },   { "ladder", no_argument, NULL, OPT_LADDER },
-        { "netns", no_argument, NULL, OPT_NETNS }, { "json-file", required_argument, NULL, 'o' },
-        { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+        { "json", no_argument, NULL, OPT_JSON },
+        { "ladder", no_argument, NULL, OPT_LADDER },
+        { "netns", no_argument, NULL, OPT_NETNS },
+        { "json-file", required_argument, NULL, 'o' },
+        { "html", required_argument, NULL, OPT_HTML },
+        { "svg", required_argument, NULL, OPT_SVG },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     memset(opt, 0, sizeof(*opt));
     opt->format = OUT_TEXT;
@@ -127,6 +134,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
             formats++;
             break;
         case OPT_NETNS: opt->netns = 1; break;
+        case OPT_HTML: opt->html_path = optarg; break;
+        case OPT_SVG: opt->svg_path = optarg; break;
         case 'h': usage(stdout, 0);
         default: usage(stderr, 2);
         }
@@ -156,7 +165,10 @@ static void parse_options(int argc, char **argv, struct options *opt)
     /* An output opened on the input, or on the other output, would destroy what is in it. */
     const struct {
         const char *flag, *path;
-    } outputs[] = { { "-w", opt->write_path }, { "-o", opt->json_path } };
+    } outputs[] = { { "-w", opt->write_path },
+                    { "-o", opt->json_path },
+                    { "--html", opt->html_path },
+                    { "--svg", opt->svg_path } };
     for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++)
         if (opt->read_path && outputs[i].path && same_file(opt->read_path, 1, outputs[i].path)) {
             fprintf(
@@ -166,12 +178,16 @@ static void parse_options(int argc, char **argv, struct options *opt)
                 outputs[i].flag, outputs[i].path);
             exit(2);
         }
-    if (opt->write_path && opt->json_path && same_file(opt->write_path, 0, opt->json_path)) {
-        fprintf(stderr,
-                PROG ": -w and -o both name %s: the capture and the events need a file each\n",
-                opt->write_path);
-        exit(2);
-    }
+    size_t n = sizeof(outputs) / sizeof(outputs[0]);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (outputs[i].path && outputs[j].path &&
+                same_file(outputs[i].path, 0, outputs[j].path)) {
+                fprintf(stderr,
+                        PROG ": %s and %s both name %s: each output needs a file of its own\n",
+                        outputs[i].flag, outputs[j].flag, outputs[i].path);
+                exit(2);
+            }
 }
 
 /* --- the loops ------------------------------------------------------------------ */
@@ -329,6 +345,21 @@ static void open_outputs(struct run *r)
     r->out = output_new(stdout, r->opt.format, color, r->json, !r->opt.read_path);
     if (!r->out)
         die("cannot start the output");
+    /* A picture is written at the end; a directory it cannot go in is said now. */
+    const char *pictures[] = { r->opt.html_path, r->opt.svg_path };
+    for (size_t i = 0; i < 2; i++) {
+        if (!pictures[i])
+            continue;
+        char probe[4096];
+        snprintf(probe, sizeof(probe), "%s.XXXXXX", pictures[i]);
+        int fd = mkstemp(probe);
+        if (fd < 0)
+            die_hint("check the directory exists and is writable", "cannot write %s: %s",
+                     pictures[i], strerror(errno));
+        close(fd);
+        unlink(probe);
+        output_keep_picture(r->out);
+    }
     if (r->opt.write_path) {
         char shb[1200];
         snprintf(shb, sizeof(shb), "%s",
@@ -363,6 +394,20 @@ static void finish(struct run *r)
                 PROG ": out of memory: %lu sockets' notes could not know what came before them\n",
                 sockets_lost(r->sockets));
     output_finish(r->out);
+    const char *pictures[] = { r->opt.html_path, r->opt.svg_path };
+    for (int i = 0; i < 2; i++) {
+        char title[1200], err[4200];
+        if (!pictures[i])
+            continue;
+        if (r->opt.read_path)
+            snprintf(title, sizeof(title), PROG " -r %s", r->opt.read_path);
+        else
+            snprintf(title, sizeof(title), "%s", r->command_line);
+        if (output_picture(r->out, pictures[i], i == 0, title, err, sizeof(err)) < 0) {
+            fprintf(stderr, PROG ": %s\n", err);
+            r->failed = 1;
+        }
+    }
     if (r->pcapng) {
         /*
          * The file's own comment, kept short: the command, its verdict, and the

@@ -32,7 +32,7 @@ repo_path() { [[ $1 =~ ^(labs|solution|capture|docs|tests|scripts|mk|build)/[A-Z
 # leaves in build/traces/ count when that target is real.
 path_exists() {
 	local path=${1%/} target
-	if [[ $path =~ ^build/traces/(lab-[0-9]+|solution)\.(pcapng|jsonl)$ ]]; then
+	if [[ $path =~ ^build/traces/(lab-[0-9]+|solution)\.(pcapng|jsonl|html)$ ]]; then
 		target=${BASH_REMATCH[1]}
 		make -C "$ROOT" -n "$target" 2>/dev/null | grep -qv 'there is no'
 		return

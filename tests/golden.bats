@@ -52,6 +52,7 @@ golden() {
 @test "golden: every fixture's JSON events" { golden '\.json$'; }
 @test "golden: every fixture's ladder" { golden '\.ladder$'; }
 @test "golden: every fixture's pcapng comments, read back by capinfos and tshark" { golden '\.comments$'; }
+@test "golden: a few fixtures' diagrams, as SVG and as a page" { golden '\.(svg|html)$'; }
 
 # Live runs, as scripts/make-docs normalises them into the walkthroughs
 @test "walkthroughs: a name with no template is an error that says what to write" {

@@ -18,6 +18,14 @@ static const char *json(const char *s, size_t len, size_t room)
     return buf;
 }
 
+static const char *html(const char *s, size_t room)
+{
+    static char buf[128];
+    size_t n = escape_html(s, buf, room);
+    buf[n] = '\0';
+    return buf;
+}
+
 int main(void)
 {
     /* The text timeline's literal */
@@ -42,5 +50,20 @@ int main(void)
     CHECK_STR(json("ab\033cd", 5, 6), "ab");
     CHECK_STR(json("ab\ncd", 5, 4), "ab\\n");
     CHECK_STR(json("", 0, 0), "");
+
+    /* HTML: markup from a process name stays text. */
+    CHECK_STR(html("<script>alert('x')</script>", 128),
+              "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
+    CHECK_STR(html("a&b \"c\"", 128), "a&amp;b &quot;c&quot;");
+    CHECK_STR(html("\033[2J\a\x7f", 128), "\\x1b[2J\\x07\\x7f");
+    CHECK_STR(html("client\u2192server \u2026", 128), "client\u2192server \u2026");
+    CHECK_STR(html("caf\xc3\xa9", 128), "caf\xc3\xa9");
+    /* Not UTF-8: a lone continuation, a cut sequence, an overlong '<', a C1 control. */
+    CHECK_STR(html("\x80x\xe2\x86", 128), "\\x80x\\xe2\\x86");
+    CHECK_STR(html("\xc0\xbc", 128), "\\xc0\\xbc");
+    CHECK_STR(html("\xc2\x9b", 128), "\\xc2\\x9b");
+    /* Cut where room ends, never inside an entity or a character. */
+    CHECK_STR(html("ab<cd", 5), "ab");
+    CHECK_STR(html("a\u2192b", 3), "a");
     return check_done();
 }
