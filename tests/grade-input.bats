@@ -83,10 +83,15 @@ EOF
 
 @test "grade: SIGINT to the grader mid-run ends it with 130, and no server, sandbox or probe of it survives" {
 	start_in_session "$GRADE" --no-trace "$ROOT/solution/server.c"
-	wait_for 30 session_sandbox_running
-	local work
-	work=$(pgrep -a -s "$LEADER" -x bwrap | grep -oE '/[^ ]*/grade\.[A-Za-z0-9]+/' | head -n 1)
-	[[ -n $work ]]
+	# A sandbox of the grader's is running, and its command line names the
+	# grader's scratch directory (one check: a sandbox ends between scenarios).
+	local work=''
+	sandbox_work() {
+		pgrep -s "$LEADER" -x probe >/dev/null &&
+			work=$(pgrep -a -s "$LEADER" -x bwrap | grep -oE '/[^ ]*/grade\.[A-Za-z0-9]+/' | head -n 1) &&
+			[[ -n $work ]]
+	}
+	wait_for 30 sandbox_work
 	kill -INT "$LEADER"
 	wait_for 10 gone "$LEADER"
 	cat "$BATS_TEST_TMPDIR/out" # shown if the test fails
