@@ -342,3 +342,18 @@ void json_event(struct output *o, FILE *f, const struct event *ev)
     jput(&j, "}", 1);
     output_line(o, f, j.buf);
 }
+
+void json_capture(struct output *o, FILE *f, const struct timespec *t, unsigned long received,
+                  unsigned long dropped, unsigned long ifdropped)
+{
+    struct json j;
+    jbegin(&j, "capture", t);
+    jkey(&j, "received");
+    juint(&j, received);
+    jkey(&j, "dropped");
+    juint(&j, dropped);
+    jkey(&j, "ifdropped");
+    juint(&j, ifdropped);
+    jput(&j, "}", 1);
+    output_line(o, f, j.buf);
+}

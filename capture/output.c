@@ -103,6 +103,15 @@ void output_time_column(struct output *o, const struct event *ev, char *buf, siz
         snprintf(buf, len, "%10.6f", ts_diff(&ev->t, &o->t0));
 }
 
+void output_capture(struct output *o, const struct timespec *t, unsigned long received,
+                    unsigned long dropped, unsigned long ifdropped)
+{
+    if (o->json)
+        json_capture(o, o->json, t, received, dropped, ifdropped);
+    if (o->out && o->format == OUT_JSON)
+        json_capture(o, o->out, t, received, dropped, ifdropped);
+}
+
 void output_describe(struct output *o, const struct event *ev, char *buf, size_t len)
 {
     describe_line(o->story, ev, buf, len);

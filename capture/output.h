@@ -51,6 +51,13 @@ int output_event(struct output *o, const struct event *ev, struct event **intro)
 /* The end of the run: the text timeline ends with the verdict, if one was seen; everything is flushed. */
 void output_finish(struct output *o);
 
+/*
+ * The end of a live capture: what the kernel counted (capture.h), as a JSON
+ * event {"type":"capture",...} at time t.
+ */
+void output_capture(struct output *o, const struct timespec *t, unsigned long received,
+                    unsigned long dropped, unsigned long ifdropped);
+
 /* One line that says what ev is and means: a pcapng comment. */
 void output_describe(struct output *o, const struct event *ev, char *buf, size_t len);
 
