@@ -66,6 +66,9 @@
 #define CAPTURE_SNAPLEN (LINK_HDR_MAX + IP_HDR_MAX + TCP_HDR_MAX + EVENT_PREVIEW)
 /* The kernel's capture buffer, in KiB (-B): room for a burst of many thousand frames. */
 #define CAPTURE_BUFFER_KIB 32768
+/* -B's bounds: a page (the kernel's smallest ring), and 4 GiB. */
+#define CAPTURE_BUFFER_MIN 4
+#define CAPTURE_BUFFER_MAX 4194304
 /* Exit status when COMMAND succeeded but the capture lost packets: the timeline misses some. */
 #define EXIT_PACKETS_LOST 3
 
@@ -139,9 +142,10 @@ static void parse_options(int argc, char **argv, struct options *opt)
             char *end;
             errno = 0;
             unsigned long kib = strtoul(optarg, &end, 10);
-            if (errno || *end || optarg[0] < '1' || optarg[0] > '9' || kib > 4194304) {
-                fprintf(stderr, PROG ": bad buffer size '%s': give KiB from 1 to 4194304\n",
-                        optarg);
+            if (errno || *end || optarg[0] < '1' || optarg[0] > '9' || kib < CAPTURE_BUFFER_MIN ||
+                kib > CAPTURE_BUFFER_MAX) {
+                fprintf(stderr, PROG ": bad buffer size '%s': give KiB from %d to %d\n", optarg,
+                        CAPTURE_BUFFER_MIN, CAPTURE_BUFFER_MAX);
                 usage(stderr, 2);
             }
             opt->buffer_kib = kib;
