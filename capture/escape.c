@@ -58,7 +58,7 @@ static size_t next_piece(const uint8_t *s, size_t n, unsigned flags, enum spelli
     uint8_t c = s[0];
     *esclen = 0;
     if (c >= 0x20 && c < 0x7f) {
-        if (c == '\\' || (c == '"' && (flags & ESCAPE_QUOTE))) {
+        if ((c == '\\' && !(flags & ESCAPE_KEEP_LINES)) || (c == '"' && (flags & ESCAPE_QUOTE))) {
             esc[0] = '\\';
             esc[1] = (char)c;
             *esclen = 2;

@@ -22,8 +22,12 @@
 
 /* What escape_text does beyond the rules above. */
 enum escape_flags {
-    ESCAPE_QUOTE = 1,      /* " as \" too: for a string shown between quotes */
-    ESCAPE_KEEP_LINES = 2, /* newline and tab as they are: a stream of lines */
+    ESCAPE_QUOTE = 1, /* " as \" too: for a string shown between quotes */
+    /*
+     * A stream of lines as people wrote them (a compiler's messages, a
+     * server's log): newline, tab and backslash as they are.
+     */
+    ESCAPE_KEEP_LINES = 2,
 };
 
 /*

@@ -277,6 +277,10 @@ void json_event(struct output *o, FILE *f, const struct event *ev)
         jproc(&j, ev);
         jstr(&j, "path", ev->u.exec.path);
         jstr(&j, "argv", ev->u.exec.argv);
+        if (ev->u.exec.argv_total > strlen(ev->u.exec.argv)) {
+            jkey(&j, "argv_cut");
+            juint(&j, ev->u.exec.argv_total - strlen(ev->u.exec.argv));
+        }
         jstr(&j, "note", ev->note);
         break;
     case EV_EXIT:

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "describe.h"
+#include "escape.h"
 #include "output_int.h"
 
 /* The width a terminal has when nothing says otherwise. */
@@ -169,9 +170,10 @@ void output_finish(struct output *o)
     if (o->format == OUT_LADDER)
         ladder_draw(o);
     if (o->format == OUT_TEXT && o->verdict) {
-        char line[640];
+        char line[2200], verdict[2048];
         const char *bold = o->color ? C_BOLD : "", *off = o->color ? C_OFF : "";
-        snprintf(line, sizeof(line), "%sverdict: %s%s", bold, o->verdict->u.verdict, off);
+        escape_str(o->verdict->u.verdict, verdict, sizeof verdict);
+        snprintf(line, sizeof(line), "%sverdict: %s%s", bold, verdict, off);
         output_line(o, o->out, line);
     }
     flush(o, o->out);

@@ -35,6 +35,7 @@
 
 #include "../lib/die.h"
 #include "decode.h"
+#include "escape.h"
 #include "netns.h"
 #include "notes.h"
 #include "run.h"
@@ -340,11 +341,15 @@ static int trace_loop(struct run *r, int sigfd)
 
 /* --- setting up and finishing ----------------------------------------------------- */
 
+/* "sigtrace -- COMMAND ARG...", each word escaped (escape.h), for the pcapng file's comment. */
 static void join_command(char **argv, char *buf, size_t len)
 {
     size_t n = (size_t)snprintf(buf, len, PROG " --");
-    for (; *argv && n < len; argv++)
-        n += (size_t)snprintf(buf + n, len - n, " %s", *argv);
+    for (; *argv && n + 1 < len; argv++) {
+        buf[n++] = ' ';
+        escape_str(*argv, buf + n, len - n);
+        n += strlen(buf + n);
+    }
 }
 
 static void open_outputs(struct run *r)
@@ -432,8 +437,10 @@ static void finish(struct run *r)
         char shb[PCAPNG_SHB_COMMENT_MAX];
         size_t n = (size_t)snprintf(shb, sizeof(shb), "%s",
                                     r->opt.read_path ? "annotated by sigtrace" : r->command_line);
+        char verdict[sizeof r->verdict * 4];
+        escape_str(r->verdict, verdict, sizeof verdict);
         if (r->verdict[0] && n < sizeof(shb))
-            n += (size_t)snprintf(shb + n, sizeof(shb) - n, "\nverdict: %s", r->verdict);
+            n += (size_t)snprintf(shb + n, sizeof(shb) - n, "\nverdict: %s", verdict);
         size_t first = r->npending > SHB_TRAILING_MAX ? r->npending - SHB_TRAILING_MAX : 0,
                room = 0;
         static const char heading[] = "\nafter the last packet:";

@@ -377,7 +377,8 @@ static void on_exec(struct tracer *t, struct proc *p)
     if (ev) {
         if (procfs_exe(p->tid, ev->u.exec.path, sizeof(ev->u.exec.path)) < 0)
             snprintf(ev->u.exec.path, sizeof(ev->u.exec.path), "?");
-        if (procfs_cmdline(p->tid, ev->u.exec.argv, sizeof(ev->u.exec.argv)) < 0)
+        if (procfs_cmdline(p->tid, ev->u.exec.argv, sizeof(ev->u.exec.argv),
+                           &ev->u.exec.argv_total) < 0)
             ev->u.exec.argv[0] = '\0';
         t->emit(ev, t->ctx);
     }

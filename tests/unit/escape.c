@@ -57,7 +57,7 @@ int main(void)
                    9, 0, 64),
               "\\u202eabc\\u2028");
     CHECK_STR(text("a\nb\tc", 5, 0, 64), "a\\nb\\tc");
-    CHECK_STR(text("a\nb\tc\r", 6, ESCAPE_KEEP_LINES, 64), "a\nb\tc\\r");
+    CHECK_STR(text("a\nb\tc\r\\", 7, ESCAPE_KEEP_LINES, 64), "a\nb\tc\\r\\");
     /* Never half an escape or half a character; the count says where it stopped */
     CHECK_STR(text("ab\033", 3, 0, 5), "ab");
     CHECK_STR(text("ab\xc3\xa9", 4, 0, 4), "ab");
