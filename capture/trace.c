@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "calls.h"
+#include "netns.h"
 #include "procfs.h"
 
 #if defined(__x86_64__)
@@ -546,6 +547,12 @@ static void child(char *const argv[], const sigset_t *mask, int sigpipe_ignored,
     while (n < 0 && errno == EINTR);
     if (n != 1 || go != 'g')
         _exit(127);
+    /* Under --netns, the command runs as whoever ran sigtrace, not as the namespace's root. */
+    char why[512];
+    if (netns_become_invoker(why, sizeof why) < 0) {
+        dprintf(2, "sigtrace: %s\n", why);
+        _exit(126);
+    }
     /*
      * With the filter in place, a close() stops us: that first stop is how
      * the tracer learns that the filter works. Without it, the exec is the
