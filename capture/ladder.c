@@ -61,7 +61,7 @@ void ladder_draw(struct output *o)
         const struct event *ev = o->ladder[i];
         if (ev->type != EV_SYSCALL)
             continue;
-        char label[160];
+        char label[96]; /* within a side's name, room for ", " */
         escape_str(story_label(o->story, ev->pid, ev->proc), label, sizeof label);
         char *side = story_is_server(o->story, ev->pid) ? rname : lname;
         if (!strstr(side, label) && strlen(side) + strlen(label) + 3 < sizeof(lname))
