@@ -106,3 +106,17 @@ no_control_bytes() {
 	shown=$(grep -oE 'x \.\.\. \([0-9]+ more bytes\)' <<<"$output" | head -n 1 | grep -oE '[0-9]+')
 	assert [ "$shown" -ge "$cut" ]
 }
+
+@test "escape: a verdict line too long to keep says by how many bytes it was cut" {
+	cat >"$DIR/long-verdict" <<-'SCRIPT'
+		#!/usr/bin/env bash
+		printf 'verdict: lab=x %s\n' "$(printf 'y%.0s' $(seq 3000))" >/dev/null
+	SCRIPT
+	chmod +x "$DIR/long-verdict"
+	run --separate-stderr timeout "$RUN_LIMIT" "$SIGTRACE" --json -- "$DIR/long-verdict" </dev/null 3>&-
+	assert_success
+	line=$(jq -r 'select(.type == "verdict") | .line' <<<"$output")
+	[[ $line =~ ^lab=x\ (y+)\ \.\.\.\ \(([0-9]+)\ more\ bytes\)$ ]]
+	# What was kept and what was cut make the line: "x " and 3000 bytes of y.
+	assert_equal "$((${#BASH_REMATCH[1]} + BASH_REMATCH[2]))" 3000
+}
