@@ -4,6 +4,7 @@
 #include "capture.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,8 @@ static void permission_advice(char *buf, size_t len)
              self);
 }
 
-struct capture *capture_open_live(const char *iface, const char *filter, char *err, size_t errlen)
+struct capture *capture_open_live(const char *iface, const char *filter, uint32_t snaplen,
+                                  size_t buffer_bytes, char *err, size_t errlen)
 {
     char pcap_err[PCAP_ERRBUF_SIZE] = "";
     struct capture *c = calloc(1, sizeof(*c));
@@ -72,10 +74,10 @@ struct capture *capture_open_live(const char *iface, const char *filter, char *e
         free(c);
         return NULL;
     }
-    pcap_set_snaplen(c->pcap, 262144);
+    pcap_set_snaplen(c->pcap, (int)snaplen);
     pcap_set_promisc(c->pcap, 0);
     pcap_set_immediate_mode(c->pcap, 1);
-    pcap_set_buffer_size(c->pcap, 4 << 20);
+    pcap_set_buffer_size(c->pcap, buffer_bytes > INT_MAX ? INT_MAX : (int)buffer_bytes);
     c->nano = pcap_set_tstamp_precision(c->pcap, PCAP_TSTAMP_PRECISION_NANO) == 0;
     int rc = pcap_activate(c->pcap);
     if (rc < 0) {
@@ -160,12 +162,15 @@ int capture_dispatch(struct capture *c, int max, capture_packet_fn fn, void *ctx
     return n < 0 ? 0 : n;
 }
 
-unsigned capture_dropped(const struct capture *c)
+int capture_stats(const struct capture *c, struct capture_stats *st)
 {
-    struct pcap_stat st;
-    if (!c->live || pcap_stats(c->pcap, &st) < 0)
-        return 0;
-    return st.ps_drop;
+    struct pcap_stat ps;
+    if (!c->live || pcap_stats(c->pcap, &ps) < 0)
+        return -1;
+    st->received = ps.ps_recv;
+    st->dropped = ps.ps_drop;
+    st->ifdropped = ps.ps_ifdrop;
+    return 0;
 }
 
 void capture_close(struct capture *c)

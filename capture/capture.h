@@ -20,8 +20,13 @@ typedef void (*capture_packet_fn)(const struct timespec *ts, const uint8_t *fram
 /*
  * filter is a BPF expression ANDed with "tcp", or NULL. NULL on failure, with
  * the reason and what to do about it in err.
+ *
+ * Live: snaplen bytes of each frame are kept (what the decoder and the notes
+ * read, no more: the kernel's ring holds whole frames of snaplen, so a small
+ * snaplen lets it hold many), in a kernel buffer of buffer_bytes.
  */
-struct capture *capture_open_live(const char *iface, const char *filter, char *err, size_t errlen);
+struct capture *capture_open_live(const char *iface, const char *filter, uint32_t snaplen,
+                                  size_t buffer_bytes, char *err, size_t errlen);
 struct capture *capture_open_file(const char *path, const char *filter, char *err, size_t errlen);
 
 /* For poll(): readable when packets may be waiting (live only; -1 for files). */
@@ -39,8 +44,16 @@ const char *capture_name(const struct capture *c); /* the interface or file */
 int capture_dispatch(struct capture *c, int max, capture_packet_fn fn, void *ctx);
 const char *capture_error(const struct capture *c);
 
-/* Packets the kernel dropped because we were too slow (live only). */
-unsigned capture_dropped(const struct capture *c);
+/*
+ * What the kernel counted for a live capture (pcap_stats): packets that
+ * passed the filter, those dropped because the buffer was full (sigtrace
+ * too slow), and those the interface itself dropped. 0, or -1 for a file or
+ * when the kernel does not say.
+ */
+struct capture_stats {
+    unsigned long received, dropped, ifdropped;
+};
+int capture_stats(const struct capture *c, struct capture_stats *st);
 
 void capture_close(struct capture *c);
 

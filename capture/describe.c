@@ -107,9 +107,23 @@ static void packet_what(const struct packet_facts *p, char *buf, size_t len)
 
 static void packet_who(const struct packet_facts *p, char *buf, size_t len)
 {
-    const char *from = p->from_label[0] ? p->from_label : p->src;
-    const char *to = p->to_label[0] ? p->to_label : p->dst;
+    char from[128], to[128];
+    escape_str(p->from_label[0] ? p->from_label : p->src, from, sizeof from);
+    escape_str(p->to_label[0] ? p->to_label : p->dst, to, sizeof to);
     snprintf(buf, len, "%s\u2192%s", from, to);
+}
+
+/* "exec ARGV", cut where it was read short, with the mark that says by how much. */
+static void exec_what(const struct exec_facts *e, char *buf, size_t len)
+{
+    char args[1024];
+    size_t have = strlen(e->argv);
+    if (have)
+        escape_cut((const uint8_t *)e->argv, have, e->argv_total > have ? e->argv_total : have,
+                   args, sizeof args);
+    else
+        escape_str(e->path, args, sizeof args);
+    snprintf(buf, len, "exec %s", args);
 }
 
 static void output_what(const struct output_facts *o, char *buf, size_t len)
@@ -122,8 +136,7 @@ static void output_what(const struct output_facts *o, char *buf, size_t len)
 void describe_who_what(struct story *st, const struct event *ev, char *who, size_t wlen, char *what,
                        size_t len)
 {
-    const char *label = ev->pid ? story_label(st, ev->pid, ev->proc) : "";
-    snprintf(who, wlen, "%s", label);
+    escape_str(ev->pid ? story_label(st, ev->pid, ev->proc) : "", who, wlen);
     switch (ev->type) {
     case EV_PACKET:
         packet_who(&ev->u.pkt, who, wlen);
@@ -131,9 +144,7 @@ void describe_who_what(struct story *st, const struct event *ev, char *who, size
         break;
     case EV_SYSCALL: describe_call(&ev->u.sys, what, len); break;
     case EV_SIGNAL: describe_signal(&ev->u.sig, what, len); break;
-    case EV_EXEC:
-        snprintf(what, len, "exec %s", ev->u.exec.argv[0] ? ev->u.exec.argv : ev->u.exec.path);
-        break;
+    case EV_EXEC: exec_what(&ev->u.exec, what, len); break;
     case EV_EXIT:
         if (ev->u.exit.signo)
             snprintf(what, len, "killed by %s%s", signal_name(ev->u.exit.signo),
@@ -143,13 +154,19 @@ void describe_who_what(struct story *st, const struct event *ev, char *who, size
         break;
     case EV_CONNECTION: {
         const struct conn_summary *c = &ev->u.conn;
+        char orig[128], resp[128];
+        escape_str(c->orig_name, orig, sizeof orig);
+        escape_str(c->resp_name, resp, sizeof resp);
         snprintf(who, wlen, "connection");
-        snprintf(what, len, "%s%s%s \u2192 %s%s%s: %s %s", c->orig_name, c->orig_name[0] ? " " : "",
-                 c->orig, c->resp_name, c->resp_name[0] ? " " : "", c->resp, c->conn_state,
-                 c->history);
+        snprintf(what, len, "%s%s%s \u2192 %s%s%s: %s %s", orig, orig[0] ? " " : "", c->orig, resp,
+                 resp[0] ? " " : "", c->resp, c->conn_state, c->history);
         break;
     }
-    case EV_VERDICT: snprintf(what, len, "verdict: %s", ev->u.verdict); break;
+    case EV_VERDICT: {
+        char verdict[1024];
+        snprintf(what, len, "verdict: %s", escape_str(ev->u.verdict, verdict, sizeof verdict));
+        break;
+    }
     case EV_REPEAT_START: snprintf(what, len, "\u21bb the same again, and again ..."); break;
     case EV_OUTPUT: output_what(&ev->u.output, what, len); break;
     case EV_SKIPPED:
@@ -170,10 +187,13 @@ void describe_who_what(struct story *st, const struct event *ev, char *who, size
     }
 }
 
+/* The notes are sentences with names in them (a process's, a program's path): escaped whole. */
 void describe_note(const struct event *ev, char *buf, size_t len)
 {
+    char note[EVENT_NOTE * 4];
+    escape_str(ev->note, note, sizeof note);
     if (ev->type != EV_REPEAT && ev->type != EV_REPEAT_START) {
-        snprintf(buf, len, "%s", ev->note);
+        snprintf(buf, len, "%s", note);
         return;
     }
     const struct repeat_facts *r = &ev->u.rep;
@@ -193,8 +213,8 @@ void describe_note(const struct event *ev, char *buf, size_t len)
             snprintf(what, sizeof(what), "?");
         n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? ", " : "", what);
     }
-    if (ev->note[0] && n < len)
-        snprintf(buf + n, len - n, "; %s", ev->note);
+    if (note[0] && n < len)
+        snprintf(buf + n, len - n, "; %s", note);
 }
 
 void describe_line(struct story *st, const struct event *ev, char *buf, size_t len)

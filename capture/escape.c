@@ -1,149 +1,214 @@
 /*
- * escape: bytes from outside made safe for a terminal and for JSON.
+ * escape: bytes from outside made safe for a terminal, a file people read,
+ * and JSON: one set of rules (escape.h), two spellings of an escape.
  */
 #include "escape.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char HEX[] = "0123456789abcdef";
 
-/* The two-character escape of a byte that has one (\n, \"), else NULL. */
-static const char *named_escape(uint8_t c)
+/* Where an escape is written: the text timeline's or a JSON string's. */
+enum spelling { TEXT, JSON };
+
+/*
+ * The length of the valid UTF-8 character at s (n bytes left), 0 if s does
+ * not start one (a stray continuation byte, an overlong form, a surrogate,
+ * beyond U+10FFFF, cut short), and its code point in *cp.
+ */
+static size_t utf8_char(const uint8_t *s, size_t n, uint32_t *cp)
 {
-    switch (c) {
-    case '\n': return "\\n";
-    case '\r': return "\\r";
-    case '\t': return "\\t";
-    case '"': return "\\\"";
-    case '\\': return "\\\\";
-    default: return NULL;
+    static const uint32_t min_for_len[] = { 0, 0, 0x80, 0x800, 0x10000 };
+    size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 0;
+    if (s[0] >= 0xf8 || len == 0 || len > n)
+        return 0;
+    uint32_t c = s[0] & (0x7f >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        c = c << 6 | (s[i] & 0x3f);
     }
+    if (c < min_for_len[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+        return 0;
+    *cp = c;
+    return len;
+}
+
+/*
+ * Code points that are valid but act on a terminal or on how a line reads:
+ * the C1 controls, the line and paragraph separators, and the bidirectional
+ * embeddings, overrides and isolates (text that reads other than it is).
+ */
+static bool unsafe_code_point(uint32_t cp)
+{
+    return cp <= 0x9f || cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2066 && cp <= 0x2069);
+}
+
+/*
+ * The piece of s (n > 0 bytes) that comes next: returns how many bytes it
+ * takes; *esc gets its escape and *esclen that escape's length, or 0 when
+ * the bytes are shown as they are.
+ */
+static size_t next_piece(const uint8_t *s, size_t n, unsigned flags, enum spelling sp, char *esc,
+                         size_t *esclen)
+{
+    uint8_t c = s[0];
+    *esclen = 0;
+    if (c >= 0x20 && c < 0x7f) {
+        if ((c == '\\' && !(flags & ESCAPE_KEEP_LINES)) || (c == '"' && (flags & ESCAPE_QUOTE))) {
+            esc[0] = '\\';
+            esc[1] = (char)c;
+            *esclen = 2;
+        }
+        return 1;
+    }
+    if (c < 0x80) {
+        if ((flags & ESCAPE_KEEP_LINES) && (c == '\n' || c == '\t'))
+            return 1;
+        static const char named[] = { ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', [0] = '0' };
+        if (c < sizeof named && named[c] && (c != 0 || sp == TEXT)) {
+            esc[0] = '\\';
+            esc[1] = named[c];
+            *esclen = 2;
+        } else if (sp == TEXT) {
+            *esclen = (size_t)snprintf(esc, 8, "\\x%c%c", HEX[c >> 4], HEX[c & 15]);
+        } else {
+            *esclen = (size_t)snprintf(esc, 8, "\\u00%c%c", HEX[c >> 4], HEX[c & 15]);
+        }
+        return 1;
+    }
+    uint32_t cp = 0;
+    size_t len = utf8_char(s, n, &cp);
+    if (len == 0) { /* no text: the byte itself, made visible */
+        *esclen = (size_t)snprintf(esc, 8, "%s%c%c", sp == TEXT ? "\\x" : "\\\\x", HEX[c >> 4],
+                                   HEX[c & 15]);
+        return 1;
+    }
+    if (unsafe_code_point(cp))
+        *esclen = (size_t)snprintf(esc, 8, "\\u%04x", (unsigned)cp);
+    return len;
+}
+
+/*
+ * Escape src into dst (room bytes, no terminator), starting pieces while
+ * fewer than soft bytes are written (an escape begun may end past soft,
+ * never past room); *took gets the bytes of src taken. Returns the bytes
+ * written.
+ */
+static size_t escape_into(const uint8_t *src, size_t len, unsigned flags, enum spelling sp,
+                          char *dst, size_t soft, size_t room, size_t *took)
+{
+    size_t n = 0, i = 0;
+    while (i < len && n < soft) {
+        char esc[8];
+        size_t esclen, step = next_piece(src + i, len - i, flags, sp, esc, &esclen);
+        size_t need = esclen ? esclen : step;
+        if (need > room - n)
+            break;
+        memcpy(dst + n, esclen ? esc : (const char *)src + i, need);
+        n += need;
+        i += step;
+    }
+    *took = i;
+    return n;
+}
+
+size_t escape_text(const uint8_t *src, size_t len, unsigned flags, char *dst, size_t size)
+{
+    size_t took = 0;
+    if (size == 0)
+        return 0;
+    dst[escape_into(src, len, flags, TEXT, dst, size - 1, size - 1, &took)] = '\0';
+    return took;
+}
+
+char *escape_cut(const uint8_t *src, size_t len, size_t total, char *dst, size_t size)
+{
+    char mark[64];
+    if (size == 0)
+        return dst;
+    size_t took = escape_text(src, len, 0, dst, size);
+    if (took == total)
+        return dst;
+    /* Cut: the mark goes at the end, and what is shown gives it room (the count shrinks only). */
+    size_t room = (size_t)snprintf(mark, sizeof mark, " ... (%zu more bytes)", total);
+    took = escape_text(src, took, 0, dst, size > room ? size - room : 1);
+    snprintf(mark, sizeof mark, " ... (%zu more bytes)", total - took);
+    size_t n = strlen(dst);
+    snprintf(dst + n, size - n, "%s", mark);
+    return dst;
+}
+
+char *escape_str(const char *s, char *dst, size_t size)
+{
+    size_t len = strlen(s);
+    return escape_cut((const uint8_t *)s, len, len, dst, size);
 }
 
 void escape_c_literal(const uint8_t *data, uint32_t len, int more, size_t max, char *buf,
                       size_t size)
 {
-    size_t n = 0;
     if (size < 8) {
         if (size > 0)
             buf[0] = '\0';
         return;
     }
+    /*
+     * Room for the quotes and "..."; pieces begin while fewer than max
+     * characters, the opening quote included, are written.
+     */
+    size_t took = 0, soft = max > 1 ? max - 1 : 0;
+    buf[0] = '"';
+    size_t n = 1 + escape_into(data, len, ESCAPE_QUOTE, TEXT, buf + 1, soft, size - 6, &took);
     buf[n++] = '"';
-    uint32_t i;
-    for (i = 0; i < len && n + 6 < size && n < max; i++) {
-        uint8_t c = data[i];
-        const char *esc = c == 0 ? "\\0" : named_escape(c);
-        if (esc) {
-            memcpy(buf + n, esc, 2);
-            n += 2;
-        } else if (c >= 0x20 && c < 0x7f) {
-            buf[n++] = (char)c;
-        } else {
-            buf[n++] = '\\';
-            buf[n++] = 'x';
-            buf[n++] = HEX[c >> 4];
-            buf[n++] = HEX[c & 15];
-        }
-    }
-    buf[n++] = '"';
-    if ((i < len || more) && n + 4 < size) {
+    if (took < len || more) {
         memcpy(buf + n, "...", 3);
         n += 3;
     }
     buf[n] = '\0';
 }
 
-/* Copy up to len bytes to dst at *n, as many as room leaves; false if some did not fit. */
-static bool put(char *dst, size_t room, size_t *n, const void *src, size_t len)
-{
-    size_t fits = len < room - *n ? len : room - *n;
-    memcpy(dst + *n, src, fits);
-    *n += fits;
-    return fits == len;
-}
-
 size_t escape_json(const uint8_t *src, size_t len, char *dst, size_t room)
 {
-    size_t n = 0, plain = 0; /* plain: start of the run of plain bytes not yet copied */
-    for (size_t i = 0; i < len; i++) {
-        uint8_t c = src[i];
-        if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-            continue;
-        if (!put(dst, room, &n, src + plain, i - plain))
-            return n;
-        plain = i + 1;
-        char esc[6] = { '\\', 'u', '0', '0', HEX[c >> 4], HEX[c & 15] };
-        size_t elen = sizeof esc;
-        const char *named = named_escape(c);
-        if (named) {
-            memcpy(esc, named, 2);
-            elen = 2;
-        }
-        if (elen > room - n)
-            return n;
-        memcpy(dst + n, esc, elen);
-        n += elen;
-    }
-    put(dst, room, &n, src + plain, len - plain);
-    return n;
+    size_t took = 0;
+    return escape_into(src, len, ESCAPE_QUOTE, JSON, dst, room, room, &took);
 }
 
-/* The length of the UTF-8 sequence at s (at most n bytes), 0 if it is not one or is a control. */
-static size_t utf8_char(const uint8_t *s, size_t n)
+/* The entity an HTML page needs for c instead of c itself, or NULL. */
+static const char *html_entity(uint8_t c)
 {
-    size_t len = s[0] >= 0xf0 && s[0] < 0xf5 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-    if (s[0] >= 0xf5 || len == 0 || len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    uint32_t cp = len == 2 ? (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f)
-                  : len == 3
-                      ? (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f)
-                      : (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 |
-                            (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
-    bool overlong = (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
-    bool bad = overlong || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000) || cp < 0xa0;
-    return bad ? 0 : len;
+    switch (c) {
+    case '&': return "&amp;";
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '"': return "&quot;";
+    case '\'': return "&#39;";
+    default: return NULL;
+    }
 }
 
 size_t escape_html(const char *src, char *dst, size_t room)
 {
+    /* The text timeline's rules, then markup made text. */
     const uint8_t *s = (const uint8_t *)src;
     size_t n = 0, len = strlen(src);
     for (size_t i = 0; i < len;) {
         char esc[8];
-        const char *out = esc;
-        size_t elen = 1, take = 1;
-        uint8_t c = s[i];
-        switch (c) {
-        case '&': out = "&amp;", elen = 5; break;
-        case '<': out = "&lt;", elen = 4; break;
-        case '>': out = "&gt;", elen = 4; break;
-        case '"': out = "&quot;", elen = 6; break;
-        case '\'': out = "&#39;", elen = 5; break;
-        default:
-            if (c >= 0x20 && c < 0x7f) {
-                esc[0] = (char)c;
-            } else if (c >= 0x80 && (take = utf8_char(s + i, len - i)) > 0) {
-                out = src + i;
-                elen = take;
-            } else {
-                /* A control byte, or one that is not UTF-8: shown, never sent raw. */
-                take = 1;
-                memcpy(esc, "\\x", 2);
-                esc[2] = HEX[c >> 4];
-                esc[3] = HEX[c & 15];
-                elen = 4;
-            }
+        size_t esclen, step = next_piece(s + i, len - i, 0, TEXT, esc, &esclen);
+        const char *out = esclen ? esc : src + i, *entity = esclen ? NULL : html_entity(s[i]);
+        size_t need = esclen ? esclen : step;
+        if (entity) {
+            out = entity;
+            need = strlen(entity);
         }
-        if (elen > room - n)
+        if (need > room - n)
             break;
-        memcpy(dst + n, out, elen);
-        n += elen;
-        i += take;
+        memcpy(dst + n, out, need);
+        n += need;
+        i += step;
     }
     return n;
 }

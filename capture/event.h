@@ -103,7 +103,8 @@ struct exit_facts {
 
 struct exec_facts {
     char path[256];
-    char argv[512]; /* the arguments, joined with spaces */
+    char argv[512];    /* the arguments, joined with spaces */
+    size_t argv_total; /* the whole command line's length: more than strlen(argv) when cut */
 };
 
 struct packet_facts {

@@ -277,6 +277,10 @@ void json_event(struct output *o, FILE *f, const struct event *ev)
         jproc(&j, ev);
         jstr(&j, "path", ev->u.exec.path);
         jstr(&j, "argv", ev->u.exec.argv);
+        if (ev->u.exec.argv_total > strlen(ev->u.exec.argv)) {
+            jkey(&j, "argv_cut");
+            juint(&j, ev->u.exec.argv_total - strlen(ev->u.exec.argv));
+        }
         jstr(&j, "note", ev->note);
         break;
     case EV_EXIT:
@@ -339,6 +343,21 @@ void json_event(struct output *o, FILE *f, const struct event *ev)
         return;
     }
     }
+    jput(&j, "}", 1);
+    output_line(o, f, j.buf);
+}
+
+void json_capture(struct output *o, FILE *f, const struct timespec *t, unsigned long received,
+                  unsigned long dropped, unsigned long ifdropped)
+{
+    struct json j;
+    jbegin(&j, "capture", t);
+    jkey(&j, "received");
+    juint(&j, received);
+    jkey(&j, "dropped");
+    juint(&j, dropped);
+    jkey(&j, "ifdropped");
+    juint(&j, ifdropped);
     jput(&j, "}", 1);
     output_line(o, f, j.buf);
 }

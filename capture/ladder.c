@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "describe.h"
+#include "escape.h"
 #include "output_int.h"
 
 #define LADDER_SIDE 44
@@ -60,7 +61,8 @@ void ladder_draw(struct output *o)
         const struct event *ev = o->ladder[i];
         if (ev->type != EV_SYSCALL)
             continue;
-        const char *label = story_label(o->story, ev->pid, ev->proc);
+        char label[96]; /* within a side's name, room for ", " */
+        escape_str(story_label(o->story, ev->pid, ev->proc), label, sizeof label);
         char *side = story_is_server(o->story, ev->pid) ? rname : lname;
         if (!strstr(side, label) && strlen(side) + strlen(label) + 3 < sizeof(lname))
             snprintf(side + strlen(side), sizeof(lname) - strlen(side), "%s%s", side[0] ? ", " : "",

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "describe.h"
+#include "escape.h"
 #include "output_int.h"
 
 /* The width a terminal has when nothing says otherwise. */
@@ -111,6 +112,15 @@ void output_time_column(struct output *o, const struct event *ev, char *buf, siz
         snprintf(buf, len, "%10.6f", ts_diff(&ev->t, &o->t0));
 }
 
+void output_capture(struct output *o, const struct timespec *t, unsigned long received,
+                    unsigned long dropped, unsigned long ifdropped)
+{
+    if (o->json)
+        json_capture(o, o->json, t, received, dropped, ifdropped);
+    if (o->out && o->format == OUT_JSON)
+        json_capture(o, o->out, t, received, dropped, ifdropped);
+}
+
 void output_describe(struct output *o, const struct event *ev, char *buf, size_t len)
 {
     describe_line(o->story, ev, buf, len);
@@ -175,9 +185,10 @@ void output_finish(struct output *o)
     if (o->format == OUT_LADDER)
         ladder_draw(o);
     if (o->format == OUT_TEXT && o->verdict) {
-        char line[640];
+        char line[2200], verdict[2048];
         const char *bold = o->color ? C_BOLD : "", *off = o->color ? C_OFF : "";
-        snprintf(line, sizeof(line), "%sverdict: %s%s", bold, o->verdict->u.verdict, off);
+        escape_str(o->verdict->u.verdict, verdict, sizeof verdict);
+        snprintf(line, sizeof(line), "%sverdict: %s%s", bold, verdict, off);
         output_line(o, o->out, line);
     }
     flush(o, o->out);

@@ -66,6 +66,13 @@ void output_keep_picture(struct output *o);
 int output_picture(struct output *o, const char *path, int page, const char *title, char *err,
                    size_t len);
 
+/*
+ * The end of a live capture: what the kernel counted (capture.h), as a JSON
+ * event {"type":"capture",...} at time t.
+ */
+void output_capture(struct output *o, const struct timespec *t, unsigned long received,
+                    unsigned long dropped, unsigned long ifdropped);
+
 /* One line that says what ev is and means: a pcapng comment. */
 void output_describe(struct output *o, const struct event *ev, char *buf, size_t len);
 

@@ -49,6 +49,10 @@ void text_event(struct output *o, const struct event *ev);
 /* json.c: one event as JSON (a repeat: a line for each event of its cycle) to f. */
 void json_event(struct output *o, FILE *f, const struct event *ev);
 
+/* json.c: the capture's counts as one JSON line to f. */
+void json_capture(struct output *o, FILE *f, const struct timespec *t, unsigned long received,
+                  unsigned long dropped, unsigned long ifdropped);
+
 /* ladder.c: keep an event for the diagram; draw it at the end. */
 void ladder_keep(struct output *o, const struct event *ev);
 void ladder_draw(struct output *o);

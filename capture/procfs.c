@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,17 +215,41 @@ int procfs_exe(pid_t tid, char *buf, size_t len)
     return 0;
 }
 
-int procfs_cmdline(pid_t tid, char *buf, size_t len)
+int procfs_cmdline(pid_t tid, char *buf, size_t len, size_t *total)
 {
-    ssize_t n = read_small(tid, "cmdline", buf, len);
-    if (n <= 0)
+    char path[64], rest[4096];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || len == 0) {
+        if (fd >= 0)
+            close(fd);
         return -1;
+    }
+    /* What fits in buf, then the rest only counted: a cut command line says by how much. */
+    size_t got = 0, all = 0;
+    for (;;) {
+        bool into_buf = got + 1 < len;
+        ssize_t n = into_buf ? read(fd, buf + got, len - 1 - got) : read(fd, rest, sizeof rest);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        if (into_buf)
+            got += (size_t)n;
+        all += (size_t)n;
+    }
+    close(fd);
+    buf[got] = '\0';
+    if (got == 0)
+        return -1;
+    bool cut = all > got;
     /* Arguments are NUL-separated; the last NUL ends the last one. */
-    for (ssize_t i = 0; i < n; i++)
+    for (size_t i = 0; i < got; i++)
         if (buf[i] == '\0')
             buf[i] = ' ';
-    while (n > 0 && buf[n - 1] == ' ')
-        buf[--n] = '\0';
+    while (got > 0 && buf[got - 1] == ' ')
+        buf[--got] = '\0';
+    *total = cut ? all - 1 : got;
     return 0;
 }
 

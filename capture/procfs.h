@@ -54,9 +54,13 @@ pid_t procfs_ns_tgid(pid_t tid);
  */
 int procfs_script_name(pid_t tid, const char *comm, char *name, size_t len);
 
-/* Name (comm), executable path, command line joined with spaces: 0, or -1. */
+/* Name (comm), executable path: 0, or -1. */
 int procfs_comm(pid_t tid, char *buf, size_t len);
 int procfs_exe(pid_t tid, char *buf, size_t len);
-int procfs_cmdline(pid_t tid, char *buf, size_t len);
+/*
+ * The command line, arguments joined with spaces, as much as fits in buf;
+ * *total gets its whole length (more than strlen(buf) when it was cut). 0, or -1.
+ */
+int procfs_cmdline(pid_t tid, char *buf, size_t len, size_t *total);
 
 #endif

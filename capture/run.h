@@ -28,6 +28,7 @@ struct options {
     const char *iface, *filter, *port, *write_path, *read_path, *json_path;
     const char *html_path, *svg_path; /* pictures of the story (--html, --svg) */
     enum output_format format;
+    unsigned long buffer_kib; /* the kernel's capture buffer (-B) */
     int netns;
     char **command;
 };
@@ -56,6 +57,7 @@ struct run {
     char command_line[1024];
     struct timespec last_t; /* the time of the last event let out */
     int failed;
+    unsigned long lost; /* packets the capture lost (live) */
 };
 
 /* A requested help goes to standard output and succeeds; a usage error goes to

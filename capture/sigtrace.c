@@ -35,6 +35,7 @@
 
 #include "../lib/die.h"
 #include "decode.h"
+#include "escape.h"
 #include "netns.h"
 #include "notes.h"
 #include "run.h"
@@ -54,6 +55,23 @@
 #define VERDICT_MARK "verdict: "
 /* At most this many of the events after the last packet go into the file's own comment. */
 #define SHB_TRAILING_MAX 8
+/*
+ * What a live capture keeps of each frame: the longest link header the
+ * decoder reads (Ethernet with two VLAN tags), IPv6 with room for extension
+ * headers, the longest TCP header, and the preview the notes show. The
+ * kernel's ring holds frames of this size: the smaller, the more of them.
+ */
+#define LINK_HDR_MAX 22
+#define IP_HDR_MAX 104
+#define TCP_HDR_MAX 60
+#define CAPTURE_SNAPLEN (LINK_HDR_MAX + IP_HDR_MAX + TCP_HDR_MAX + EVENT_PREVIEW)
+/* The kernel's capture buffer, in KiB (-B): room for a burst of many thousand frames. */
+#define CAPTURE_BUFFER_KIB 32768
+/* -B's bounds: a page (the kernel's smallest ring), and 4 GiB. */
+#define CAPTURE_BUFFER_MIN 4
+#define CAPTURE_BUFFER_MAX 4194304
+/* Exit status when COMMAND succeeded but the capture lost packets: the timeline misses some. */
+#define EXIT_PACKETS_LOST 3
 
 static void usage(FILE *to, int status) __attribute__((noreturn));
 static void usage(FILE *to, int status)
@@ -70,6 +88,7 @@ static void usage(FILE *to, int status)
         "  -f EXPR            only packets that match this BPF filter (man pcap-filter)\n"
         "  -w FILE            write the capture as pcapng, each annotation a packet comment\n"
         "  -o, --json-file FILE  write the events as JSON Lines to FILE too\n"
+        "  -B KIB             the kernel's capture buffer, in KiB (default 32768)\n"
         "  --json             JSON Lines on standard output instead of the text timeline\n"
         "                     (COMMAND's own standard output then goes to standard error)\n"
         "  --ladder           a sequence (ladder) diagram: client side left, server side right\n"
@@ -79,8 +98,9 @@ static void usage(FILE *to, int status)
         "                     kernel allows unprivileged user namespaces)\n"
         "  -h, --help         this help\n"
         "\n"
-        "Exit status: COMMAND's (128+N if killed by signal N); 130/143/129 if sigtrace was\n"
-        "interrupted by SIGINT/SIGTERM/SIGHUP; 1 on failure; 2 on bad arguments; 0 after --help.\n");
+        "Exit status: COMMAND's (128+N if killed by signal N); 3 if COMMAND succeeded but the\n"
+        "capture lost packets; 130/143/129 if sigtrace was interrupted by SIGINT/SIGTERM/SIGHUP;\n"
+        "1 on failure; 2 on bad arguments; 0 after --help.\n");
     exit(status);
 }
 
@@ -115,9 +135,10 @@ static void parse_options(int argc, char **argv, struct options *opt)
     };
     memset(opt, 0, sizeof(*opt));
     opt->format = OUT_TEXT;
+    opt->buffer_kib = CAPTURE_BUFFER_KIB;
     int formats = 0, c;
     /* "+": stop at the first word that is not an option: it is COMMAND. */
-    while ((c = getopt_long(argc, argv, "+i:p:f:w:r:o:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+i:p:f:w:r:o:B:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'i': opt->iface = optarg; break;
         case 'p': opt->port = optarg; break;
@@ -125,6 +146,19 @@ static void parse_options(int argc, char **argv, struct options *opt)
         case 'w': opt->write_path = optarg; break;
         case 'r': opt->read_path = optarg; break;
         case 'o': opt->json_path = optarg; break;
+        case 'B': {
+            char *end;
+            errno = 0;
+            unsigned long kib = strtoul(optarg, &end, 10);
+            if (errno || *end || optarg[0] < '1' || optarg[0] > '9' || kib < CAPTURE_BUFFER_MIN ||
+                kib > CAPTURE_BUFFER_MAX) {
+                fprintf(stderr, PROG ": bad buffer size '%s': give KiB from %d to %d\n", optarg,
+                        CAPTURE_BUFFER_MIN, CAPTURE_BUFFER_MAX);
+                usage(stderr, 2);
+            }
+            opt->buffer_kib = kib;
+            break;
+        }
         case OPT_JSON:
             opt->format = OUT_JSON;
             formats++;
@@ -323,11 +357,15 @@ static int trace_loop(struct run *r, int sigfd)
 
 /* --- setting up and finishing ----------------------------------------------------- */
 
+/* "sigtrace -- COMMAND ARG...", each word escaped (escape.h), for the pcapng file's comment. */
 static void join_command(char **argv, char *buf, size_t len)
 {
     size_t n = (size_t)snprintf(buf, len, PROG " --");
-    for (; *argv && n < len; argv++)
-        n += (size_t)snprintf(buf + n, len - n, " %s", *argv);
+    for (; *argv && n + 1 < len; argv++) {
+        buf[n++] = ' ';
+        escape_str(*argv, buf + n, len - n);
+        n += strlen(buf + n);
+    }
 }
 
 static void open_outputs(struct run *r)
@@ -385,10 +423,37 @@ static void build_filter(const struct options *opt, char *buf, size_t len)
         snprintf(buf, len, "%s", opt->filter);
 }
 
+/*
+ * A live capture's count of packets lost, as a JSON event and, when any
+ * were lost, on standard error: the timeline misses them, and the
+ * summaries built from the wire may be wrong.
+ */
+static void report_capture(struct run *r)
+{
+    struct capture_stats st;
+    if (!r->cap || capture_stats(r->cap, &st) < 0)
+        return;
+    output_capture(r->out, &r->last_t, st.received, st.dropped, st.ifdropped);
+    r->lost = st.dropped + st.ifdropped;
+    if (st.dropped)
+        fprintf(stderr,
+                PROG ": lost %lu of %lu packets: the kernel's buffer was full before sigtrace "
+                     "could take them (the timeline and the connection summaries miss them; "
+                     "give a larger buffer with -B KIB)\n",
+                st.dropped, st.received);
+    if (st.ifdropped)
+        fprintf(stderr,
+                PROG ": the interface %s dropped %lu packets while sigtrace ran (the timeline "
+                     "misses them)\n",
+                capture_name(r->cap), st.ifdropped);
+}
+
 static void finish(struct run *r)
 {
     tcp_flush(r->tcp, annotate_connection, r);
     annotate_report_skipped(r);
+    if (!r->opt.read_path)
+        report_capture(r);
     if (sockets_lost(r->sockets))
         fprintf(stderr,
                 PROG ": out of memory: %lu sockets' notes could not know what came before them\n",
@@ -417,8 +482,10 @@ static void finish(struct run *r)
         char shb[PCAPNG_SHB_COMMENT_MAX];
         size_t n = (size_t)snprintf(shb, sizeof(shb), "%s",
                                     r->opt.read_path ? "annotated by sigtrace" : r->command_line);
+        char verdict[sizeof r->verdict * 4];
+        escape_str(r->verdict, verdict, sizeof verdict);
         if (r->verdict[0] && n < sizeof(shb))
-            n += (size_t)snprintf(shb + n, sizeof(shb) - n, "\nverdict: %s", r->verdict);
+            n += (size_t)snprintf(shb + n, sizeof(shb) - n, "\nverdict: %s", verdict);
         size_t first = r->npending > SHB_TRAILING_MAX ? r->npending - SHB_TRAILING_MAX : 0,
                room = 0;
         static const char heading[] = "\nafter the last packet:";
@@ -453,13 +520,6 @@ static void finish(struct run *r)
     if (output_failed(r->out) && output_failed(r->out) != EPIPE && !r->failed) {
         fprintf(stderr, PROG ": cannot write the output: %s\n", strerror(output_failed(r->out)));
         r->failed = 1;
-    }
-    if (r->cap) {
-        unsigned dropped = capture_dropped(r->cap);
-        if (dropped)
-            fprintf(stderr,
-                    PROG ": the kernel dropped %u packets that sigtrace could not take in time\n",
-                    dropped);
     }
 }
 
@@ -535,7 +595,8 @@ int main(int argc, char **argv)
     if (!r->tracer)
         die_hint(NULL, "%s", err);
     const char *iface = r->opt.iface ? r->opt.iface : "lo";
-    r->cap = capture_open_live(iface, filter[0] ? filter : NULL, err, sizeof(err));
+    r->cap = capture_open_live(iface, filter[0] ? filter : NULL, CAPTURE_SNAPLEN,
+                               (size_t)r->opt.buffer_kib * 1024, err, sizeof(err));
     if (!r->cap) {
         trace_kill_all(r->tracer);
         while (trace_pump(r->tracer, 100) >= 0)
@@ -565,6 +626,8 @@ int main(int argc, char **argv)
         rc = WEXITSTATUS(status);
     if (r->failed && rc == 0)
         rc = 1;
+    if (r->lost && rc == 0)
+        rc = EXIT_PACKETS_LOST;
     cleanup(r);
     close(sigfd);
     return rc;

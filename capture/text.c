@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "describe.h"
+#include "escape.h"
 #include "notes.h"
 #include "output_int.h"
 
@@ -93,8 +94,9 @@ static void flood_warning(struct output *o, const struct event *ev)
     long long bytes;
     if (!story_floods(o->story, ev, &per_second, &bytes))
         return;
-    char text[512], prefix[64];
-    notes_flood(story_label(o->story, ev->pid, ev->proc), per_second, bytes, text, sizeof text);
+    char text[512], prefix[64], name[160];
+    escape_str(story_label(o->story, ev->pid, ev->proc), name, sizeof name);
+    notes_flood(name, per_second, bytes, text, sizeof text);
     snprintf(prefix, sizeof(prefix), "%*s  %-*s  ", TIME_WIDTH, "", WHO_WIDTH, "sigtrace");
     if (o->columns > 0) {
         emit_wrapped(o, prefix, TIME_WIDTH + 2 + WHO_WIDTH + 2, NOTE_INDENT, text);

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "calls.h"
+#include "netns.h"
 #include "procfs.h"
 
 #if defined(__x86_64__)
@@ -43,6 +44,8 @@
 
 /* Bytes of a write searched for a marked line. */
 #define MARK_PEEK_MAX 512
+/* How far a marked line is followed to count what was cut of it. */
+#define MARK_LINE_MAX 65536
 
 /* One traced thread. */
 struct proc {
@@ -138,6 +141,28 @@ static struct event *event_for(const struct proc *p, enum event_type type,
 
 /* --- marked lines ------------------------------------------------------------ */
 
+/*
+ * The length of the line that starts at offset start of a write of len bytes
+ * at buf, read from the process in pieces, up to the newline or the write's
+ * end: at most MARK_LINE_MAX bytes are read.
+ */
+static size_t line_length(struct proc *p, uint64_t buf, uint64_t len, ptrdiff_t start)
+{
+    char piece[MARK_PEEK_MAX];
+    uint64_t at = (uint64_t)start, end = len < MARK_LINE_MAX ? len : MARK_LINE_MAX;
+    while (at < end) {
+        size_t want = end - at < sizeof piece ? (size_t)(end - at) : sizeof piece;
+        size_t got = calls_peek(p->tid, buf + at, piece, want);
+        char *nl = memchr(piece, '\n', got);
+        if (nl)
+            return (size_t)(at - (uint64_t)start) + (size_t)(nl - piece);
+        if (got < want)
+            break;
+        at += got;
+    }
+    return (size_t)(at - (uint64_t)start);
+}
+
 /* A write to something that is not a socket: does a line of it begin with the caller's mark? */
 static void look_for_mark(struct tracer *t, struct proc *p, uint64_t buf, uint64_t len)
 {
@@ -158,10 +183,21 @@ static void look_for_mark(struct tracer *t, struct proc *p, uint64_t buf, uint64
             return;
         const char *value = line + marklen;
         size_t vlen = strcspn(value, "\n");
-        if (vlen >= sizeof(ev->u.verdict))
-            vlen = sizeof(ev->u.verdict) - 1;
+        /* A line longer than what was read or kept ends with a mark saying by how much. */
+        size_t whole =
+            value[vlen] == '\n' || n == len ? vlen : line_length(p, buf, len, value - text);
+        char mark[48] = "";
+        if (whole >= sizeof(ev->u.verdict)) {
+            snprintf(mark, sizeof mark, " ... (%zu more bytes)", whole);
+            vlen = sizeof(ev->u.verdict) - 1 - strlen(mark);
+            snprintf(mark, sizeof mark, " ... (%zu more bytes)", whole - vlen);
+        } else if (whole > vlen) {
+            snprintf(mark, sizeof mark, " ... (%zu more bytes)", whole - vlen);
+            if (vlen + strlen(mark) >= sizeof(ev->u.verdict))
+                vlen = sizeof(ev->u.verdict) - 1 - strlen(mark);
+        }
         memcpy(ev->u.verdict, value, vlen);
-        ev->u.verdict[vlen] = '\0';
+        snprintf(ev->u.verdict + vlen, sizeof(ev->u.verdict) - vlen, "%s", mark);
         t->emit(ev, t->ctx);
         return;
     }
@@ -377,7 +413,8 @@ static void on_exec(struct tracer *t, struct proc *p)
     if (ev) {
         if (procfs_exe(p->tid, ev->u.exec.path, sizeof(ev->u.exec.path)) < 0)
             snprintf(ev->u.exec.path, sizeof(ev->u.exec.path), "?");
-        if (procfs_cmdline(p->tid, ev->u.exec.argv, sizeof(ev->u.exec.argv)) < 0)
+        if (procfs_cmdline(p->tid, ev->u.exec.argv, sizeof(ev->u.exec.argv),
+                           &ev->u.exec.argv_total) < 0)
             ev->u.exec.argv[0] = '\0';
         t->emit(ev, t->ctx);
     }
@@ -545,6 +582,12 @@ static void child(char *const argv[], const sigset_t *mask, int sigpipe_ignored,
     while (n < 0 && errno == EINTR);
     if (n != 1 || go != 'g')
         _exit(127);
+    /* Under --netns, the command runs as whoever ran sigtrace, not as the namespace's root. */
+    char why[512];
+    if (netns_become_invoker(why, sizeof why) < 0) {
+        dprintf(2, "sigtrace: %s\n", why);
+        _exit(126);
+    }
     /*
      * With the filter in place, a close() stops us: that first stop is how
      * the tracer learns that the filter works. Without it, the exec is the

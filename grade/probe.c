@@ -68,6 +68,7 @@
 #include <unistd.h>
 
 #include "../lib/die.h"
+#include "escape.h"
 #include "netns.h"
 
 enum {
@@ -176,67 +177,12 @@ static int64_t now_ms(void)
 }
 
 /*
- * The length of the valid UTF-8 character at IN (N bytes left) that a
- * terminal shows as text, or 0: invalid, cut short, overlong, a surrogate, a
- * C1 control (U+0080 to U+009F, which some terminals obey) or a
- * bidirectional override (U+202A to U+202E, U+2066 to U+2069).
+ * Printable form of N bytes, on one line, as the tracer shows what programs
+ * wrote (capture/escape.h): text as it is, control bytes escaped.
  */
-static size_t utf8_text_len(const unsigned char *in, size_t n)
-{
-    size_t len = in[0] >= 0xf0 ? 4 : in[0] >= 0xe0 ? 3 : in[0] >= 0xc2 ? 2 : 0;
-    if (len == 0 || len > n || in[0] > 0xf4)
-        return 0;
-    unsigned long cp = in[0] & (0x7f >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((in[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (in[i] & 0x3f);
-    }
-    static const unsigned long min_for_len[] = { 0, 0, 0x80, 0x800, 0x10000 };
-    if (cp < min_for_len[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f ||
-        (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
-        return 0;
-    return len;
-}
-
-/*
- * Escape N bytes for a terminal into OUT (CAP bytes, always terminated):
- * printable ASCII and text UTF-8 as they are, newline as \n unless KEEP_LINES
- * (then newline and tab as they are), anything else as \xNN. Returns how many
- * bytes of IN it took (all N, unless OUT filled up).
- */
-static size_t escape_text(char *out, size_t cap, const char *in, size_t n, bool keep_lines)
-{
-    size_t o = 0, i = 0;
-    while (i < n && o + 5 < cap) {
-        const unsigned char *c = (const unsigned char *)in + i;
-        size_t u = c[0] >= 0x80 ? utf8_text_len(c, n - i) : 0;
-        if (keep_lines && (c[0] == '\n' || c[0] == '\t')) {
-            out[o++] = (char)c[0];
-            i++;
-        } else if (c[0] == '\n') {
-            o += (size_t)snprintf(out + o, cap - o, "\\n");
-            i++;
-        } else if (c[0] < 0x80 && isprint(c[0])) {
-            out[o++] = (char)c[0];
-            i++;
-        } else if (u > 0) {
-            memcpy(out + o, c, u);
-            o += u;
-            i += u;
-        } else {
-            o += (size_t)snprintf(out + o, cap - o, "\\x%02x", c[0]);
-            i++;
-        }
-    }
-    out[o] = '\0';
-    return i;
-}
-
-/* Printable form of N bytes, on one line. */
 static void printable(char *out, size_t cap, const char *in, size_t n)
 {
-    escape_text(out, cap, in, n, false);
+    escape_text((const uint8_t *)in, n, 0, out, cap);
 }
 
 /* probe --escape: standard input to standard output, escaped for a terminal; lines kept. */
@@ -260,7 +206,7 @@ static int escape_stream(void)
             if (c >= 0xc0 || c < 0x80)
                 break;
         }
-        size_t took = escape_text(out, sizeof out, in, usable, true);
+        size_t took = escape_text((const uint8_t *)in, usable, ESCAPE_KEEP_LINES, out, sizeof out);
         if (fputs(out, stdout) == EOF)
             return 1;
         memmove(in, in + took, have - took);

@@ -2,13 +2,13 @@
 # tracer reads captures next to tcpdump and tshark, what tracing costs each
 # lab, and how much the solution serves. scripts/bench writes docs/perf.md.
 
-LOAD_BINS := $(BUILD)/loadgen $(BUILD)/gencap
+LOAD_BINS := $(BUILD)/loadgen $(BUILD)/gencap $(BUILD)/pingpong
 BENCH_RUNS ?= 5
 BENCH_OFFLINE_RUNS ?= 3
 BENCH_SCENARIO_RUNS ?= 1
 .PHONY: loadgen bench
 
-$(BUILD)/loadgen $(BUILD)/gencap: $(BUILD)/%: load/%.c lib/die.c lib/die.h
+$(LOAD_BINS): $(BUILD)/%: load/%.c lib/die.c lib/die.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/die.c
 

@@ -15,10 +15,11 @@ OUT ?=
 
 .PHONY: grade grade-all
 
-# The probe enters its private network namespace the way the tracer does.
-$(GRADE_PROBE): grade/probe.c capture/netns.c capture/netns.h lib/die.c lib/die.h
+# The probe enters its private network namespace the way the tracer does, and
+# escapes what a server wrote as the tracer escapes what a program wrote.
+$(GRADE_PROBE): grade/probe.c capture/netns.c capture/netns.h capture/escape.c capture/escape.h lib/die.c lib/die.h
 	@mkdir -p $(@D)
-	$(CC) $(WARN) -D_GNU_SOURCE -Icapture $(CFLAGS) -o $@ grade/probe.c capture/netns.c lib/die.c
+	$(CC) $(WARN) -D_GNU_SOURCE -Icapture $(CFLAGS) -o $@ grade/probe.c capture/netns.c capture/escape.c lib/die.c
 
 # Static: the sandbox holds no libraries of its own.
 $(GRADE_JAIL): grade/jail.c
