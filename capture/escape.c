@@ -192,12 +192,16 @@ static const char *html_entity(uint8_t c)
 
 size_t escape_html(const char *src, char *dst, size_t room)
 {
-    /* The text timeline's rules, then markup made text. */
+    /*
+     * The text timeline's rules for a stream of lines (what is given is often
+     * a line already escaped, and its note: a backslash stays as written),
+     * then markup made text.
+     */
     const uint8_t *s = (const uint8_t *)src;
     size_t n = 0, len = strlen(src);
     for (size_t i = 0; i < len;) {
         char esc[8];
-        size_t esclen, step = next_piece(s + i, len - i, 0, TEXT, esc, &esclen);
+        size_t esclen, step = next_piece(s + i, len - i, ESCAPE_KEEP_LINES, TEXT, esc, &esclen);
         const char *out = esclen ? esc : src + i, *entity = esclen ? NULL : html_entity(s[i]);
         size_t need = esclen ? esclen : step;
         if (entity) {
