@@ -7,6 +7,9 @@
 #include "notes.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +41,153 @@ static int common_failure(const struct event *ev, struct notebuf *n)
     case ENOTCONN:
         notebuf_add(n, "the socket is not connected: there is no peer to talk to");
         return 1;
+    case ESPIPE:
+        notebuf_add(n, "a socket has no file position: reading or writing at an offset (pread, "
+                       "pwrite) fails with ESPIPE; recv and send are the calls for it");
+        return 1;
+    case EINVAL:
+        if (strcmp(f->syscall, "tee") != 0)
+            return 0;
+        notebuf_add(n, "tee copies between pipes only: on a socket it fails with EINVAL (splice "
+                       "moves data between a socket and a pipe)");
+        return 1;
     }
     return 0;
+}
+
+/* sendmmsg, recvmmsg: the result counts messages, not bytes. */
+static bool is_mmsg(const struct syscall_facts *f) { return strstr(f->syscall, "mmsg") != NULL; }
+
+/* The call waits: neither the socket (O_NONBLOCK) nor the call (MSG_DONTWAIT) is non-blocking. */
+static bool blocking(const struct syscall_facts *f)
+{
+    return !f->past.nonblocking && !(f->msg_flags & MSG_DONTWAIT);
+}
+
+/* After a send failed with EPIPE: what became of the SIGPIPE the kernel raises with it. */
+static void explain_epipe_signal(const struct syscall_facts *f, struct notebuf *n)
+{
+    const struct pipe_past *p = &f->pipe;
+    if (f->msg_flags & MSG_NOSIGNAL)
+        notebuf_add(n, "; MSG_NOSIGNAL was given, so no SIGPIPE");
+    else if (p->blocked)
+        notebuf_add(n,
+                    "; the kernel also raises SIGPIPE, which the process has blocked: it stays "
+                    "pending until unblocked%s",
+                    p->signalfd ? " or read from its signalfd" : "");
+    else if (p->disposition == DISP_IGNORED)
+        notebuf_add(n, "; the kernel also raises SIGPIPE, which the process ignores");
+    else if (p->disposition == DISP_CAUGHT)
+        notebuf_add(n, "; the kernel also raises SIGPIPE, and the process's handler runs");
+    else
+        notebuf_add(n, "; the kernel also raises SIGPIPE");
+}
+
+/* What an option set (or read) means for the connection. */
+static void explain_option(const struct event *ev, struct notebuf *n)
+{
+    const struct syscall_facts *f = &ev->u.sys;
+    bool set = strcmp(f->syscall, "getsockopt") != 0;
+    if (f->err) {
+        if (!common_failure(ev, n))
+            notebuf_add(n, "%s failed: %s", f->syscall, strerror(f->err));
+        return;
+    }
+    if (f->option_level < 0) { /* fcntl F_SETFL */
+        if (f->value & O_NONBLOCK)
+            notebuf_add(
+                n, "fd %d is non-blocking now: a call that would wait fails with EAGAIN instead",
+                f->fd);
+        else
+            notebuf_add(n, "fd %d blocks now: a call waits until it can be done", f->fd);
+        return;
+    }
+    if (!f->value_known) {
+        notebuf_add(n, "the option's value could not be read");
+        return;
+    }
+    if (f->option_level == SOL_SOCKET) {
+        switch (f->option) {
+        case SO_LINGER:
+            if (!f->value)
+                notebuf_add(n,
+                            "SO_LINGER off: close() returns at once, and the kernel sends what is "
+                            "left, then FIN, in the background");
+            else if (!f->value2)
+                notebuf_add(n, "SO_LINGER on with 0 seconds: close() will abort the connection, "
+                               "sending RST instead of FIN and throwing away unsent data");
+            else
+                notebuf_add(n,
+                            "SO_LINGER on with %lld s: close() waits up to that long for what "
+                            "is left to be sent and acknowledged",
+                            f->value2);
+            return;
+        case SO_ERROR:
+            if (f->value == 0)
+                notebuf_add(
+                    n, "no error pending on the socket%s",
+                    set ? ""
+                        : ": a non-blocking connect() that poll() reported done has succeeded");
+            else
+                notebuf_add(n, "the socket's pending error, now read and cleared: %s (%s)%s",
+                            errno_name((int)f->value), strerror((int)f->value),
+                            f->value == ECONNREFUSED
+                                ? "; a non-blocking connect() ended this way: nothing listened"
+                                : "");
+            return;
+        case SO_KEEPALIVE:
+            notebuf_add(n, "keep-alive %s: %s", f->value ? "on" : "off",
+                        f->value ? "after a long silence the kernel probes the peer, and a "
+                                   "peer that does not answer makes the next call fail"
+                                 : "a silent peer that is gone is never noticed until a send");
+            return;
+        case SO_SNDBUF:
+        case SO_RCVBUF:
+            notebuf_add(n, "the %s buffer %s %lld bytes%s",
+                        f->option == SO_SNDBUF ? "send" : "receive", set ? "asked for:" : "is",
+                        f->value, set ? " (Linux doubles the value for its own bookkeeping)" : "");
+            return;
+        }
+    }
+    if (f->option_level == IPPROTO_TCP && f->option == TCP_NODELAY) {
+        notebuf_add(n, "Nagle's algorithm %s: small writes %s", f->value ? "off" : "on",
+                    f->value ? "go out at once" : "may wait for the previous one's ACK");
+        return;
+    }
+    notebuf_add(n, "%s done", f->syscall);
+}
+
+/* sigaction, sigprocmask and signalfd, where they concern SIGPIPE. */
+static void explain_sigpipe_call(const struct syscall_facts *f, struct notebuf *n)
+{
+    if (f->err) {
+        notebuf_add(n, "%s failed: %s", f->syscall, strerror(f->err));
+        return;
+    }
+    if (!strcmp(f->syscall, "rt_sigaction")) {
+        if (!f->value_known)
+            notebuf_add(n, "SIGPIPE's disposition changes (the new one could not be read)");
+        else if (f->value == (long long)(uintptr_t)SIG_IGN)
+            notebuf_add(n, "from now on SIGPIPE is ignored: a write to a closed connection just "
+                           "fails with EPIPE (ignoring is kept across exec)");
+        else if (f->value == (long long)(uintptr_t)SIG_DFL)
+            notebuf_add(n, "from now on SIGPIPE has its default action: a write to a closed "
+                           "connection kills the process");
+        else
+            notebuf_add(n, "from now on SIGPIPE runs the process's handler: a write to a closed "
+                           "connection fails with EPIPE after the handler returns (an exec resets "
+                           "a handler to the default)");
+    } else if (!strcmp(f->syscall, "rt_sigprocmask")) {
+        bool blocks = f->option == SIG_BLOCK || (f->option == SIG_SETMASK && f->value2);
+        if (blocks)
+            notebuf_add(n, "SIGPIPE is blocked from now on: a failed write's SIGPIPE waits, "
+                           "pending, until it is unblocked (the mask is kept across exec)");
+        else
+            notebuf_add(n, "SIGPIPE is unblocked: one that was pending is delivered now");
+    } else {
+        notebuf_add(n, "a signalfd for SIGPIPE: while SIGPIPE is blocked, a pending one is read "
+                       "from the fd instead of being delivered");
+    }
 }
 
 static void explain_syscall(const struct event *ev, struct notebuf *n)
@@ -139,21 +287,30 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
                 notebuf_add(
                     n,
                     "the connection is closed for writing: the peer reset it or we shut it down");
-            if (f->msg_flags & MSG_NOSIGNAL)
-                notebuf_add(n, "; MSG_NOSIGNAL was given, so no SIGPIPE");
-            else
-                notebuf_add(n, "; the kernel also raises SIGPIPE");
+            explain_epipe_signal(f, n);
         } else if (f->err == ECONNRESET) {
             notebuf_add(n, "the peer reset the connection (RST): what was sent is lost");
         } else if (f->err) {
             if (!common_failure(ev, n))
                 notebuf_add(n, "send failed: %s", strerror(f->err));
+        } else if (is_mmsg(f)) {
+            notebuf_add(n, "%lld message%s handed to the kernel", f->ret, f->ret == 1 ? "" : "s");
+            if (f->value_known)
+                notebuf_add(n, ", %lld bytes in all", f->value);
+            notebuf_add(n, ": success says they were queued, not that the peer has read them");
         } else if (s->peer_closed) {
             notebuf_add(
                 n,
                 "%lld bytes accepted, but the peer has already closed its end (a receive returned 0): "
                 "if it is gone, its kernel answers with RST, and the next send fails with EPIPE",
                 f->ret);
+        } else if (f->len >= 0 && f->ret < f->len && blocking(f)) {
+            notebuf_add(
+                n,
+                "only %lld of the %lld bytes were taken, and the socket blocks: a blocking send "
+                "waits for room in the send buffer, so it returns early only when the connection "
+                "failed while it waited (a RST came) or a signal interrupted it; the rest was not sent",
+                f->ret, f->len);
         } else if (f->len >= 0 && f->ret < f->len) {
             notebuf_add(
                 n,
@@ -168,7 +325,13 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
         }
         return;
     case CALL_RECV:
-        if (f->ret == 0 && f->len != 0) {
+        if (f->ret == 0 && f->len != 0 && s->reset && !s->peer_closed) {
+            notebuf_add(
+                n,
+                "end of stream, after the reset: the RST closed the socket both ways, and once its "
+                "error (ECONNRESET) was reported, every receive returns 0 at once; this 0 does not "
+                "mean the peer sent FIN");
+        } else if (f->ret == 0 && f->len != 0) {
             if (s->peer_closed)
                 notebuf_add(
                     n,
@@ -184,6 +347,16 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
         } else if (f->err) {
             if (!common_failure(ev, n))
                 notebuf_add(n, "receive failed: %s", strerror(f->err));
+        } else if (is_mmsg(f)) {
+            notebuf_add(n, "%lld message%s arrived from the peer", f->ret, f->ret == 1 ? "" : "s");
+            if (f->value_known)
+                notebuf_add(n, ", %lld bytes in all", f->value);
+        } else if (f->msg_flags & MSG_PEEK) {
+            notebuf_add(
+                n,
+                "%lld bytes are waiting, looked at and left in place (MSG_PEEK): the next receive "
+                "returns them again",
+                f->ret);
         } else {
             notebuf_add(n, "%lld bytes arrived from the peer", f->ret);
         }
@@ -202,10 +375,28 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
     case CALL_CLOSE:
         if (f->err)
             notebuf_add(n, "close failed: %s", strerror(f->err));
+        else if (f->fd2 >= 0)
+            notebuf_add(
+                n,
+                "every fd from %d to %d is closed at once: each socket among them is closed as by "
+                "close()",
+                f->fd, f->fd2);
+        else if (s->others > 0)
+            notebuf_add(
+                n,
+                "fd %d is closed, but %d other fd%s of this process still refer%s to the same socket "
+                "(dup): nothing is sent; the connection ends when the last one is closed",
+                f->fd, s->others, s->others == 1 ? "" : "s", s->others == 1 ? "s" : "");
         else if (s->listening)
             notebuf_add(
                 n,
                 "the listening socket is closed: connections queued and not accepted are reset, new ones refused");
+        else if (s->linger_zero)
+            notebuf_add(
+                n,
+                "fd %d is closed with SO_LINGER {on, 0 seconds}: an abortive close, the kernel "
+                "sends RST instead of FIN and throws away whatever was not sent or read",
+                f->fd);
         else
             notebuf_add(
                 n,
@@ -213,6 +404,21 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
                 "was left unread)",
                 f->fd);
         return;
+    case CALL_DUP:
+        if (f->err) {
+            if (!common_failure(ev, n))
+                notebuf_add(n, "%s failed: %s", f->call, strerror(f->err));
+            return;
+        }
+        notebuf_add(
+            n,
+            "fd %lld now refers to the same socket as fd %d: closing one of them sends nothing; "
+            "the connection ends when the last is closed",
+            f->ret, f->fd);
+        return;
+    case CALL_OPTION: explain_option(ev, n); return;
+    case CALL_SIGNAL: explain_sigpipe_call(f, n); return;
+    case CALL_OWN_ARGS: return;
     }
 }
 
@@ -254,6 +460,10 @@ static void explain_signal(const struct event *ev, struct notebuf *n)
                     s->sender_name[0] ? s->sender_name : "another process", (int)s->sender);
     else if (s->after_epipe)
         notebuf_add(n, "; raised by the kernel because the write failed with EPIPE");
+    else if (s->was_blocked)
+        notebuf_add(n,
+                    "; raised by the kernel when an earlier write failed with EPIPE while SIGPIPE "
+                    "was blocked, delivered now that it is unblocked");
 }
 
 static void explain_exit(const struct event *ev, struct notebuf *n)
@@ -299,7 +509,16 @@ void notes_explain(struct event *ev)
     case EV_SYSCALL: explain_syscall(ev, n); break;
     case EV_SIGNAL: explain_signal(ev, n); break;
     case EV_EXIT: explain_exit(ev, n); break;
-    case EV_EXEC: notebuf_add(n, "starts running %s", ev->u.exec.path); break;
+    case EV_EXEC:
+        notebuf_add(n, "starts running %s", ev->u.exec.path);
+        if (ev->u.exec.sigpipe_ignored)
+            notebuf_add(n, "; SIGPIPE starts ignored, inherited (an ignored signal stays ignored "
+                           "across exec): a write to a closed connection will fail with EPIPE, "
+                           "and nothing kills it");
+        if (ev->u.exec.sigpipe_blocked)
+            notebuf_add(n, "; SIGPIPE starts blocked, inherited (the signal mask is kept across "
+                           "exec)");
+        break;
     case EV_VERDICT: notebuf_add(n, "the scenario's verdict"); break;
     case EV_REPEAT: explain_repeat(ev, n); break;
     default: break;

@@ -17,6 +17,7 @@
     "with RST and no FIN; the wire cannot say why: either with data it had not read (its "         \
     "kernel acknowledges data before the program reads it, so the ACKs do not tell), or with "     \
     "SO_LINGER set to zero"
+#define REFUSED_HOW "(connect() returns it; a non-blocking connect() leaves it in SO_ERROR)"
 #define FAILS_WITH_ECONNRESET "fails with ECONNRESET, sends after that with EPIPE"
 #define AND_SIGPIPE_NO_FIN " and SIGPIPE (%s had no FIN, so Linux reports ECONNRESET first)"
 
@@ -30,7 +31,7 @@ static void note_rst(struct notebuf *n, const struct seg_facts *f, const char *x
         notebuf_add(
             n,
             "connection refused: nothing listens on port %u, so %s's kernel answers the SYN "
-            "with RST; connect() on %s fails with ECONNREFUSED",
+            "with RST; %s's connection attempt fails with ECONNREFUSED " REFUSED_HOW,
             (unsigned)f->sender_port, x, y);
         break;
     case RST_CANCEL:
@@ -103,7 +104,17 @@ static void note_rst(struct notebuf *n, const struct seg_facts *f, const char *x
  */
 static bool rst_why(struct notebuf *n, const struct rst_cause *c, const char *who)
 {
-    if (c->unread > 0)
+    if (c->linger_zero && c->unread > 0)
+        notebuf_add(n,
+                    "%s with SO_LINGER {on, 0 seconds}: an abortive close, RST instead of FIN (and "
+                    "%lld byte%s it had not read were thrown away)",
+                    who, c->unread, plural((uint64_t)c->unread));
+    else if (c->linger_zero)
+        notebuf_add(n,
+                    "%s with SO_LINGER {on, 0 seconds}, having read everything: an abortive "
+                    "close, RST instead of FIN",
+                    who);
+    else if (c->unread > 0)
         notebuf_add(n,
                     "%s with %lld byte%s unread: RST instead of FIN (close() throws away what the "
                     "program never read, and the peer is told so)",
@@ -212,6 +223,12 @@ void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const c
             "returns; the connection waits for accept() on %s)",
             x, y);
         break;
+    case SEG_WINDOW_PROBE:
+        notebuf_add(&n,
+                    "%s asks whether %s's receive buffer has room again (zero-window probe: %s's "
+                    "last window was 0, so %s may not send data until it opens)",
+                    x, y, y, x);
+        break;
     case SEG_ZERO_WINDOW:
         notebuf_add(&n, "%s's receive buffer is full (zero window): %s must wait", x, y);
         break;
@@ -275,8 +292,8 @@ void notes_connection(const struct conn_summary *s, const char *on, const char *
         return;
     if (r->rst_kind == RST_REFUSED) {
         notebuf_add(n,
-                    "connection refused: nothing listened on port %u, so %s's connect() failed "
-                    "with ECONNREFUSED",
+                    "connection refused: nothing listened on port %u, so %s's connection attempt "
+                    "failed with ECONNREFUSED " REFUSED_HOW,
                     (unsigned)s->resp_ep.port, on);
         return;
     }

@@ -165,6 +165,18 @@ int procfs_signal_masks(pid_t tid, uint64_t *ignored, uint64_t *caught)
     return 0;
 }
 
+int procfs_signal_blocked(pid_t tid, uint64_t *blocked)
+{
+    char buf[4096];
+    if (read_small(tid, "status", buf, sizeof(buf)) <= 0)
+        return -1;
+    const char *blk = strstr(buf, "\nSigBlk:");
+    if (!blk)
+        return -1;
+    *blocked = strtoull(blk + 8, NULL, 16);
+    return 0;
+}
+
 pid_t procfs_tgid(pid_t tid)
 {
     char buf[4096];

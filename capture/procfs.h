@@ -40,6 +40,8 @@ int procfs_tcp_socket(pid_t tid, unsigned long inode, struct endpoint *local,
 
 /* The SigIgn and SigCgt masks (bit signo-1). 0, or -1. */
 int procfs_signal_masks(pid_t tid, uint64_t *ignored, uint64_t *caught);
+/* The thread's signal mask, SigBlk (bit signo-1). 0, or -1. */
+int procfs_signal_blocked(pid_t tid, uint64_t *blocked);
 
 /* The thread group (process) id of tid, or -1. */
 pid_t procfs_tgid(pid_t tid);

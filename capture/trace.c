@@ -206,28 +206,34 @@ static void report_output(struct tracer *t, struct proc *p, unsigned long nr, in
 static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const uint64_t args[6])
 {
     const struct call_def *def = calls_find(nr);
-    if (!def)
+    if (!def || (def->want && !def->want(p->tid, args)))
         return 0;
-    int fd = (int)args[0];
+    int fd = def->no_fd ? -1 : (int)args[0];
     if (def->any_fd) {
         struct stat st;
         if (procfs_fd_stat(p->tid, fd, &st) < 0)
             return 0;
         if (!S_ISSOCK(st.st_mode)) {
-            if (def->kind == CALL_SEND)
+            if (nr == SYS_write || nr == SYS_writev)
                 report_output(t, p, nr, fd, args, &st);
             if (nr == SYS_write)
                 look_for_mark(t, p, args[1], args[2]);
-            return 0;
+            /* splice, tee: the socket may be the other end. */
+            if (!def->alt_fd)
+                return 0;
+            fd = (int)args[def->alt_fd];
+            if (procfs_fd_stat(p->tid, fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+                return 0;
         }
     }
     /*
      * TCP only: a UNIX socket (the name service a shell asks for a user's
      * home, say) or a UDP one is not what the timeline is about.
      */
-    if (def->kind == CALL_SOCKET ? !calls_is_tcp_socket(args) : procfs_fd_other_socket(p->tid, fd))
+    if (def->kind == CALL_SOCKET ? !calls_is_tcp_socket(args)
+                                 : fd >= 0 && procfs_fd_other_socket(p->tid, fd))
         return 0;
-    calls_entry(def, p->tid, args, &p->facts);
+    calls_entry(def, p->tid, args, fd, &p->facts);
     p->def = def;
     memcpy(p->args, args, sizeof(p->args));
     p->entered = now();
@@ -379,6 +385,12 @@ static void on_exec(struct tracer *t, struct proc *p)
             snprintf(ev->u.exec.path, sizeof(ev->u.exec.path), "?");
         if (procfs_cmdline(p->tid, ev->u.exec.argv, sizeof(ev->u.exec.argv)) < 0)
             ev->u.exec.argv[0] = '\0';
+        /* What SIGPIPE does in the new program: SIG_IGN and the mask survive exec. */
+        uint64_t ignored, caught, blocked, bit = 1ULL << (SIGPIPE - 1);
+        if (procfs_signal_masks(p->tid, &ignored, &caught) == 0)
+            ev->u.exec.sigpipe_ignored = (ignored & bit) != 0;
+        if (procfs_signal_blocked(p->tid, &blocked) == 0)
+            ev->u.exec.sigpipe_blocked = (blocked & bit) != 0;
         t->emit(ev, t->ctx);
     }
 }
@@ -548,12 +560,13 @@ static void child(char *const argv[], const sigset_t *mask, int sigpipe_ignored,
     /*
      * With the filter in place, a close() stops us: that first stop is how
      * the tracer learns that the filter works. Without it, the exec is the
-     * first stop.
+     * first stop. SIGPIPE is set up first, out of the timeline: the
+     * command's own disposition shows at its exec.
      */
-    if (install_filter() == 0)
-        close(-1);
     signal(SIGPIPE, sigpipe_ignored ? SIG_IGN : SIG_DFL);
     sigprocmask(SIG_SETMASK, mask, NULL);
+    if (install_filter() == 0)
+        close(-1);
     if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
         dprintf(2, "sigtrace: the command's output stays on standard output: dup2: %s\n",
                 strerror(errno));
