@@ -408,6 +408,15 @@ ENTRY(close_range)
     arg(f, "%#x", (unsigned)args[2]);
 }
 
+/* close_range is followed when it closes a TCP socket. */
+static bool want_close_range(pid_t tid, const uint64_t args[6])
+{
+    if (args[0] > args[1])
+        return false;
+    return procfs_tcp_socket_in(tid, (unsigned)args[0],
+                                args[1] > 0xffffffffULL ? 0xffffffffU : (unsigned)args[1]);
+}
+
 /* dup(old), dup2(old, new), dup3(old, new, flags). */
 ENTRY(dup)
 {
@@ -663,7 +672,8 @@ const struct call_def calls[] = {
     ROW(tee, CALL_SEND, .any_fd = true, .alt_fd = 1, .entry = entry_tee),
     ROW(shutdown, CALL_SHUTDOWN, .entry = entry_second_arg),
     ROW(close, CALL_CLOSE, .any_fd = true),
-    ROW(close_range, CALL_CLOSE, .no_fd = true, .entry = entry_close_range),
+    ROW(close_range, CALL_CLOSE, .no_fd = true, .want = want_close_range,
+        .entry = entry_close_range),
     ROW(dup, CALL_DUP, .any_fd = true, .entry = entry_dup),
 #ifdef SYS_dup2
     ROW(dup2, CALL_DUP, .any_fd = true, .entry = entry_dup),

@@ -30,6 +30,9 @@ int procfs_fd_stat(pid_t tid, int fd, struct stat *st);
  */
 int procfs_fd_other_socket(pid_t tid, int fd);
 
+/* 1 if tid has a TCP socket open on an fd from first to last, else 0. */
+int procfs_tcp_socket_in(pid_t tid, unsigned first, unsigned last);
+
 /*
  * The TCP socket with this inode, as tid's network namespace sees it: its
  * local and remote endpoints and its state (TCP_ESTABLISHED ..., as in
