@@ -42,6 +42,13 @@ $(BUILD)/labs/%: labs/%.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $<
 
+# Small programs tests/calls.bats runs under the tracer, one a file of tests/fixtures/calls/.
+TEST_BINS := $(patsubst tests/fixtures/calls/%.c,$(BUILD)/tests/calls/%,$(wildcard tests/fixtures/calls/*.c))
+
+$(BUILD)/tests/calls/%: tests/fixtures/calls/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $<
+
 $(BUILD)/solution/%: solution/%.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $<
@@ -115,7 +122,7 @@ test: all unit ## run the whole test suite: the unit tests, then bats (TEST_JOBS
 # Further targets, one file per concern (grading, docs, benchmarks, ...).
 include $(sort $(wildcard mk/*.mk))
 # What they build is part of everything.
-all: $(LOAD_BINS) $(GRADE_PROBE)
+all: $(LOAD_BINS) $(GRADE_PROBE) $(TEST_BINS)
 
 clean: ## remove build/
 	rm -rf $(BUILD)
