@@ -133,11 +133,14 @@ static void arg(struct syscall_facts *f, const char *fmt, ...)
     va_end(ap);
 }
 
-/* An fd argument, or an address that may be NULL (as strace shows them). */
-static void arg_ptr(struct syscall_facts *f, uint64_t p)
+/*
+ * A pointer argument: NULL, or what it points to by name ("&offset"), not
+ * its address, which changes from run to run (ASLR) and tells a reader nothing.
+ */
+static void arg_ptr(struct syscall_facts *f, uint64_t p, const char *name)
 {
     if (p)
-        arg(f, "%#llx", (unsigned long long)p);
+        arg(f, "&%s", name);
     else
         arg(f, "NULL");
 }
@@ -304,7 +307,7 @@ ENTRY(sendfile)
     f->fd2 = (int)args[1];
     arg(f, "%d", (int)args[0]);
     arg(f, "%d", (int)args[1]);
-    arg_ptr(f, args[2]);
+    arg_ptr(f, args[2], "offset");
     arg(f, "%llu", (unsigned long long)args[3]);
 }
 
@@ -316,9 +319,9 @@ ENTRY(splice)
     f->fd2 = f->fd == (int)args[0] ? (int)args[2] : (int)args[0];
     f->kind = f->fd == (int)args[0] ? CALL_RECV : CALL_SEND;
     arg(f, "%d", (int)args[0]);
-    arg_ptr(f, args[1]);
+    arg_ptr(f, args[1], "off_in");
     arg(f, "%d", (int)args[2]);
-    arg_ptr(f, args[3]);
+    arg_ptr(f, args[3], "off_out");
     arg(f, "%llu", (unsigned long long)args[4]);
     arg(f, "%#x", (unsigned)args[5]);
 }
@@ -341,7 +344,7 @@ ENTRY(mmsg)
     f->msg_flags = (int)args[3];
     char flags[96];
     arg(f, "%d", f->fd);
-    arg_ptr(f, args[1]);
+    arg_ptr(f, args[1], "msgvec");
     arg(f, "%u", (unsigned)args[2]);
     arg(f, "%s", tok_flags(msg_flag_names, (unsigned)args[3], flags, sizeof flags));
     if (f->kind == CALL_SEND && args[2] > 0)
@@ -380,7 +383,7 @@ ENTRY(pio)
 ENTRY(piov)
 {
     arg(f, "%d", f->fd);
-    arg_ptr(f, args[1]);
+    arg_ptr(f, args[1], "iov");
     arg(f, "%llu", (unsigned long long)args[2]);
     arg(f, "%lld", (long long)args[3]);
     if (f->kind == CALL_SEND)
@@ -488,7 +491,7 @@ static void peek_option(pid_t tid, uint64_t addr, uint64_t optlen, struct syscal
             f->value_known = true;
             snprintf(text, sizeof text, "{l_onoff=%d, l_linger=%d}", l.l_onoff, l.l_linger);
         } else {
-            snprintf(text, sizeof text, "%#llx", (unsigned long long)addr);
+            snprintf(text, sizeof text, "%s", addr ? "&linger" : "NULL");
         }
     } else {
         int v;
@@ -500,7 +503,7 @@ static void peek_option(pid_t tid, uint64_t addr, uint64_t optlen, struct syscal
             else
                 snprintf(text, sizeof text, "[%d]", v);
         } else {
-            snprintf(text, sizeof text, "%#llx", (unsigned long long)addr);
+            snprintf(text, sizeof text, "%s", addr ? "&value" : "NULL");
         }
     }
     arg(f, "%s", text);
@@ -536,8 +539,8 @@ EXIT(getsockopt)
         peek_option(tid, args[3], optlen, f);
         arg(f, "[%u]", optlen);
     } else {
-        arg_ptr(f, args[3]);
-        arg_ptr(f, args[4]);
+        arg_ptr(f, args[3], "value");
+        arg_ptr(f, args[4], "len");
     }
 }
 
@@ -561,11 +564,11 @@ ENTRY(sigaction)
         else if (handler == (uint64_t)(uintptr_t)SIG_IGN)
             arg(f, "{sa_handler=SIG_IGN}");
         else
-            arg(f, "{sa_handler=%#llx}", (unsigned long long)handler);
+            arg(f, "{sa_handler=handler}"); /* its address changes from run to run */
     } else {
-        arg_ptr(f, args[1]);
+        arg_ptr(f, args[1], "act");
     }
-    arg_ptr(f, args[2]);
+    arg_ptr(f, args[2], "oldact");
 }
 
 /*
@@ -595,7 +598,7 @@ ENTRY(sigprocmask)
     f->value_known = true;
     arg(f, "%s", tok_name_or(sigmask_hows, f->option, "?"));
     arg(f, "%s", f->value2 ? "[PIPE ...]" : "[~PIPE ...]");
-    arg_ptr(f, args[2]);
+    arg_ptr(f, args[2], "oldset");
 }
 
 /* signalfd(fd, mask, size), signalfd4(fd, mask, size, flags): followed when the mask holds SIGPIPE. */

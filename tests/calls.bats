@@ -54,13 +54,14 @@ strace_calls() {
 @test "calls: arguments and flags are shown as strace writes them" {
 	traced_calls data
 	local text
-	for text in 'sendfile(4, 6, ' 'splice(5, NULL, ' 'dup3(5, 21, O_CLOEXEC) = 21' \
+	for text in 'sendfile(4, 6, &offset, 8) = 8' 'splice(5, NULL, 8, NULL, 8, 0) = 8' 'dup3(5, 21, O_CLOEXEC) = 21' \
 		'fcntl(5, F_DUPFD_CLOEXEC, 30) = 30' 'fcntl(5, F_SETFL, O_NONBLOCK) = 0' \
 		'close_range(20, 30, 0) = 0' 'setsockopt(4, IPPROTO_TCP, TCP_NODELAY, [1], 4) = 0' \
 		'setsockopt(4, SOL_SOCKET, SO_SNDBUF, [65536], 4) = 0' 'getsockopt(5, SOL_SOCKET, SO_RCVBUF, [' \
 		'send(4, "peek", 4, MSG_NOSIGNAL) = 4' 'recv(5, 4, MSG_PEEK) = 4' \
 		'recv(5, 4, MSG_DONTWAIT) = -1 EAGAIN' 'accept4(3, SOCK_CLOEXEC) = 5' \
-		'sendmmsg(4, ' 'recvmmsg(5, '; do
+		'sendmmsg(4, &msgvec, 2, 0) = 2' 'recvmmsg(5, &msgvec, 2, MSG_WAITFORONE) = ' \
+		'preadv(5, &iov, 1, 0) = -1 ESPIPE' 'tee(5, 8, 8, 0) = -1 EINVAL'; do
 		assert_equal "$(count ".type == \"syscall\" and (.text | startswith($(jq -n --arg t "$text" '$t')))")" 1
 	done
 }
