@@ -19,7 +19,10 @@
     "SO_LINGER set to zero"
 #define REFUSED_HOW "(connect() returns it; a non-blocking connect() leaves it in SO_ERROR)"
 #define FAILS_WITH_ECONNRESET "fails with ECONNRESET, sends after that with EPIPE"
-#define AND_SIGPIPE_NO_FIN " and SIGPIPE (%s had no FIN, so Linux reports ECONNRESET first)"
+/* What a RST predicts of a write is true only of one without MSG_NOSIGNAL: say so. */
+#define RAISES_SIGPIPE "raises SIGPIPE unless it passes MSG_NOSIGNAL"
+#define AND_SIGPIPE_NO_FIN                                                                         \
+    " and SIGPIPE, unless MSG_NOSIGNAL (%s had no FIN, so Linux reports ECONNRESET first)"
 
 static const char *plural(uint64_t n) { return n == 1 ? "" : "s"; }
 
@@ -40,14 +43,15 @@ static void note_rst(struct notebuf *n, const struct seg_facts *f, const char *x
     case RST_AFTER_FIN_DATA:
         notebuf_add(n,
                     "%s's socket is fully closed, so its kernel answers %s's data with RST: "
-                    "%s's next write fails with EPIPE and raises SIGPIPE (Linux gives EPIPE, not "
+                    "%s's next write fails with EPIPE and " RAISES_SIGPIPE
+                    " (Linux gives EPIPE, not "
                     "ECONNRESET, because %s's FIN had already arrived)",
                     x, y, y, x);
         break;
     case RST_AFTER_FIN:
         notebuf_add(n,
                     "%s resets after its FIN: its socket is fully closed; %s's next write fails "
-                    "with EPIPE and raises SIGPIPE",
+                    "with EPIPE and " RAISES_SIGPIPE,
                     x, y);
         break;
     case RST_UNREAD:
@@ -323,14 +327,14 @@ void notes_connection(const struct conn_summary *s, const char *on, const char *
             notebuf_add(
                 n,
                 "; %s wrote after that FIN and %s's RST answered: %s's socket was fully "
-                "closed, so %s's next write fails with EPIPE and raises SIGPIPE (Linux "
+                "closed, so %s's next write fails with EPIPE and " RAISES_SIGPIPE " (Linux "
                 "reports EPIPE, not ECONNRESET, on a socket that already had the peer's FIN)",
                 gn, fn, fn, gn);
         } else if (f->rst_seen) {
-            notebuf_add(n,
-                        "; then %s reset the connection: %s's next write fails with EPIPE and "
-                        "raises SIGPIPE",
-                        fn, gn);
+            notebuf_add(
+                n,
+                "; then %s reset the connection: %s's next write fails with EPIPE and " RAISES_SIGPIPE,
+                fn, gn);
         } else if (g->rst_seen) {
             notebuf_add(n, "; %s answered with RST instead of closing", gn);
         } else {
