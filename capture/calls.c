@@ -573,20 +573,26 @@ ENTRY(sigaction)
 
 /*
  * rt_sigprocmask(how, set, oldset, size): followed when the set holds
- * SIGPIPE, or SIG_SETMASK changes whether it is blocked.
+ * SIGPIPE, or SIG_SETMASK changes whether it is blocked; not when every
+ * signal is blocked for a moment and the mask put back after (as
+ * pthread_create and posix_spawn do): that is about no signal in particular.
  */
+#define MASK_ALL_BITS 32 /* a set with more signals than this is "all of them" */
+
 static bool want_sigprocmask(pid_t tid, const uint64_t args[6])
 {
-    if (!args[1])
+    uint64_t set, blocked;
+    if (!args[1] || calls_peek(tid, args[1], &set, sizeof(set)) != sizeof(set))
         return false;
-    int has = set_has_sigpipe(tid, args[1]);
-    if (has < 0)
+    bool has = set & (1ULL << (SIGPIPE - 1));
+    if (__builtin_popcountll(set) > MASK_ALL_BITS)
         return false;
     if ((int)args[0] != SIG_SETMASK)
-        return has == 1;
-    uint64_t blocked;
+        return has;
     if (procfs_signal_blocked(tid, &blocked) < 0)
-        return has == 1;
+        return has;
+    if (__builtin_popcountll(blocked) > MASK_ALL_BITS)
+        return false; /* putting the mask back after blocking everything */
     return has != ((blocked & (1ULL << (SIGPIPE - 1))) != 0);
 }
 
