@@ -42,6 +42,13 @@ $(BUILD)/labs/%: labs/%.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $<
 
+# Small programs tests/calls.bats runs under the tracer, one a file of tests/fixtures/calls/.
+TEST_BINS := $(patsubst tests/fixtures/calls/%.c,$(BUILD)/tests/calls/%,$(wildcard tests/fixtures/calls/*.c))
+
+$(BUILD)/tests/calls/%: tests/fixtures/calls/%.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $<
+
 $(BUILD)/solution/%: solution/%.c
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CPPFLAGS) $(CFLAGS) -o $@ $<
@@ -91,7 +98,7 @@ solution: deps $(SOL_BINS) $(TRACER) ## build and run the correct server through
 # reads untrusted bytes, seeded with the capture fixtures (as classic pcap, the
 # target's input format). Crashes land in build/fuzz/ as crash-* files.
 FUZZ_TIME ?= 60
-FUZZ_SRCS := capture/fuzz_decode.c capture/decode.c capture/tcp.c capture/tcp_table.c capture/zeek.c capture/notes_tcp.c capture/vocab.c \
+FUZZ_SRCS := capture/fuzz_decode.c capture/decode.c capture/tcp.c capture/tcp_table.c capture/zeek.c capture/notes_tcp.c capture/notebuf.c capture/vocab.c \
 	capture/event.c capture/pcapng.c
 .PHONY: fuzz
 
@@ -118,7 +125,7 @@ test: all unit ## run the whole test suite: the unit tests, then bats (TEST_JOBS
 # Further targets, one file per concern (grading, docs, benchmarks, ...).
 include $(sort $(wildcard mk/*.mk))
 # What they build is part of everything.
-all: $(LOAD_BINS) $(GRADE_PROBE)
+all: $(LOAD_BINS) $(GRADE_PROBE) $(TEST_BINS)
 
 clean: ## remove build/
 	rm -rf $(BUILD)

@@ -139,10 +139,12 @@ static bool explain_packet(struct run *r, struct event *ev)
     p->rel_ack = f.rel_ack;
     /* Why a side reset: the processes know what the wire cannot. */
     uint64_t read;
-    if (f.reset_first && owners_read_at_close(r->owners, &src, &dst, &ev->t, &read) &&
+    bool linger_zero;
+    if (f.reset_first && owners_read_at_close(r->owners, &src, &dst, &ev->t, &read, &linger_zero) &&
         f.peer_data >= read) {
         f.cause.unread = (long long)(f.peer_data - read);
-        tcp_set_unread(r->tcp, &p->seg, f.cause.unread);
+        f.cause.linger_zero = linger_zero;
+        tcp_set_cause(r->tcp, &p->seg, &f.cause);
     }
     char x[48], y[48];
     name_end(r, &src, f.from_orig, p->from, sizeof p->from, p->from_label, sizeof p->from_label, x,

@@ -19,13 +19,17 @@ struct call_def {
     enum call_kind kind;
     const char *syscall;
     bool any_fd; /* read, write, close: followed only when the fd is a TCP socket */
+    int alt_fd;  /* for any_fd: the argument that may be the socket instead of the first; 0 */
+    bool no_fd;  /* the first argument is no fd (sigaction, close_range) */
+    /* Whether this call, with these arguments, is followed (NULL: always). */
+    bool (*want)(pid_t tid, const uint64_t args[6]);
     void (*entry)(pid_t tid, const uint64_t args[6], struct syscall_facts *f);
     void (*exit)(pid_t tid, const uint64_t args[6],
                  struct syscall_facts *f); /* ret and err are set */
 };
 
 /* calls[] has ncalls rows, never more than CALLS_MAX (the seccomp filter's room). */
-#define CALLS_MAX 32
+#define CALLS_MAX 64
 extern const struct call_def calls[];
 extern const size_t ncalls;
 
@@ -35,8 +39,8 @@ const struct call_def *calls_find(unsigned long nr);
 /* socket(domain, type, protocol) asks for a TCP socket. */
 bool calls_is_tcp_socket(const uint64_t args[6]);
 
-/* Fill *f at the call's entry. */
-void calls_entry(const struct call_def *def, pid_t tid, const uint64_t args[6],
+/* Fill *f at the call's entry; fd is the socket it works on (-1: none). */
+void calls_entry(const struct call_def *def, pid_t tid, const uint64_t args[6], int fd,
                  struct syscall_facts *f);
 
 /* Complete *f at the call's exit: its result (rval, a negative errno if is_error) and what it brought. */

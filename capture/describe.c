@@ -13,10 +13,16 @@
 /* "send(4, "done\n", 5) = -1 EPIPE" */
 void describe_call(const struct syscall_facts *f, char *buf, size_t len)
 {
-    char a[64], q[128], num[32];
+    char a[64], q[128], num[32], flags[96];
     size_t n = 0;
 #define PUT(...) (n += (size_t)snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__))
-    switch (f->kind) {
+    /* Calls that wrote out their own arguments (calls.c), as strace shows them. */
+    enum call_kind kind = f->args[0] ? CALL_OWN_ARGS : f->kind;
+    switch (kind) {
+    case CALL_OWN_ARGS:
+    case CALL_DUP:
+    case CALL_OPTION:
+    case CALL_SIGNAL: PUT("%s(%s)", f->call, f->args); break;
     case CALL_SOCKET: {
         const char *d = tok_name(socket_domains, f->domain);
         const char *t = tok_name(socket_types, f->socktype & SOCK_TYPE_MASK);
@@ -36,7 +42,13 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
         PUT("%s(%d, %s)", f->call, f->fd, endpoint_str(&f->addr, a, sizeof(a)));
         break;
     case CALL_LISTEN: PUT("listen(%d, %lld)", f->fd, f->len); break;
-    case CALL_ACCEPT: PUT("%s(%d)", f->call, f->fd); break;
+    case CALL_ACCEPT:
+        if (f->msg_flags)
+            PUT("%s(%d, %s)", f->call, f->fd,
+                tok_flags(accept4_flag_names, (unsigned)f->msg_flags, flags, sizeof(flags)));
+        else
+            PUT("%s(%d)", f->call, f->fd);
+        break;
     case CALL_SEND:
         escape_c_literal(f->data, f->datalen,
                          f->ret > (long long)f->datalen || f->len > (long long)f->datalen, 24, q,
@@ -44,15 +56,23 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
         if (f->addr.family)
             PUT("%s(%d, %s, to %s)", f->call, f->fd, q, endpoint_str(&f->addr, a, sizeof(a)));
         else if (f->len >= 0)
-            PUT("%s(%d, %s, %lld)", f->call, f->fd, q, f->len);
+            PUT("%s(%d, %s, %lld", f->call, f->fd, q, f->len);
         else
-            PUT("%s(%d, %s)", f->call, f->fd, q);
+            PUT("%s(%d, %s", f->call, f->fd, q);
+        if (!f->addr.family)
+            PUT("%s%s)", f->msg_flags ? ", " : "",
+                f->msg_flags
+                    ? tok_flags(msg_flag_names, (unsigned)f->msg_flags, flags, sizeof(flags))
+                    : "");
         break;
     case CALL_RECV:
         if (f->len >= 0)
-            PUT("%s(%d, %lld)", f->call, f->fd, f->len);
+            PUT("%s(%d, %lld", f->call, f->fd, f->len);
         else
-            PUT("%s(%d)", f->call, f->fd);
+            PUT("%s(%d", f->call, f->fd);
+        PUT("%s%s)", f->msg_flags ? ", " : "",
+            f->msg_flags ? tok_flags(msg_flag_names, (unsigned)f->msg_flags, flags, sizeof(flags))
+                         : "");
         break;
     case CALL_SHUTDOWN:
         PUT("shutdown(%d, %s)", f->fd, tok_name_or(shutdown_modes, f->len, "?"));
@@ -67,7 +87,7 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
     }
     if (f->kind == CALL_ACCEPT && !f->err && f->remote.family)
         PUT(" from %s", endpoint_str(&f->remote, a, sizeof(a)));
-    if (f->kind == CALL_RECV && f->ret > 0) {
+    if (f->kind == CALL_RECV && f->ret > 0 && (f->datalen || !f->args[0])) {
         escape_c_literal(f->data, f->datalen, f->ret > (long long)f->datalen, 24, q, sizeof(q));
         PUT(" %s", q);
     }

@@ -53,7 +53,11 @@ enum call_kind {
     CALL_SEND,
     CALL_RECV,
     CALL_SHUTDOWN,
-    CALL_CLOSE
+    CALL_CLOSE,
+    CALL_DUP,      /* dup, dup2, dup3, fcntl F_DUPFD: a second fd for the same socket */
+    CALL_OPTION,   /* setsockopt, getsockopt, fcntl F_SETFL: how the socket behaves */
+    CALL_SIGNAL,   /* sigaction, sigprocmask, signalfd of SIGPIPE: what a SIGPIPE will do */
+    CALL_OWN_ARGS, /* never a call's kind: describe_call's for a call with syscall_facts.args */
 };
 
 #define EVENT_PREVIEW 40 /* bytes of data kept from each send and receive */
@@ -65,6 +69,18 @@ struct sock_past {
     bool peer_closed;    /* a receive returned 0: the peer's FIN came */
     bool connect_failed; /* its connect() failed */
     bool listening;      /* listen() succeeded on it */
+    bool reset;          /* a call on it failed with ECONNRESET: the peer's RST came */
+    bool nonblocking;    /* O_NONBLOCK (SOCK_NONBLOCK, or fcntl F_SETFL) */
+    bool linger_zero;    /* SO_LINGER set on, with 0 seconds: close() sends RST */
+    int others;          /* other fds of this process on the same socket (dup) */
+};
+
+/* What a process had arranged for SIGPIPE before a call, as its calls and exec showed. */
+struct pipe_past {
+    enum disposition disposition;
+    bool blocked;  /* in its signal mask */
+    bool pending;  /* raised by a failed write while blocked, not delivered yet */
+    bool signalfd; /* a signalfd of SIGPIPE is open */
 };
 
 struct syscall_facts {
@@ -74,6 +90,8 @@ struct syscall_facts {
     int fd;               /* the socket, or -1 (socket()) */
     long long len;        /* bytes offered or asked for; backlog for listen; how for shutdown; -1 */
     long long ret;        /* the result; -1 when err is set */
+    long long moved;      /* bytes the call took from the connection or gave it (ret, but not a
+                             MSG_PEEK's; the sum of an mmsg call's messages) */
     int err;              /* errno, 0 on success */
     int msg_flags;        /* MSG_* given to send/recv */
     int domain, socktype; /* socket() arguments */
@@ -84,6 +102,18 @@ struct syscall_facts {
     int listening;                 /* after listen(): local is a listening endpoint */
     double duration;               /* seconds from entry to exit */
     struct sock_past past;         /* what its socket had been through before this call */
+    struct pipe_past pipe;         /* what SIGPIPE would do, before this call */
+    /*
+     * Calls with no layout of their own in describe_call: their arguments
+     * as strace shows them ("5, NULL, 4, NULL, 8, 0"), and what they mean.
+     */
+    char args[96];
+    int fd2;          /* the other fd: dup's new one, splice's or sendfile's other end; -1 */
+    int option_level; /* setsockopt/getsockopt level; -1 for fcntl */
+    int option;       /* SO_LINGER ...; F_SETFL for fcntl; the signal call's how */
+    long long value;  /* the option's value; the new file flags; SIGPIPE's new handler */
+    long long value2; /* SO_LINGER's seconds; whether a mask holds SIGPIPE */
+    bool value_known; /* value was read */
 };
 
 struct signal_facts {
@@ -93,6 +123,7 @@ struct signal_facts {
     pid_t sender;           /* si_pid for signals sent with kill(), else 0 */
     char sender_name[16];
     bool after_epipe; /* SIGPIPE right after the process's call failed with EPIPE */
+    bool was_blocked; /* SIGPIPE raised by a write while blocked, delivered once unblocked */
 };
 
 struct exit_facts {
@@ -103,8 +134,10 @@ struct exit_facts {
 
 struct exec_facts {
     char path[256];
-    char argv[512];    /* the arguments, joined with spaces */
-    size_t argv_total; /* the whole command line's length: more than strlen(argv) when cut */
+    char argv[512];       /* the arguments, joined with spaces */
+    size_t argv_total;    /* the whole command line's length: more than strlen(argv) when cut */
+    bool sigpipe_ignored; /* it starts with SIGPIPE ignored (SIG_IGN survives exec) */
+    bool sigpipe_blocked; /* ... or blocked (the mask survives exec) */
 };
 
 struct packet_facts {
@@ -166,6 +199,7 @@ struct rst_cause {
     bool
         peer_answered; /* the resetting side had sent data after the last its peer sent (or it sent none) */
     long long unread; /* bytes its process left unread at close(), just before; -1: not seen */
+    bool linger_zero; /* its process had set SO_LINGER {on, 0}: close() aborts with RST */
 };
 
 /* What one side of a connection did, as the summary and its note need it. */

@@ -7,209 +7,418 @@
 #include "notes.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
-static void say(struct event *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void say(struct event *ev, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(ev->note, sizeof(ev->note), fmt, ap);
-    va_end(ap);
-}
-
-/* Append to the note. */
-static void add(struct event *ev, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct event *ev, const char *fmt, ...)
-{
-    size_t used = strlen(ev->note);
-    if (used + 1 >= sizeof(ev->note))
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(ev->note + used, sizeof(ev->note) - used, fmt, ap);
-    va_end(ap);
-}
+#include "notebuf.h"
 
 static int interrupted(int err) { return err == EINTR || is_restart_code(err); }
 
 /* Notes for failures every call can have. 1 if the note is written. */
-static int common_failure(struct event *ev)
+static int common_failure(const struct event *ev, struct notebuf *n)
 {
     const struct syscall_facts *f = &ev->u.sys;
     if (interrupted(f->err)) {
-        say(ev,
+        notebuf_add(
+            n,
             "interrupted by a signal: after the signal is handled, the call is restarted or fails with EINTR");
         return 1;
     }
     switch (f->err) {
     case EAGAIN:
-        say(ev,
+        notebuf_add(
+            n,
             "it would have to wait, and the socket is non-blocking: try again when poll() says it is ready");
         return 1;
-    case EBADF: say(ev, "fd %d is not open", f->fd); return 1;
-    case ENOTSOCK: say(ev, "fd %d is not a socket", f->fd); return 1;
-    case ENOTCONN: say(ev, "the socket is not connected: there is no peer to talk to"); return 1;
+    case EBADF: notebuf_add(n, "fd %d is not open", f->fd); return 1;
+    case ENOTSOCK: notebuf_add(n, "fd %d is not a socket", f->fd); return 1;
+    case ENOTCONN:
+        notebuf_add(n, "the socket is not connected: there is no peer to talk to");
+        return 1;
+    case ESPIPE:
+        notebuf_add(n, "a socket has no file position: reading or writing at an offset (pread, "
+                       "pwrite) fails with ESPIPE; recv and send are the calls for it");
+        return 1;
+    case EINVAL:
+        if (strcmp(f->syscall, "tee") != 0)
+            return 0;
+        notebuf_add(n, "tee copies between pipes only: on a socket it fails with EINVAL (splice "
+                       "moves data between a socket and a pipe)");
+        return 1;
     }
     return 0;
 }
 
-static void explain_syscall(struct event *ev)
+/* sendmmsg, recvmmsg: the result counts messages, not bytes. */
+static bool is_mmsg(const struct syscall_facts *f) { return strstr(f->syscall, "mmsg") != NULL; }
+
+/* The call waits: neither the socket (O_NONBLOCK) nor the call (MSG_DONTWAIT) is non-blocking. */
+static bool blocking(const struct syscall_facts *f)
+{
+    return !f->past.nonblocking && !(f->msg_flags & MSG_DONTWAIT);
+}
+
+/* After a send failed with EPIPE: what became of the SIGPIPE the kernel raises with it. */
+static void explain_epipe_signal(const struct syscall_facts *f, struct notebuf *n)
+{
+    const struct pipe_past *p = &f->pipe;
+    if (f->msg_flags & MSG_NOSIGNAL)
+        notebuf_add(n, "; MSG_NOSIGNAL was given, so no SIGPIPE");
+    else if (p->blocked)
+        notebuf_add(n,
+                    "; the kernel also raises SIGPIPE, which the process has blocked: it stays "
+                    "pending until unblocked%s",
+                    p->signalfd ? " or read from its signalfd" : "");
+    else if (p->disposition == DISP_IGNORED)
+        notebuf_add(n, "; the kernel also raises SIGPIPE, which the process ignores");
+    else if (p->disposition == DISP_CAUGHT)
+        notebuf_add(n, "; the kernel also raises SIGPIPE, and the process's handler runs");
+    else
+        notebuf_add(n, "; the kernel also raises SIGPIPE");
+}
+
+/* What an option set (or read) means for the connection. */
+static void explain_option(const struct event *ev, struct notebuf *n)
+{
+    const struct syscall_facts *f = &ev->u.sys;
+    bool set = strcmp(f->syscall, "getsockopt") != 0;
+    if (f->err) {
+        if (!common_failure(ev, n))
+            notebuf_add(n, "%s failed: %s", f->syscall, strerror(f->err));
+        return;
+    }
+    if (f->option_level < 0) { /* fcntl F_SETFL */
+        if (f->value & O_NONBLOCK)
+            notebuf_add(
+                n, "fd %d is non-blocking now: a call that would wait fails with EAGAIN instead",
+                f->fd);
+        else
+            notebuf_add(n, "fd %d blocks now: a call waits until it can be done", f->fd);
+        return;
+    }
+    if (!f->value_known) {
+        notebuf_add(n, "the option's value could not be read");
+        return;
+    }
+    if (f->option_level == SOL_SOCKET) {
+        switch (f->option) {
+        case SO_LINGER:
+            if (!f->value)
+                notebuf_add(n,
+                            "SO_LINGER off: close() returns at once, and the kernel sends what is "
+                            "left, then FIN, in the background");
+            else if (!f->value2)
+                notebuf_add(n, "SO_LINGER on with 0 seconds: close() will abort the connection, "
+                               "sending RST instead of FIN and throwing away unsent data");
+            else
+                notebuf_add(n,
+                            "SO_LINGER on with %lld s: close() waits up to that long for what "
+                            "is left to be sent and acknowledged",
+                            f->value2);
+            return;
+        case SO_ERROR:
+            if (f->value == 0)
+                notebuf_add(
+                    n, "no error pending on the socket%s",
+                    set ? ""
+                        : ": a non-blocking connect() that poll() reported done has succeeded");
+            else
+                notebuf_add(n, "the socket's pending error, now read and cleared: %s (%s)%s",
+                            errno_name((int)f->value), strerror((int)f->value),
+                            f->value == ECONNREFUSED
+                                ? "; a non-blocking connect() ended this way: nothing listened"
+                                : "");
+            return;
+        case SO_KEEPALIVE:
+            notebuf_add(n, "keep-alive %s: %s", f->value ? "on" : "off",
+                        f->value ? "after a long silence the kernel probes the peer, and a "
+                                   "peer that does not answer makes the next call fail"
+                                 : "a silent peer that is gone is never noticed until a send");
+            return;
+        case SO_SNDBUF:
+        case SO_RCVBUF:
+            notebuf_add(n, "the %s buffer %s %lld bytes%s",
+                        f->option == SO_SNDBUF ? "send" : "receive", set ? "asked for:" : "is",
+                        f->value, set ? " (Linux doubles the value for its own bookkeeping)" : "");
+            return;
+        }
+    }
+    if (f->option_level == IPPROTO_TCP && f->option == TCP_NODELAY) {
+        notebuf_add(n, "Nagle's algorithm %s: small writes %s", f->value ? "off" : "on",
+                    f->value ? "go out at once" : "may wait for the previous one's ACK");
+        return;
+    }
+    notebuf_add(n, "%s done", f->syscall);
+}
+
+/* sigaction, sigprocmask and signalfd, where they concern SIGPIPE. */
+static void explain_sigpipe_call(const struct syscall_facts *f, struct notebuf *n)
+{
+    if (f->err) {
+        notebuf_add(n, "%s failed: %s", f->syscall, strerror(f->err));
+        return;
+    }
+    if (!strcmp(f->syscall, "rt_sigaction")) {
+        if (!f->value_known)
+            notebuf_add(n, "SIGPIPE's disposition changes (the new one could not be read)");
+        else if (f->value == (long long)(uintptr_t)SIG_IGN)
+            notebuf_add(n, "from now on SIGPIPE is ignored: a write to a closed connection just "
+                           "fails with EPIPE (ignoring is kept across exec)");
+        else if (f->value == (long long)(uintptr_t)SIG_DFL)
+            notebuf_add(n, "from now on SIGPIPE has its default action: a write to a closed "
+                           "connection kills the process");
+        else
+            notebuf_add(n, "from now on SIGPIPE runs the process's handler: a write to a closed "
+                           "connection fails with EPIPE after the handler returns (an exec resets "
+                           "a handler to the default)");
+    } else if (!strcmp(f->syscall, "rt_sigprocmask")) {
+        bool blocks = f->option == SIG_BLOCK || (f->option == SIG_SETMASK && f->value2);
+        if (blocks)
+            notebuf_add(n, "SIGPIPE is blocked from now on: a failed write's SIGPIPE waits, "
+                           "pending, until it is unblocked (the mask is kept across exec)");
+        else
+            notebuf_add(n, "SIGPIPE is unblocked: one that was pending is delivered now");
+    } else {
+        notebuf_add(n, "a signalfd for SIGPIPE: while SIGPIPE is blocked, a pending one is read "
+                       "from the fd instead of being delivered");
+    }
+}
+
+static void explain_syscall(const struct event *ev, struct notebuf *n)
 {
     const struct syscall_facts *f = &ev->u.sys;
     const struct sock_past *s = &f->past;
     char a[64], b[64];
 
     if (f->err && f->kind != CALL_SEND && f->kind != CALL_RECV && f->kind != CALL_CONNECT &&
-        common_failure(ev))
+        common_failure(ev, n))
         return;
     switch (f->kind) {
     case CALL_SOCKET:
         if (f->err)
-            say(ev, "no socket: %s", strerror(f->err));
+            notebuf_add(n, "no socket: %s", strerror(f->err));
         else {
             /* The tracer follows TCP sockets only. */
-            say(ev, "a new TCP socket, fd %lld: an endpoint not yet bound or connected to anything",
+            notebuf_add(
+                n, "a new TCP socket, fd %lld: an endpoint not yet bound or connected to anything",
                 f->ret);
         }
         return;
     case CALL_BIND:
         if (f->err == EADDRINUSE)
-            say(ev,
+            notebuf_add(
+                n,
                 "the address %s is taken: another socket holds it, or an old connection lingers on it "
                 "(TIME_WAIT) and SO_REUSEADDR was not set",
                 endpoint_str(&f->addr, a, sizeof(a)));
         else if (f->err == EACCES)
-            say(ev, "not allowed: ports below 1024 need privileges");
+            notebuf_add(n, "not allowed: ports below 1024 need privileges");
         else if (f->err)
-            say(ev, "bind failed: %s", strerror(f->err));
+            notebuf_add(n, "bind failed: %s", strerror(f->err));
         else if (endpoint_is_any(&f->local))
-            say(ev,
+            notebuf_add(
+                n,
                 "fd %d takes port %u on every local address: connections to that port will be "
                 "for this socket once it listens",
                 f->fd, f->local.port);
         else
-            say(ev, "fd %d takes the address %s", f->fd, endpoint_str(&f->local, a, sizeof(a)));
+            notebuf_add(n, "fd %d takes the address %s", f->fd,
+                        endpoint_str(&f->local, a, sizeof(a)));
         return;
     case CALL_LISTEN:
         if (f->err) {
-            say(ev, "listen failed: %s", strerror(f->err));
+            notebuf_add(n, "listen failed: %s", strerror(f->err));
             return;
         }
-        say(ev,
+        notebuf_add(
+            n,
             "fd %d now takes connections on %s: the kernel completes each handshake by itself and "
             "queues the connection (backlog %lld) until accept() takes it",
             f->fd, endpoint_str(&f->local, a, sizeof(a)), f->len);
         return;
     case CALL_ACCEPT:
         if (f->err) {
-            say(ev, "accept failed: %s", strerror(f->err));
+            notebuf_add(n, "accept failed: %s", strerror(f->err));
             return;
         }
-        say(ev,
-            "took a connection from %s out of the queue: fd %lld is that one connection, "
-            "fd %d goes on listening",
-            endpoint_str(&f->remote, a, sizeof(a)), f->ret, f->fd);
+        notebuf_add(n,
+                    "took a connection from %s out of the queue: fd %lld is that one connection, "
+                    "fd %d goes on listening",
+                    endpoint_str(&f->remote, a, sizeof(a)), f->ret, f->fd);
         return;
     case CALL_CONNECT:
         endpoint_str(&f->addr, a, sizeof(a));
         if (f->err == 0)
             /* The call is shown where it started, before its packets: say so. */
-            say(ev,
+            notebuf_add(
+                n,
                 "connected to %s from %s: connect() returned once the three-way handshake that "
                 "follows (SYN, SYN-ACK, ACK) was done",
                 a, endpoint_str(&f->local, b, sizeof(b)));
         else if (f->err == ECONNREFUSED)
-            say(ev,
+            notebuf_add(
+                n,
                 "refused: nothing listens at %s, so the answer to the SYN that follows was a RST",
                 a);
         else if (f->err == EINPROGRESS)
-            say(ev,
+            notebuf_add(
+                n,
                 "the socket is non-blocking: the handshake with %s goes on in the background; "
                 "poll() for writability, then SO_ERROR says how it ended",
                 a);
         else if (f->err == ETIMEDOUT)
-            say(ev, "no answer from %s: the SYNs went unanswered until the kernel gave up", a);
-        else if (!common_failure(ev))
-            say(ev, "connect to %s failed: %s", a, strerror(f->err));
+            notebuf_add(n, "no answer from %s: the SYNs went unanswered until the kernel gave up",
+                        a);
+        else if (!common_failure(ev, n))
+            notebuf_add(n, "connect to %s failed: %s", a, strerror(f->err));
         return;
     case CALL_SEND:
         if (f->err == EPIPE) {
             if (s->connect_failed)
-                say(ev, "this socket never connected (its connect failed), so it cannot send");
+                notebuf_add(n,
+                            "this socket never connected (its connect failed), so it cannot send");
             else
-                say(ev,
+                notebuf_add(
+                    n,
                     "the connection is closed for writing: the peer reset it or we shut it down");
-            if (f->msg_flags & MSG_NOSIGNAL)
-                add(ev, "; MSG_NOSIGNAL was given, so no SIGPIPE");
-            else
-                add(ev, "; the kernel also raises SIGPIPE");
+            explain_epipe_signal(f, n);
         } else if (f->err == ECONNRESET) {
-            say(ev, "the peer reset the connection (RST): what was sent is lost");
+            notebuf_add(n, "the peer reset the connection (RST): what was sent is lost");
         } else if (f->err) {
-            if (!common_failure(ev))
-                say(ev, "send failed: %s", strerror(f->err));
+            if (!common_failure(ev, n))
+                notebuf_add(n, "send failed: %s", strerror(f->err));
+        } else if (is_mmsg(f)) {
+            notebuf_add(n, "%lld message%s handed to the kernel", f->ret, f->ret == 1 ? "" : "s");
+            if (f->value_known)
+                notebuf_add(n, ", %lld bytes in all", f->value);
+            notebuf_add(n, ": success says they were queued, not that the peer has read them");
         } else if (s->peer_closed) {
-            say(ev,
+            notebuf_add(
+                n,
                 "%lld bytes accepted, but the peer has already closed its end (a receive returned 0): "
                 "if it is gone, its kernel answers with RST, and the next send fails with EPIPE",
                 f->ret);
+        } else if (f->len >= 0 && f->ret < f->len && blocking(f)) {
+            notebuf_add(
+                n,
+                "only %lld of the %lld bytes were taken, and the socket blocks: a blocking send "
+                "waits for room in the send buffer, so it returns early only when the connection "
+                "failed while it waited (a RST came) or a signal interrupted it; the rest was not sent",
+                f->ret, f->len);
         } else if (f->len >= 0 && f->ret < f->len) {
-            say(ev,
+            notebuf_add(
+                n,
                 "only %lld of the %lld bytes were taken: the send buffer is full; the rest must be sent again",
                 f->ret, f->len);
         } else {
-            say(ev,
+            notebuf_add(
+                n,
                 "%lld bytes handed to the kernel, which sends them: success says they were queued, "
                 "not that the peer has read them",
                 f->ret);
         }
         return;
     case CALL_RECV:
-        if (f->ret == 0 && f->len != 0) {
+        if (f->ret == 0 && f->len != 0 && s->reset && !s->peer_closed) {
+            notebuf_add(
+                n,
+                "end of stream, after the reset: the RST closed the socket both ways, and once its "
+                "error (ECONNRESET) was reported, every receive returns 0 at once; this 0 does not "
+                "mean the peer sent FIN");
+        } else if (f->ret == 0 && f->len != 0) {
             if (s->peer_closed)
-                say(ev,
+                notebuf_add(
+                    n,
                     "end of stream again: the peer closed its end (FIN); every further receive returns 0 at once");
             else
-                say(ev,
+                notebuf_add(
+                    n,
                     "end of stream: the peer closed its end (FIN); every further receive returns 0 at once");
         } else if (f->err == ECONNRESET) {
-            say(ev,
+            notebuf_add(
+                n,
                 "the peer reset the connection (RST): it closed with data unread, or was gone when our data came");
         } else if (f->err) {
-            if (!common_failure(ev))
-                say(ev, "receive failed: %s", strerror(f->err));
+            if (!common_failure(ev, n))
+                notebuf_add(n, "receive failed: %s", strerror(f->err));
+        } else if (is_mmsg(f)) {
+            notebuf_add(n, "%lld message%s arrived from the peer", f->ret, f->ret == 1 ? "" : "s");
+            if (f->value_known)
+                notebuf_add(n, ", %lld bytes in all", f->value);
+        } else if (f->msg_flags & MSG_PEEK) {
+            notebuf_add(
+                n,
+                "%lld bytes are waiting, looked at and left in place (MSG_PEEK): the next receive "
+                "returns them again",
+                f->ret);
         } else {
-            say(ev, "%lld bytes arrived from the peer", f->ret);
+            notebuf_add(n, "%lld bytes arrived from the peer", f->ret);
         }
         return;
     case CALL_SHUTDOWN:
         if (f->err)
-            say(ev, "shutdown failed: %s", strerror(f->err));
+            notebuf_add(n, "shutdown failed: %s", strerror(f->err));
         else if (f->len == SHUT_WR)
-            say(ev, "no more sending from this side: the kernel sends FIN; receiving still works");
+            notebuf_add(
+                n, "no more sending from this side: the kernel sends FIN; receiving still works");
         else if (f->len == SHUT_RD)
-            say(ev, "no more receiving from this side; the peer is not told");
+            notebuf_add(n, "no more receiving from this side; the peer is not told");
         else
-            say(ev, "no more sending or receiving: the kernel sends FIN");
+            notebuf_add(n, "no more sending or receiving: the kernel sends FIN");
         return;
     case CALL_CLOSE:
         if (f->err)
-            say(ev, "close failed: %s", strerror(f->err));
+            notebuf_add(n, "close failed: %s", strerror(f->err));
+        else if (f->fd2 >= 0)
+            notebuf_add(
+                n,
+                "every fd from %d to %d is closed at once: each socket among them is closed as by "
+                "close()",
+                f->fd, f->fd2);
+        else if (s->others > 0)
+            notebuf_add(
+                n,
+                "fd %d is closed, but %d other fd%s of this process still refer%s to the same socket "
+                "(dup): nothing is sent; the connection ends when the last one is closed",
+                f->fd, s->others, s->others == 1 ? "" : "s", s->others == 1 ? "s" : "");
         else if (s->listening)
-            say(ev,
+            notebuf_add(
+                n,
                 "the listening socket is closed: connections queued and not accepted are reset, new ones refused");
+        else if (s->linger_zero)
+            notebuf_add(
+                n,
+                "fd %d is closed with SO_LINGER {on, 0 seconds}: an abortive close, the kernel "
+                "sends RST instead of FIN and throws away whatever was not sent or read",
+                f->fd);
         else
-            say(ev,
+            notebuf_add(
+                n,
                 "fd %d is closed: if it was connected, the kernel sends FIN (RST instead, if received data "
                 "was left unread)",
                 f->fd);
         return;
+    case CALL_DUP:
+        if (f->err) {
+            if (!common_failure(ev, n))
+                notebuf_add(n, "%s failed: %s", f->call, strerror(f->err));
+            return;
+        }
+        notebuf_add(
+            n,
+            "fd %lld now refers to the same socket as fd %d: closing one of them sends nothing; "
+            "the connection ends when the last is closed",
+            f->ret, f->fd);
+        return;
+    case CALL_OPTION: explain_option(ev, n); return;
+    case CALL_SIGNAL: explain_sigpipe_call(f, n); return;
+    case CALL_OWN_ARGS: return;
     }
 }
 
@@ -222,78 +431,96 @@ static const char *const default_action_words[] = {
     [ACT_CONTINUE] = "continue the process if it was stopped",
 };
 
-static void explain_signal(struct event *ev)
+static void explain_signal(const struct event *ev, struct notebuf *n)
 {
     const struct signal_facts *s = &ev->u.sig;
     int pipe = s->signo == SIGPIPE;
     switch (s->disposition) {
     case DISP_IGNORED:
         if (pipe)
-            say(ev,
+            notebuf_add(
+                n,
                 "ignored (SIG_IGN): nothing happens, the failed write just returns EPIPE; the tracer "
                 "sees the signal only because ptrace reports every signal, even ignored ones");
         else
-            say(ev,
+            notebuf_add(
+                n,
                 "ignored (SIG_IGN): it has no effect; the tracer sees it only because ptrace reports "
                 "every signal, even ignored ones");
         break;
     case DISP_CAUGHT:
-        say(ev, "caught: the process's handler runs, then the process goes on where it was");
+        notebuf_add(n, "caught: the process's handler runs, then the process goes on where it was");
         if (pipe)
-            add(ev, " (the failed write returns EPIPE)");
+            notebuf_add(n, " (the failed write returns EPIPE)");
         break;
-    case DISP_DEFAULT: say(ev, "default action: %s", default_action_words[s->action]); break;
+    case DISP_DEFAULT: notebuf_add(n, "default action: %s", default_action_words[s->action]); break;
     }
     if (s->sender)
-        add(ev, "; sent by %s (pid %d) with kill()",
-            s->sender_name[0] ? s->sender_name : "another process", (int)s->sender);
+        notebuf_add(n, "; sent by %s (pid %d) with kill()",
+                    s->sender_name[0] ? s->sender_name : "another process", (int)s->sender);
     else if (s->after_epipe)
-        add(ev, "; raised by the kernel because the write failed with EPIPE");
+        notebuf_add(n, "; raised by the kernel because the write failed with EPIPE");
+    else if (s->was_blocked)
+        notebuf_add(n,
+                    "; raised by the kernel when an earlier write failed with EPIPE while SIGPIPE "
+                    "was blocked, delivered now that it is unblocked");
 }
 
-static void explain_exit(struct event *ev)
+static void explain_exit(const struct event *ev, struct notebuf *n)
 {
     const struct exit_facts *x = &ev->u.exit;
     if (x->signo == SIGPIPE)
-        say(ev,
+        notebuf_add(
+            n,
             "killed by SIGPIPE: it wrote to a connection closed for writing, and neither ignored nor "
             "caught SIGPIPE, whose default action is to terminate (a shell reports status 141)");
     else if (x->signo == SIGKILL)
-        say(ev,
+        notebuf_add(
+            n,
             "killed by SIGKILL, which can be neither caught nor ignored (a shell reports status 137)");
     else if (x->signo)
-        say(ev, "killed by %s, by its default action%s (a shell reports status %d)",
-            signal_name(x->signo), x->core ? ", with a core dump" : "", 128 + x->signo);
+        notebuf_add(n, "killed by %s, by its default action%s (a shell reports status %d)",
+                    signal_name(x->signo), x->core ? ", with a core dump" : "", 128 + x->signo);
     else if (x->code == 0)
-        say(ev, "exited normally (code 0)");
+        notebuf_add(n, "exited normally (code 0)");
     else if (x->code == 127)
-        say(ev, "exited with code 127: the command was not found");
+        notebuf_add(n, "exited with code 127: the command was not found");
     else if (x->code == 126)
-        say(ev, "exited with code 126: the command could not be run");
+        notebuf_add(n, "exited with code 126: the command could not be run");
     else
-        say(ev, "exited with code %d", x->code);
+        notebuf_add(n, "exited with code %d", x->code);
 }
 
 /* How often a repeat came: more than BUSY_RATE a second is a busy loop. */
 #define BUSY_RATE 1000
 
-static void explain_repeat(struct event *ev)
+static void explain_repeat(const struct event *ev, struct notebuf *n)
 {
     const struct repeat_facts *r = &ev->u.rep;
     double span = ts_diff(&r->last, &r->first);
     if (span > 0 && r->count[0] / span > BUSY_RATE)
-        say(ev, "a busy loop: nothing in it waits, so it uses all the CPU it gets");
+        notebuf_add(n, "a busy loop: nothing in it waits, so it uses all the CPU it gets");
 }
 
 void notes_explain(struct event *ev)
 {
+    struct notebuf note = notebuf_at(ev->note, sizeof ev->note), *n = &note;
     switch (ev->type) {
-    case EV_SYSCALL: explain_syscall(ev); break;
-    case EV_SIGNAL: explain_signal(ev); break;
-    case EV_EXIT: explain_exit(ev); break;
-    case EV_EXEC: say(ev, "starts running %s", ev->u.exec.path); break;
-    case EV_VERDICT: say(ev, "the scenario's verdict"); break;
-    case EV_REPEAT: explain_repeat(ev); break;
+    case EV_SYSCALL: explain_syscall(ev, n); break;
+    case EV_SIGNAL: explain_signal(ev, n); break;
+    case EV_EXIT: explain_exit(ev, n); break;
+    case EV_EXEC:
+        notebuf_add(n, "starts running %s", ev->u.exec.path);
+        if (ev->u.exec.sigpipe_ignored)
+            notebuf_add(n, "; SIGPIPE starts ignored, inherited (an ignored signal stays ignored "
+                           "across exec): a write to a closed connection will fail with EPIPE, "
+                           "and nothing kills it");
+        if (ev->u.exec.sigpipe_blocked)
+            notebuf_add(n, "; SIGPIPE starts blocked, inherited (the signal mask is kept across "
+                           "exec)");
+        break;
+    case EV_VERDICT: notebuf_add(n, "the scenario's verdict"); break;
+    case EV_REPEAT: explain_repeat(ev, n); break;
     default: break;
     }
 }

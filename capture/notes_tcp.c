@@ -8,71 +8,59 @@
  */
 #include "notes.h"
 
-#include <stdarg.h>
 #include <stdio.h>
+
+#include "notebuf.h"
 
 /* Phrases more than one note ends with. */
 #define THE_WIRE_CANNOT_SAY                                                                        \
     "with RST and no FIN; the wire cannot say why: either with data it had not read (its "         \
     "kernel acknowledges data before the program reads it, so the ACKs do not tell), or with "     \
     "SO_LINGER set to zero"
+#define REFUSED_HOW "(connect() returns it; a non-blocking connect() leaves it in SO_ERROR)"
 #define FAILS_WITH_ECONNRESET "fails with ECONNRESET, sends after that with EPIPE"
-#define AND_SIGPIPE_NO_FIN " and SIGPIPE (%s had no FIN, so Linux reports ECONNRESET first)"
-
-struct text {
-    char *buf;
-    size_t len, cap;
-};
-
-static void text_add(struct text *t, const char *fmt, ...)
-{
-    if (t->len + 1 >= t->cap)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    t->len += (size_t)n;
-    if (t->len >= t->cap)
-        t->len = t->cap - 1;
-}
+/* What a RST predicts of a write is true only of one without MSG_NOSIGNAL: say so. */
+#define RAISES_SIGPIPE "raises SIGPIPE unless it passes MSG_NOSIGNAL"
+#define AND_SIGPIPE_NO_FIN                                                                         \
+    " and SIGPIPE, unless MSG_NOSIGNAL (%s had no FIN, so Linux reports ECONNRESET first)"
 
 static const char *plural(uint64_t n) { return n == 1 ? "" : "s"; }
 
 /* The RST's note from the wire alone: what its kind says. */
-static void note_rst(struct text *n, const struct seg_facts *f, const char *x, const char *y)
+static void note_rst(struct notebuf *n, const struct seg_facts *f, const char *x, const char *y)
 {
     switch (f->rst) {
     case RST_REFUSED:
-        text_add(n,
-                 "connection refused: nothing listens on port %u, so %s's kernel answers the SYN "
-                 "with RST; connect() on %s fails with ECONNREFUSED",
-                 (unsigned)f->sender_port, x, y);
+        notebuf_add(
+            n,
+            "connection refused: nothing listens on port %u, so %s's kernel answers the SYN "
+            "with RST; %s's connection attempt fails with ECONNREFUSED " REFUSED_HOW,
+            (unsigned)f->sender_port, x, y);
         break;
     case RST_CANCEL:
-        text_add(n, "%s gives up connecting (RST before the handshake completed)", x);
+        notebuf_add(n, "%s gives up connecting (RST before the handshake completed)", x);
         break;
     case RST_AFTER_FIN_DATA:
-        text_add(n,
-                 "%s's socket is fully closed, so its kernel answers %s's data with RST: "
-                 "%s's next write fails with EPIPE and raises SIGPIPE (Linux gives EPIPE, not "
-                 "ECONNRESET, because %s's FIN had already arrived)",
-                 x, y, y, x);
+        notebuf_add(n,
+                    "%s's socket is fully closed, so its kernel answers %s's data with RST: "
+                    "%s's next write fails with EPIPE and " RAISES_SIGPIPE
+                    " (Linux gives EPIPE, not "
+                    "ECONNRESET, because %s's FIN had already arrived)",
+                    x, y, y, x);
         break;
     case RST_AFTER_FIN:
-        text_add(n,
-                 "%s resets after its FIN: its socket is fully closed; %s's next write fails "
-                 "with EPIPE and raises SIGPIPE",
-                 x, y);
+        notebuf_add(n,
+                    "%s resets after its FIN: its socket is fully closed; %s's next write fails "
+                    "with EPIPE and " RAISES_SIGPIPE,
+                    x, y);
         break;
     case RST_UNREAD:
-        text_add(n,
-                 "closed with unread data: RST instead of FIN, as when %s closes its socket with "
-                 "%s's last %llu byte%s unread (SO_LINGER zero looks the same); %s's next write "
-                 "fails with ECONNRESET, the one after with EPIPE",
-                 x, y, (unsigned long long)f->unanswered, plural(f->unanswered), y);
+        notebuf_add(
+            n,
+            "closed with unread data: RST instead of FIN, as when %s closes its socket with "
+            "%s's last %llu byte%s unread (SO_LINGER zero looks the same); %s's next write "
+            "fails with ECONNRESET, the one after with EPIPE",
+            x, y, (unsigned long long)f->unanswered, plural(f->unanswered), y);
         break;
     case RST_ABORT:
         /*
@@ -80,13 +68,13 @@ static void note_rst(struct text *n, const struct seg_facts *f, const char *x, c
          * kernel acknowledges data before the program reads it. The tracer,
          * which sees the reads, says which it was where it can.
          */
-        text_add(n,
-                 "%s closed " THE_WIRE_CANNOT_SAY
-                 "; %s's next recv() or send() " FAILS_WITH_ECONNRESET,
-                 x, y);
+        notebuf_add(n,
+                    "%s closed " THE_WIRE_CANNOT_SAY
+                    "; %s's next recv() or send() " FAILS_WITH_ECONNRESET,
+                    x, y);
         break;
     case RST_ABORT_NO_DATA:
-        text_add(
+        notebuf_add(
             n,
             "%s resets the connection: RST without FIN, before %s sent it any data, so nothing "
             "was left unread: most likely an abortive close (SO_LINGER set to zero); %s's next "
@@ -94,20 +82,20 @@ static void note_rst(struct text *n, const struct seg_facts *f, const char *x, c
             x, y, y);
         break;
     case RST_AFTER_BOTH:
-        text_add(n,
-                 "%s resets after both sides closed: a late segment found no socket; "
-                 "nothing is left to fail",
-                 x);
+        notebuf_add(n,
+                    "%s resets after both sides closed: a late segment found no socket; "
+                    "nothing is left to fail",
+                    x);
         break;
     case RST_AGAIN:
-        text_add(n, "another RST from %s: %s is still sending to a connection %s no longer has", x,
-                 y, x);
+        notebuf_add(n, "another RST from %s: %s is still sending to a connection %s no longer has",
+                    x, y, x);
         break;
     case RST_UNKNOWN:
-        text_add(n,
-                 "%s resets a connection whose earlier segments the capture does not show: "
-                 "why cannot be told from here",
-                 x);
+        notebuf_add(n,
+                    "%s resets a connection whose earlier segments the capture does not show: "
+                    "why cannot be told from here",
+                    x);
         break;
     case RST_NONE: break;
     }
@@ -118,20 +106,30 @@ static void note_rst(struct text *n, const struct seg_facts *f, const char *x, c
  * who): from what its process left unread, where that was seen. false where
  * the wire tells as much already.
  */
-static bool rst_why(struct text *n, const struct rst_cause *c, const char *who)
+static bool rst_why(struct notebuf *n, const struct rst_cause *c, const char *who)
 {
-    if (c->unread > 0)
-        text_add(n,
-                 "%s with %lld byte%s unread: RST instead of FIN (close() throws away what the "
-                 "program never read, and the peer is told so)",
-                 who, c->unread, plural((uint64_t)c->unread));
+    if (c->linger_zero && c->unread > 0)
+        notebuf_add(n,
+                    "%s with SO_LINGER {on, 0 seconds}: an abortive close, RST instead of FIN (and "
+                    "%lld byte%s it had not read were thrown away)",
+                    who, c->unread, plural((uint64_t)c->unread));
+    else if (c->linger_zero)
+        notebuf_add(n,
+                    "%s with SO_LINGER {on, 0 seconds}, having read everything: an abortive "
+                    "close, RST instead of FIN",
+                    who);
+    else if (c->unread > 0)
+        notebuf_add(n,
+                    "%s with %lld byte%s unread: RST instead of FIN (close() throws away what the "
+                    "program never read, and the peer is told so)",
+                    who, c->unread, plural((uint64_t)c->unread));
     else if (c->unread == 0)
-        text_add(n,
-                 "%s with nothing unread, yet RST instead of FIN: an abortive close "
-                 "(SO_LINGER set to zero)",
-                 who);
+        notebuf_add(n,
+                    "%s with nothing unread, yet RST instead of FIN: an abortive close "
+                    "(SO_LINGER set to zero)",
+                    who);
     else if (c->peer_answered)
-        text_add(n, "%s %s", who, THE_WIRE_CANNOT_SAY);
+        notebuf_add(n, "%s %s", who, THE_WIRE_CANNOT_SAY);
     else
         return false;
     return true;
@@ -140,117 +138,124 @@ static bool rst_why(struct text *n, const struct rst_cause *c, const char *who)
 void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const char *x,
                    const char *y, char *buf, size_t len)
 {
-    struct text n = { buf, 0, len };
+    struct notebuf n = notebuf_at(buf, len);
     uint32_t bytes = seg->payload_len;
     char flags[48], who[64];
 
-    buf[0] = '\0';
     switch (f->kind) {
     case SEG_UNTRACKED:
-        text_add(&n, "%s segment with %u byte%s (not tracked: out of memory)",
-                 decode_flags_str(seg->flags, flags, sizeof flags), bytes, plural(bytes));
+        notebuf_add(&n, "%s segment with %u byte%s (not tracked: out of memory)",
+                    decode_flags_str(seg->flags, flags, sizeof flags), bytes, plural(bytes));
         break;
     case SEG_SYN_WITH_FIN:
     case SEG_SYN_WITH_RST:
-        text_add(&n, "%s sends SYN together with %s: no normal TCP does this", x,
-                 f->kind == SEG_SYN_WITH_FIN ? "FIN" : "RST");
+        notebuf_add(&n, "%s sends SYN together with %s: no normal TCP does this", x,
+                    f->kind == SEG_SYN_WITH_FIN ? "FIN" : "RST");
         break;
     case SEG_FIN_WITH_RST:
-        text_add(&n, "%s sends FIN and RST together: no normal TCP does this", x);
+        notebuf_add(&n, "%s sends FIN and RST together: no normal TCP does this", x);
         break;
     case SEG_SYN:
-        text_add(&n, "%s asks to connect (SYN to port %u)", x, (unsigned)seg->dport);
+        notebuf_add(&n, "%s asks to connect (SYN to port %u)", x, (unsigned)seg->dport);
         break;
     case SEG_SYN_AGAIN:
-        text_add(&n, "%s asks to connect again: no answer to its SYN yet (retransmission)", x);
+        notebuf_add(&n, "%s asks to connect again: no answer to its SYN yet (retransmission)", x);
         break;
     case SEG_SYN_ACK:
-        text_add(&n,
-                 "%s's kernel agrees to connect (SYN-ACK) on behalf of the listening "
-                 "socket: no accept() is needed for this",
-                 x);
+        notebuf_add(&n,
+                    "%s's kernel agrees to connect (SYN-ACK) on behalf of the listening "
+                    "socket: no accept() is needed for this",
+                    x);
         break;
-    case SEG_SYN_ACK_AGAIN: text_add(&n, "%s repeats its SYN-ACK (retransmission)", x); break;
+    case SEG_SYN_ACK_AGAIN: notebuf_add(&n, "%s repeats its SYN-ACK (retransmission)", x); break;
     case SEG_RST:
         /* Where the processes tell why, that is the note; else what the wire tells. */
         snprintf(who, sizeof who, "%s closed", x);
         if (f->reset_first && rst_why(&n, &f->cause, who))
-            text_add(&n, "; %s's next recv() or send() %s", y, FAILS_WITH_ECONNRESET);
+            notebuf_add(&n, "; %s's next recv() or send() %s", y, FAILS_WITH_ECONNRESET);
         else
             note_rst(&n, f, x, y);
         break;
     case SEG_FIN_AGAIN:
-        text_add(&n, "%s repeats its FIN (retransmission: not acknowledged in time)", x);
+        notebuf_add(&n, "%s repeats its FIN (retransmission: not acknowledged in time)", x);
         break;
     case SEG_FIN_SECOND:
         if (bytes)
-            text_add(&n, "%s sends %u byte%s and closes its end too", x, bytes, plural(bytes));
+            notebuf_add(&n, "%s sends %u byte%s and closes its end too", x, bytes, plural(bytes));
         else
-            text_add(&n, "%s closes its end too", x);
-        text_add(&n, ": both directions are closed, an orderly end");
+            notebuf_add(&n, "%s closes its end too", x);
+        notebuf_add(&n, ": both directions are closed, an orderly end");
         break;
     case SEG_FIN_FIRST:
         if (bytes)
-            text_add(&n, "%s sends %u byte%s and closes its end", x, bytes, plural(bytes));
+            notebuf_add(&n, "%s sends %u byte%s and closes its end", x, bytes, plural(bytes));
         else
-            text_add(&n, "%s closed its end", x);
-        text_add(&n, " (close(), or shutdown() for writing): it will send no more data");
+            notebuf_add(&n, "%s closed its end", x);
+        notebuf_add(&n, " (close(), or shutdown() for writing): it will send no more data");
         break;
     case SEG_DATA_AFTER_PEER_RST:
-        text_add(&n,
-                 "%s sends %u byte%s after %s's RST: that connection no longer exists, "
-                 "%s's kernel will answer with RST",
-                 x, bytes, plural(bytes), y, y);
+        notebuf_add(&n,
+                    "%s sends %u byte%s after %s's RST: that connection no longer exists, "
+                    "%s's kernel will answer with RST",
+                    x, bytes, plural(bytes), y, y);
         break;
     case SEG_DATA_AGAIN:
-        text_add(&n, "%s sends %u byte%s again (retransmission: not acknowledged in time)", x,
-                 bytes, plural(bytes));
+        notebuf_add(&n, "%s sends %u byte%s again (retransmission: not acknowledged in time)", x,
+                    bytes, plural(bytes));
         break;
     case SEG_DATA_AFTER_OWN_FIN:
-        text_add(&n, "%s sends %u byte%s after its own FIN: no normal TCP does this", x, bytes,
-                 plural(bytes));
+        notebuf_add(&n, "%s sends %u byte%s after its own FIN: no normal TCP does this", x, bytes,
+                    plural(bytes));
         break;
     case SEG_DATA_AFTER_PEER_FIN:
-        text_add(&n,
-                 "%s sends %u byte%s, writing to a peer that may be gone: %s's FIN says it "
-                 "will send no more, not that it can still receive",
-                 x, bytes, plural(bytes), y);
+        notebuf_add(&n,
+                    "%s sends %u byte%s, writing to a peer that may be gone: %s's FIN says it "
+                    "will send no more, not that it can still receive",
+                    x, bytes, plural(bytes), y);
         break;
-    case SEG_DATA: text_add(&n, "%s sends %u byte%s", x, bytes, plural(bytes)); break;
+    case SEG_DATA: notebuf_add(&n, "%s sends %u byte%s", x, bytes, plural(bytes)); break;
     case SEG_NO_ACK:
-        text_add(&n, "%s sends a segment with no data and no ACK: no normal TCP does this", x);
+        notebuf_add(&n, "%s sends a segment with no data and no ACK: no normal TCP does this", x);
         break;
     case SEG_KEEPALIVE:
-        text_add(&n, "%s checks that %s is still there (keep-alive probe)", x, y);
+        notebuf_add(&n, "%s checks that %s is still there (keep-alive probe)", x, y);
         break;
     case SEG_HANDSHAKE_ACK:
-        text_add(&n,
-                 "%s's kernel acknowledges the SYN-ACK: the connection is established (connect() "
-                 "returns; the connection waits for accept() on %s)",
-                 x, y);
+        notebuf_add(
+            &n,
+            "%s's kernel acknowledges the SYN-ACK: the connection is established (connect() "
+            "returns; the connection waits for accept() on %s)",
+            x, y);
+        break;
+    case SEG_WINDOW_PROBE:
+        notebuf_add(&n,
+                    "%s asks whether %s's receive buffer has room again (zero-window probe: %s's "
+                    "last window was 0, so %s may not send data until it opens)",
+                    x, y, y, x);
         break;
     case SEG_ZERO_WINDOW:
-        text_add(&n, "%s's receive buffer is full (zero window): %s must wait", x, y);
+        notebuf_add(&n, "%s's receive buffer is full (zero window): %s must wait", x, y);
         break;
     case SEG_ACK_FIN_OVER:
-        text_add(&n, "%s's kernel acknowledges %s's FIN: the connection is over%s", x, y,
-                 f->time_wait ? " (this side waits in TIME-WAIT for a while)" : "");
+        notebuf_add(&n, "%s's kernel acknowledges %s's FIN: the connection is over%s", x, y,
+                    f->time_wait ? " (this side waits in TIME-WAIT for a while)" : "");
         break;
     case SEG_ACK_FIN:
-        text_add(&n,
-                 "%s's kernel acknowledges %s's FIN: recv() on %s will return 0 (end of file) once "
-                 "the data before it is read",
-                 x, y, x);
+        notebuf_add(
+            &n,
+            "%s's kernel acknowledges %s's FIN: recv() on %s will return 0 (end of file) once "
+            "the data before it is read",
+            x, y, x);
         break;
     case SEG_ACK_DATA:
-        text_add(&n,
-                 "%s's kernel acknowledges %lu byte%s from %s: they are in its receive buffer, "
-                 "whether or not the program has read them yet",
-                 x, (unsigned long)f->acked, plural(f->acked), y);
+        notebuf_add(&n,
+                    "%s's kernel acknowledges %lu byte%s from %s: they are in its receive buffer, "
+                    "whether or not the program has read them yet",
+                    x, (unsigned long)f->acked, plural(f->acked), y);
         break;
     case SEG_ACK_NOTHING:
-        text_add(&n, "%s's kernel acknowledges nothing new (a duplicate ACK or a window update)",
-                 x);
+        notebuf_add(&n, "%s's kernel acknowledges nothing new (a duplicate ACK or a window update)",
+                    x);
         break;
     }
 }
@@ -260,7 +265,7 @@ void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const c
  * the side that closed first if it was one, else the other. false if
  * neither did, or the reads tell no more than the wire.
  */
-static bool summary_rst_cause(struct text *n, const struct conn_summary *s, const char *on,
+static bool summary_rst_cause(struct notebuf *n, const struct conn_summary *s, const char *on,
                               const char *rn)
 {
     const struct conn_side *side[2] = { &s->orig_side, &s->resp_side };
@@ -273,36 +278,34 @@ static bool summary_rst_cause(struct text *n, const struct conn_summary *s, cons
     snprintf(closed, sizeof closed, "%s closed first,", name[who]);
     size_t mark = n->len;
     if (!rst_why(n, &side[who]->cause, closed)) {
-        n->len = mark;
-        n->buf[mark] = '\0';
+        notebuf_cut(n, mark);
         return false;
     }
-    text_add(n, "; %s's next recv() or send() " FAILS_WITH_ECONNRESET AND_SIGPIPE_NO_FIN,
-             name[!who], name[!who]);
+    notebuf_add(n, "; %s's next recv() or send() " FAILS_WITH_ECONNRESET AND_SIGPIPE_NO_FIN,
+                name[!who], name[!who]);
     return true;
 }
 
 void notes_connection(const struct conn_summary *s, const char *on, const char *rn, char *buf,
                       size_t len)
 {
-    struct text text = { buf, 0, len }, *n = &text;
+    struct notebuf text = notebuf_at(buf, len), *n = &text;
     const struct conn_side *o = &s->orig_side, *r = &s->resp_side;
 
-    buf[0] = '\0';
     if (summary_rst_cause(n, s, on, rn))
         return;
     if (r->rst_kind == RST_REFUSED) {
-        text_add(n,
-                 "connection refused: nothing listened on port %u, so %s's connect() failed "
-                 "with ECONNREFUSED",
-                 (unsigned)s->resp_ep.port, on);
+        notebuf_add(n,
+                    "connection refused: nothing listened on port %u, so %s's connection attempt "
+                    "failed with ECONNREFUSED " REFUSED_HOW,
+                    (unsigned)s->resp_ep.port, on);
         return;
     }
     if (s->first_close < 0) {
         if (o->syn_seen && !r->sent_any)
-            text_add(n, "%s's SYN got no answer during the capture", on);
+            notebuf_add(n, "%s's SYN got no answer during the capture", on);
         else
-            text_add(n, "neither side closed during the capture: the connection is still open");
+            notebuf_add(n, "neither side closed during the capture: the connection is still open");
         return;
     }
 
@@ -310,64 +313,66 @@ void notes_connection(const struct conn_summary *s, const char *on, const char *
     const char *fn = s->first_close == 0 ? on : rn, *gn = s->first_close == 0 ? rn : on;
 
     if (!s->first_close_rst) {
-        text_add(n, "%s closed first, with FIN: it sends no more", fn);
+        notebuf_add(n, "%s closed first, with FIN: it sends no more", fn);
         if (g->fin_seen) {
             if (g->wrote_after_peer_fin)
-                text_add(n, "; %s wrote after that FIN, then closed too (FIN)", gn);
+                notebuf_add(n, "; %s wrote after that FIN, then closed too (FIN)", gn);
             else
-                text_add(n, "; %s then closed too (FIN)", gn);
+                notebuf_add(n, "; %s then closed too (FIN)", gn);
             if (f->rst_seen || g->rst_seen)
-                text_add(n, ", and a late RST found a socket already gone");
+                notebuf_add(n, ", and a late RST found a socket already gone");
             else
-                text_add(n, ": an orderly close, and no write failed");
+                notebuf_add(n, ": an orderly close, and no write failed");
         } else if (f->rst_kind == RST_AFTER_FIN_DATA) {
-            text_add(n,
-                     "; %s wrote after that FIN and %s's RST answered: %s's socket was fully "
-                     "closed, so %s's next write fails with EPIPE and raises SIGPIPE (Linux "
-                     "reports EPIPE, not ECONNRESET, on a socket that already had the peer's FIN)",
-                     gn, fn, fn, gn);
+            notebuf_add(
+                n,
+                "; %s wrote after that FIN and %s's RST answered: %s's socket was fully "
+                "closed, so %s's next write fails with EPIPE and " RAISES_SIGPIPE " (Linux "
+                "reports EPIPE, not ECONNRESET, on a socket that already had the peer's FIN)",
+                gn, fn, fn, gn);
         } else if (f->rst_seen) {
-            text_add(n,
-                     "; then %s reset the connection: %s's next write fails with EPIPE and "
-                     "raises SIGPIPE",
-                     fn, gn);
+            notebuf_add(
+                n,
+                "; then %s reset the connection: %s's next write fails with EPIPE and " RAISES_SIGPIPE,
+                fn, gn);
         } else if (g->rst_seen) {
-            text_add(n, "; %s answered with RST instead of closing", gn);
+            notebuf_add(n, "; %s answered with RST instead of closing", gn);
         } else {
-            text_add(n,
-                     "; %s never closed its end during the capture: its recv() returns 0, and "
-                     "it can still write%s",
-                     gn,
-                     g->wrote_after_peer_fin
-                         ? " (it did), though a fully closed peer answers with RST"
-                         : "");
+            notebuf_add(n,
+                        "; %s never closed its end during the capture: its recv() returns 0, and "
+                        "it can still write%s",
+                        gn,
+                        g->wrote_after_peer_fin
+                            ? " (it did), though a fully closed peer answers with RST"
+                            : "");
         }
         return;
     }
 
     switch (f->rst_kind) {
     case RST_UNREAD:
-        text_add(n,
-                 "%s closed first, with RST instead of FIN: it closed with unread data (or "
-                 "aborted with SO_LINGER zero, which looks the same)",
-                 fn);
+        notebuf_add(n,
+                    "%s closed first, with RST instead of FIN: it closed with unread data (or "
+                    "aborted with SO_LINGER zero, which looks the same)",
+                    fn);
         break;
-    case RST_ABORT: text_add(n, "%s closed first, " THE_WIRE_CANNOT_SAY, fn); break;
+    case RST_ABORT: notebuf_add(n, "%s closed first, " THE_WIRE_CANNOT_SAY, fn); break;
     case RST_ABORT_NO_DATA:
-        text_add(n,
-                 "%s closed first, with RST and no FIN, before %s sent it any data: most likely an "
-                 "abortive close (SO_LINGER set to zero)",
-                 fn, gn);
+        notebuf_add(
+            n,
+            "%s closed first, with RST and no FIN, before %s sent it any data: most likely an "
+            "abortive close (SO_LINGER set to zero)",
+            fn, gn);
         break;
-    case RST_CANCEL: text_add(n, "%s gave up before the handshake completed (RST)", fn); return;
+    case RST_CANCEL: notebuf_add(n, "%s gave up before the handshake completed (RST)", fn); return;
     case RST_UNKNOWN:
-        text_add(n, "%s reset a connection whose start the capture does not show", fn);
+        notebuf_add(n, "%s reset a connection whose start the capture does not show", fn);
         return;
-    default: text_add(n, "%s closed first, with RST", fn); break;
+    default: notebuf_add(n, "%s closed first, with RST", fn); break;
     }
     if (g->fin_seen)
-        text_add(n, "; %s had already closed its end", gn);
+        notebuf_add(n, "; %s had already closed its end", gn);
     else
-        text_add(n, "; %s's next recv() or send() " FAILS_WITH_ECONNRESET AND_SIGPIPE_NO_FIN, gn,
-                 gn);
+        notebuf_add(n, "; %s's next recv() or send() " FAILS_WITH_ECONNRESET AND_SIGPIPE_NO_FIN, gn,
+                    gn);
 }

@@ -22,12 +22,16 @@ struct owner {
  * much it read. A close() (or the process's exit) marks it closed; the RST
  * that close() sends instead of FIN finds it there.
  */
+#define USE_DUPS_MAX 4
 struct sock_use {
     pid_t pid;
     int fd;
     struct endpoint local, remote;
     uint64_t read;
     int open;
+    bool linger_zero;       /* SO_LINGER {on, 0} was set on it */
+    int dups[USE_DUPS_MAX]; /* other fds of the process on the same socket (dup) */
+    int ndups;
     struct timespec closed_from, closed_until; /* the close() call's entry and return */
 };
 
@@ -163,13 +167,41 @@ static void set_owner(struct owners *o, const struct endpoint *where, pid_t pid,
     memcpy(slot->comm, comm, sizeof(slot->comm));
 }
 
+/* u is held as fd: its first fd, or one of its dups. */
+static bool use_has_fd(const struct sock_use *u, int fd)
+{
+    if (u->fd == fd)
+        return true;
+    for (int i = 0; i < u->ndups; i++)
+        if (u->dups[i] == fd)
+            return true;
+    return false;
+}
+
 /* The socket pid holds as fd, if it is a connection we know; NULL if not. */
 static struct sock_use *use_find(struct owners *o, pid_t pid, int fd)
 {
     for (size_t i = 0; i < o->nuses; i++)
-        if (o->uses[i].open && o->uses[i].pid == pid && o->uses[i].fd == fd)
+        if (o->uses[i].open && o->uses[i].pid == pid && use_has_fd(&o->uses[i], fd))
             return &o->uses[i];
     return NULL;
+}
+
+/* fd no longer refers to u: true if that was the last fd, and the socket is closed. */
+static bool use_drop_fd(struct sock_use *u, int fd)
+{
+    if (u->fd == fd) {
+        if (!u->ndups)
+            return true;
+        u->fd = u->dups[--u->ndups];
+        return false;
+    }
+    for (int i = 0; i < u->ndups; i++)
+        if (u->dups[i] == fd) {
+            u->dups[i] = u->dups[--u->ndups];
+            break;
+        }
+    return false;
 }
 
 /* A process now holds a connection as fd: a closed use of the same ends makes room. */
@@ -243,6 +275,22 @@ void owners_see_syn(struct owners *o, const struct endpoint *src, const struct e
     }
 }
 
+/* pid's fds from first to last are closed: a socket whose last fd that was is closed. */
+static void use_drop_closed(struct owners *o, const struct event *ev, int first, int last)
+{
+    for (size_t i = 0; i < o->nuses; i++) {
+        struct sock_use *u = &o->uses[i];
+        if (!u->open || u->pid != ev->pid)
+            continue;
+        for (int fd = u->fd; u->open && fd >= first && fd <= last; fd = u->fd)
+            if (use_drop_fd(u, fd))
+                use_close(u, &ev->t, ev->u.sys.duration);
+        for (int j = u->ndups; j-- > 0;)
+            if (u->dups[j] >= first && u->dups[j] <= last)
+                use_drop_fd(u, u->dups[j]);
+    }
+}
+
 void owners_learn(struct owners *o, const struct event *ev)
 {
     if (ev->type == EV_EXIT) {
@@ -281,12 +329,24 @@ void owners_learn(struct owners *o, const struct event *ev)
             use_start(o, ev, f->fd);
         break;
     case CALL_RECV:
-        if (f->ret > 0 && (u = use_find(o, ev->pid, f->fd)))
-            u->read += (uint64_t)f->ret;
+        if (f->moved > 0 && (u = use_find(o, ev->pid, f->fd)))
+            u->read += (uint64_t)f->moved;
+        break;
+    case CALL_OPTION:
+        if (!f->err && f->value_known && f->option_level == SOL_SOCKET && f->option == SO_LINGER &&
+            strcmp(f->syscall, "setsockopt") == 0 && (u = use_find(o, ev->pid, f->fd)))
+            u->linger_zero = f->value && !f->value2;
+        break;
+    case CALL_DUP:
+        if (f->err || f->ret == f->fd)
+            break;
+        use_drop_closed(o, ev, (int)f->ret, (int)f->ret); /* dup2 closes what the new fd held */
+        if ((u = use_find(o, ev->pid, f->fd)) && u->ndups < USE_DUPS_MAX)
+            u->dups[u->ndups++] = (int)f->ret;
         break;
     case CALL_CLOSE:
-        if (!f->err && (u = use_find(o, ev->pid, f->fd)))
-            use_close(u, &ev->t, f->duration);
+        if (!f->err)
+            use_drop_closed(o, ev, f->fd, f->fd2 >= 0 ? f->fd2 : f->fd);
         break;
     default: break;
     }
@@ -325,12 +385,14 @@ static const struct sock_use *use_closed_at(const struct owners *o, const struct
 }
 
 bool owners_read_at_close(const struct owners *o, const struct endpoint *local,
-                          const struct endpoint *remote, const struct timespec *t, uint64_t *read)
+                          const struct endpoint *remote, const struct timespec *t, uint64_t *read,
+                          bool *linger_zero)
 {
     const struct sock_use *u = use_closed_at(o, local, remote, t);
     if (!u)
         return false;
     *read = u->read;
+    *linger_zero = u->linger_zero;
     return true;
 }
 

@@ -25,7 +25,7 @@ void owners_free(struct owners *o);
 
 /*
  * Learn from a syscall event (bind, listen, accept, connect that succeeded;
- * then the connection's reads and its close) or an exit.
+ * then the connection's reads, SO_LINGER, its dups and its close) or an exit.
  */
 void owners_learn(struct owners *o, const struct event *ev);
 
@@ -37,11 +37,12 @@ int owners_find(const struct owners *o, const struct endpoint *e, pid_t *pid, ch
 
 /*
  * A RST from local to remote at t that follows the close() (or exit) of
- * the owner's socket: true and *read, the bytes its process had read; false
- * if no such close was seen.
+ * the owner's socket: true, *read (the bytes its process had read) and
+ * *linger_zero (it had set SO_LINGER {on, 0}); false if no such close was seen.
  */
 bool owners_read_at_close(const struct owners *o, const struct endpoint *local,
-                          const struct endpoint *remote, const struct timespec *t, uint64_t *read);
+                          const struct endpoint *remote, const struct timespec *t, uint64_t *read,
+                          bool *linger_zero);
 
 /* A connection between a and b is over: forget its closed sockets. */
 void owners_forget(struct owners *o, const struct endpoint *a, const struct endpoint *b);

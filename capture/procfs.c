@@ -4,6 +4,7 @@
 #include "procfs.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -37,6 +38,28 @@ int procfs_fd_other_socket(pid_t tid, int fd)
         return 0; /* no such fd, or no socket: the call shows what happens */
     proto[n] = '\0';
     return strcmp(proto, "TCP") && strcmp(proto, "TCPv6");
+}
+
+int procfs_tcp_socket_in(pid_t tid, unsigned first, unsigned last)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)tid);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return 0;
+    int found = 0;
+    struct dirent *d;
+    while (!found && (d = readdir(dir))) {
+        char *end;
+        unsigned long fd = strtoul(d->d_name, &end, 10);
+        struct stat st;
+        if (*end || end == d->d_name || fd < first || fd > last)
+            continue;
+        found = procfs_fd_stat(tid, (int)fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+                !procfs_fd_other_socket(tid, (int)fd);
+    }
+    closedir(dir);
+    return found;
 }
 
 int procfs_fd_stat(pid_t tid, int fd, struct stat *st)
@@ -163,6 +186,18 @@ int procfs_signal_masks(pid_t tid, uint64_t *ignored, uint64_t *caught)
         return -1;
     *ignored = strtoull(ign + 8, NULL, 16);
     *caught = strtoull(cgt + 8, NULL, 16);
+    return 0;
+}
+
+int procfs_signal_blocked(pid_t tid, uint64_t *blocked)
+{
+    char buf[4096];
+    if (read_small(tid, "status", buf, sizeof(buf)) <= 0)
+        return -1;
+    const char *blk = strstr(buf, "\nSigBlk:");
+    if (!blk)
+        return -1;
+    *blocked = strtoull(blk + 8, NULL, 16);
     return 0;
 }
 

@@ -30,6 +30,9 @@ int procfs_fd_stat(pid_t tid, int fd, struct stat *st);
  */
 int procfs_fd_other_socket(pid_t tid, int fd);
 
+/* 1 if tid has a TCP socket open on an fd from first to last, else 0. */
+int procfs_tcp_socket_in(pid_t tid, unsigned first, unsigned last);
+
 /*
  * The TCP socket with this inode, as tid's network namespace sees it: its
  * local and remote endpoints and its state (TCP_ESTABLISHED ..., as in
@@ -40,6 +43,8 @@ int procfs_tcp_socket(pid_t tid, unsigned long inode, struct endpoint *local,
 
 /* The SigIgn and SigCgt masks (bit signo-1). 0, or -1. */
 int procfs_signal_masks(pid_t tid, uint64_t *ignored, uint64_t *caught);
+/* The thread's signal mask, SigBlk (bit signo-1). 0, or -1. */
+int procfs_signal_blocked(pid_t tid, uint64_t *blocked);
 
 /* The thread group (process) id of tid, or -1. */
 pid_t procfs_tgid(pid_t tid);

@@ -118,6 +118,9 @@ bool story_tells(struct story *st, const struct event *ev, struct event **intro)
     case EV_REPEAT:
     case EV_REPEAT_START: return v->involved;
     case EV_SYSCALL:
+        /* What SIGPIPE will do matters to a process that touches sockets: a helper's stays out. */
+        if (ev->u.sys.kind == CALL_SIGNAL && !v->involved)
+            return false;
         if (!v->involved) {
             v->involved = true;
             *intro = v->exec; /* introduce the process: where it came from */

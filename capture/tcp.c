@@ -63,7 +63,8 @@ static enum seg_kind classify_ack(struct tcp_conn *c, struct tcp_side *s, const 
     if (!(seg->flags & TCPF_ACK))
         return SEG_NO_ACK;
     if (s->sent_any && seg->seq == s->snd_max - 1)
-        return SEG_KEEPALIVE;
+        /* Linux probes a zero window the same way as a silent peer: the window tells which. */
+        return peer->window_closed ? SEG_WINDOW_PROBE : SEG_KEEPALIVE;
     if (peer->syn_seen && seg->ack == peer->isn + 1 && !s->ack_valid && is_orig(c, s))
         return SEG_HANDSHAKE_ACK;
     if (seg->window == 0)
@@ -172,6 +173,7 @@ static void account_data(struct tcp_table *t, struct tcp_side *s, struct tcp_sid
         s->reset_first = true;
         s->rst_before_peer_fin = !peer->any_fin;
         s->rst_unread = -1;
+        s->rst_linger_zero = false;
         f->reset_first = true;
         f->cause.first = s->rst_before_peer_fin;
         f->cause.peer_answered = s->last_data > peer->last_data;
@@ -234,6 +236,8 @@ static void account_segment(struct tcp_conn *c, struct tcp_side *s, const struct
             c->first_close_rst = true;
         }
     }
+    if ((flags & TCPF_ACK) && !(flags & TCPF_RST))
+        s->window_closed = seg->window == 0;
     if ((flags & TCPF_ACK) && !(flags & TCPF_RST) &&
         (!s->ack_valid || seq_delta(seg->ack, s->ack_max) > 0)) {
         s->ack_max = seg->ack;
@@ -296,15 +300,17 @@ int tcp_track(struct tcp_table *t, const struct tcp_seg *seg, const struct times
     return 0;
 }
 
-void tcp_set_unread(struct tcp_table *t, const struct tcp_seg *seg, long long unread)
+void tcp_set_cause(struct tcp_table *t, const struct tcp_seg *seg, const struct rst_cause *cause)
 {
     struct tcp_conn *c = table_find(t, seg);
     if (!c)
         return;
     struct tcp_side *s =
         side_is(&c->side[0], seg->family, seg->src, seg->sport) ? &c->side[0] : &c->side[1];
-    if (s->reset_first)
-        s->rst_unread = unread;
+    if (s->reset_first) {
+        s->rst_unread = cause->unread;
+        s->rst_linger_zero = cause->linger_zero;
+    }
 }
 
 /* --- summaries ----------------------------------------------------------------------- */
@@ -321,6 +327,7 @@ static void side_summary(const struct tcp_side *s, const struct tcp_side *peer,
     out->reset_first = s->reset_first && s->rst_before_peer_fin;
     out->cause.first = true;
     out->cause.unread = s->rst_unread;
+    out->cause.linger_zero = s->rst_linger_zero;
     out->cause.peer_answered = !peer->numbered || s->last_data > peer->last_data;
 }
 

@@ -50,6 +50,7 @@ enum seg_kind {
     SEG_DATA,
     SEG_NO_ACK,        /* no data, no SYN, FIN, RST or ACK */
     SEG_KEEPALIVE,     /* one byte below what it sent: a keep-alive probe */
+    SEG_WINDOW_PROBE,  /* the same while the peer's window is 0: a zero-window probe */
     SEG_HANDSHAKE_ACK, /* the originator acknowledges the SYN-ACK */
     SEG_ZERO_WINDOW,   /* its receive buffer is full */
     SEG_ACK_FIN_OVER,  /* acknowledges the peer's FIN after its own: the connection is over */
@@ -71,7 +72,7 @@ struct seg_facts {
     bool time_wait;       /* SEG_ACK_FIN_OVER: the sender closed first, so it waits in TIME-WAIT */
     bool reset_first;     /* its sender's first RST, before any FIN of its own, on a connection
                                  both sides spoke on: cause says more */
-    struct rst_cause cause; /* for reset_first (unread -1: tcp_set_unread() may tell) */
+    struct rst_cause cause; /* for reset_first (unread -1: tcp_set_cause() may tell) */
     uint64_t peer_data;     /* bytes of data the receiver sent (the highest relative end) */
 };
 
@@ -90,7 +91,7 @@ int tcp_track(struct tcp_table *t, const struct tcp_seg *seg, const struct times
  * bytes unread when it closed, as its process's reads say: kept for the
  * connection's summary.
  */
-void tcp_set_unread(struct tcp_table *t, const struct tcp_seg *seg, long long unread);
+void tcp_set_cause(struct tcp_table *t, const struct tcp_seg *seg, const struct rst_cause *cause);
 
 typedef void (*tcp_done_fn)(const struct conn_summary *s, void *ctx);
 

@@ -25,6 +25,7 @@ struct tcp_side {
     bool ack_valid;
     uint32_t ack_max;       /* highest acknowledgment number it sent */
     uint64_t unanswered_rx; /* payload received since it last sent payload */
+    bool window_closed;     /* the last window it advertised was 0 (its buffer was full) */
     bool wrote_after_peer_fin;
 
     /* Relative numbers, as Wireshark shows them, and the data they carried. */
@@ -37,6 +38,7 @@ struct tcp_side {
     bool reset_first;         /* its first RST came before any FIN of its own ... */
     bool rst_before_peer_fin; /* ... and before any FIN of the peer */
     long long rst_unread;     /* what its process left unread then; -1: not seen */
+    bool rst_linger_zero;     /* its process had set SO_LINGER {on, 0} */
 };
 
 struct tcp_conn {

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "calls.h"
+#include "fdcache.h"
 #include "netns.h"
 #include "procfs.h"
 
@@ -66,11 +67,12 @@ struct tracer {
     pid_t top;
     int top_status, top_done;
     int seccomp;
-    int go_fd;        /* the pipe that holds the command until trace_start */
-    int out_known;    /* sigtrace's standard output is open: */
-    dev_t out_dev;    /* what it is, to know a traced process's */
-    ino_t out_ino;    /* writes to the same place */
-    const char *mark; /* lines that begin with it are reported (EV_VERDICT), or NULL */
+    int go_fd;           /* the pipe that holds the command until trace_start */
+    int out_known;       /* sigtrace's standard output is open: */
+    dev_t out_dev;       /* what it is, to know a traced process's */
+    ino_t out_ino;       /* writes to the same place */
+    const char *mark;    /* lines that begin with it are reported (EV_VERDICT), or NULL */
+    struct fdcache *fds; /* what each process's fds are */
     trace_emit_fn emit;
     void *ctx;
 };
@@ -210,10 +212,8 @@ static void look_for_mark(struct tracer *t, struct proc *p, uint64_t buf, uint64
  * in the timeline where it belongs.
  */
 static void report_output(struct tracer *t, struct proc *p, unsigned long nr, int fd,
-                          const uint64_t args[6], const struct stat *st)
+                          const uint64_t args[6])
 {
-    if (!t->out_known || st->st_dev != t->out_dev || st->st_ino != t->out_ino)
-        return;
     struct timespec ts = now();
     struct event *ev = event_for(p, EV_OUTPUT, &ts);
     if (!ev)
@@ -239,31 +239,80 @@ static void report_output(struct tracer *t, struct proc *p, unsigned long nr, in
  * At entry: note the arguments. Returns 1 if the exit must be seen too, 0 if
  * this call is not one we follow (a read or write on a file, say).
  */
+/* What fd of p is, remembered or looked up; FDK_UNKNOWN if it is not open. */
+static enum fd_kind fd_kind(struct tracer *t, const struct proc *p, int fd)
+{
+    enum fd_kind k = fdcache_get(t->fds, p->tgid, fd);
+    struct stat st;
+    if (k != FDK_UNKNOWN || fd < 0 || procfs_fd_stat(p->tid, fd, &st) < 0)
+        return k;
+    if (S_ISSOCK(st.st_mode))
+        k = procfs_fd_other_socket(p->tid, fd) ? FDK_OTHER_SOCKET : FDK_TCP;
+    else if (t->out_known && st.st_dev == t->out_dev && st.st_ino == t->out_ino)
+        k = FDK_OUTPUT;
+    else
+        k = FDK_FILE;
+    fdcache_set(t->fds, p->tgid, fd, k);
+    return k;
+}
+
+/* The fds a call frees, forgotten before it runs (whether or not the tracer follows it). */
+static void forget_freed(struct tracer *t, const struct proc *p, unsigned long nr,
+                         const uint64_t args[6])
+{
+    switch (nr) {
+    case SYS_close: fdcache_forget(t->fds, p->tgid, (int)args[0], (int)args[0]); break;
+#ifdef SYS_dup2
+    case SYS_dup2:
+#endif
+    case SYS_dup3: fdcache_forget(t->fds, p->tgid, (int)args[1], (int)args[1]); break;
+    case SYS_close_range:
+        fdcache_forget(t->fds, p->tgid, (long)(unsigned)args[0],
+                       args[1] > 0x7fffffffULL ? 0x7fffffffL : (long)args[1]);
+        break;
+    default: break;
+    }
+}
+
+static bool is_socket(enum fd_kind k) { return k == FDK_TCP || k == FDK_OTHER_SOCKET; }
+
+/*
+ * At entry: note the arguments. Returns 1 if the exit must be seen too, 0 if
+ * this call is not one we follow (a read or write on a file, say).
+ */
 static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const uint64_t args[6])
 {
     const struct call_def *def = calls_find(nr);
     if (!def)
         return 0;
-    int fd = (int)args[0];
+    int fd = def->no_fd ? -1 : (int)args[0];
+    enum fd_kind k = fd >= 0 ? fd_kind(t, p, fd) : FDK_UNKNOWN;
+    forget_freed(t, p, nr, args);
+    if (def->want && !def->want(p->tid, args))
+        return 0;
     if (def->any_fd) {
-        struct stat st;
-        if (procfs_fd_stat(p->tid, fd, &st) < 0)
+        if (k == FDK_UNKNOWN)
             return 0;
-        if (!S_ISSOCK(st.st_mode)) {
-            if (def->kind == CALL_SEND)
-                report_output(t, p, nr, fd, args, &st);
+        if (!is_socket(k)) {
+            if (k == FDK_OUTPUT && (nr == SYS_write || nr == SYS_writev))
+                report_output(t, p, nr, fd, args);
             if (nr == SYS_write)
                 look_for_mark(t, p, args[1], args[2]);
-            return 0;
+            /* splice, tee: the socket may be the other end. */
+            if (!def->alt_fd)
+                return 0;
+            fd = (int)args[def->alt_fd];
+            if (!is_socket(k = fd_kind(t, p, fd)))
+                return 0;
         }
     }
     /*
      * TCP only: a UNIX socket (the name service a shell asks for a user's
      * home, say) or a UDP one is not what the timeline is about.
      */
-    if (def->kind == CALL_SOCKET ? !calls_is_tcp_socket(args) : procfs_fd_other_socket(p->tid, fd))
+    if (def->kind == CALL_SOCKET ? !calls_is_tcp_socket(args) : k == FDK_OTHER_SOCKET)
         return 0;
-    calls_entry(def, p->tid, args, &p->facts);
+    calls_entry(def, p->tid, args, fd, &p->facts);
     p->def = def;
     memcpy(p->args, args, sizeof(p->args));
     p->entered = now();
@@ -398,6 +447,7 @@ static void on_exec(struct tracer *t, struct proc *p)
     p->in_call = 0;
     p->tgid = p->tid;
     p->execed = 1;
+    fdcache_drop(t->fds, p->tgid); /* close-on-exec fds are gone; the rest are looked at again */
     /*
      * A script goes by its own name, as the kernel names a script it starts
      * by its #! line: one run through "#!/usr/bin/env bash" is env first,
@@ -416,6 +466,12 @@ static void on_exec(struct tracer *t, struct proc *p)
         if (procfs_cmdline(p->tid, ev->u.exec.argv, sizeof(ev->u.exec.argv),
                            &ev->u.exec.argv_total) < 0)
             ev->u.exec.argv[0] = '\0';
+        /* What SIGPIPE does in the new program: SIG_IGN and the mask survive exec. */
+        uint64_t ignored, caught, blocked, bit = 1ULL << (SIGPIPE - 1);
+        if (procfs_signal_masks(p->tid, &ignored, &caught) == 0)
+            ev->u.exec.sigpipe_ignored = (ignored & bit) != 0;
+        if (procfs_signal_blocked(p->tid, &blocked) == 0)
+            ev->u.exec.sigpipe_blocked = (blocked & bit) != 0;
         t->emit(ev, t->ctx);
     }
 }
@@ -428,6 +484,7 @@ static void on_exit_status(struct tracer *t, struct proc *p, int status)
     }
     /* A thread's end is not the process's end: only the leader's is reported. */
     if (p->tid == p->tgid) {
+        fdcache_drop(t->fds, p->tgid);
         struct timespec ts = now();
         struct event *ev = event_for(p, EV_EXIT, &ts);
         if (ev) {
@@ -483,6 +540,9 @@ static void on_status(struct tracer *t, pid_t tid, int status)
              */
             if (child && !child->execed)
                 memcpy(child->comm, parent.comm, sizeof(child->comm));
+            /* A new process has a copy of its parent's fds; a thread shares them. */
+            if (child && child->tgid != parent.tgid)
+                fdcache_copy(t->fds, parent.tgid, child->tgid);
         }
         resume(t, tid, 0);
         return;
@@ -591,12 +651,13 @@ static void child(char *const argv[], const sigset_t *mask, int sigpipe_ignored,
     /*
      * With the filter in place, a close() stops us: that first stop is how
      * the tracer learns that the filter works. Without it, the exec is the
-     * first stop.
+     * first stop. SIGPIPE is set up first, out of the timeline: the
+     * command's own disposition shows at its exec.
      */
-    if (install_filter() == 0)
-        close(-1);
     signal(SIGPIPE, sigpipe_ignored ? SIG_IGN : SIG_DFL);
     sigprocmask(SIG_SETMASK, mask, NULL);
+    if (install_filter() == 0)
+        close(-1);
     if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
         dprintf(2, "sigtrace: the command's output stays on standard output: dup2: %s\n",
                 strerror(errno));
@@ -619,6 +680,11 @@ struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask,
     t->emit = emit;
     t->ctx = ctx;
     t->mark = mark;
+    if (!(t->fds = fdcache_new())) {
+        snprintf(err, errlen, "out of memory");
+        free(t);
+        return NULL;
+    }
     struct stat out;
     if (fstat(stdout_to_stderr ? STDERR_FILENO : STDOUT_FILENO, &out) == 0) {
         t->out_known = 1;
@@ -628,6 +694,7 @@ struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask,
     int go[2];
     if (pipe2(go, O_CLOEXEC) < 0) {
         snprintf(err, errlen, "pipe: %s", strerror(errno));
+        fdcache_free(t->fds);
         free(t);
         return NULL;
     }
@@ -636,6 +703,7 @@ struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask,
         snprintf(err, errlen, "fork: %s", strerror(errno));
         close(go[0]);
         close(go[1]);
+        fdcache_free(t->fds);
         free(t);
         return NULL;
     }
@@ -725,6 +793,7 @@ void trace_free(struct tracer *t)
         return;
     if (t->go_fd >= 0)
         close(t->go_fd);
+    fdcache_free(t->fds);
     free(t->procs);
     free(t);
 }

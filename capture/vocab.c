@@ -3,7 +3,11 @@
  */
 #include "vocab.h"
 
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
+#include <stdio.h>
 #include <sys/socket.h>
 
 #include "decode.h"
@@ -20,6 +24,27 @@ const char *tok_name_or(const struct tok *table, long value, const char *fallbac
 {
     const char *name = tok_name(table, value);
     return name ? name : fallback;
+}
+
+char *tok_flags(const struct tok *table, unsigned long value, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    if (!value) {
+        snprintf(buf, len, "0");
+        return buf;
+    }
+    for (; table->name; table++) {
+        unsigned long bit = (unsigned long)table->value;
+        if (bit && (value & bit) == bit) {
+            n +=
+                (size_t)snprintf(buf + n, n < len ? len - n : 0, "%s%s", n ? "|" : "", table->name);
+            value &= ~bit;
+        }
+    }
+    if (value)
+        snprintf(buf + n, n < len ? len - n : 0, "%s%#lx", n ? "|" : "", value);
+    return buf;
 }
 
 const struct tok tcp_flag_names[] = {
@@ -39,6 +64,63 @@ const struct tok socket_types[] = {
     { SOCK_STREAM, "SOCK_STREAM" },
     { SOCK_DGRAM, "SOCK_DGRAM" },
     { SOCK_RAW, "SOCK_RAW" },
+    { 0, NULL },
+};
+
+const struct tok msg_flag_names[] = {
+    { MSG_OOB, "MSG_OOB" },
+    { MSG_PEEK, "MSG_PEEK" },
+    { MSG_DONTROUTE, "MSG_DONTROUTE" },
+    { MSG_DONTWAIT, "MSG_DONTWAIT" },
+    { MSG_EOR, "MSG_EOR" },
+    { MSG_WAITALL, "MSG_WAITALL" },
+    { MSG_MORE, "MSG_MORE" },
+    { MSG_NOSIGNAL, "MSG_NOSIGNAL" },
+    { MSG_TRUNC, "MSG_TRUNC" },
+    { MSG_CMSG_CLOEXEC, "MSG_CMSG_CLOEXEC" },
+    { MSG_WAITFORONE, "MSG_WAITFORONE" },
+    { MSG_ZEROCOPY, "MSG_ZEROCOPY" },
+    { 0, NULL },
+};
+
+const struct tok accept4_flag_names[] = {
+    { SOCK_NONBLOCK, "SOCK_NONBLOCK" },
+    { SOCK_CLOEXEC, "SOCK_CLOEXEC" },
+    { 0, NULL },
+};
+
+const struct tok socket_options[] = {
+    { SO_LINGER, "SO_LINGER" }, { SO_ERROR, "SO_ERROR" },   { SO_KEEPALIVE, "SO_KEEPALIVE" },
+    { SO_SNDBUF, "SO_SNDBUF" }, { SO_RCVBUF, "SO_RCVBUF" }, { 0, NULL },
+};
+
+const struct tok tcp_options[] = {
+    { TCP_NODELAY, "TCP_NODELAY" },
+    { 0, NULL },
+};
+
+const struct tok option_levels[] = {
+    { SOL_SOCKET, "SOL_SOCKET" },
+    { IPPROTO_TCP, "IPPROTO_TCP" },
+    { 0, NULL },
+};
+
+const struct tok fcntl_commands[] = {
+    { F_DUPFD, "F_DUPFD" },
+    { F_DUPFD_CLOEXEC, "F_DUPFD_CLOEXEC" },
+    { F_SETFL, "F_SETFL" },
+    { 0, NULL },
+};
+
+const struct tok file_flag_names[] = {
+    { O_NONBLOCK, "O_NONBLOCK" }, { O_APPEND, "O_APPEND" }, { O_ASYNC, "O_ASYNC" },
+    { O_RDWR, "O_RDWR" },         { O_WRONLY, "O_WRONLY" }, { 0, NULL },
+};
+
+const struct tok sigmask_hows[] = {
+    { SIG_BLOCK, "SIG_BLOCK" },
+    { SIG_UNBLOCK, "SIG_UNBLOCK" },
+    { SIG_SETMASK, "SIG_SETMASK" },
     { 0, NULL },
 };
 

@@ -21,12 +21,31 @@ const char *tok_name(const struct tok *table, long value);
 /* The same, or fallback when it has none. */
 const char *tok_name_or(const struct tok *table, long value, const char *fallback);
 
+/*
+ * The names of the bits set in value, joined with '|' ("MSG_NOSIGNAL|MSG_DONTWAIT"),
+ * bits without a name in hex; "0" for none. Returns buf.
+ */
+char *tok_flags(const struct tok *table, unsigned long value, char *buf, size_t len);
+
 /* TCP flag bits in the header's order (tcpdump's): FIN, SYN, RST, PSH, ACK, URG, ECE, CWR. */
 extern const struct tok tcp_flag_names[];
 /* socket(2) domains and types (the type without SOCK_NONBLOCK and SOCK_CLOEXEC: SOCK_TYPE_MASK). */
 extern const struct tok socket_domains[];
 extern const struct tok socket_types[];
 #define SOCK_TYPE_MASK 0xf
+/* send(2) and recv(2) flags (MSG_*), accept4(2)'s SOCK_NONBLOCK and SOCK_CLOEXEC. */
+extern const struct tok msg_flag_names[];
+extern const struct tok accept4_flag_names[];
+/* The socket options the tracer follows, at SOL_SOCKET and at IPPROTO_TCP; their levels. */
+extern const struct tok socket_options[];
+extern const struct tok tcp_options[];
+extern const struct tok option_levels[];
+/* fcntl(2): the commands followed, and the file status flags shown. */
+extern const struct tok fcntl_commands[];
+extern const struct tok file_flag_names[];
+/* sigprocmask(2)'s how. */
+extern const struct tok sigmask_hows[];
+
 /* shutdown(2)'s how. */
 extern const struct tok shutdown_modes[];
 /*

@@ -1,0 +1,168 @@
+#!/usr/bin/env bats
+# Every call that moves data on, changes or closes a socket, and what SIGPIPE
+# will do, on the timeline: small programs (tests/fixtures/calls/calls.c) make
+# real loopback connections in sigtrace's private network namespace; their
+# calls are checked against strace's record of the same program, and the
+# notes against what happened on the wire and to the process.
+#
+# Each test runs in a subshell of its own, where run sets output and stderr:
+# shellcheck disable=SC2030,SC2031,SC2154
+
+bats_require_minimum_version 1.5.0
+
+setup() {
+	load 'test_helper/common'
+	load 'test_helper/trace'
+	CALLS=$BUILD/tests/calls/calls
+	OUT=$BATS_TEST_TMPDIR
+}
+
+teardown() { teardown_processes; }
+
+# traced_calls MODE [STATUS]: run calls MODE under the tracer (JSON in $TRACE),
+# asserting the tracer's exit status (the command's: 0 unless given).
+traced_calls() {
+	TRACE=$OUT/$1.jsonl
+	run --separate-stderr timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- "$CALLS" "$1" </dev/null 3>&-
+	assert_equal "$status" "${2:-0}"
+}
+
+# The calls named by the regular expression $1, "name result" a line: as
+# sigtrace saw them, and as strace saw them (from the first setsockopt on,
+# after the loader's own reads of the program's libraries).
+sigtrace_calls() {
+	jq -r "select(.type == \"syscall\" and (.syscall | test(\"^($1)\$\"))) | \"\(.syscall) \(.ret)\"" "$TRACE"
+}
+
+strace_calls() {
+	strace -f -qq -o "$OUT/strace.txt" -e trace="${1//|/,}" "$CALLS" "$2" >/dev/null 2>&1 3>&- || true
+	sed -n '/setsockopt(/,$p' "$OUT/strace.txt" |
+		sed -nE 's/^[0-9]+ +([a-z0-9_]+)\(.*\) += (-?[0-9]+).*/\1 \2/p'
+}
+
+@test "calls: sendfile, splice, tee, sendmmsg, the pread/pwrite family, dups, fcntl, options and close_range, as strace records them" {
+	local names='setsockopt|getsockopt|sendfile|splice|tee|sendmmsg|pread64|pwrite64|preadv|pwritev|dup|dup2|dup3|fcntl|close_range'
+	traced_calls data
+	sigtrace_calls "$names" >"$OUT/sigtrace.list"
+	strace_calls "$names" data >"$OUT/strace.list"
+	# Each in strace's order, with strace's result: nothing missing, nothing more.
+	run diff "$OUT/strace.list" "$OUT/sigtrace.list"
+	assert_success
+	assert_equal "$(wc -l <"$OUT/sigtrace.list")" 18
+}
+
+@test "calls: arguments and flags are shown as strace writes them" {
+	traced_calls data
+	local text
+	for text in 'sendfile(4, 6, &offset, 8) = 8' 'splice(5, NULL, 8, NULL, 8, 0) = 8' 'dup3(5, 21, O_CLOEXEC) = 21' \
+		'fcntl(5, F_DUPFD_CLOEXEC, 30) = 30' 'fcntl(5, F_SETFL, O_NONBLOCK) = 0' \
+		'close_range(20, 30, 0) = 0' 'setsockopt(4, IPPROTO_TCP, TCP_NODELAY, [1], 4) = 0' \
+		'setsockopt(4, SOL_SOCKET, SO_SNDBUF, [65536], 4) = 0' 'getsockopt(5, SOL_SOCKET, SO_RCVBUF, [' \
+		'send(4, "peek", 4, MSG_NOSIGNAL) = 4' 'recv(5, 4, MSG_PEEK) = 4' \
+		'recv(5, 4, MSG_DONTWAIT) = -1 EAGAIN' 'accept4(3, SOCK_CLOEXEC) = 5' \
+		'sendmmsg(4, &msgvec, 2, 0) = 2' 'recvmmsg(5, &msgvec, 2, MSG_WAITFORONE) = ' \
+		'preadv(5, &iov, 1, 0) = -1 ESPIPE' 'tee(5, 8, 8, 0) = -1 EINVAL'; do
+		assert_equal "$(count ".type == \"syscall\" and (.text | startswith($(jq -n --arg t "$text" '$t')))")" 1
+	done
+}
+
+@test "calls: notes of the new calls say what they did, ESPIPE and EINVAL included" {
+	traced_calls data
+	events '.syscall == "pread64"' | jq -e 'select(.errno == "ESPIPE" and (.note | test("no file position")))'
+	events '.syscall == "tee"' | jq -e 'select(.errno == "EINVAL" and (.note | test("between pipes only")))'
+	events '.syscall == "sendmmsg"' | jq -e 'select(.note | test("^2 messages handed to the kernel, 4 bytes in all"))'
+	events '.call == "recv" and .ret == 4 and (.text | test("MSG_PEEK"))' | jq -e 'select(.note | test("left in place"))'
+	events '.syscall == "fcntl" and (.text | test("F_SETFL"))' | jq -e 'select(.note | test("non-blocking now"))'
+	# A close of one of two fds of the same socket promises nothing; the last one, a FIN.
+	events '.syscall == "close" and .fd == 9' | jq -e 'select(.note | test("other fd of this process still refer"))'
+	events '.syscall == "close" and .fd == 5' | jq -e 'select(.note | test("the kernel sends FIN"))'
+}
+
+@test "calls: a RST after splice read everything and SO_LINGER {1, 0} is explained by SO_LINGER, not unread data" {
+	traced_calls linger
+	assert_equal "$(count '.syscall == "splice" and .ret == 8')" 1
+	assert_equal "$(count '.syscall == "setsockopt" and (.text | test("l_onoff=1, l_linger=0"))')" 1
+	in_order '.syscall == "close" and (.note | test("SO_LINGER"))' \
+		'.type == "packet" and (.flags | index("RST"))' \
+		'.call == "recv" and .errno == "ECONNRESET"'
+	events '.type == "packet" and (.flags | index("RST"))' | jq -e 'select(.note | test("SO_LINGER \\{on, 0 seconds\\}, having read everything"))'
+	assert_equal "$(count '.type == "packet" and (.note | test("unread"))')" 0
+}
+
+@test "calls: recv() = 0 after a RST and ECONNRESET is not called a FIN" {
+	traced_calls reset
+	assert_equal "$(count '.type == "packet" and (.flags | index("FIN"))')" 0
+	in_order '.type == "packet" and (.flags | index("RST"))' \
+		'.call == "send" and .errno == "ECONNRESET"' \
+		'.call == "recv" and .ret == 0 and (.note | test("after the reset")) and (.note | test("does not mean the peer sent FIN"))'
+	assert_equal "$(count '.call == "recv" and (.note | test("closed its end \\(FIN\\)")))')" 0
+}
+
+@test "calls: close() of a dup sends nothing; the FIN follows the last close" {
+	traced_calls dup
+	in_order '.syscall == "dup"' \
+		'.syscall == "close" and (.note | test("still refers? to the same socket"))' \
+		'.call == "send"' \
+		'.syscall == "close" and (.note | test("the kernel sends FIN"))' \
+		'.type == "packet" and (.flags | index("FIN"))'
+	# No FIN on the wire between the first close and the send.
+	run jq -s '[.[] | select(.type == "packet" or .type == "syscall")] | map(if .type == "packet" then (.flags | index("FIN") != null) else .call end) | index(true) > index("send")' "$TRACE"
+	assert_output true
+}
+
+@test "calls: SIGPIPE ignored, default, blocked with a signalfd; MSG_NOSIGNAL; the pending SIGPIPE delivered on unblock" {
+	traced_calls sigpipe 141
+	in_order '.syscall == "rt_sigaction" and (.text | test("SIG_IGN")) and (.note | test("ignored"))' \
+		'.syscall == "rt_sigaction" and (.text | test("SIG_DFL")) and (.note | test("default action"))' \
+		'.syscall == "rt_sigprocmask" and (.note | test("blocked from now on"))' \
+		'.syscall == "signalfd4"' \
+		'.call == "send" and .errno == "EPIPE" and (.note | test("MSG_NOSIGNAL was given, so no SIGPIPE"))' \
+		'.call == "send" and .errno == "EPIPE" and (.note | test("blocked: it stays pending"))' \
+		'.syscall == "rt_sigprocmask" and (.note | test("unblocked"))' \
+		'.type == "signal" and .signal == "SIGPIPE" and (.note | test("while SIGPIPE was blocked, delivered now"))' \
+		'.type == "exit" and .signal == "SIGPIPE"'
+	assert_equal "$(count '.type == "signal" and (.note | test("raised by the kernel because the write failed"))')" 0
+	# strace sees the same: two SIGPIPE sigactions, the signal after the unblock, the death.
+	strace -f -qq -o "$OUT/strace.txt" -e trace=rt_sigaction,rt_sigprocmask,signalfd4 "$CALLS" sigpipe 2>/dev/null 3>&- || true
+	assert_equal "$(grep -c 'rt_sigaction(SIGPIPE, {sa_handler=SIG_' "$OUT/strace.txt")" 2
+	run sed -n '/SIG_UNBLOCK, \[PIPE\]/,$p' "$OUT/strace.txt"
+	assert_line --partial -- '--- SIGPIPE {si_signo=SIGPIPE'
+	assert_line --partial -- '+++ killed by SIGPIPE +++'
+}
+
+@test "calls: a refused non-blocking connect shows its SO_ERROR" {
+	traced_calls nbconnect
+	in_order '.syscall == "connect" and .errno == "EINPROGRESS"' \
+		'.type == "packet" and (.flags | index("RST")) and (.note | test("SO_ERROR"))' \
+		'.syscall == "getsockopt" and (.text | test("SO_ERROR, \\[ECONNREFUSED\\]")) and (.note | test("non-blocking connect"))'
+	strace -qq -o "$OUT/strace.txt" -e trace=getsockopt "$CALLS" nbconnect 3>&-
+	run grep -c 'SO_ERROR, \[ECONNREFUSED\]' "$OUT/strace.txt"
+	assert_output 1
+}
+
+@test "calls: a blocking send cut short by a RST is not called a full buffer" {
+	traced_calls blocked
+	events '.call == "send" and .fd == 4' >"$OUT/send.json"
+	# The kernel took part of the 64 MB before the RST ended the wait.
+	jq -e 'select(.ret > 0 and .ret < .len)' "$OUT/send.json"
+	jq -e 'select(.note | test("the socket blocks")) | select(.note | test("buffer is full") | not)' "$OUT/send.json"
+	assert_equal "$(count '.type == "packet" and (.flags | index("RST"))')" 1
+}
+
+@test "calls: a zero-window probe is not called a keep-alive" {
+	traced_calls zerowin
+	in_order '.type == "packet" and (.note | test("zero window"))' \
+		'.type == "packet" and (.note | test("zero-window probe"))'
+	assert_equal "$(count '.type == "packet" and (.note | test("keep-alive"))')" 0
+}
+
+@test "calls: a program that starts with SIGPIPE ignored says so at its exec" {
+	TRACE=$OUT/ignored.jsonl
+	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- bash -c "trap '' PIPE; exec '$CALLS' nop" 3>&-
+	assert_success
+	events '.type == "exec" and .proc == "calls"' | jq -e 'select(.note | test("SIGPIPE starts ignored, inherited"))'
+	TRACE=$OUT/default.jsonl
+	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- "$CALLS" nop 3>&-
+	assert_success
+	assert_equal "$(count '.type == "exec" and (.note | test("SIGPIPE"))')" 0
+}
