@@ -28,6 +28,28 @@ struct capture *capture_open_file(const char *path, const char *filter, char *er
 int capture_fd(const struct capture *c);
 
 int capture_linktype(const struct capture *c); /* DLT_ value */
+
+/*
+ * A link type's name and description as libpcap knows them ("EN10MB",
+ * "Ethernet"), or "unknown" when it does not: for saying which one sigtrace
+ * cannot decode. Returns buf.
+ */
+char *capture_linktype_str(int linktype, char *buf, size_t len);
+
+/*
+ * Latest timestamp a frame may have: ts_ns() and the trackers' timers count
+ * nanoseconds in 64 bits, which end in 2262. Later than this is impossible.
+ */
+#define CAPTURE_TIME_MAX_SEC 9000000000LL
+
+/*
+ * What makes a frame's timestamp impossible (nanoseconds out of 0..999999999,
+ * before 1970, after CAPTURE_TIME_MAX_SEC), in a few words; NULL if it is a
+ * time. A file may hold such times (a damaged record, a pcapng interface's
+ * huge time offset): the frame is skipped and counted, never given a time.
+ */
+const char *capture_time_problem(const struct timespec *ts);
+
 uint32_t capture_snaplen(const struct capture *c);
 const char *capture_name(const struct capture *c); /* the interface or file */
 

@@ -450,10 +450,11 @@ int main(int argc, char **argv)
         if (!r->cap)
             die_hint(NULL, "%s", err);
         r->linktype = capture_linktype(r->cap);
+        char link[256];
         if (!decode_linktype_supported(r->linktype))
             die_hint("sigtrace decodes Ethernet, Linux cooked, BSD loopback and raw IP",
-                     "cannot read %s: link type %d is not one sigtrace decodes", r->opt.read_path,
-                     r->linktype);
+                     "cannot read %s: its link type (%s) is not one sigtrace decodes",
+                     r->opt.read_path, capture_linktype_str(r->linktype, link, sizeof link));
         open_outputs(r);
         catch_stop_signals();
         int rc = read_file(r);
@@ -498,10 +499,11 @@ int main(int argc, char **argv)
         die_hint(NULL, "%s", err);
     }
     r->linktype = capture_linktype(r->cap);
+    char link[256];
     if (!decode_linktype_supported(r->linktype))
         die_hint("capture on lo or an Ethernet interface",
-                 "cannot capture on %s: link type %d is not one sigtrace decodes", iface,
-                 r->linktype);
+                 "cannot capture on %s: its link type (%s) is not one sigtrace decodes", iface,
+                 capture_linktype_str(r->linktype, link, sizeof link));
     open_outputs(r);
 
     trace_start(r->tracer);

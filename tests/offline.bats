@@ -158,6 +158,29 @@ packet_count() { grep -c '"type":"packet"' <<<"$JSON" || true; }
 	assert_output --partial '"conn_state":"SF"'
 }
 
+@test "offline: frames with impossible timestamps are skipped and counted; every line stays JSON" {
+	run "$SIGTRACE" --json -r "$FIXTURES/bad-time.pcap"
+	assert_success
+	JSON=$(grep '^{' <<<"$output")
+	assert_equal "$(packet_count)" 9
+	# Each line parses, and no time is negative or has a fraction beyond 9 digits.
+	run jq -e -s 'all(.[]; (.t | type) == "number" and .t > 0)' <<<"$JSON"
+	assert_success
+	refute_output --partial '.-'
+	run grep -c '"reason":"impossible timestamp (fraction of a second out of range)","frames":2' <<<"$JSON"
+	assert_output 1
+	run "$SIGTRACE" -r "$FIXTURES/bad-time.pcap"
+	assert_output --partial 'skipped 2 frames'
+	assert_output --partial '2 impossible timestamp (fraction of a second out of range)'
+}
+
+@test "offline: a link type sigtrace does not decode is refused by its name" {
+	run "$SIGTRACE" -r "$FIXTURES/linktype-80211.pcap"
+	assert_failure 1
+	assert_output --partial 'its link type (105, IEEE802_11 (802.11)) is not one sigtrace decodes'
+	assert_output --partial 'sigtrace decodes Ethernet'
+}
+
 @test "offline: a file cut mid-record fails with a message, after annotating what it holds" {
 	annotate damaged-cut.pcap
 	assert_failure 1
