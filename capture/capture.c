@@ -134,7 +134,14 @@ struct capture *capture_open_file(const char *path, const char *filter, char *er
         return NULL;
     }
     c->nano = 1;
-    if (set_filter(c, filter, err, errlen) < 0) {
+    /*
+     * The user's filter as given, and no "tcp" before it: BPF's tcp looks at
+     * one place in the frame, and a VLAN tag, an IPv6 extension header or a
+     * tunnel moves the TCP header elsewhere, so it would hide what
+     * decode_frame reads. Every frame comes to the decoder; those with no TCP
+     * segment are counted.
+     */
+    if (filter && *filter && apply_filter(c, filter, err, errlen) < 0) {
         pcap_close(c->pcap);
         free(c);
         return NULL;

@@ -18,8 +18,11 @@ typedef void (*capture_packet_fn)(const struct timespec *ts, const uint8_t *fram
                                   uint32_t wirelen, void *ctx);
 
 /*
- * filter is a BPF expression ANDed with "tcp", or NULL. NULL on failure, with
- * the reason and what to do about it in err.
+ * filter is a BPF expression, or NULL. Live, it is ANDed with "tcp"; from a
+ * file it is used as given, and without one every frame is read: a BPF "tcp"
+ * would miss TCP behind VLAN tags, IPv6 extension headers or tunnels, which
+ * decode_frame reads. NULL on failure, with the reason and what to do about
+ * it in err.
  */
 struct capture *capture_open_live(const char *iface, const char *filter, char *err, size_t errlen);
 struct capture *capture_open_file(const char *path, const char *filter, char *err, size_t errlen);

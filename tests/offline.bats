@@ -158,6 +158,31 @@ packet_count() { grep -c '"type":"packet"' <<<"$JSON" || true; }
 	assert_output --partial '"conn_state":"SF"'
 }
 
+@test "offline: TCP behind VLAN tags, QinQ and IPv6 extension headers reads as it does plain" {
+	local f
+	for f in vlan.pcap qinq.pcap ipv6-ext.pcap; do
+		annotate "$f"
+		assert_success
+		assert_equal "$(packet_count)" 11
+		run connection_line
+		assert_output --partial '"conn_state":"SF"'
+		assert_output --partial '"history":"ShADadFf"'
+	done
+	run connection_line
+	assert_output --partial '"src":"[fd00::7f00:1]:52132"'
+}
+
+@test "offline: -f is the file's whole filter: 'vlan and tcp' finds the tagged connection, 'udp' none" {
+	run "$SIGTRACE" --json -r "$FIXTURES/vlan.pcap" -f 'vlan and tcp'
+	assert_success
+	JSON=$output
+	assert_equal "$(packet_count)" 11
+	run "$SIGTRACE" --json -r "$FIXTURES/vlan.pcap" -f 'udp'
+	assert_success
+	JSON=$output
+	assert_equal "$(packet_count)" 0
+}
+
 @test "offline: frames with impossible timestamps are skipped and counted; every line stays JSON" {
 	run "$SIGTRACE" --json -r "$FIXTURES/bad-time.pcap"
 	assert_success
