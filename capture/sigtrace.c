@@ -358,6 +358,11 @@ static void finish(struct run *r)
 {
     tcp_flush(r->tcp, annotate_connection, r);
     annotate_report_skipped(r);
+    if (tcp_early(r->tcp))
+        fprintf(stderr,
+                PROG ": %lu connections were summarised before their time: more than %d were "
+                     "open at once (a capture whose times run backwards never closes any)\n",
+                tcp_early(r->tcp), TCP_CONN_MAX);
     if (sockets_lost(r->sockets))
         fprintf(stderr,
                 PROG ": out of memory: %lu sockets' notes could not know what came before them\n",
@@ -444,6 +449,7 @@ int main(int argc, char **argv)
     r->timeline = timeline_new(WINDOW_NS, HOLD_NS);
     if (!r->tcp || !r->owners || !r->sockets || !r->timeline)
         die("cannot start the run");
+    tcp_on_done(r->tcp, annotate_connection, r);
 
     if (r->opt.read_path) {
         r->cap = capture_open_file(r->opt.read_path, filter[0] ? filter : NULL, err, sizeof(err));

@@ -268,6 +268,9 @@ int tcp_track(struct tcp_table *t, const struct tcp_seg *seg, const struct times
 {
     memset(facts, 0, sizeof *facts);
     facts->from_orig = true;
+    /* Zeek's timers run out at this segment's time, before it is seen. */
+    if (t->done)
+        table_expire(t, ts_ns(ts), t->done, t->done_ctx);
     struct tcp_conn *c = conn_for(t, seg, ts);
     if (!c) {
         facts->kind = SEG_UNTRACKED;
@@ -286,13 +289,11 @@ int tcp_track(struct tcp_table *t, const struct tcp_seg *seg, const struct times
     account_segment(c, s, seg, facts->rst);
     s->pkts++;
     c->last = *ts;
-    if (ts_ns(ts) < t->latest_ns)
-        t->unordered = true; /* the ended list is no longer in time order */
-    else
-        t->latest_ns = ts_ns(ts);
-    if (c->zeek.ended)
-        table_ended(t, c);
+    table_timers(t, c, ts_ns(ts), c->zeek.close_done);
     facts->from_orig = is_orig(c, s);
+    /* A connection this segment replaced ends now, told before the segment is. */
+    if (t->done)
+        table_expire(t, ts_ns(ts), t->done, t->done_ctx);
     return 0;
 }
 

@@ -183,6 +183,40 @@ packet_count() { grep -c '"type":"packet"' <<<"$JSON" || true; }
 	assert_equal "$(packet_count)" 0
 }
 
+# connections FIXTURE: each connection of FIXTURE as "SRC CONN_STATE HISTORY ORIG_PKTS RESP_PKTS".
+connections() {
+	"$SIGTRACE" --json -r "$FIXTURES/$1" |
+		jq -r 'select(.type == "connection") | "\(.src) \(.conn_state) \(.history) \(.orig_pkts) \(.resp_pkts)"'
+}
+
+@test "offline: data past tcp_close_delay after a RST is a new connection, however many segments come between" {
+	local f
+	for f in expiry-close.pcap expiry-close-260.pcap; do
+		run connections "$f"
+		assert_success
+		assert_line --index 0 '10.0.0.1:40000 RSTO ShAR 3 1'
+		assert_line '10.0.0.2:3333 RSTRH Dr 1 1'
+	done
+	# The same connection alone reads the same.
+	run "$SIGTRACE" --json -r "$FIXTURES/expiry-close.pcap" -f 'port 40000'
+	assert_success
+	JSON=$output
+	run grep -c '"type":"connection"' <<<"$JSON"
+	assert_output 2
+}
+
+@test "offline: a SYN unanswered for tcp_attempt_delay is one attempt; the SYN after it another" {
+	run connections expiry-attempt.pcap
+	assert_success
+	assert_equal "${lines[*]}" '10.0.0.1:40000 S0 S 3 0 10.0.0.1:40000 S0 S 1 0'
+}
+
+@test "offline: a connection silent past tcp_inactivity_timeout ends; what follows is a partial one" {
+	run connections expiry-idle.pcap
+	assert_success
+	assert_equal "${lines[*]}" '10.0.0.1:40000 S1 ShADd 4 2 10.0.0.1:40000 OTH Da 1 1'
+}
+
 @test "offline: frames with impossible timestamps are skipped and counted; every line stays JSON" {
 	run "$SIGTRACE" --json -r "$FIXTURES/bad-time.pcap"
 	assert_success
