@@ -6,9 +6,10 @@
  * Zeek's state machine (zeek.h) for conn_state and history, and says what
  * the segment is, as facts: notes.c turns them into words.
  *
- * The originator is Zeek's: the side that sent the first SYN; where no SYN
- * was seen, the sender of the first segment seen; a SYN-ACK seen before any
- * SYN makes its receiver the originator (the history then starts with '^').
+ * The originator is Zeek's: the side that sent the first SYN; where the
+ * first segment seen is no SYN (a capture begun mid-connection) or a
+ * SYN-ACK, its sender, unless its port looks like a server's (below 1024)
+ * and the other's does not: then its receiver (the history starts with '^').
  *
  * A connection is summarised and forgotten when one of Zeek's timers for
  * it runs out, each checked against every segment's own time, before that

@@ -217,6 +217,15 @@ connections() {
 	assert_equal "${lines[*]}" '10.0.0.1:40000 S1 ShADd 4 2 10.0.0.1:40000 OTH Da 1 1'
 }
 
+@test "offline: a capture begun mid-connection is oriented by the ports, as Zeek does ('^' when flipped)" {
+	run connections midstream-80.pcap
+	assert_success
+	assert_output '10.0.0.1:40000 SF ^dAFf 3 2'
+	run connections midstream-3333.pcap
+	assert_success
+	assert_output '10.0.0.2:3333 SF DafF 2 3'
+}
+
 @test "offline: frames with impossible timestamps are skipped and counted; every line stays JSON" {
 	run "$SIGTRACE" --json -r "$FIXTURES/bad-time.pcap"
 	assert_success
