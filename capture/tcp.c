@@ -307,7 +307,7 @@ int tcp_track(struct tcp_table *t, const struct tcp_seg *seg, const struct times
     account_segment(c, s, seg, facts->rst);
     s->pkts++;
     c->last = *ts;
-    table_timers(t, c, ts_ns(ts), c->zeek.close_done);
+    table_timers(t, c, ts_ns(ts));
     facts->from_orig = is_orig(c, s);
     /* A connection this segment replaced ends now, told before the segment is. */
     if (t->done)

@@ -19,10 +19,12 @@
  *   - tcp_close_delay after the segment that completed its close (a RST, or
  *     the second side's FIN, or a FIN to a side never heard from), however
  *     many segments follow;
+ *   - tcp_session_timer after one side closed, and again every
+ *     tcp_session_timer: once tcp_connection_linger passed with no segment,
+ *     if both closed, or one reset, or one was never heard from;
  *   - tcp_inactivity_timeout after its last segment.
- * Zeek's partial-close and periodic expire timers are not kept: without
- * them a half-closed connection waits for the inactivity timeout, as Zeek's
- * does when connection_partial_close has no handler (the default).
+ * Zeek's partial-close timer is not kept: Zeek sets it only when
+ * connection_partial_close has a handler, which by default it has not.
  * A SYN that reuses the ports of an open connection (zeek_is_reuse) ends
  * the old one at once.
  *
@@ -44,6 +46,8 @@
 #define ZEEK_TCP_ATTEMPT_DELAY_NS 5000000000LL        /* tcp_attempt_delay: 5 secs */
 #define ZEEK_TCP_CLOSE_DELAY_NS 5000000000LL          /* tcp_close_delay: 5 secs */
 #define ZEEK_TCP_INACTIVITY_TIMEOUT_NS 300000000000LL /* tcp_inactivity_timeout: 5 min */
+#define ZEEK_TCP_SESSION_TIMER_NS 6000000000LL        /* tcp_session_timer: 6 secs */
+#define ZEEK_TCP_CONNECTION_LINGER_NS 5000000000LL    /* tcp_connection_linger: 5 secs */
 
 /*
  * Connections kept at once, at most (each some 600 bytes: about 160 MB).

@@ -53,6 +53,7 @@ struct tcp_conn {
     /* Zeek's timers (tcp.h): when each runs out, INT64_MAX when not set. */
     int64_t attempt_ns; /* tcp_attempt_delay after the originator's SYN */
     int64_t delete_ns;  /* tcp_close_delay after its close completed */
+    int64_t expire_ns;  /* ExpireTimer: tcp_session_timer after one side closed, and again */
     int64_t due_ns;     /* the first of them and the inactivity timeout: its place in the heap */
     bool attempt_armed; /* attempt_ns was set once: Zeek arms it once */
     size_t heap_at;     /* its index in the table's heap */
@@ -86,8 +87,8 @@ struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
                            const struct timespec *ts);
 /* A new connection on the same ports replaces c: its timers run out now. */
 void table_detach(struct tcp_table *t, struct tcp_conn *c);
-/* c's timers after a segment at now_ns (close_done: the segment completed its close). */
-void table_timers(struct tcp_table *t, struct tcp_conn *c, int64_t now_ns, bool close_done);
+/* c's timers after a segment at now_ns (c->zeek says whether it closed a side). */
+void table_timers(struct tcp_table *t, struct tcp_conn *c, int64_t now_ns);
 /* Summarise and forget what runs out by now_ns, through done (none: nothing). */
 void table_expire(struct tcp_table *t, int64_t now_ns, tcp_done_fn done, void *ctx);
 /* Is s the side with this address and port? */

@@ -251,7 +251,7 @@ struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
     c->first_close = -1;
     c->first = c->last = *ts;
     c->serial = t->next_serial++;
-    c->attempt_ns = c->delete_ns = INT64_MAX;
+    c->attempt_ns = c->delete_ns = c->expire_ns = INT64_MAX;
     c->due_ns = ts_ns(ts) + ZEEK_TCP_INACTIVITY_TIMEOUT_NS;
     if (!heap_push(t, c)) {
         free(c);
@@ -282,10 +282,12 @@ static int64_t first_due(const struct tcp_conn *c)
         due = c->attempt_ns;
     if (c->delete_ns < due)
         due = c->delete_ns;
+    if (c->expire_ns < due)
+        due = c->expire_ns;
     return due;
 }
 
-void table_timers(struct tcp_table *t, struct tcp_conn *c, int64_t now_ns, bool close_done)
+void table_timers(struct tcp_table *t, struct tcp_conn *c, int64_t now_ns)
 {
     if (c->detached)
         return;
@@ -295,9 +297,11 @@ void table_timers(struct tcp_table *t, struct tcp_conn *c, int64_t now_ns, bool 
         c->attempt_ns = now_ns + ZEEK_TCP_ATTEMPT_DELAY_NS;
     }
     /* ConnectionClosed: a complete close cancels the others and sets ConnDeleteTimer. */
-    if (close_done) {
-        c->attempt_ns = INT64_MAX;
+    if (c->zeek.close_done) {
+        c->attempt_ns = c->expire_ns = INT64_MAX;
         c->delete_ns = now_ns + ZEEK_TCP_CLOSE_DELAY_NS;
+    } else if (c->zeek.close_half) {
+        c->expire_ns = now_ns + ZEEK_TCP_SESSION_TIMER_NS;
     }
     c->due_ns = first_due(c);
     heap_fix(t, c);
@@ -318,6 +322,13 @@ static bool timer_ends(struct tcp_conn *c, int64_t now_ns)
         if (zeek_attempt_unanswered(&c->zeek))
             return true;
         c->attempt_ns = INT64_MAX;
+    }
+    if (c->expire_ns <= now_ns) {
+        /* ExpireTimer: over after tcp_connection_linger of silence, else again later. */
+        if (ts_ns(&c->last) + ZEEK_TCP_CONNECTION_LINGER_NS < c->expire_ns &&
+            zeek_expire_over(&c->zeek))
+            return true;
+        c->expire_ns += ZEEK_TCP_SESSION_TIMER_NS;
     }
     return false;
 }

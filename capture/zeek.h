@@ -53,6 +53,7 @@ struct zeek_conn {
     size_t hist_len;
     bool ended;      /* a RST, or both sides closed: what Zeek would time out soon */
     bool close_done; /* the last segment completed the close: tcp_close_delay starts */
+    bool close_half; /* the last segment closed one side only: ExpireTimer starts */
 };
 
 /* A connection whose first segment came from ep[0], the originator. */
@@ -75,6 +76,9 @@ uint64_t zeek_size(const struct zeek_conn *z, int side);
 
 /* Which of ep[] is the originator. */
 int zeek_orig(const struct zeek_conn *z);
+
+/* TCPSessionAdapter::ExpireTimer's test, after tcp_connection_linger of silence: is it over? */
+bool zeek_expire_over(const struct zeek_conn *z);
 
 /* TCPSessionAdapter::AttemptTimer's test: still no answer to the originator's SYN. */
 bool zeek_attempt_unanswered(const struct zeek_conn *z);

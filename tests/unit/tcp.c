@@ -199,6 +199,27 @@ int main(void)
     CHECK(r.summaries == 2);
     tcp_table_free(r.t);
 
+    /*
+     * Lab 1's end: the client's FIN closes one side (ExpireTimer), its RST
+     * to the late reply completes nothing new: gone at the first
+     * tcp_session_timer after tcp_connection_linger of silence, not before.
+     */
+    start(&r);
+    tcp_on_done(r.t, collect, &r);
+    handshake(&r);
+    seg(&r, C, TCPF_FIN | TCPF_ACK, 0);
+    seg(&r, S, TCPF_PSH | TCPF_ACK, 5);
+    seg(&r, C, TCPF_RST, 0);
+    struct timespec linger = r.now, session = r.now;
+    linger.tv_sec += ZEEK_TCP_CONNECTION_LINGER_NS / 1000000000LL;
+    session.tv_sec += 2 * ZEEK_TCP_SESSION_TIMER_NS / 1000000000LL;
+    tcp_expire(r.t, &linger, collect, &r);
+    CHECK(r.summaries == 0);
+    tcp_expire(r.t, &session, collect, &r);
+    CHECK(r.summaries == 1);
+    CHECK_STR(r.last.conn_state, "RSTO");
+    tcp_table_free(r.t);
+
     /* An unanswered SYN: tcp_attempt_delay after it, gone; not before. */
     start(&r);
     tcp_on_done(r.t, collect, &r);
