@@ -281,7 +281,11 @@ void annotate_packet(const struct timespec *ts, const uint8_t *frame, uint32_t c
 {
     struct run *r = ctx;
     struct tcp_seg seg;
-    const char *why;
+    const char *why = capture_time_problem(ts);
+    if (why) {
+        skip_frame(r, why);
+        return;
+    }
     if (decode_frame(r->linktype, frame, caplen, &seg, &why) != DECODE_TCP) {
         skip_frame(r, why);
         return;

@@ -20,13 +20,9 @@ struct capture {
     void *ctx;
 };
 
-static int set_filter(struct capture *c, const char *expr, char *err, size_t errlen)
+/* Compile the BPF expression text and set it. */
+static int apply_filter(struct capture *c, const char *text, char *err, size_t errlen)
 {
-    char text[1024];
-    if (expr && *expr)
-        snprintf(text, sizeof(text), "tcp and (%s)", expr);
-    else
-        snprintf(text, sizeof(text), "tcp");
     struct bpf_program prog;
     if (pcap_compile(c->pcap, &prog, text, 1, PCAP_NETMASK_UNKNOWN) < 0) {
         snprintf(err, errlen, "bad capture filter \"%s\": %s (see man pcap-filter)", text,
@@ -40,6 +36,17 @@ static int set_filter(struct capture *c, const char *expr, char *err, size_t err
         return -1;
     }
     return 0;
+}
+
+/* A live capture's filter: only TCP (lo and Ethernet carry it plainly), and expr if given. */
+static int set_filter(struct capture *c, const char *expr, char *err, size_t errlen)
+{
+    char text[1024];
+    if (expr && *expr)
+        snprintf(text, sizeof(text), "tcp and (%s)", expr);
+    else
+        snprintf(text, sizeof(text), "tcp");
+    return apply_filter(c, text, err, errlen);
 }
 
 /* What to do when capturing is not allowed, naming this very program for setcap. */
@@ -129,7 +136,14 @@ struct capture *capture_open_file(const char *path, const char *filter, char *er
         return NULL;
     }
     c->nano = 1;
-    if (set_filter(c, filter, err, errlen) < 0) {
+    /*
+     * The user's filter as given, and no "tcp" before it: BPF's tcp looks at
+     * one place in the frame, and a VLAN tag, an IPv6 extension header or a
+     * tunnel moves the TCP header elsewhere, so it would hide what
+     * decode_frame reads. Every frame comes to the decoder; those with no TCP
+     * segment are counted.
+     */
+    if (filter && *filter && apply_filter(c, filter, err, errlen) < 0) {
         pcap_close(c->pcap);
         free(c);
         return NULL;
@@ -142,6 +156,28 @@ int capture_linktype(const struct capture *c) { return pcap_datalink(c->pcap); }
 uint32_t capture_snaplen(const struct capture *c) { return (uint32_t)pcap_snapshot(c->pcap); }
 const char *capture_name(const struct capture *c) { return c->name; }
 const char *capture_error(const struct capture *c) { return pcap_geterr(c->pcap); }
+
+char *capture_linktype_str(int linktype, char *buf, size_t len)
+{
+    const char *name = pcap_datalink_val_to_name(linktype);
+    const char *what = pcap_datalink_val_to_description(linktype);
+    if (name && what)
+        snprintf(buf, len, "%d, %s (%s)", linktype, name, what);
+    else
+        snprintf(buf, len, "%d, unknown to libpcap", linktype);
+    return buf;
+}
+
+const char *capture_time_problem(const struct timespec *ts)
+{
+    if (ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)
+        return "impossible timestamp (fraction of a second out of range)";
+    if (ts->tv_sec < 0)
+        return "impossible timestamp (before 1970)";
+    if ((long long)ts->tv_sec > CAPTURE_TIME_MAX_SEC)
+        return "impossible timestamp (after 2255)";
+    return NULL;
+}
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 {

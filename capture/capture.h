@@ -18,8 +18,11 @@ typedef void (*capture_packet_fn)(const struct timespec *ts, const uint8_t *fram
                                   uint32_t wirelen, void *ctx);
 
 /*
- * filter is a BPF expression ANDed with "tcp", or NULL. NULL on failure, with
- * the reason and what to do about it in err.
+ * filter is a BPF expression, or NULL. Live, it is ANDed with "tcp"; from a
+ * file it is used as given, and without one every frame is read: a BPF "tcp"
+ * would miss TCP behind VLAN tags, IPv6 extension headers or tunnels, which
+ * decode_frame reads. NULL on failure, with the reason and what to do about
+ * it in err.
  *
  * Live: snaplen bytes of each frame are kept (what the decoder and the notes
  * read, no more: the kernel's ring holds whole frames of snaplen, so a small
@@ -33,6 +36,28 @@ struct capture *capture_open_file(const char *path, const char *filter, char *er
 int capture_fd(const struct capture *c);
 
 int capture_linktype(const struct capture *c); /* DLT_ value */
+
+/*
+ * A link type's name and description as libpcap knows them ("EN10MB",
+ * "Ethernet"), or "unknown" when it does not: for saying which one sigtrace
+ * cannot decode. Returns buf.
+ */
+char *capture_linktype_str(int linktype, char *buf, size_t len);
+
+/*
+ * Latest timestamp a frame may have: ts_ns() and the trackers' timers count
+ * nanoseconds in 64 bits, which end in 2262. Later than this is impossible.
+ */
+#define CAPTURE_TIME_MAX_SEC 9000000000LL
+
+/*
+ * What makes a frame's timestamp impossible (nanoseconds out of 0..999999999,
+ * before 1970, after CAPTURE_TIME_MAX_SEC), in a few words; NULL if it is a
+ * time. A file may hold such times (a damaged record, a pcapng interface's
+ * huge time offset): the frame is skipped and counted, never given a time.
+ */
+const char *capture_time_problem(const struct timespec *ts);
+
 uint32_t capture_snaplen(const struct capture *c);
 const char *capture_name(const struct capture *c); /* the interface or file */
 

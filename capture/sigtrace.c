@@ -452,6 +452,11 @@ static void finish(struct run *r)
 {
     tcp_flush(r->tcp, annotate_connection, r);
     annotate_report_skipped(r);
+    if (tcp_early(r->tcp))
+        fprintf(stderr,
+                PROG ": %lu connections were summarised before their time: more than %d were "
+                     "open at once (a capture whose times run backwards never closes any)\n",
+                tcp_early(r->tcp), TCP_CONN_MAX);
     if (!r->opt.read_path)
         report_capture(r);
     if (sockets_lost(r->sockets))
@@ -549,16 +554,18 @@ int main(int argc, char **argv)
     r->timeline = timeline_new(WINDOW_NS, HOLD_NS);
     if (!r->tcp || !r->owners || !r->sockets || !r->timeline)
         die("cannot start the run");
+    tcp_on_done(r->tcp, annotate_connection, r);
 
     if (r->opt.read_path) {
         r->cap = capture_open_file(r->opt.read_path, filter[0] ? filter : NULL, err, sizeof(err));
         if (!r->cap)
             die_hint(NULL, "%s", err);
         r->linktype = capture_linktype(r->cap);
+        char link[256];
         if (!decode_linktype_supported(r->linktype))
             die_hint("sigtrace decodes Ethernet, Linux cooked, BSD loopback and raw IP",
-                     "cannot read %s: link type %d is not one sigtrace decodes", r->opt.read_path,
-                     r->linktype);
+                     "cannot read %s: its link type (%s) is not one sigtrace decodes",
+                     r->opt.read_path, capture_linktype_str(r->linktype, link, sizeof link));
         open_outputs(r);
         catch_stop_signals();
         int rc = read_file(r);
@@ -604,10 +611,11 @@ int main(int argc, char **argv)
         die_hint(NULL, "%s", err);
     }
     r->linktype = capture_linktype(r->cap);
+    char link[256];
     if (!decode_linktype_supported(r->linktype))
         die_hint("capture on lo or an Ethernet interface",
-                 "cannot capture on %s: link type %d is not one sigtrace decodes", iface,
-                 r->linktype);
+                 "cannot capture on %s: its link type (%s) is not one sigtrace decodes", iface,
+                 capture_linktype_str(r->linktype, link, sizeof link));
     open_outputs(r);
 
     trace_start(r->tracer);

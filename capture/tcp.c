@@ -245,6 +245,29 @@ static void account_segment(struct tcp_conn *c, struct tcp_side *s, const struct
     }
 }
 
+/*
+ * Zeek's IsLikelyServerPort, approximated: Zeek asks its likely_server_ports
+ * set (the ports its analyzers register); here a port below 1024 is one.
+ */
+static bool likely_server_port(uint16_t port) { return port > 0 && port < 1024; }
+
+/*
+ * TCPAnalyzer::WantConnection's flip_roles: a connection first seen without
+ * its SYN (or from its SYN-ACK) is oriented by the ports, its sender taken for
+ * the server when its port looks like one and the other's does not (both do:
+ * only for a segment without SYN, toward the higher port).
+ */
+static bool want_flip(const struct tcp_seg *seg)
+{
+    if ((seg->flags & TCPF_SYN) && !(seg->flags & TCPF_ACK))
+        return false;
+    if (!likely_server_port(seg->sport))
+        return false;
+    if (likely_server_port(seg->dport))
+        return !(seg->flags & TCPF_SYN) && seg->sport < seg->dport;
+    return true;
+}
+
 /* The connection seg belongs to, a new one where it begins one; NULL when out of memory. */
 static struct tcp_conn *conn_for(struct tcp_table *t, const struct tcp_seg *seg,
                                  const struct timespec *ts)
@@ -257,12 +280,7 @@ static struct tcp_conn *conn_for(struct tcp_table *t, const struct tcp_seg *seg,
     if (c)
         return c;
     c = table_add(t, seg, ts);
-    /*
-     * A SYN-ACK first means its receiver sent the SYN: make the receiver
-     * the originator, and say so in the history as Zeek does when it flips
-     * a connection (Zeek does it only for well-known server ports).
-     */
-    if (c && (seg->flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK))
+    if (c && want_flip(seg))
         zeek_flip_roles(&c->zeek);
     return c;
 }
@@ -272,6 +290,9 @@ int tcp_track(struct tcp_table *t, const struct tcp_seg *seg, const struct times
 {
     memset(facts, 0, sizeof *facts);
     facts->from_orig = true;
+    /* Zeek's timers run out at this segment's time, before it is seen. */
+    if (t->done)
+        table_expire(t, ts_ns(ts), t->done, t->done_ctx);
     struct tcp_conn *c = conn_for(t, seg, ts);
     if (!c) {
         facts->kind = SEG_UNTRACKED;
@@ -290,13 +311,11 @@ int tcp_track(struct tcp_table *t, const struct tcp_seg *seg, const struct times
     account_segment(c, s, seg, facts->rst);
     s->pkts++;
     c->last = *ts;
-    if (ts_ns(ts) < t->latest_ns)
-        t->unordered = true; /* the ended list is no longer in time order */
-    else
-        t->latest_ns = ts_ns(ts);
-    if (c->zeek.ended)
-        table_ended(t, c);
+    table_timers(t, c, ts_ns(ts));
     facts->from_orig = is_orig(c, s);
+    /* A connection this segment replaced ends now, told before the segment is. */
+    if (t->done)
+        table_expire(t, ts_ns(ts), t->done, t->done_ctx);
     return 0;
 }
 

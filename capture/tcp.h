@@ -6,15 +6,31 @@
  * Zeek's state machine (zeek.h) for conn_state and history, and says what
  * the segment is, as facts: notes.c turns them into words.
  *
- * The originator is Zeek's: the side that sent the first SYN; where no SYN
- * was seen, the sender of the first segment seen; a SYN-ACK seen before any
- * SYN makes its receiver the originator (the history then starts with '^').
+ * The originator is Zeek's: the side that sent the first SYN; where the
+ * first segment seen is no SYN (a capture begun mid-connection) or a
+ * SYN-ACK, its sender, unless its port looks like a server's (below 1024)
+ * and the other's does not: then its receiver (the history starts with '^').
  *
- * Memory grows with the number of open connections: a connection is
- * summarised and forgotten when it has ended (RST, or FIN both ways) and
- * TCP_LINGER_NS of capture time have passed, so that late segments (the RST
- * that answers data after a FIN) still find it; or after TCP_IDLE_NS with no
- * segment at all. Out of memory, a segment is not tracked, and says so.
+ * A connection is summarised and forgotten when one of Zeek's timers for
+ * it runs out, each checked against every segment's own time, before that
+ * segment is tracked (so whether a later segment on the same ports begins a
+ * new connection depends on the times alone, never on other traffic):
+ *   - tcp_attempt_delay after the originator's SYN, if no answer came;
+ *   - tcp_close_delay after the segment that completed its close (a RST, or
+ *     the second side's FIN, or a FIN to a side never heard from), however
+ *     many segments follow;
+ *   - tcp_session_timer after one side closed, and again every
+ *     tcp_session_timer: once tcp_connection_linger passed with no segment,
+ *     if both closed, or one reset, or one was never heard from;
+ *   - tcp_inactivity_timeout after its last segment.
+ * Zeek's partial-close timer is not kept: Zeek sets it only when
+ * connection_partial_close has a handler, which by default it has not.
+ * A SYN that reuses the ports of an open connection (zeek_is_reuse) ends
+ * the old one at once.
+ *
+ * Memory grows with the connections open at once, up to TCP_CONN_MAX: past
+ * it, the connection whose timer runs out first is summarised early, and
+ * tcp_early() counts them. Out of memory, a segment is not tracked, and says so.
  */
 #ifndef SIGTRACE_TCP_H
 #define SIGTRACE_TCP_H
@@ -26,8 +42,19 @@
 #include "decode.h"
 #include "event.h"
 
-#define TCP_LINGER_NS 5000000000LL
-#define TCP_IDLE_NS 300000000000LL
+/* Zeek's timers (base/init-bare.zeek), in nanoseconds. */
+#define ZEEK_TCP_ATTEMPT_DELAY_NS 5000000000LL        /* tcp_attempt_delay: 5 secs */
+#define ZEEK_TCP_CLOSE_DELAY_NS 5000000000LL          /* tcp_close_delay: 5 secs */
+#define ZEEK_TCP_INACTIVITY_TIMEOUT_NS 300000000000LL /* tcp_inactivity_timeout: 5 min */
+#define ZEEK_TCP_SESSION_TIMER_NS 6000000000LL        /* tcp_session_timer: 6 secs */
+#define ZEEK_TCP_CONNECTION_LINGER_NS 5000000000LL    /* tcp_connection_linger: 5 secs */
+
+/*
+ * Connections kept at once, at most (each some 600 bytes: about 160 MB).
+ * A capture whose times run backwards never lets a timer run out; this bound
+ * is what keeps its memory.
+ */
+#define TCP_CONN_MAX 262144
 
 /* What a segment is, from what both sides sent before it. */
 enum seg_kind {
@@ -95,8 +122,18 @@ void tcp_set_cause(struct tcp_table *t, const struct tcp_seg *seg, const struct 
 
 typedef void (*tcp_done_fn)(const struct conn_summary *s, void *ctx);
 
-/* Summarise and forget connections that ended more than TCP_LINGER_NS before now, or idled TCP_IDLE_NS. */
+/*
+ * Where tcp_track() hands the connections whose timers run out before a
+ * segment's time (or that the segment replaces): without it, only
+ * tcp_expire() and tcp_flush() summarise them.
+ */
+void tcp_on_done(struct tcp_table *t, tcp_done_fn done, void *ctx);
+
+/* Summarise and forget the connections whose timers ran out by now, the first to run out first. */
 void tcp_expire(struct tcp_table *t, const struct timespec *now, tcp_done_fn done, void *ctx);
+
+/* Connections summarised before their time because TCP_CONN_MAX were open. */
+unsigned long tcp_early(const struct tcp_table *t);
 
 /* Summarise and forget all connections, in the order they began. */
 void tcp_flush(struct tcp_table *t, tcp_done_fn done, void *ctx);

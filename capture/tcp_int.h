@@ -48,11 +48,17 @@ struct tcp_conn {
     struct zeek_conn zeek;
     int first_close; /* index into side[] of the side that closed first, or -1 */
     bool first_close_rst;
-    bool detached; /* replaced by a new connection on the same ports */
+    bool detached; /* replaced by a new connection on the same ports: out of the hash */
     struct timespec first, last;
-    uint64_t serial;                          /* the order connections began in, for summaries */
-    struct tcp_conn *ended_prev, *ended_next; /* on the ended list: by last segment, oldest first */
-    bool on_ended_list;
+    uint64_t serial; /* the order connections began in, for summaries */
+
+    /* Zeek's timers (tcp.h): when each runs out, INT64_MAX when not set. */
+    int64_t attempt_ns; /* tcp_attempt_delay after the originator's SYN */
+    int64_t delete_ns;  /* tcp_close_delay after its close completed */
+    int64_t expire_ns;  /* ExpireTimer: tcp_session_timer after one side closed, and again */
+    int64_t due_ns;     /* the first of them and the inactivity timeout: its place in the heap */
+    bool attempt_armed; /* attempt_ns was set once: Zeek arms it once */
+    size_t heap_at;     /* its index in the table's heap */
 };
 
 struct tcp_table {
@@ -61,22 +67,14 @@ struct tcp_table {
     size_t count;
     struct tcp_conn *oldest, *newest;
     unsigned long segments; /* segments tracked: their serial numbers */
-
-    /*
-     * What lets tcp_expire() skip walking every connection. Ended
-     * connections are also listed in the order of their last segment, so
-     * those whose linger is over are at the head of that list. Everything
-     * else (a connection idle for TCP_IDLE_NS, a detached one, a capture
-     * whose timestamps go backwards) sends tcp_expire() through all of them.
-     */
-    struct tcp_conn *ended_head, *ended_tail;
     uint64_t next_serial;
-    int64_t idle_check_ns;      /* no open connection reaches TCP_IDLE_NS before this */
-    int64_t latest_ns;          /* the latest segment time seen */
-    bool walk_all;              /* a connection was detached since the last walk */
-    bool unordered;             /* segment times went backwards: always walk them all */
-    struct tcp_conn **expiring; /* scratch: the connections one tcp_expire() forgets */
-    size_t expiring_cap;
+
+    /* Every connection, in a binary min-heap by due_ns: the next timer to run out on top. */
+    struct tcp_conn **heap;
+    size_t heap_len, heap_cap;
+    unsigned long early; /* summarised early: TCP_CONN_MAX were open */
+    tcp_done_fn done;    /* tcp_on_done() */
+    void *done_ctx;
 };
 
 static inline int64_t ts_ns(const struct timespec *ts)
@@ -89,10 +87,12 @@ struct tcp_conn *table_find(struct tcp_table *t, const struct tcp_seg *seg);
 /* A new connection that seg begins (side[0] its sender), at ts; NULL when out of memory. */
 struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
                            const struct timespec *ts);
-/* Take c out of the hash: a new connection on the same ports replaces it; it is forgotten later. */
+/* A new connection on the same ports replaces c: its timers run out now. */
 void table_detach(struct tcp_table *t, struct tcp_conn *c);
-/* c ended, and its last segment is the latest: it lingers, then is forgotten. */
-void table_ended(struct tcp_table *t, struct tcp_conn *c);
+/* c's timers after a segment at now_ns (c->zeek says whether it closed a side). */
+void table_timers(struct tcp_table *t, struct tcp_conn *c, int64_t now_ns);
+/* Summarise and forget what runs out by now_ns, through done (none: nothing). */
+void table_expire(struct tcp_table *t, int64_t now_ns, tcp_done_fn done, void *ctx);
 /* Is s the side with this address and port? */
 bool side_is(const struct tcp_side *s, int family, const uint8_t *addr, uint16_t port);
 

@@ -1,8 +1,9 @@
 /*
  * tcp_table: where the tracker keeps its connections: a hash of their
- * 4-tuples (both directions in one bucket), the order they began in, and
- * the ended ones in the order of their last segment, so that forgetting
- * them takes no walk through all.
+ * 4-tuples (both directions in one bucket), the order they began in, and a
+ * heap by the time their next timer runs out (tcp.h: Zeek's timers), so that
+ * finding what runs out takes no walk through all, in whatever order the
+ * segments' times come.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,7 +57,6 @@ struct tcp_table *tcp_table_new(void)
     if (!t)
         return NULL;
     t->nbuckets = TABLE_FIRST_BUCKETS;
-    t->idle_check_ns = INT64_MAX;
     t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
     if (!t->buckets) {
         free(t);
@@ -76,7 +76,7 @@ void tcp_table_free(struct tcp_table *t)
         c = next;
     }
     free(t->buckets);
-    free(t->expiring);
+    free(t->heap);
     free(t);
 }
 
@@ -131,6 +131,101 @@ static void table_unhash(struct tcp_table *t, struct tcp_conn *c)
     }
 }
 
+/* --- the heap of timers ------------------------------------------------------------ */
+
+static void heap_set(struct tcp_table *t, size_t at, struct tcp_conn *c)
+{
+    t->heap[at] = c;
+    c->heap_at = at;
+}
+
+static void sift_up(struct tcp_table *t, size_t at)
+{
+    struct tcp_conn *c = t->heap[at];
+    while (at > 0) {
+        size_t up = (at - 1) / 2;
+        if (t->heap[up]->due_ns <= c->due_ns)
+            break;
+        heap_set(t, at, t->heap[up]);
+        at = up;
+    }
+    heap_set(t, at, c);
+}
+
+static void sift_down(struct tcp_table *t, size_t at)
+{
+    struct tcp_conn *c = t->heap[at];
+    for (;;) {
+        size_t low = 2 * at + 1;
+        if (low >= t->heap_len)
+            break;
+        if (low + 1 < t->heap_len && t->heap[low + 1]->due_ns < t->heap[low]->due_ns)
+            low++;
+        if (c->due_ns <= t->heap[low]->due_ns)
+            break;
+        heap_set(t, at, t->heap[low]);
+        at = low;
+    }
+    heap_set(t, at, c);
+}
+
+/* c's due_ns changed: back in its place. */
+static void heap_fix(struct tcp_table *t, struct tcp_conn *c)
+{
+    sift_up(t, c->heap_at);
+    sift_down(t, c->heap_at);
+}
+
+static bool heap_push(struct tcp_table *t, struct tcp_conn *c)
+{
+    if (t->heap_len == t->heap_cap) {
+        size_t cap = t->heap_cap ? t->heap_cap * 2 : 64;
+        struct tcp_conn **grown = realloc(t->heap, cap * sizeof *grown);
+        if (!grown)
+            return false;
+        t->heap = grown;
+        t->heap_cap = cap;
+    }
+    heap_set(t, t->heap_len++, c);
+    sift_up(t, c->heap_at);
+    return true;
+}
+
+static void heap_remove(struct tcp_table *t, struct tcp_conn *c)
+{
+    size_t at = c->heap_at;
+    struct tcp_conn *last = t->heap[--t->heap_len];
+    if (last == c)
+        return;
+    heap_set(t, at, last);
+    heap_fix(t, last);
+}
+
+static void list_remove(struct tcp_table *t, struct tcp_conn *c)
+{
+    if (c->older)
+        c->older->newer = c->newer;
+    else
+        t->oldest = c->newer;
+    if (c->newer)
+        c->newer->older = c->older;
+    else
+        t->newest = c->older;
+}
+
+static void forget(struct tcp_table *t, struct tcp_conn *c, tcp_done_fn done, void *ctx)
+{
+    struct conn_summary s;
+    tcp_summarise(c, &s);
+    if (!c->detached)
+        table_unhash(t, c);
+    heap_remove(t, c);
+    list_remove(t, c);
+    free(c);
+    if (done)
+        done(&s, ctx);
+}
+
 static void side_init(struct tcp_side *s, int family, const uint8_t *addr, uint16_t port)
 {
     memset(s, 0, sizeof *s);
@@ -142,6 +237,11 @@ static void side_init(struct tcp_side *s, int family, const uint8_t *addr, uint1
 struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
                            const struct timespec *ts)
 {
+    /* Full: the connection whose timer runs out first goes now. */
+    if (t->heap_len >= TCP_CONN_MAX) {
+        t->early++;
+        forget(t, t->heap[0], t->done, t->done_ctx);
+    }
     struct tcp_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
@@ -151,8 +251,12 @@ struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
     c->first_close = -1;
     c->first = c->last = *ts;
     c->serial = t->next_serial++;
-    if (ts_ns(ts) + TCP_IDLE_NS < t->idle_check_ns)
-        t->idle_check_ns = ts_ns(ts) + TCP_IDLE_NS;
+    c->attempt_ns = c->delete_ns = c->expire_ns = INT64_MAX;
+    c->due_ns = ts_ns(ts) + ZEEK_TCP_INACTIVITY_TIMEOUT_NS;
+    if (!heap_push(t, c)) {
+        free(c);
+        return NULL;
+    }
 
     if (t->count >= t->nbuckets)
         table_grow(t);
@@ -170,113 +274,90 @@ struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
     return c;
 }
 
-static void ended_unlink(struct tcp_table *t, struct tcp_conn *c)
+/* The first of c's timers to run out: Zeek's, and the inactivity timeout after its last segment. */
+static int64_t first_due(const struct tcp_conn *c)
 {
-    if (!c->on_ended_list)
+    int64_t due = ts_ns(&c->last) + ZEEK_TCP_INACTIVITY_TIMEOUT_NS;
+    if (c->attempt_ns < due)
+        due = c->attempt_ns;
+    if (c->delete_ns < due)
+        due = c->delete_ns;
+    if (c->expire_ns < due)
+        due = c->expire_ns;
+    return due;
+}
+
+void table_timers(struct tcp_table *t, struct tcp_conn *c, int64_t now_ns)
+{
+    if (c->detached)
         return;
-    if (c->ended_prev)
-        c->ended_prev->ended_next = c->ended_next;
-    else
-        t->ended_head = c->ended_next;
-    if (c->ended_next)
-        c->ended_next->ended_prev = c->ended_prev;
-    else
-        t->ended_tail = c->ended_prev;
-    c->ended_prev = c->ended_next = NULL;
-    c->on_ended_list = false;
-}
-
-static void ended_touch(struct tcp_table *t, struct tcp_conn *c)
-{
-    ended_unlink(t, c);
-    c->ended_prev = t->ended_tail;
-    if (t->ended_tail)
-        t->ended_tail->ended_next = c;
-    else
-        t->ended_head = c;
-    t->ended_tail = c;
-    c->on_ended_list = true;
-}
-
-static void list_remove(struct tcp_table *t, struct tcp_conn *c)
-{
-    ended_unlink(t, c);
-    if (c->older)
-        c->older->newer = c->newer;
-    else
-        t->oldest = c->newer;
-    if (c->newer)
-        c->newer->older = c->older;
-    else
-        t->newest = c->older;
-}
-
-static void forget(struct tcp_table *t, struct tcp_conn *c, tcp_done_fn done, void *ctx)
-{
-    struct conn_summary s;
-    tcp_summarise(c, &s);
-    if (!c->detached)
-        table_unhash(t, c);
-    list_remove(t, c);
-    free(c);
-    if (done)
-        done(&s, ctx);
-}
-
-static int by_serial(const void *a, const void *b)
-{
-    uint64_t x = (*(struct tcp_conn *const *)a)->serial, y = (*(struct tcp_conn *const *)b)->serial;
-    return x < y ? -1 : x > y;
+    /* TCPSessionAdapter: the originator's SYN sets AttemptTimer, once. */
+    if (!c->attempt_armed && zeek_attempt_unanswered(&c->zeek)) {
+        c->attempt_armed = true;
+        c->attempt_ns = now_ns + ZEEK_TCP_ATTEMPT_DELAY_NS;
+    }
+    /* ConnectionClosed: a complete close cancels the others and sets ConnDeleteTimer. */
+    if (c->zeek.close_done) {
+        c->attempt_ns = c->expire_ns = INT64_MAX;
+        c->delete_ns = now_ns + ZEEK_TCP_CLOSE_DELAY_NS;
+    } else if (c->zeek.close_half) {
+        c->expire_ns = now_ns + ZEEK_TCP_SESSION_TIMER_NS;
+    }
+    c->due_ns = first_due(c);
+    heap_fix(t, c);
 }
 
 /*
- * The ended connections whose linger is over, from the head of the ended
- * list, forgotten in the order they began, as the walk through all would.
- * false if the scratch space could not grow (nothing was forgotten).
+ * The timer on top has run out: does it end c? AttemptTimer ends only a
+ * connection still unanswered; the delete timer, the inactivity timeout
+ * (Connection::InactivityTimer: none since its last segment) and a
+ * replacement always do.
  */
-static bool expire_ended(struct tcp_table *t, int64_t now_ns, tcp_done_fn done, void *ctx)
+static bool timer_ends(struct tcp_conn *c, int64_t now_ns)
 {
-    size_t n = 0;
-    for (struct tcp_conn *c = t->ended_head; c && now_ns - ts_ns(&c->last) >= TCP_LINGER_NS;
-         c = c->ended_next) {
-        if (n == t->expiring_cap) {
-            size_t cap = t->expiring_cap ? t->expiring_cap * 2 : 64;
-            struct tcp_conn **grown = realloc(t->expiring, cap * sizeof *grown);
-            if (!grown)
-                return false;
-            t->expiring = grown;
-            t->expiring_cap = cap;
-        }
-        t->expiring[n++] = c;
+    if (c->detached || c->delete_ns <= now_ns ||
+        ts_ns(&c->last) + ZEEK_TCP_INACTIVITY_TIMEOUT_NS <= now_ns)
+        return true;
+    if (c->attempt_ns <= now_ns) {
+        if (zeek_attempt_unanswered(&c->zeek))
+            return true;
+        c->attempt_ns = INT64_MAX;
     }
-    if (n > 1)
-        qsort(t->expiring, n, sizeof *t->expiring, by_serial);
-    for (size_t i = 0; i < n; i++)
-        forget(t, t->expiring[i], done, ctx);
-    return true;
+    if (c->expire_ns <= now_ns) {
+        /* ExpireTimer: over after tcp_connection_linger of silence, else again later. */
+        if (ts_ns(&c->last) + ZEEK_TCP_CONNECTION_LINGER_NS < c->expire_ns &&
+            zeek_expire_over(&c->zeek))
+            return true;
+        c->expire_ns += ZEEK_TCP_SESSION_TIMER_NS;
+    }
+    return false;
+}
+
+void table_expire(struct tcp_table *t, int64_t now_ns, tcp_done_fn done, void *ctx)
+{
+    while (t->heap_len && t->heap[0]->due_ns <= now_ns) {
+        struct tcp_conn *c = t->heap[0];
+        if (timer_ends(c, now_ns)) {
+            forget(t, c, done, ctx);
+        } else {
+            c->due_ns = first_due(c);
+            heap_fix(t, c);
+        }
+    }
 }
 
 void tcp_expire(struct tcp_table *t, const struct timespec *now, tcp_done_fn done, void *ctx)
 {
-    int64_t now_ns = ts_ns(now);
-    if (!t->walk_all && !t->unordered && now_ns < t->idle_check_ns &&
-        expire_ended(t, now_ns, done, ctx))
-        return;
-
-    int64_t idle_check_ns = INT64_MAX;
-    struct tcp_conn *c = t->oldest;
-    while (c) {
-        struct tcp_conn *next = c->newer;
-        int64_t idle = now_ns - ts_ns(&c->last);
-        if (c->detached || (c->zeek.ended && idle >= TCP_LINGER_NS) || idle >= TCP_IDLE_NS)
-            forget(t, c, done, ctx);
-        else if (ts_ns(&c->last) + TCP_IDLE_NS < idle_check_ns)
-            idle_check_ns = ts_ns(&c->last) + TCP_IDLE_NS;
-        c = next;
-    }
-    t->idle_check_ns = idle_check_ns;
-    t->walk_all = false;
+    table_expire(t, ts_ns(now), done, ctx);
 }
+
+void tcp_on_done(struct tcp_table *t, tcp_done_fn done, void *ctx)
+{
+    t->done = done;
+    t->done_ctx = ctx;
+}
+
+unsigned long tcp_early(const struct tcp_table *t) { return t->early; }
 
 void tcp_flush(struct tcp_table *t, tcp_done_fn done, void *ctx)
 {
@@ -288,7 +369,6 @@ void table_detach(struct tcp_table *t, struct tcp_conn *c)
 {
     table_unhash(t, c);
     c->detached = true;
-    t->walk_all = true;
+    c->due_ns = INT64_MIN;
+    heap_fix(t, c);
 }
-
-void table_ended(struct tcp_table *t, struct tcp_conn *c) { ended_touch(t, c); }

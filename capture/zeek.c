@@ -404,8 +404,16 @@ void zeek_process(struct zeek_conn *c, int side, const struct tcp_seg *seg)
 
     int do_close;
     update_state(c, e, peer, seg->seq, len, flags, &do_close);
-    if (do_close && !e->did_close)
+    c->close_done = c->close_half = false;
+    if (do_close && !e->did_close) {
+        /*
+         * ConnectionClosed: a complete close starts tcp_close_delay
+         * (ConnDeleteTimer); one side's, from a side seen before, ExpireTimer.
+         */
         e->did_close = 1;
+        c->close_done = e->state == ZEEK_RESET || peer->did_close || peer->state == ZEEK_INACTIVE;
+        c->close_half = !c->close_done && e->prev_state != ZEEK_INACTIVE;
+    }
 
     if (e->state == ZEEK_RESET || peer->state == ZEEK_RESET || (e->did_close && peer->did_close) ||
         (e->did_close && peer->state == ZEEK_INACTIVE))
@@ -437,4 +445,20 @@ bool zeek_is_reuse(const struct zeek_conn *c, const struct tcp_seg *seg)
 uint64_t zeek_size(const struct zeek_conn *z, int side)
 {
     return endpoint_size(&z->ep[side], &z->ep[!side]);
+}
+
+bool zeek_attempt_unanswered(const struct zeek_conn *z)
+{
+    const struct zeek_endpoint *o = &z->ep[zeek_orig(z)], *r = &z->ep[!zeek_orig(z)];
+    return (o->state == ZEEK_SYN_SENT || o->state == ZEEK_SYN_ACK_SENT) &&
+           r->state == ZEEK_INACTIVE;
+}
+
+bool zeek_expire_over(const struct zeek_conn *z)
+{
+    const struct zeek_endpoint *o = &z->ep[zeek_orig(z)], *r = &z->ep[!zeek_orig(z)];
+    if (!(o->did_close || r->did_close))
+        return false;
+    return (o->did_close && r->did_close) || o->state == ZEEK_RESET || r->state == ZEEK_RESET ||
+           o->state == ZEEK_INACTIVE || r->state == ZEEK_INACTIVE;
 }

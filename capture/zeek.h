@@ -51,7 +51,9 @@ struct zeek_conn {
     uint32_t hist_seen;
     char history[ZEEK_HISTORY_MAX];
     size_t hist_len;
-    bool ended; /* a RST, or both sides closed: what Zeek would time out soon */
+    bool ended;      /* a RST, or both sides closed: what Zeek would time out soon */
+    bool close_done; /* the last segment completed the close: tcp_close_delay starts */
+    bool close_half; /* the last segment closed one side only: ExpireTimer starts */
 };
 
 /* A connection whose first segment came from ep[0], the originator. */
@@ -74,5 +76,11 @@ uint64_t zeek_size(const struct zeek_conn *z, int side);
 
 /* Which of ep[] is the originator. */
 int zeek_orig(const struct zeek_conn *z);
+
+/* TCPSessionAdapter::ExpireTimer's test, after tcp_connection_linger of silence: is it over? */
+bool zeek_expire_over(const struct zeek_conn *z);
+
+/* TCPSessionAdapter::AttemptTimer's test: still no answer to the originator's SYN. */
+bool zeek_attempt_unanswered(const struct zeek_conn *z);
 
 #endif

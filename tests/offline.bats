@@ -158,6 +158,97 @@ packet_count() { grep -c '"type":"packet"' <<<"$JSON" || true; }
 	assert_output --partial '"conn_state":"SF"'
 }
 
+@test "offline: TCP behind VLAN tags, QinQ and IPv6 extension headers reads as it does plain" {
+	local f
+	for f in vlan.pcap qinq.pcap ipv6-ext.pcap; do
+		annotate "$f"
+		assert_success
+		assert_equal "$(packet_count)" 11
+		run connection_line
+		assert_output --partial '"conn_state":"SF"'
+		assert_output --partial '"history":"ShADadFf"'
+	done
+	run connection_line
+	assert_output --partial '"src":"[fd00::7f00:1]:52132"'
+}
+
+@test "offline: -f is the file's whole filter: 'vlan and tcp' finds the tagged connection, 'udp' none" {
+	run "$SIGTRACE" --json -r "$FIXTURES/vlan.pcap" -f 'vlan and tcp'
+	assert_success
+	JSON=$output
+	assert_equal "$(packet_count)" 11
+	run "$SIGTRACE" --json -r "$FIXTURES/vlan.pcap" -f 'udp'
+	assert_success
+	JSON=$output
+	assert_equal "$(packet_count)" 0
+}
+
+# connections FIXTURE: each connection of FIXTURE as "SRC CONN_STATE HISTORY ORIG_PKTS RESP_PKTS".
+connections() {
+	"$SIGTRACE" --json -r "$FIXTURES/$1" |
+		jq -r 'select(.type == "connection") | "\(.src) \(.conn_state) \(.history) \(.orig_pkts) \(.resp_pkts)"'
+}
+
+@test "offline: data past tcp_close_delay after a RST is a new connection, however many segments come between" {
+	local f
+	for f in expiry-close.pcap expiry-close-260.pcap; do
+		run connections "$f"
+		assert_success
+		assert_line --index 0 '10.0.0.1:40000 RSTO ShAR 3 1'
+		assert_line '10.0.0.2:3333 RSTRH Dr 1 1'
+	done
+	# The same connection alone reads the same.
+	run "$SIGTRACE" --json -r "$FIXTURES/expiry-close.pcap" -f 'port 40000'
+	assert_success
+	JSON=$output
+	run grep -c '"type":"connection"' <<<"$JSON"
+	assert_output 2
+}
+
+@test "offline: a SYN unanswered for tcp_attempt_delay is one attempt; the SYN after it another" {
+	run connections expiry-attempt.pcap
+	assert_success
+	assert_equal "${lines[*]}" '10.0.0.1:40000 S0 S 3 0 10.0.0.1:40000 S0 S 1 0'
+}
+
+@test "offline: a connection silent past tcp_inactivity_timeout ends; what follows is a partial one" {
+	run connections expiry-idle.pcap
+	assert_success
+	assert_equal "${lines[*]}" '10.0.0.1:40000 S1 ShADd 4 2 10.0.0.1:40000 OTH Da 1 1'
+}
+
+@test "offline: a capture begun mid-connection is oriented by the ports, as Zeek does ('^' when flipped)" {
+	run connections midstream-80.pcap
+	assert_success
+	assert_output '10.0.0.1:40000 SF ^dAFf 3 2'
+	run connections midstream-3333.pcap
+	assert_success
+	assert_output '10.0.0.2:3333 SF DafF 2 3'
+}
+
+@test "offline: frames with impossible timestamps are skipped and counted; every line stays JSON" {
+	run "$SIGTRACE" --json -r "$FIXTURES/bad-time.pcap"
+	assert_success
+	JSON=$(grep '^{' <<<"$output")
+	assert_equal "$(packet_count)" 9
+	# Each line parses, and no time is negative or has a fraction beyond 9 digits.
+	run jq -e -s 'all(.[]; (.t | type) == "number" and .t > 0)' <<<"$JSON"
+	assert_success
+	refute_output --partial '.-'
+	run grep -c '"reason":"impossible timestamp (fraction of a second out of range)","frames":2' <<<"$JSON"
+	assert_output 1
+	run "$SIGTRACE" -r "$FIXTURES/bad-time.pcap"
+	assert_output --partial 'skipped 2 frames'
+	assert_output --partial '2 impossible timestamp (fraction of a second out of range)'
+}
+
+@test "offline: a link type sigtrace does not decode is refused by its name" {
+	run "$SIGTRACE" -r "$FIXTURES/linktype-80211.pcap"
+	assert_failure 1
+	assert_output --partial 'its link type (105, IEEE802_11 (802.11)) is not one sigtrace decodes'
+	assert_output --partial 'sigtrace decodes Ethernet'
+}
+
 @test "offline: a file cut mid-record fails with a message, after annotating what it holds" {
 	annotate damaged-cut.pcap
 	assert_failure 1

@@ -163,13 +163,13 @@ int main(void)
     CHECK_STR(s->conn_state, "RSTR");
     CHECK_STR(s->history, "ShADar");
 
-    /* Forgetting: an ended connection is summarised once TCP_LINGER_NS have passed */
+    /* Forgetting: an ended connection is summarised once tcp_close_delay has passed */
     start(&r);
     seg(&r, C, TCPF_SYN, 0);
     seg(&r, S, TCPF_RST | TCPF_ACK, 0);
     struct timespec soon = r.now, later = r.now;
     soon.tv_sec += 1;
-    later.tv_sec += TCP_LINGER_NS / 1000000000LL + 1;
+    later.tv_sec += ZEEK_TCP_CLOSE_DELAY_NS / 1000000000LL + 1;
     tcp_expire(r.t, &soon, collect, &r);
     CHECK(r.summaries == 0);
     tcp_expire(r.t, &later, collect, &r);
@@ -177,6 +177,82 @@ int main(void)
     CHECK_STR(r.last.conn_state, "REJ");
     tcp_flush(r.t, collect, &r);
     CHECK(r.summaries == 1);
+    tcp_table_free(r.t);
+
+    /*
+     * Timers run out at each segment's own time (tcp_on_done): the close
+     * delay counts from the segment that completed the close, not the last.
+     */
+    start(&r);
+    tcp_on_done(r.t, collect, &r);
+    handshake(&r);
+    seg(&r, C, TCPF_RST | TCPF_ACK, 0);
+    r.now.tv_sec += 4;
+    seg(&r, S, TCPF_PSH | TCPF_ACK, 5); /* 4 s after the RST: the same connection */
+    CHECK(r.summaries == 0);
+    r.now.tv_sec += 2;
+    seg(&r, C, TCPF_RST, 0); /* 6 s after: the first has ended, before this is seen */
+    CHECK(r.summaries == 1);
+    CHECK_STR(r.last.conn_state, "RSTO");
+    CHECK_STR(r.last.history, "ShARd");
+    tcp_flush(r.t, collect, &r);
+    CHECK(r.summaries == 2);
+    tcp_table_free(r.t);
+
+    /*
+     * Lab 1's end: the client's FIN closes one side (ExpireTimer), its RST
+     * to the late reply completes nothing new: gone at the first
+     * tcp_session_timer after tcp_connection_linger of silence, not before.
+     */
+    start(&r);
+    tcp_on_done(r.t, collect, &r);
+    handshake(&r);
+    seg(&r, C, TCPF_FIN | TCPF_ACK, 0);
+    seg(&r, S, TCPF_PSH | TCPF_ACK, 5);
+    seg(&r, C, TCPF_RST, 0);
+    struct timespec linger = r.now, session = r.now;
+    linger.tv_sec += ZEEK_TCP_CONNECTION_LINGER_NS / 1000000000LL;
+    session.tv_sec += 2 * ZEEK_TCP_SESSION_TIMER_NS / 1000000000LL;
+    tcp_expire(r.t, &linger, collect, &r);
+    CHECK(r.summaries == 0);
+    tcp_expire(r.t, &session, collect, &r);
+    CHECK(r.summaries == 1);
+    CHECK_STR(r.last.conn_state, "RSTO");
+    tcp_table_free(r.t);
+
+    /* An unanswered SYN: tcp_attempt_delay after it, gone; not before. */
+    start(&r);
+    tcp_on_done(r.t, collect, &r);
+    seg(&r, C, TCPF_SYN, 0);
+    struct timespec almost = r.now, past = r.now;
+    almost.tv_sec += ZEEK_TCP_ATTEMPT_DELAY_NS / 1000000000LL - 1;
+    past.tv_sec += ZEEK_TCP_ATTEMPT_DELAY_NS / 1000000000LL;
+    tcp_expire(r.t, &almost, collect, &r);
+    CHECK(r.summaries == 0);
+    tcp_expire(r.t, &past, collect, &r);
+    CHECK(r.summaries == 1);
+    CHECK_STR(r.last.conn_state, "S0");
+    tcp_table_free(r.t);
+
+    /* Times running backwards: nothing runs out, and no more than TCP_CONN_MAX are kept. */
+    start(&r);
+    tcp_on_done(r.t, collect, &r);
+    for (uint32_t i = 0; i < TCP_CONN_MAX + 10; i++) {
+        struct tcp_seg syn = { .family = AF_INET, .flags = TCPF_SYN, .seq = i };
+        uint8_t a[4] = { 10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i };
+        uint8_t b[4] = { 10, 255, 255, 254 };
+        memcpy(syn.src, a, 4);
+        memcpy(syn.dst, b, 4);
+        syn.sport = 40000;
+        syn.dport = 3333;
+        struct timespec when = { 2000000000 - (time_t)i, 0 };
+        struct seg_facts f;
+        tcp_track(r.t, &syn, &when, &f);
+    }
+    CHECK(r.summaries == 10);
+    CHECK(tcp_early(r.t) == 10);
+    tcp_flush(r.t, collect, &r);
+    CHECK(r.summaries == TCP_CONN_MAX + 10);
     tcp_table_free(r.t);
     return check_done();
 }
