@@ -166,7 +166,15 @@ void annotate_event(struct run *r, struct event *ev)
     } else if (ev->type == EV_SYSCALL) {
         /* The packets' notes name a process as the timeline does: "client 2". */
         snprintf(ev->label, sizeof(ev->label), "%s", output_label(r->out, ev->pid, ev->proc));
-        owners_learn(r->owners, ev);
+        /*
+         * A first half made from the result (its packets came while it ran)
+         * names its endpoints already: the packets that follow it are its.
+         * A receive's bytes count once, at its second half.
+         */
+        const struct syscall_facts *f = &ev->u.sys;
+        if (f->part != PART_UNFINISHED ||
+            ((f->kind == CALL_CONNECT || f->kind == CALL_ACCEPT) && f->local.family))
+            owners_learn(r->owners, ev);
     } else if (ev->type == EV_EXIT) {
         owners_learn(r->owners, ev);
     } else if (ev->type == EV_REPEAT) {
@@ -216,7 +224,13 @@ static void output_due(struct run *r, struct event *ev)
         annotate_event(r, older);
 }
 
-/* From the tracer: explain, then into the timeline. */
+/*
+ * From the tracer: explain, then into the timeline. A call's entry only
+ * marks where it began. Before a call's result goes in, the capture is
+ * read: the packets that came while it ran are in its buffer already
+ * (immediate mode), and whether the call is shown whole or split around
+ * them depends on their being in the timeline.
+ */
 void annotate_process_event(struct event *ev, void *ctx)
 {
     struct run *r = ctx;
@@ -224,6 +238,13 @@ void annotate_process_event(struct event *ev, void *ctx)
         output_due(r, ev);
         return;
     }
+    if (ev->type == EV_SYSCALL && ev->u.sys.part == PART_ENTRY) {
+        timeline_enter(r->timeline, ev);
+        return;
+    }
+    if (r->cap && (ev->type == EV_SYSCALL || ev->type == EV_EXIT))
+        while (capture_dispatch(r->cap, 1000, annotate_packet, r) > 0)
+            ;
     sockets_see(r->sockets, ev);
     notes_explain(ev);
     timeline_push(r->timeline, ev);

@@ -70,6 +70,9 @@ int event_same(const struct event *a, const struct event *b)
     switch (a->type) {
     case EV_SYSCALL: {
         const struct syscall_facts *x = &a->u.sys, *y = &b->u.sys;
+        /* A call split around something else is no repeat of anything. */
+        if (x->part != PART_WHOLE || y->part != PART_WHOLE)
+            return 0;
         return x->kind == y->kind && x->syscall == y->syscall && x->fd == y->fd &&
                x->len == y->len && x->ret == y->ret && x->err == y->err &&
                x->datalen == y->datalen && memcmp(x->data, y->data, x->datalen) == 0 &&

@@ -60,6 +60,15 @@ enum call_kind {
 #define EVENT_NOTE 640
 #define REPEAT_MAX_PERIOD 8 /* longest cycle of events that collapses */
 
+/*
+ * Where a line stands in its call: the whole call (entry and return with
+ * nothing between), or its two halves when something happened while it ran
+ * (a packet, a signal, another process's call), as strace splits them. An
+ * entry is the tracer's word to the timeline that a call began; it is never
+ * printed as such.
+ */
+enum call_part { PART_WHOLE, PART_ENTRY, PART_UNFINISHED, PART_RESUMED };
+
 /* What a socket had been through before a call, as its process's earlier calls showed (sockets.h). */
 struct sock_past {
     bool peer_closed;    /* a receive returned 0: the peer's FIN came */
@@ -80,10 +89,12 @@ struct syscall_facts {
     uint8_t data[EVENT_PREVIEW];
     uint32_t datalen;     /* how much of data is valid */
     struct endpoint addr; /* the address argument (connect, bind, sendto) or accept's peer */
-    struct endpoint local, remote; /* the socket's addresses after the call, from /proc */
-    int listening;                 /* after listen(): local is a listening endpoint */
-    double duration;               /* seconds from entry to exit */
-    struct sock_past past;         /* what its socket had been through before this call */
+    struct endpoint local, remote;     /* the socket's addresses after the call, from /proc */
+    int listening;                     /* after listen(): local is a listening endpoint */
+    double duration;                   /* seconds from entry to exit */
+    struct sock_past past;             /* what its socket had been through before this call */
+    enum call_part part;               /* the whole call, or which half of it */
+    struct timespec entered, returned; /* its entry and, but for an entry, its return */
 };
 
 struct signal_facts {

@@ -1,6 +1,7 @@
 /*
- * timeline: the reorder window (a min-heap on time) and the per-process
- * repeat detector in front of it.
+ * timeline: the calls in flight, the reorder heap (a min-heap on time,
+ * each event let out after a short grace) and the per-process repeat
+ * detector in front of it.
  *
  * The detector keeps, for each thread, copies of the last events it let
  * out ("recent"). A new event that equals the event p places back (for some
@@ -9,7 +10,7 @@
  * them have matched, the process is repeating, and from then on matching
  * events are only counted. An event that matches nothing lets the held ones
  * out as ordinary events, and so does time: nothing is held longer than
- * hold_ns, so that the window can still put it in order.
+ * hold_ns, so that the grace can still put it in order.
  */
 #include "timeline.h"
 
@@ -34,20 +35,29 @@ struct slot {
     unsigned long seq; /* arrival order, for ties */
 };
 
+/* A followed call that entered and has not been let out: its entry, and whether it was split. */
+struct inflight {
+    struct event *entry; /* PART_ENTRY, at its entry's time */
+    int split;           /* its first half went out: its result is the second */
+};
+
 struct timeline {
-    long long window_ns, hold_ns;
+    long long grace_ns, hold_ns;
     struct slot *heap;
     size_t nheap, capheap;
     unsigned long seq;
     struct detector *dets;
     size_t ndets, capdets;
+    struct inflight *calls;
+    size_t ncalls, capcalls;
+    struct timespec out; /* the time of the last event let out */
 };
 
-struct timeline *timeline_new(long long window_ns, long long hold_ns)
+struct timeline *timeline_new(long long grace_ns, long long hold_ns)
 {
     struct timeline *tl = calloc(1, sizeof(*tl));
     if (tl) {
-        tl->window_ns = window_ns;
+        tl->grace_ns = grace_ns;
         tl->hold_ns = hold_ns;
     }
     return tl;
@@ -138,7 +148,7 @@ static struct event *recent_back(const struct detector *d, int k)
     return d->recent[i];
 }
 
-/* Let an event out into the window, and remember it as recent. */
+/* Let an event out into the heap, and remember it as recent. */
 static void let_out(struct timeline *tl, struct detector *d, struct event *ev)
 {
     struct event *copy = event_copy(ev);
@@ -163,7 +173,14 @@ static void close_repeat(struct timeline *tl, struct detector *d)
 {
     if (!d->rep)
         return;
+    /*
+     * Its line says how often, once the process did something else: if the
+     * timeline has let out later events meanwhile (a write to our output
+     * that could not wait), the count comes after them, at their time.
+     */
     d->rep->t = d->rep->u.rep.last;
+    if (ts_cmp(&d->rep->t, &tl->out) < 0)
+        d->rep->t = tl->out;
     heap_push(tl, d->rep);
     d->rep = NULL;
 }
@@ -278,8 +295,108 @@ static void detector_forget(struct timeline *tl, struct detector *d)
     tl->dets[i] = tl->dets[--tl->ndets];
 }
 
+/* --- calls in flight ------------------------------------------------------------ */
+
+static struct inflight *inflight_for(struct timeline *tl, pid_t tid)
+{
+    for (size_t i = 0; i < tl->ncalls; i++)
+        if (tl->calls[i].entry->tid == tid)
+            return &tl->calls[i];
+    return NULL;
+}
+
+static void inflight_drop(struct timeline *tl, struct inflight *c)
+{
+    event_free(c->entry);
+    *c = tl->calls[--tl->ncalls];
+}
+
+int timeline_enter(struct timeline *tl, struct event *entry)
+{
+    struct inflight *c = inflight_for(tl, entry->tid);
+    if (c) { /* a call whose return never came (the process went on elsewhere) */
+        event_free(c->entry);
+        *c = (struct inflight){ entry, 0 };
+        return 0;
+    }
+    if (tl->ncalls == tl->capcalls) {
+        size_t cap = tl->capcalls ? tl->capcalls * 2 : 16;
+        struct inflight *calls = realloc(tl->calls, cap * sizeof(*calls));
+        if (!calls) {
+            event_free(entry);
+            return -1;
+        }
+        tl->calls = calls;
+        tl->capcalls = cap;
+    }
+    tl->calls[tl->ncalls++] = (struct inflight){ entry, 0 };
+    return 0;
+}
+
+/* Between: later than a, earlier than b. */
+static int between(const struct timespec *t, const struct timespec *a, const struct timespec *b)
+{
+    return ts_cmp(t, a) > 0 && ts_cmp(t, b) < 0;
+}
+
+/* Does an event the timeline holds fall between a call's entry and its return? */
+static int something_between(const struct timeline *tl, const struct timespec *a,
+                             const struct timespec *b)
+{
+    for (size_t i = 0; i < tl->nheap; i++)
+        if (between(&tl->heap[i].ev->t, a, b))
+            return 1;
+    for (size_t i = 0; i < tl->ndets; i++)
+        for (int j = 0; j < tl->dets[i].nheld; j++)
+            if (between(&tl->dets[i].held[j]->t, a, b))
+                return 1;
+    return 0;
+}
+
+/* The first half of a split call: its entry, shown where it happened. */
+static struct event *first_half(const struct event *ev)
+{
+    struct event *u = event_copy(ev);
+    if (u) {
+        u->t = ev->u.sys.entered;
+        u->u.sys.part = PART_UNFINISHED;
+        u->note[0] = '\0';
+    }
+    return u;
+}
+
+/*
+ * A call returned: whole if nothing the timeline holds happened while it
+ * ran, else its first half goes in at its entry and the result becomes the
+ * second half, at its return.
+ */
+static void returned(struct timeline *tl, struct event *ev)
+{
+    struct inflight *c = inflight_for(tl, ev->tid);
+    if (!c)
+        return;
+    struct syscall_facts *f = &ev->u.sys;
+    int split = c->split;
+    if (!split && something_between(tl, &f->entered, &f->returned)) {
+        struct event *u = first_half(ev);
+        if (u)
+            heap_push(tl, u);
+        split = 1;
+    }
+    if (split) {
+        f->part = PART_RESUMED;
+        ev->t = f->returned;
+    }
+    inflight_drop(tl, c);
+}
+
 int timeline_push(struct timeline *tl, struct event *ev)
 {
+    if (ev->type == EV_SYSCALL) {
+        if (ev->u.sys.part == PART_ENTRY)
+            return timeline_enter(tl, ev);
+        returned(tl, ev);
+    }
     if (ev->type != EV_SYSCALL && ev->type != EV_SIGNAL && ev->type != EV_OUTPUT &&
         ev->type != EV_EXEC && ev->type != EV_EXIT)
         return heap_push(tl, ev);
@@ -311,6 +428,45 @@ static long long ns_between(const struct timespec *later, const struct timespec 
            (later->tv_nsec - earlier->tv_nsec);
 }
 
+/*
+ * The event at the head of the heap is to go out: first, the first half of
+ * any call that entered before it and is still running (or whose result
+ * waits), which therefore it falls inside. NULL when there is none.
+ */
+static struct event *unfinished_before(struct timeline *tl, const struct timespec *t)
+{
+    struct inflight *first = NULL;
+    for (size_t i = 0; i < tl->ncalls; i++) {
+        struct inflight *c = &tl->calls[i];
+        if (!c->split && (!t || ts_cmp(&c->entry->t, t) < 0) &&
+            (!first || ts_cmp(&c->entry->t, &first->entry->t) < 0))
+            first = c;
+    }
+    if (!first)
+        return NULL;
+    first->split = 1;
+    return first_half(first->entry);
+}
+
+/* An event leaves the timeline: later ones must not come before it. */
+static struct event *let_go(struct timeline *tl, struct event *ev)
+{
+    if (ev && ts_cmp(&ev->t, &tl->out) > 0)
+        tl->out = ev->t;
+    return ev;
+}
+
+/* The head of the heap goes out: the calls of a process that ended or changed program are over. */
+static struct event *take_head(struct timeline *tl)
+{
+    struct event *ev = heap_pop(tl);
+    if (ev->type == EV_EXIT || ev->type == EV_EXEC)
+        for (size_t i = 0; i < tl->ncalls; i++)
+            if (tl->calls[i].entry->pid == ev->pid && tl->calls[i].split)
+                inflight_drop(tl, &tl->calls[i--]);
+    return ev;
+}
+
 struct event *timeline_pop(struct timeline *tl, const struct timespec *now)
 {
     for (size_t i = 0; i < tl->ndets; i++) {
@@ -326,11 +482,21 @@ struct event *timeline_pop(struct timeline *tl, const struct timespec *now)
         if (d->rep && ns_between(now, &d->rep->u.rep.last) > tl->hold_ns)
             close_repeat(tl, d);
     }
-    if (tl->nheap == 0)
+    if (tl->nheap == 0) {
+        /* The end of the run: the calls that never returned, as they began. */
+        if (!now) {
+            struct event *u = unfinished_before(tl, NULL);
+            for (size_t i = 0; i < tl->ncalls; i++)
+                if (tl->calls[i].split)
+                    inflight_drop(tl, &tl->calls[i--]);
+            return let_go(tl, u);
+        }
         return NULL;
-    if (now && ns_between(now, &tl->heap[0].ev->t) < tl->window_ns)
+    }
+    if (now && ns_between(now, &tl->heap[0].ev->t) < tl->grace_ns)
         return NULL;
-    return heap_pop(tl);
+    struct event *u = unfinished_before(tl, &tl->heap[0].ev->t);
+    return let_go(tl, u ? u : take_head(tl));
 }
 
 struct event *timeline_pop_until(struct timeline *tl, const struct timespec *until, pid_t tid)
@@ -342,7 +508,8 @@ struct event *timeline_pop_until(struct timeline *tl, const struct timespec *unt
             release_held(tl, &tl->dets[i]);
     if (tl->nheap == 0 || ts_cmp(&tl->heap[0].ev->t, until) > 0)
         return NULL;
-    return heap_pop(tl);
+    struct event *u = unfinished_before(tl, &tl->heap[0].ev->t);
+    return let_go(tl, u ? u : take_head(tl));
 }
 
 void timeline_free(struct timeline *tl)
@@ -359,6 +526,9 @@ void timeline_free(struct timeline *tl)
     }
     for (size_t i = 0; i < tl->nheap; i++)
         event_free(tl->heap[i].ev);
+    for (size_t i = 0; i < tl->ncalls; i++)
+        event_free(tl->calls[i].entry);
+    free(tl->calls);
     free(tl->dets);
     free(tl->heap);
     free(tl);
