@@ -233,6 +233,8 @@ void event_free(struct event *ev);
 
 /* 1 if a and b are the same happening apart from time: the test for collapsing repeats. */
 int event_same(const struct event *a, const struct event *b);
+/* 1 if a and b are the same call with the same result, whole or split. */
+int event_same_call(const struct event *a, const struct event *b);
 
 /* Seconds between two times. */
 double ts_diff(const struct timespec *later, const struct timespec *earlier);

@@ -366,6 +366,28 @@ static struct event *first_half(const struct event *ev)
 }
 
 /*
+ * Does the call repeat what its thread did just before (a busy loop's
+ * recv() = 0)? Such a call goes to the repeat detector whole: the count
+ * says what the loop did, and splitting it around a helper's exit would only
+ * break the count.
+ */
+static int repeats_recent(struct timeline *tl, const struct event *ev)
+{
+    struct detector *d = detector_for(tl, ev->tid, 0);
+    if (!d)
+        return 0;
+    if (d->rep && event_same_call(ev, d->rep->u.rep.pattern[d->phase]))
+        return 1;
+    for (int k = 1; k <= d->nrecent; k++)
+        if (event_same_call(ev, recent_back(d, k)))
+            return 1;
+    for (int j = 0; j < d->nheld; j++)
+        if (event_same_call(ev, d->held[j]))
+            return 1;
+    return 0;
+}
+
+/*
  * A call returned: whole if nothing the timeline holds happened while it
  * ran, else its first half goes in at its entry and the result becomes the
  * second half, at its return.
@@ -377,7 +399,7 @@ static void returned(struct timeline *tl, struct event *ev)
         return;
     struct syscall_facts *f = &ev->u.sys;
     int split = c->split;
-    if (!split && something_between(tl, &f->entered, &f->returned)) {
+    if (!split && !repeats_recent(tl, ev) && something_between(tl, &f->entered, &f->returned)) {
         struct event *u = first_half(ev);
         if (u)
             heap_push(tl, u);

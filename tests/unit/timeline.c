@@ -83,9 +83,9 @@ static void check_calls(void)
     CHECK(timeline_pop(tl, NULL) == NULL);
 
     /* The SYN-ACK inside: entry, packet, result at its return */
-    CHECK(timeline_push(tl, entry_event(5, 20 * MS, CALL_CONNECT)) == 0);
+    CHECK(timeline_push(tl, entry_event(15, 20 * MS, CALL_CONNECT)) == 0);
     CHECK(timeline_push(tl, packet_event(21 * MS)) == 0);
-    CHECK(timeline_push(tl, result_event(5, 20 * MS, 22 * MS, CALL_CONNECT, 0)) == 0);
+    CHECK(timeline_push(tl, result_event(15, 20 * MS, 22 * MS, CALL_CONNECT, 0)) == 0);
     ev = timeline_pop(tl, NULL);
     CHECK(ev && part_of(ev) == PART_UNFINISHED && ns_of(ev) == 20 * MS);
     event_free(ev);
@@ -95,6 +95,15 @@ static void check_calls(void)
     ev = timeline_pop(tl, NULL);
     CHECK(ev && part_of(ev) == PART_RESUMED && ns_of(ev) == 22 * MS);
     event_free(ev);
+
+    /* The same call again at once, something inside: a repeat, whole, for the detector */
+    CHECK(timeline_push(tl, entry_event(15, 30 * MS, CALL_CONNECT)) == 0);
+    CHECK(timeline_push(tl, packet_event(31 * MS)) == 0);
+    CHECK(timeline_push(tl, result_event(15, 30 * MS, 32 * MS, CALL_CONNECT, 0)) == 0);
+    ev = timeline_pop(tl, NULL);
+    CHECK(ev && part_of(ev) == PART_WHOLE && ns_of(ev) == 30 * MS);
+    event_free(ev);
+    event_free(timeline_pop(tl, NULL));
 
     /*
      * A call that blocks past the grace: what comes meanwhile is not held
