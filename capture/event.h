@@ -148,6 +148,13 @@ struct repeat_facts {
     unsigned long count[REPEAT_MAX_PERIOD]; /* how many more times each was seen */
     unsigned long cycles;                   /* complete cycles after the first */
     struct timespec first, last;            /* the first and last repeated event */
+    /*
+     * The cycle has a call, and none of its calls was cut short by a signal
+     * (EINTR, or a restart the kernel does unseen, as the tracer's own stops
+     * cause): only such a cycle can be a busy loop. Signals alone (two
+     * SIGCHLDs close together) are none.
+     */
+    bool calls_return;
 };
 
 /* What a RST meant, as far as the segments before it tell. */

@@ -14,6 +14,7 @@
  */
 #include "timeline.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,6 +227,17 @@ static void start_repeat(struct timeline *tl, struct detector *d, int period)
     rep->u.rep.first = first->t;
     rep->u.rep.last = d->held[d->nheld - 1]->t;
     rep->u.rep.cycles = 1;
+    rep->u.rep.calls_return = false;
+    for (int j = 0; j < period; j++) {
+        const struct event *e = recent_back(d, period - j);
+        if (e->type == EV_SYSCALL) {
+            if (e->u.sys.err == EINTR || is_restart_code(e->u.sys.err)) {
+                rep->u.rep.calls_return = false;
+                break;
+            }
+            rep->u.rep.calls_return = true;
+        }
+    }
     for (int j = 0; j < period; j++) {
         rep->u.rep.pattern[j] = event_copy(recent_back(d, period - j));
         rep->u.rep.count[j] = 1;

@@ -209,6 +209,7 @@ int main(void)
             repeats++;
             collapsed = ev->u.rep.count[0];
             CHECK(ev->u.rep.period == 1);
+            CHECK(ev->u.rep.calls_return);
         }
         event_free(ev);
     }
@@ -216,6 +217,27 @@ int main(void)
     CHECK(starts == 1);
     CHECK(repeats == 1);
     CHECK(collapsed == 998);
+
+    /* SIGCHLDs close together, or calls a signal cut short, can be no busy loop */
+    for (int i = 0; i < 4; i++) {
+        struct event *sig = event_new(EV_SIGNAL);
+        sig->t = at(5000 * MS + i * 200000LL);
+        sig->pid = sig->tid = 43;
+        sig->u.sig.signo = 17;
+        CHECK(timeline_push(tl, sig) == 0);
+        struct event *restarted = recv_event(44, 5000 * MS + i * 200000LL, -1);
+        restarted->u.sys.err = 512; /* ERESTARTSYS */
+        CHECK(timeline_push(tl, restarted) == 0);
+    }
+    int judged = 0;
+    while ((ev = timeline_pop(tl, NULL)) != NULL) {
+        if (ev->type == EV_REPEAT) {
+            judged++;
+            CHECK(!ev->u.rep.calls_return);
+        }
+        event_free(ev);
+    }
+    CHECK(judged == 2);
 
     timeline_free(tl);
     check_calls();
