@@ -167,13 +167,14 @@ void annotate_event(struct run *r, struct event *ev)
         /* The packets' notes name a process as the timeline does: "client 2". */
         snprintf(ev->label, sizeof(ev->label), "%s", output_label(r->out, ev->pid, ev->proc));
         /*
-         * A first half made from the result (its packets came while it ran)
-         * names its endpoints already: the packets that follow it are its.
-         * A receive's bytes count once, at its second half.
+         * A first half made from the result (what it waited for came while
+         * it ran) knows the result already: the packets that follow it are
+         * explained knowing it (whose port a refused connect's SYN came
+         * from, what a process had read when its close sent a RST). A
+         * receive's bytes count once, at its second half.
          */
         const struct syscall_facts *f = &ev->u.sys;
-        if (f->part != PART_UNFINISHED ||
-            ((f->kind == CALL_CONNECT || f->kind == CALL_ACCEPT) && f->local.family))
+        if (f->part != PART_UNFINISHED || (f->returned.tv_sec && f->kind != CALL_RECV))
             owners_learn(r->owners, ev);
     } else if (ev->type == EV_EXIT) {
         owners_learn(r->owners, ev);

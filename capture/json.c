@@ -337,7 +337,7 @@ void json_event(struct output *o, FILE *f, const struct event *ev)
         double span = ts_diff(&r->last, &r->first);
         for (int i = 0; i < r->period; i++) {
             struct event copy = *r->pattern[i];
-            copy.t = r->last;
+            copy.t = ev->t; /* the last repeat's, unless later events had to be shown first */
             if (copy.type == EV_SYSCALL)
                 json_syscall(&j, &copy, r->count[i]);
             else if (copy.type == EV_OUTPUT)
