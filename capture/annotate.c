@@ -153,6 +153,23 @@ static bool explain_packet(struct run *r, struct event *ev)
     return true;
 }
 
+/*
+ * A process ends holding connected sockets: the kernel closes them as it
+ * goes, and the FIN or RST that follows its exit is that close. Say which.
+ */
+static void note_implicit_close(struct run *r, struct event *ev)
+{
+    int fds[8];
+    struct endpoint peers[8];
+    size_t n = owners_open(r->owners, ev->pid, fds, peers, 8);
+    for (size_t i = 0; i < n; i++) {
+        char peer[64];
+        size_t used = strlen(ev->note);
+        snprintf(ev->note + used, sizeof(ev->note) - used, "%sexit closes fd %d (to %s)",
+                 used ? "; " : "", fds[i], endpoint_str(&peers[i], peer, sizeof(peer)));
+    }
+}
+
 /* An event leaves the timeline: annotate what needs the others, and print it. */
 void annotate_event(struct run *r, struct event *ev)
 {
@@ -177,6 +194,7 @@ void annotate_event(struct run *r, struct event *ev)
         if (f->part != PART_UNFINISHED || (f->returned.tv_sec && f->kind != CALL_RECV))
             owners_learn(r->owners, ev);
     } else if (ev->type == EV_EXIT) {
+        note_implicit_close(r, ev);
         owners_learn(r->owners, ev);
     } else if (ev->type == EV_REPEAT) {
         notes_explain(ev); /* the timeline made it: what it says of the process */
