@@ -411,16 +411,22 @@ static void returned(struct timeline *tl, struct event *ev)
         return;
     struct syscall_facts *f = &ev->u.sys;
     int split = c->split;
-    if (!split && !repeats_recent(tl, ev) && something_between(tl, &f->entered, &f->returned)) {
+    /* Split now, its first half at its entry: unless later events went out meanwhile. */
+    if (!split && !repeats_recent(tl, ev) && ts_cmp(&f->entered, &tl->out) >= 0 &&
+        something_between(tl, &f->entered, &f->returned)) {
         struct event *u = first_half(ev);
         if (u)
             heap_push(tl, u);
         split = 1;
     }
-    if (split) {
-        f->part = PART_RESUMED;
+    /*
+     * Whole, a call is placed at its entry when it makes packets; a loop's
+     * turn whose entry later events have passed goes where it returned.
+     */
+    if (split || ts_cmp(&ev->t, &tl->out) < 0)
         ev->t = f->returned;
-    }
+    if (split)
+        f->part = PART_RESUMED;
     inflight_drop(tl, c);
 }
 
@@ -467,13 +473,45 @@ static long long ns_between(const struct timespec *later, const struct timespec 
  * any call that entered before it and is still running (or whose result
  * waits), which therefore it falls inside. NULL when there is none.
  */
-static struct event *unfinished_before(struct timeline *tl, const struct timespec *t)
+/*
+ * Is the call in flight one more turn of a loop its thread is in (repeating,
+ * or calling the same on the same fd again)? Its first half is not shown
+ * while others' events go out: the loop's count says what it did, and its
+ * result, whole, goes where it returned.
+ */
+static int looping(struct timeline *tl, const struct event *entry)
+{
+    struct detector *d = detector_for(tl, entry->tid, 0);
+    if (!d)
+        return 0;
+    if (d->rep || d->nheld > 0)
+        return 1;
+    for (int k = 1; k <= d->nrecent; k++) {
+        const struct event *e = recent_back(d, k);
+        if (e->type == EV_SYSCALL && e->u.sys.kind == entry->u.sys.kind &&
+            e->u.sys.fd == entry->u.sys.fd && e->u.sys.syscall == entry->u.sys.syscall)
+            return 1;
+    }
+    return 0;
+}
+
+static struct event *unfinished_before(struct timeline *tl, const struct timespec *t,
+                                       const struct event *next)
 {
     struct inflight *first = NULL;
     for (size_t i = 0; i < tl->ncalls; i++) {
         struct inflight *c = &tl->calls[i];
-        if (!c->split && (!t || ts_cmp(&c->entry->t, t) < 0) &&
-            (!first || ts_cmp(&c->entry->t, &first->entry->t) < 0))
+        if (c->split || (t && ts_cmp(&c->entry->t, t) >= 0))
+            continue;
+        /*
+         * A loop's turn shows its first half only when its process ends in
+         * it, and only if that does not send the time back.
+         */
+        if (looping(tl, c->entry) &&
+            (!next || (next->type != EV_EXIT && next->type != EV_EXEC) ||
+             next->pid != c->entry->pid || ts_cmp(&c->entry->t, &tl->out) < 0))
+            continue;
+        if (!first || ts_cmp(&c->entry->t, &first->entry->t) < 0)
             first = c;
     }
     if (!first)
@@ -496,7 +534,7 @@ static struct event *take_head(struct timeline *tl)
     struct event *ev = heap_pop(tl);
     if (ev->type == EV_EXIT || ev->type == EV_EXEC)
         for (size_t i = 0; i < tl->ncalls; i++)
-            if (tl->calls[i].entry->pid == ev->pid && tl->calls[i].split)
+            if (tl->calls[i].entry->pid == ev->pid)
                 inflight_drop(tl, &tl->calls[i--]);
     return ev;
 }
@@ -519,9 +557,10 @@ struct event *timeline_pop(struct timeline *tl, const struct timespec *now)
     if (tl->nheap == 0) {
         /* The end of the run: the calls that never returned, as they began. */
         if (!now) {
-            struct event *u = unfinished_before(tl, NULL);
+            struct event *u = unfinished_before(tl, NULL, NULL);
+            /* What is left is shown, or is a loop's turn the end cut short. */
             for (size_t i = 0; i < tl->ncalls; i++)
-                if (tl->calls[i].split)
+                if (tl->calls[i].split || looping(tl, tl->calls[i].entry))
                     inflight_drop(tl, &tl->calls[i--]);
             return let_go(tl, u);
         }
@@ -529,7 +568,7 @@ struct event *timeline_pop(struct timeline *tl, const struct timespec *now)
     }
     if (now && ns_between(now, &tl->heap[0].ev->t) < tl->grace_ns)
         return NULL;
-    struct event *u = unfinished_before(tl, &tl->heap[0].ev->t);
+    struct event *u = unfinished_before(tl, &tl->heap[0].ev->t, tl->heap[0].ev);
     return let_go(tl, u ? u : take_head(tl));
 }
 
@@ -542,7 +581,7 @@ struct event *timeline_pop_until(struct timeline *tl, const struct timespec *unt
             release_held(tl, &tl->dets[i]);
     if (tl->nheap == 0 || ts_cmp(&tl->heap[0].ev->t, until) > 0)
         return NULL;
-    struct event *u = unfinished_before(tl, &tl->heap[0].ev->t);
+    struct event *u = unfinished_before(tl, &tl->heap[0].ev->t, tl->heap[0].ev);
     return let_go(tl, u ? u : take_head(tl));
 }
 
