@@ -89,11 +89,12 @@ struct syscall_facts {
     uint8_t data[EVENT_PREVIEW];
     uint32_t datalen;     /* how much of data is valid */
     struct endpoint addr; /* the address argument (connect, bind, sendto) or accept's peer */
-    struct endpoint local, remote;     /* the socket's addresses after the call, from /proc */
-    int listening;                     /* after listen(): local is a listening endpoint */
-    double duration;                   /* seconds from entry to exit */
-    struct sock_past past;             /* what its socket had been through before this call */
-    enum call_part part;               /* the whole call, or which half of it */
+    struct endpoint local, remote; /* the socket's addresses after the call, from /proc */
+    int listening;                 /* after listen(): local is a listening endpoint */
+    double duration;               /* seconds from entry to exit */
+    struct sock_past past;         /* what its socket had been through before this call */
+    enum call_part part;           /* the whole call, or which half of it */
+    bool settled;                  /* whole for good: a loop's turn, or judged when it returned */
     struct timespec entered, returned; /* its entry and, but for an entry, its return */
 };
 

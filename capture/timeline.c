@@ -412,8 +412,8 @@ static void returned(struct timeline *tl, struct event *ev)
     struct syscall_facts *f = &ev->u.sys;
     int split = c->split;
     /* Split now, its first half at its entry: unless later events went out meanwhile. */
-    if (!split && !repeats_recent(tl, ev) && ts_cmp(&f->entered, &tl->out) >= 0 &&
-        something_between(tl, &f->entered, &f->returned)) {
+    f->settled = repeats_recent(tl, ev) || ts_cmp(&f->entered, &tl->out) < 0;
+    if (!split && !f->settled && something_between(tl, &f->entered, &f->returned)) {
         struct event *u = first_half(ev);
         if (u)
             heap_push(tl, u);
@@ -520,6 +520,29 @@ static struct event *unfinished_before(struct timeline *tl, const struct timespe
     return first_half(first->entry);
 }
 
+/*
+ * A whole call placed at its entry (it makes packets) leaves the heap once
+ * the grace has passed: a packet the capture gave late may since have come
+ * that fell inside it. Then it is split after all: its first half goes out
+ * now, its result goes back in at its return.
+ */
+static struct event *split_late(struct timeline *tl, struct event *ev)
+{
+    if (ev->type != EV_SYSCALL || ev->u.sys.part != PART_WHOLE || ev->u.sys.settled)
+        return ev;
+    struct syscall_facts *f = &ev->u.sys;
+    if (!f->returned.tv_sec || ts_cmp(&ev->t, &f->entered) != 0 ||
+        !something_between(tl, &f->entered, &f->returned))
+        return ev;
+    struct event *u = first_half(ev);
+    if (!u)
+        return ev;
+    f->part = PART_RESUMED;
+    ev->t = f->returned;
+    heap_push(tl, ev); /* out of memory: the result is lost, the first half says the call began */
+    return u;
+}
+
 /* An event leaves the timeline: later ones must not come before it. */
 static struct event *let_go(struct timeline *tl, struct event *ev)
 {
@@ -569,7 +592,7 @@ struct event *timeline_pop(struct timeline *tl, const struct timespec *now)
     if (now && ns_between(now, &tl->heap[0].ev->t) < tl->grace_ns)
         return NULL;
     struct event *u = unfinished_before(tl, &tl->heap[0].ev->t, tl->heap[0].ev);
-    return let_go(tl, u ? u : take_head(tl));
+    return let_go(tl, u ? u : split_late(tl, take_head(tl)));
 }
 
 struct event *timeline_pop_until(struct timeline *tl, const struct timespec *until, pid_t tid)
@@ -582,7 +605,7 @@ struct event *timeline_pop_until(struct timeline *tl, const struct timespec *unt
     if (tl->nheap == 0 || ts_cmp(&tl->heap[0].ev->t, until) > 0)
         return NULL;
     struct event *u = unfinished_before(tl, &tl->heap[0].ev->t, tl->heap[0].ev);
-    return let_go(tl, u ? u : take_head(tl));
+    return let_go(tl, u ? u : split_late(tl, take_head(tl)));
 }
 
 void timeline_free(struct timeline *tl)

@@ -105,6 +105,20 @@ static void check_calls(void)
     event_free(ev);
     event_free(timeline_pop(tl, NULL));
 
+    /* The capture gives the SYN-ACK late, after the connect returned: split when it goes out */
+    CHECK(timeline_push(tl, entry_event(16, 40 * MS, CALL_CONNECT)) == 0);
+    CHECK(timeline_push(tl, result_event(16, 40 * MS, 42 * MS, CALL_CONNECT, 0)) == 0);
+    CHECK(timeline_push(tl, packet_event(41 * MS)) == 0);
+    ev = timeline_pop(tl, NULL);
+    CHECK(ev && part_of(ev) == PART_UNFINISHED && ns_of(ev) == 40 * MS);
+    event_free(ev);
+    ev = timeline_pop(tl, NULL);
+    CHECK(ev && ev->type == EV_PACKET);
+    event_free(ev);
+    ev = timeline_pop(tl, NULL);
+    CHECK(ev && part_of(ev) == PART_RESUMED && ns_of(ev) == 42 * MS);
+    event_free(ev);
+
     /*
      * A call that blocks past the grace: what comes meanwhile is not held
      * back, and does not outrun the call's entry either.
