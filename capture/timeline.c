@@ -39,8 +39,10 @@ struct slot {
 /* A followed call that entered and has not been let out: its entry, and whether it was split. */
 struct inflight {
     struct event *entry; /* PART_ENTRY, at its entry's time */
-    int split;           /* its first half went out: its result is the second */
+    int split;           /* SPLIT: its first half went out; PASSED: later events did instead */
 };
+
+enum { SPLIT = 1, PASSED = 2 };
 
 struct timeline {
     long long grace_ns, hold_ns;
@@ -410,7 +412,7 @@ static void returned(struct timeline *tl, struct event *ev)
     if (!c)
         return;
     struct syscall_facts *f = &ev->u.sys;
-    int split = c->split;
+    int split = c->split == SPLIT;
     /* Split now, its first half at its entry: unless later events went out meanwhile. */
     f->settled = repeats_recent(tl, ev) || ts_cmp(&f->entered, &tl->out) < 0;
     if (!split && !f->settled && something_between(tl, &f->entered, &f->returned)) {
@@ -484,7 +486,7 @@ static int looping(struct timeline *tl, const struct event *entry)
     struct detector *d = detector_for(tl, entry->tid, 0);
     if (!d)
         return 0;
-    if (d->rep || d->nheld > 0)
+    if (d->rep)
         return 1;
     for (int k = 1; k <= d->nrecent; k++) {
         const struct event *e = recent_back(d, k);
@@ -509,14 +511,16 @@ static struct event *unfinished_before(struct timeline *tl, const struct timespe
          */
         if (looping(tl, c->entry) &&
             (!next || (next->type != EV_EXIT && next->type != EV_EXEC) ||
-             next->pid != c->entry->pid || ts_cmp(&c->entry->t, &tl->out) < 0))
+             next->pid != c->entry->pid || ts_cmp(&c->entry->t, &tl->out) < 0)) {
+            c->split = PASSED; /* later events go out: it can only be whole, where it returns */
             continue;
+        }
         if (!first || ts_cmp(&c->entry->t, &first->entry->t) < 0)
             first = c;
     }
     if (!first)
         return NULL;
-    first->split = 1;
+    first->split = SPLIT;
     return first_half(first->entry);
 }
 
@@ -557,7 +561,7 @@ static struct event *take_head(struct timeline *tl)
     struct event *ev = heap_pop(tl);
     if (ev->type == EV_EXIT || ev->type == EV_EXEC)
         for (size_t i = 0; i < tl->ncalls; i++)
-            if (tl->calls[i].entry->pid == ev->pid)
+            if (tl->calls[i].entry->pid == ev->pid && ts_cmp(&tl->calls[i].entry->t, &ev->t) < 0)
                 inflight_drop(tl, &tl->calls[i--]);
     return ev;
 }
