@@ -155,6 +155,23 @@ static bool explain_packet(struct run *r, struct event *ev)
     return true;
 }
 
+/*
+ * A process ends holding connected sockets: the kernel closes them as it
+ * goes, and the FIN or RST that follows its exit is that close. Say which.
+ */
+static void note_implicit_close(struct run *r, struct event *ev)
+{
+    int fds[8];
+    struct endpoint peers[8];
+    size_t n = owners_open(r->owners, ev->pid, fds, peers, 8);
+    for (size_t i = 0; i < n; i++) {
+        char peer[64];
+        size_t used = strlen(ev->note);
+        snprintf(ev->note + used, sizeof(ev->note) - used, "%sexit closes fd %d (to %s)",
+                 used ? "; " : "", fds[i], endpoint_str(&peers[i], peer, sizeof(peer)));
+    }
+}
+
 /* An event leaves the timeline: annotate what needs the others, and print it. */
 void annotate_event(struct run *r, struct event *ev)
 {
@@ -168,8 +185,18 @@ void annotate_event(struct run *r, struct event *ev)
     } else if (ev->type == EV_SYSCALL) {
         /* The packets' notes name a process as the timeline does: "client 2". */
         snprintf(ev->label, sizeof(ev->label), "%s", output_label(r->out, ev->pid, ev->proc));
-        owners_learn(r->owners, ev);
+        /*
+         * A first half made from the result (what it waited for came while
+         * it ran) knows the result already: the packets that follow it are
+         * explained knowing it (whose port a refused connect's SYN came
+         * from, what a process had read when its close sent a RST). A
+         * receive's bytes count once, at its second half.
+         */
+        const struct syscall_facts *f = &ev->u.sys;
+        if (f->part != PART_UNFINISHED || (f->returned.tv_sec && f->kind != CALL_RECV))
+            owners_learn(r->owners, ev);
     } else if (ev->type == EV_EXIT) {
+        note_implicit_close(r, ev);
         owners_learn(r->owners, ev);
     } else if (ev->type == EV_REPEAT) {
         notes_explain(ev); /* the timeline made it: what it says of the process */
@@ -218,7 +245,13 @@ static void output_due(struct run *r, struct event *ev)
         annotate_event(r, older);
 }
 
-/* From the tracer: explain, then into the timeline. */
+/*
+ * From the tracer: explain, then into the timeline. A call's entry only
+ * marks where it began. Before a call's result goes in, the capture is
+ * read: the packets that came while it ran are in its buffer already
+ * (immediate mode), and whether the call is shown whole or split around
+ * them depends on their being in the timeline.
+ */
 void annotate_process_event(struct event *ev, void *ctx)
 {
     struct run *r = ctx;
@@ -226,6 +259,13 @@ void annotate_process_event(struct event *ev, void *ctx)
         output_due(r, ev);
         return;
     }
+    if (ev->type == EV_SYSCALL && ev->u.sys.part == PART_ENTRY) {
+        timeline_enter(r->timeline, ev);
+        return;
+    }
+    if (r->cap && (ev->type == EV_SYSCALL || ev->type == EV_EXIT))
+        while (capture_dispatch(r->cap, 1000, annotate_packet, r) > 0)
+            ;
     sockets_see(r->sockets, ev);
     notes_explain(ev);
     timeline_push(r->timeline, ev);

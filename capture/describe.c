@@ -16,6 +16,11 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
     char a[64], q[128], num[32], flags[96];
     size_t n = 0;
 #define PUT(...) (n += (size_t)snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__))
+    if (f->part == PART_RESUMED) {
+        /* The second half of a split call: its result, and how long it ran. */
+        PUT("... %s resumed", f->call);
+        goto result;
+    }
     /* Calls that wrote out their own arguments (calls.c), as strace shows them. */
     enum call_kind kind = f->args[0] ? CALL_OWN_ARGS : f->kind;
     switch (kind) {
@@ -79,6 +84,11 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
         break;
     case CALL_CLOSE: PUT("close(%d)", f->fd); break;
     }
+    if (f->part == PART_UNFINISHED || f->part == PART_ENTRY) {
+        PUT(" ...");
+        return;
+    }
+result:
     if (f->err)
         PUT(" = -1 %s", errno_name(f->err));
     else {
@@ -91,6 +101,8 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
         escape_c_literal(f->data, f->datalen, f->ret > (long long)f->datalen, 24, q, sizeof(q));
         PUT(" %s", q);
     }
+    if (f->part == PART_RESUMED)
+        PUT(" (%.1f ms)", f->duration * 1e3);
 #undef PUT
 }
 

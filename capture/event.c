@@ -63,19 +63,25 @@ void event_free(struct event *ev)
     free(ev);
 }
 
+int event_same_call(const struct event *a, const struct event *b)
+{
+    if (a->type != EV_SYSCALL || b->type != EV_SYSCALL || a->tid != b->tid)
+        return 0;
+    const struct syscall_facts *x = &a->u.sys, *y = &b->u.sys;
+    return x->kind == y->kind && x->syscall == y->syscall && x->fd == y->fd && x->len == y->len &&
+           x->ret == y->ret && x->err == y->err && x->datalen == y->datalen &&
+           memcmp(x->data, y->data, x->datalen) == 0 && endpoint_equal(&x->addr, &y->addr) &&
+           x->msg_flags == y->msg_flags && strcmp(x->args, y->args) == 0;
+}
+
 int event_same(const struct event *a, const struct event *b)
 {
     if (a->type != b->type || a->tid != b->tid)
         return 0;
     switch (a->type) {
-    case EV_SYSCALL: {
-        const struct syscall_facts *x = &a->u.sys, *y = &b->u.sys;
-        return x->kind == y->kind && x->syscall == y->syscall && x->fd == y->fd &&
-               x->len == y->len && x->ret == y->ret && x->err == y->err &&
-               x->datalen == y->datalen && memcmp(x->data, y->data, x->datalen) == 0 &&
-               endpoint_equal(&x->addr, &y->addr) && x->msg_flags == y->msg_flags &&
-               strcmp(x->args, y->args) == 0;
-    }
+    case EV_SYSCALL:
+        /* A call split around something else is no repeat of anything. */
+        return a->u.sys.part == PART_WHOLE && b->u.sys.part == PART_WHOLE && event_same_call(a, b);
     case EV_SIGNAL:
         return a->u.sig.signo == b->u.sig.signo && a->u.sig.disposition == b->u.sig.disposition &&
                a->u.sig.sender == b->u.sig.sender;

@@ -64,6 +64,15 @@ enum call_kind {
 #define EVENT_NOTE 640
 #define REPEAT_MAX_PERIOD 8 /* longest cycle of events that collapses */
 
+/*
+ * Where a line stands in its call: the whole call (entry and return with
+ * nothing between), or its two halves when something happened while it ran
+ * (a packet, a signal, another process's call), as strace splits them. An
+ * entry is the tracer's word to the timeline that a call began; it is never
+ * printed as such.
+ */
+enum call_part { PART_WHOLE, PART_ENTRY, PART_UNFINISHED, PART_RESUMED };
+
 /* What a socket had been through before a call, as its process's earlier calls showed (sockets.h). */
 struct sock_past {
     bool peer_closed;    /* a receive returned 0: the peer's FIN came */
@@ -108,12 +117,15 @@ struct syscall_facts {
      * as strace shows them ("5, NULL, 4, NULL, 8, 0"), and what they mean.
      */
     char args[96];
-    int fd2;          /* the other fd: dup's new one, splice's or sendfile's other end; -1 */
-    int option_level; /* setsockopt/getsockopt level; -1 for fcntl */
-    int option;       /* SO_LINGER ...; F_SETFL for fcntl; the signal call's how */
-    long long value;  /* the option's value; the new file flags; SIGPIPE's new handler */
-    long long value2; /* SO_LINGER's seconds; whether a mask holds SIGPIPE */
-    bool value_known; /* value was read */
+    int fd2;             /* the other fd: dup's new one, splice's or sendfile's other end; -1 */
+    int option_level;    /* setsockopt/getsockopt level; -1 for fcntl */
+    int option;          /* SO_LINGER ...; F_SETFL for fcntl; the signal call's how */
+    long long value;     /* the option's value; the new file flags; SIGPIPE's new handler */
+    long long value2;    /* SO_LINGER's seconds; whether a mask holds SIGPIPE */
+    bool value_known;    /* value was read */
+    enum call_part part; /* the whole call, or which half of it */
+    bool settled;        /* whole for good: a loop's turn, or judged when it returned */
+    struct timespec entered, returned; /* its entry and, but for an entry, its return */
 };
 
 struct signal_facts {
@@ -171,6 +183,13 @@ struct repeat_facts {
     unsigned long count[REPEAT_MAX_PERIOD]; /* how many more times each was seen */
     unsigned long cycles;                   /* complete cycles after the first */
     struct timespec first, last;            /* the first and last repeated event */
+    /*
+     * The cycle has a call, and none of its calls was cut short by a signal
+     * (EINTR, or a restart the kernel does unseen, as the tracer's own stops
+     * cause): only such a cycle can be a busy loop. Signals alone (two
+     * SIGCHLDs close together) are none.
+     */
+    bool calls_return;
 };
 
 /* What a RST meant, as far as the segments before it tell. */
@@ -257,6 +276,8 @@ void event_free(struct event *ev);
 
 /* 1 if a and b are the same happening apart from time: the test for collapsing repeats. */
 int event_same(const struct event *a, const struct event *b);
+/* 1 if a and b are the same call with the same result, whole or split. */
+int event_same_call(const struct event *a, const struct event *b);
 
 /* Seconds between two times. */
 double ts_diff(const struct timespec *later, const struct timespec *earlier);

@@ -138,9 +138,21 @@ static void json_syscall(struct json *j, const struct event *ev, unsigned long r
     jstr(j, "syscall", f->syscall);
     if (f->fd >= 0)
         jraw(j, ",\"fd\":%d", f->fd);
-    jraw(j, ",\"ret\":%lld", f->ret);
-    if (f->err)
-        jstr(j, "errno", errno_name(f->err));
+    /* The first half of a split call has no result yet: it says so, and when it entered. */
+    bool unfinished = f->part == PART_UNFINISHED || f->part == PART_ENTRY;
+    if (unfinished) {
+        jstr(j, "part", "unfinished");
+    } else {
+        jraw(j, ",\"ret\":%lld", f->ret);
+        if (f->err)
+            jstr(j, "errno", errno_name(f->err));
+        if (f->part == PART_RESUMED)
+            jstr(j, "part", "resumed");
+    }
+    if (f->entered.tv_sec)
+        jtime(j, "entered", &f->entered);
+    if (!unfinished && f->returned.tv_sec)
+        jtime(j, "returned", &f->returned);
     jraw(j, ",\"repeat\":%lu", repeat);
     if (f->len >= 0 && f->kind != CALL_LISTEN && f->kind != CALL_SHUTDOWN)
         jraw(j, ",\"len\":%lld", f->len);
@@ -161,10 +173,12 @@ static void json_syscall(struct json *j, const struct event *ev, unsigned long r
         jbytes(j, f->data, f->datalen);
     }
     jendpoint(j, "addr", &f->addr);
-    jendpoint(j, "local", &f->local);
-    if (!f->listening)
-        jendpoint(j, "remote", &f->remote);
-    jraw(j, ",\"duration\":%.9f", f->duration);
+    if (!unfinished) {
+        jendpoint(j, "local", &f->local);
+        if (!f->listening)
+            jendpoint(j, "remote", &f->remote);
+        jraw(j, ",\"duration\":%.9f", f->duration);
+    }
     describe_call(f, what, sizeof(what));
     jstr(j, "text", what);
     jstr(j, "note", ev->note);
@@ -327,7 +341,7 @@ void json_event(struct output *o, FILE *f, const struct event *ev)
         double span = ts_diff(&r->last, &r->first);
         for (int i = 0; i < r->period; i++) {
             struct event copy = *r->pattern[i];
-            copy.t = r->last;
+            copy.t = ev->t; /* the last repeat's, unless later events had to be shown first */
             if (copy.type == EV_SYSCALL)
                 json_syscall(&j, &copy, r->count[i]);
             else if (copy.type == EV_OUTPUT)

@@ -13,8 +13,61 @@
 #define LADDER_SIDE 44
 #define LADDER_WIRE 34
 
+/*
+ * Did the call whose first half is o->ladder[first] make packets of its own
+ * since (connect: its handshake, or the RST that refused it; send, close,
+ * shutdown: what its side sent, bare ACKs aside)?
+ */
+static bool own_packets_since(struct output *o, size_t first, const struct event *ev)
+{
+    enum call_kind kind = ev->u.sys.kind;
+    if (kind != CALL_CONNECT && kind != CALL_SEND && kind != CALL_CLOSE && kind != CALL_SHUTDOWN)
+        return false;
+    const char *label = story_label(o->story, ev->pid, ev->proc);
+    for (size_t i = first + 1; i < o->nladder; i++) {
+        const struct event *p = o->ladder[i];
+        if (p->type != EV_PACKET)
+            continue;
+        const struct packet_facts *f = &p->u.pkt;
+        if (f->seg.flags == TCPF_ACK && !f->seg.payload_len)
+            continue;
+        if (!strcmp(f->from_label, label) || (kind == CALL_CONNECT && !strcmp(f->to_label, label)))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * The ladder draws a call as one step, at its return, unless the packets it
+ * made itself came while it ran: then its first half stays where it began,
+ * above them, and its second half comes after them.
+ */
+static bool join_halves(struct output *o, const struct event *ev)
+{
+    if (ev->type != EV_SYSCALL || ev->u.sys.part != PART_RESUMED)
+        return false;
+    size_t i = o->nladder;
+    while (i-- > 0) {
+        const struct event *u = o->ladder[i];
+        if (u->type == EV_SYSCALL && u->tid == ev->tid && u->u.sys.part == PART_UNFINISHED)
+            break;
+    }
+    if (i == (size_t)-1 || own_packets_since(o, i, ev))
+        return false;
+    struct event *whole = event_copy(ev);
+    if (!whole)
+        return false;
+    whole->u.sys.part = PART_WHOLE;
+    event_free(o->ladder[i]);
+    memmove(o->ladder + i, o->ladder + i + 1, (o->nladder - i - 1) * sizeof(*o->ladder));
+    o->ladder[o->nladder - 1] = whole;
+    return true;
+}
+
 void ladder_keep(struct output *o, const struct event *ev)
 {
+    if (join_halves(o, ev))
+        return;
     if (o->nladder == o->capladder) {
         size_t cap = o->capladder ? o->capladder * 2 : 256;
         struct event **l = realloc(o->ladder, cap * sizeof(*l));

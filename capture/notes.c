@@ -498,7 +498,7 @@ static void explain_repeat(const struct event *ev, struct notebuf *n)
 {
     const struct repeat_facts *r = &ev->u.rep;
     double span = ts_diff(&r->last, &r->first);
-    if (span > 0 && r->count[0] / span > BUSY_RATE)
+    if (r->calls_return && span > 0 && r->count[0] / span > BUSY_RATE)
         notebuf_add(n, "a busy loop: nothing in it waits, so it uses all the CPU it gets");
 }
 

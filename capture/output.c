@@ -61,6 +61,7 @@ void output_free(struct output *o)
         return;
     story_free(o->story);
     event_free(o->verdict);
+    event_free(o->half);
     for (size_t i = 0; i < o->nladder; i++)
         event_free(o->ladder[i]);
     free(o->ladder);
@@ -126,6 +127,56 @@ void output_describe(struct output *o, const struct event *ev, char *buf, size_t
     describe_line(o->story, ev, buf, len);
 }
 
+/* One event of the story, on the text timeline or kept for the ladder. */
+static void tell(struct output *o, const struct event *ev)
+{
+    if (o->format == OUT_TEXT)
+        text_event(o, ev);
+    else if (ev->type != EV_REPEAT_START)
+        ladder_keep(o, ev);
+}
+
+static bool is_half(const struct event *ev, enum call_part part)
+{
+    return ev->type == EV_SYSCALL && ev->u.sys.part == part;
+}
+
+/*
+ * The story of the text timeline and the ladder, where a call's first half
+ * waits for the next event told: when that is its own second half (what fell
+ * inside the call was left out of the story: a helper's exit, say), the two
+ * are one line again, at the time a whole call shows.
+ */
+static void tell_story(struct output *o, const struct event *ev, const struct event *intro)
+{
+    if (o->half) {
+        struct event *half = o->half;
+        o->half = NULL;
+        if (ev && is_half(ev, PART_RESUMED) && ev->tid == half->tid && !intro) {
+            struct event *whole = event_copy(ev);
+            if (whole) {
+                const struct syscall_facts *f = &ev->u.sys;
+                whole->u.sys.part = PART_WHOLE;
+                whole->t =
+                    f->kind == CALL_ACCEPT || f->kind == CALL_RECV ? f->returned : f->entered;
+                tell(o, whole);
+                event_free(whole);
+                event_free(half);
+                return;
+            }
+        }
+        tell(o, half);
+        event_free(half);
+    }
+    if (!ev)
+        return;
+    if (intro)
+        tell(o, intro);
+    if (is_half(ev, PART_UNFINISHED) && (o->half = event_copy(ev)))
+        return;
+    tell(o, ev);
+}
+
 /* Put one event on o->out in the chosen format; story and intro as story_tells gave them. */
 static void show(struct output *o, const struct event *ev, int story, const struct event *intro)
 {
@@ -136,11 +187,8 @@ static void show(struct output *o, const struct event *ev, int story, const stru
             event_free(o->verdict);
             o->verdict = event_copy(ev);
         }
-        if (story) {
-            if (intro)
-                text_event(o, intro);
-            text_event(o, ev);
-        }
+        if (story)
+            tell_story(o, ev, intro);
         break;
     case OUT_LADDER:
         /* The ladder's times count from the first event of any kind. */
@@ -148,11 +196,10 @@ static void show(struct output *o, const struct event *ev, int story, const stru
             o->started = true;
             o->t0 = ev->t;
         }
-        if (ev->type == EV_VERDICT || (story && ev->type != EV_REPEAT_START)) {
-            if (intro)
-                ladder_keep(o, intro);
+        if (ev->type == EV_VERDICT)
             ladder_keep(o, ev);
-        }
+        else if (story)
+            tell_story(o, ev, intro);
         break;
     }
 }
@@ -162,6 +209,9 @@ int output_event(struct output *o, const struct event *ev, struct event **intro_
     /* Whatever the format, the story is the one the text timeline tells. */
     struct event *intro = NULL;
     int story = story_tells(o->story, ev, &intro);
+    /* A process writes to our own output now: a first half held back goes out before it. */
+    if (ev->type == EV_OUTPUT && o->format != OUT_JSON)
+        tell_story(o, NULL, NULL);
     if (o->json)
         json_event(o, o->json, ev);
     if (o->out)
@@ -182,6 +232,8 @@ int output_event(struct output *o, const struct event *ev, struct event **intro_
 
 void output_finish(struct output *o)
 {
+    if (o->format != OUT_JSON)
+        tell_story(o, NULL, NULL);
     if (o->format == OUT_LADDER)
         ladder_draw(o);
     if (o->format == OUT_TEXT && o->verdict) {

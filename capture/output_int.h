@@ -22,6 +22,7 @@ struct output {
     struct timespec t0; /* times on the timeline count from here */
     struct story *story;
     struct event *verdict; /* shown last on the text timeline */
+    struct event *half;    /* a call's first half, told once the next event shows whether it is */
     struct event **ladder; /* the ladder is drawn at the end, when every side is known */
     bool diagram;          /* keep the ladder's events for a picture too (html.c) */
     size_t nladder, capladder;

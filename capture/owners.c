@@ -352,6 +352,18 @@ void owners_learn(struct owners *o, const struct event *ev)
     }
 }
 
+size_t owners_open(const struct owners *o, pid_t pid, int *fds, struct endpoint *remotes,
+                   size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < o->nuses && n < max; i++)
+        if (o->uses[i].open && o->uses[i].pid == pid) {
+            fds[n] = o->uses[i].fd;
+            remotes[n++] = o->uses[i].remote;
+        }
+    return n;
+}
+
 int owners_find(const struct owners *o, const struct endpoint *e, pid_t *pid, char comm[16])
 {
     const struct owner *w = owner_exact(o, e);

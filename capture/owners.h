@@ -44,6 +44,13 @@ bool owners_read_at_close(const struct owners *o, const struct endpoint *local,
                           const struct endpoint *remote, const struct timespec *t, uint64_t *read,
                           bool *linger_zero);
 
+/*
+ * The connected sockets pid still holds open, as its calls showed: up to max
+ * fds into fds and their peers into remotes. Returns how many.
+ */
+size_t owners_open(const struct owners *o, pid_t pid, int *fds, struct endpoint *remotes,
+                   size_t max);
+
 /* A connection between a and b is over: forget its closed sockets. */
 void owners_forget(struct owners *o, const struct endpoint *a, const struct endpoint *b);
 

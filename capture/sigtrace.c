@@ -40,8 +40,12 @@
 #include "notes.h"
 #include "run.h"
 
-/* How long events wait for older ones, and possible repeats for their match. */
-#define WINDOW_NS 150000000LL
+/*
+ * How long events wait for older ones (a packet the capture's buffer still
+ * holds; calls in flight hold the rest, see timeline.h), and possible
+ * repeats for their match.
+ */
+#define CAPTURE_GRACE_NS 100000000LL
 #define HOLD_NS 50000000LL
 /* After the last stop, keep polling without sleeping this long. */
 #define SPIN_NS 5000000LL
@@ -342,8 +346,8 @@ static int trace_loop(struct run *r, int sigfd)
             last_busy = now_real();
         struct timespec now = now_real();
         drain_timeline(r, &now);
-        /* The last packets may still be on their way: give them the window. */
-        if (done && ns_since(&ended) > WINDOW_NS)
+        /* The last packets may still be on their way: give them the grace. */
+        if (done && ns_since(&ended) > CAPTURE_GRACE_NS)
             return interrupted;
         if (packets == -2) {
             fprintf(stderr, PROG ": capture failed: %s\n", capture_error(r->cap));
@@ -551,7 +555,7 @@ int main(int argc, char **argv)
     r->tcp = tcp_table_new();
     r->owners = owners_new();
     r->sockets = sockets_new();
-    r->timeline = timeline_new(WINDOW_NS, HOLD_NS);
+    r->timeline = timeline_new(CAPTURE_GRACE_NS, HOLD_NS);
     if (!r->tcp || !r->owners || !r->sockets || !r->timeline)
         die("cannot start the run");
     tcp_on_done(r->tcp, annotate_connection, r);

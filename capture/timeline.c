@@ -1,6 +1,7 @@
 /*
- * timeline: the reorder window (a min-heap on time) and the per-process
- * repeat detector in front of it.
+ * timeline: the calls in flight, the reorder heap (a min-heap on time,
+ * each event let out after a short grace) and the per-process repeat
+ * detector in front of it.
  *
  * The detector keeps, for each thread, copies of the last events it let
  * out ("recent"). A new event that equals the event p places back (for some
@@ -9,10 +10,11 @@
  * them have matched, the process is repeating, and from then on matching
  * events are only counted. An event that matches nothing lets the held ones
  * out as ordinary events, and so does time: nothing is held longer than
- * hold_ns, so that the window can still put it in order.
+ * hold_ns, so that the grace can still put it in order.
  */
 #include "timeline.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,20 +36,31 @@ struct slot {
     unsigned long seq; /* arrival order, for ties */
 };
 
+/* A followed call that entered and has not been let out: its entry, and whether it was split. */
+struct inflight {
+    struct event *entry; /* PART_ENTRY, at its entry's time */
+    int split;           /* SPLIT: its first half went out; PASSED: later events did instead */
+};
+
+enum { SPLIT = 1, PASSED = 2 };
+
 struct timeline {
-    long long window_ns, hold_ns;
+    long long grace_ns, hold_ns;
     struct slot *heap;
     size_t nheap, capheap;
     unsigned long seq;
     struct detector *dets;
     size_t ndets, capdets;
+    struct inflight *calls;
+    size_t ncalls, capcalls;
+    struct timespec out; /* the time of the last event let out */
 };
 
-struct timeline *timeline_new(long long window_ns, long long hold_ns)
+struct timeline *timeline_new(long long grace_ns, long long hold_ns)
 {
     struct timeline *tl = calloc(1, sizeof(*tl));
     if (tl) {
-        tl->window_ns = window_ns;
+        tl->grace_ns = grace_ns;
         tl->hold_ns = hold_ns;
     }
     return tl;
@@ -138,7 +151,7 @@ static struct event *recent_back(const struct detector *d, int k)
     return d->recent[i];
 }
 
-/* Let an event out into the window, and remember it as recent. */
+/* Let an event out into the heap, and remember it as recent. */
 static void let_out(struct timeline *tl, struct detector *d, struct event *ev)
 {
     struct event *copy = event_copy(ev);
@@ -163,7 +176,14 @@ static void close_repeat(struct timeline *tl, struct detector *d)
 {
     if (!d->rep)
         return;
+    /*
+     * Its line says how often, once the process did something else: if the
+     * timeline has let out later events meanwhile (a write to our output
+     * that could not wait), the count comes after them, at their time.
+     */
     d->rep->t = d->rep->u.rep.last;
+    if (ts_cmp(&d->rep->t, &tl->out) < 0)
+        d->rep->t = tl->out;
     heap_push(tl, d->rep);
     d->rep = NULL;
 }
@@ -209,6 +229,17 @@ static void start_repeat(struct timeline *tl, struct detector *d, int period)
     rep->u.rep.first = first->t;
     rep->u.rep.last = d->held[d->nheld - 1]->t;
     rep->u.rep.cycles = 1;
+    rep->u.rep.calls_return = false;
+    for (int j = 0; j < period; j++) {
+        const struct event *e = recent_back(d, period - j);
+        if (e->type == EV_SYSCALL) {
+            if (e->u.sys.err == EINTR || is_restart_code(e->u.sys.err)) {
+                rep->u.rep.calls_return = false;
+                break;
+            }
+            rep->u.rep.calls_return = true;
+        }
+    }
     for (int j = 0; j < period; j++) {
         rep->u.rep.pattern[j] = event_copy(recent_back(d, period - j));
         rep->u.rep.count[j] = 1;
@@ -278,8 +309,136 @@ static void detector_forget(struct timeline *tl, struct detector *d)
     tl->dets[i] = tl->dets[--tl->ndets];
 }
 
+/* --- calls in flight ------------------------------------------------------------ */
+
+static struct inflight *inflight_for(struct timeline *tl, pid_t tid)
+{
+    for (size_t i = 0; i < tl->ncalls; i++)
+        if (tl->calls[i].entry->tid == tid)
+            return &tl->calls[i];
+    return NULL;
+}
+
+static void inflight_drop(struct timeline *tl, struct inflight *c)
+{
+    event_free(c->entry);
+    *c = tl->calls[--tl->ncalls];
+}
+
+int timeline_enter(struct timeline *tl, struct event *entry)
+{
+    struct inflight *c = inflight_for(tl, entry->tid);
+    if (c) { /* a call whose return never came (the process went on elsewhere) */
+        event_free(c->entry);
+        *c = (struct inflight){ entry, 0 };
+        return 0;
+    }
+    if (tl->ncalls == tl->capcalls) {
+        size_t cap = tl->capcalls ? tl->capcalls * 2 : 16;
+        struct inflight *calls = realloc(tl->calls, cap * sizeof(*calls));
+        if (!calls) {
+            event_free(entry);
+            return -1;
+        }
+        tl->calls = calls;
+        tl->capcalls = cap;
+    }
+    tl->calls[tl->ncalls++] = (struct inflight){ entry, 0 };
+    return 0;
+}
+
+/* Between: later than a, earlier than b. */
+static int between(const struct timespec *t, const struct timespec *a, const struct timespec *b)
+{
+    return ts_cmp(t, a) > 0 && ts_cmp(t, b) < 0;
+}
+
+/* Does an event the timeline holds fall between a call's entry and its return? */
+static int something_between(const struct timeline *tl, const struct timespec *a,
+                             const struct timespec *b)
+{
+    for (size_t i = 0; i < tl->nheap; i++)
+        if (between(&tl->heap[i].ev->t, a, b))
+            return 1;
+    for (size_t i = 0; i < tl->ndets; i++)
+        for (int j = 0; j < tl->dets[i].nheld; j++)
+            if (between(&tl->dets[i].held[j]->t, a, b))
+                return 1;
+    return 0;
+}
+
+/* The first half of a split call: its entry, shown where it happened. */
+static struct event *first_half(const struct event *ev)
+{
+    struct event *u = event_copy(ev);
+    if (u) {
+        u->t = ev->u.sys.entered;
+        u->u.sys.part = PART_UNFINISHED;
+        u->note[0] = '\0';
+    }
+    return u;
+}
+
+/*
+ * Does the call repeat what its thread did just before (a busy loop's
+ * recv() = 0)? Such a call goes to the repeat detector whole: the count
+ * says what the loop did, and splitting it around a helper's exit would only
+ * break the count.
+ */
+static int repeats_recent(struct timeline *tl, const struct event *ev)
+{
+    struct detector *d = detector_for(tl, ev->tid, 0);
+    if (!d)
+        return 0;
+    if (d->rep && event_same_call(ev, d->rep->u.rep.pattern[d->phase]))
+        return 1;
+    for (int k = 1; k <= d->nrecent; k++)
+        if (event_same_call(ev, recent_back(d, k)))
+            return 1;
+    for (int j = 0; j < d->nheld; j++)
+        if (event_same_call(ev, d->held[j]))
+            return 1;
+    return 0;
+}
+
+/*
+ * A call returned: whole if nothing the timeline holds happened while it
+ * ran, else its first half goes in at its entry and the result becomes the
+ * second half, at its return.
+ */
+static void returned(struct timeline *tl, struct event *ev)
+{
+    struct inflight *c = inflight_for(tl, ev->tid);
+    if (!c)
+        return;
+    struct syscall_facts *f = &ev->u.sys;
+    int split = c->split == SPLIT;
+    /* Split now, its first half at its entry: unless later events went out meanwhile. */
+    f->settled = repeats_recent(tl, ev) || ts_cmp(&f->entered, &tl->out) < 0;
+    if (!split && !f->settled && something_between(tl, &f->entered, &f->returned)) {
+        struct event *u = first_half(ev);
+        if (u)
+            heap_push(tl, u);
+        split = 1;
+    }
+    /*
+     * Whole, a call is placed at its entry when it makes packets; a loop's
+     * turn whose entry later events have passed goes where it returned.
+     */
+    if (split || ts_cmp(&ev->t, &tl->out) < 0)
+        ev->t = f->returned;
+    if (split)
+        f->part = PART_RESUMED;
+    inflight_drop(tl, c);
+}
+
 int timeline_push(struct timeline *tl, struct event *ev)
 {
+    if (ev->type == EV_SYSCALL) {
+        if (ev->u.sys.part == PART_ENTRY)
+            return timeline_enter(tl, ev);
+        returned(tl, ev);
+    }
     if (ev->type != EV_SYSCALL && ev->type != EV_SIGNAL && ev->type != EV_OUTPUT &&
         ev->type != EV_EXEC && ev->type != EV_EXIT)
         return heap_push(tl, ev);
@@ -311,6 +470,102 @@ static long long ns_between(const struct timespec *later, const struct timespec 
            (later->tv_nsec - earlier->tv_nsec);
 }
 
+/*
+ * The event at the head of the heap is to go out: first, the first half of
+ * any call that entered before it and is still running (or whose result
+ * waits), which therefore it falls inside. NULL when there is none.
+ */
+/*
+ * Is the call in flight one more turn of a loop its thread is in (repeating,
+ * or calling the same on the same fd again)? Its first half is not shown
+ * while others' events go out: the loop's count says what it did, and its
+ * result, whole, goes where it returned.
+ */
+static int looping(struct timeline *tl, const struct event *entry)
+{
+    struct detector *d = detector_for(tl, entry->tid, 0);
+    if (!d)
+        return 0;
+    if (d->rep)
+        return 1;
+    for (int k = 1; k <= d->nrecent; k++) {
+        const struct event *e = recent_back(d, k);
+        if (e->type == EV_SYSCALL && e->u.sys.kind == entry->u.sys.kind &&
+            e->u.sys.fd == entry->u.sys.fd && e->u.sys.syscall == entry->u.sys.syscall)
+            return 1;
+    }
+    return 0;
+}
+
+static struct event *unfinished_before(struct timeline *tl, const struct timespec *t,
+                                       const struct event *next)
+{
+    struct inflight *first = NULL;
+    for (size_t i = 0; i < tl->ncalls; i++) {
+        struct inflight *c = &tl->calls[i];
+        if (c->split || (t && ts_cmp(&c->entry->t, t) >= 0))
+            continue;
+        /*
+         * A loop's turn shows its first half only when its process ends in
+         * it, and only if that does not send the time back.
+         */
+        if (looping(tl, c->entry) &&
+            (!next || (next->type != EV_EXIT && next->type != EV_EXEC) ||
+             next->pid != c->entry->pid || ts_cmp(&c->entry->t, &tl->out) < 0)) {
+            c->split = PASSED; /* later events go out: it can only be whole, where it returns */
+            continue;
+        }
+        if (!first || ts_cmp(&c->entry->t, &first->entry->t) < 0)
+            first = c;
+    }
+    if (!first)
+        return NULL;
+    first->split = SPLIT;
+    return first_half(first->entry);
+}
+
+/*
+ * A whole call placed at its entry (it makes packets) leaves the heap once
+ * the grace has passed: a packet the capture gave late may since have come
+ * that fell inside it. Then it is split after all: its first half goes out
+ * now, its result goes back in at its return.
+ */
+static struct event *split_late(struct timeline *tl, struct event *ev)
+{
+    if (ev->type != EV_SYSCALL || ev->u.sys.part != PART_WHOLE || ev->u.sys.settled)
+        return ev;
+    struct syscall_facts *f = &ev->u.sys;
+    if (!f->returned.tv_sec || ts_cmp(&ev->t, &f->entered) != 0 ||
+        !something_between(tl, &f->entered, &f->returned))
+        return ev;
+    struct event *u = first_half(ev);
+    if (!u)
+        return ev;
+    f->part = PART_RESUMED;
+    ev->t = f->returned;
+    heap_push(tl, ev); /* out of memory: the result is lost, the first half says the call began */
+    return u;
+}
+
+/* An event leaves the timeline: later ones must not come before it. */
+static struct event *let_go(struct timeline *tl, struct event *ev)
+{
+    if (ev && ts_cmp(&ev->t, &tl->out) > 0)
+        tl->out = ev->t;
+    return ev;
+}
+
+/* The head of the heap goes out: the calls of a process that ended or changed program are over. */
+static struct event *take_head(struct timeline *tl)
+{
+    struct event *ev = heap_pop(tl);
+    if (ev->type == EV_EXIT || ev->type == EV_EXEC)
+        for (size_t i = 0; i < tl->ncalls; i++)
+            if (tl->calls[i].entry->pid == ev->pid && ts_cmp(&tl->calls[i].entry->t, &ev->t) < 0)
+                inflight_drop(tl, &tl->calls[i--]);
+    return ev;
+}
+
 struct event *timeline_pop(struct timeline *tl, const struct timespec *now)
 {
     for (size_t i = 0; i < tl->ndets; i++) {
@@ -326,11 +581,22 @@ struct event *timeline_pop(struct timeline *tl, const struct timespec *now)
         if (d->rep && ns_between(now, &d->rep->u.rep.last) > tl->hold_ns)
             close_repeat(tl, d);
     }
-    if (tl->nheap == 0)
+    if (tl->nheap == 0) {
+        /* The end of the run: the calls that never returned, as they began. */
+        if (!now) {
+            struct event *u = unfinished_before(tl, NULL, NULL);
+            /* What is left is shown, or is a loop's turn the end cut short. */
+            for (size_t i = 0; i < tl->ncalls; i++)
+                if (tl->calls[i].split || looping(tl, tl->calls[i].entry))
+                    inflight_drop(tl, &tl->calls[i--]);
+            return let_go(tl, u);
+        }
         return NULL;
-    if (now && ns_between(now, &tl->heap[0].ev->t) < tl->window_ns)
+    }
+    if (now && ns_between(now, &tl->heap[0].ev->t) < tl->grace_ns)
         return NULL;
-    return heap_pop(tl);
+    struct event *u = unfinished_before(tl, &tl->heap[0].ev->t, tl->heap[0].ev);
+    return let_go(tl, u ? u : split_late(tl, take_head(tl)));
 }
 
 struct event *timeline_pop_until(struct timeline *tl, const struct timespec *until, pid_t tid)
@@ -342,7 +608,8 @@ struct event *timeline_pop_until(struct timeline *tl, const struct timespec *unt
             release_held(tl, &tl->dets[i]);
     if (tl->nheap == 0 || ts_cmp(&tl->heap[0].ev->t, until) > 0)
         return NULL;
-    return heap_pop(tl);
+    struct event *u = unfinished_before(tl, &tl->heap[0].ev->t, tl->heap[0].ev);
+    return let_go(tl, u ? u : split_late(tl, take_head(tl)));
 }
 
 void timeline_free(struct timeline *tl)
@@ -359,6 +626,9 @@ void timeline_free(struct timeline *tl)
     }
     for (size_t i = 0; i < tl->nheap; i++)
         event_free(tl->heap[i].ev);
+    for (size_t i = 0; i < tl->ncalls; i++)
+        event_free(tl->calls[i].entry);
+    free(tl->calls);
     free(tl->dets);
     free(tl->heap);
     free(tl);

@@ -52,9 +52,10 @@
 struct proc {
     pid_t tid, tgid;
     char comm[16];
-    int top;     /* the command's first process */
-    int execed;  /* its name is its own program's, not its parent's */
-    int in_call; /* between a followed call's entry and exit */
+    int top;           /* the command's first process */
+    int execed;        /* its name is its own program's, not its parent's */
+    int in_call;       /* between a followed call's entry and exit */
+    int exit_reported; /* its end was told at PTRACE_EVENT_EXIT */
     const struct call_def *def;
     uint64_t args[6];
     struct timespec entered;
@@ -317,6 +318,19 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
     memcpy(p->args, args, sizeof(p->args));
     p->entered = now();
     p->in_call = 1;
+    /*
+     * The timeline hears of the entry now, at its time: what happens while
+     * the call runs (the packets a connect waits for) can then be shown
+     * inside it, and nothing after its entry goes out before it.
+     */
+    struct event *ev = event_for(p, EV_SYSCALL, &p->entered);
+    if (ev) {
+        ev->u.sys = p->facts;
+        ev->u.sys.part = PART_ENTRY;
+        ev->u.sys.entered = p->entered;
+        ev->u.sys.ret = -1;
+        t->emit(ev, t->ctx);
+    }
     return 1;
 }
 
@@ -327,6 +341,9 @@ static void on_exit_call(struct tracer *t, struct proc *p, int64_t rval, int is_
     p->in_call = 0;
     calls_exit(p->def, p->tid, p->args, rval, is_error, f);
     f->duration = ts_diff(&ts, &p->entered);
+    f->part = PART_WHOLE;
+    f->entered = p->entered;
+    f->returned = ts;
 
     /*
      * The event's time: a call that makes packets (connect, send, close,
@@ -476,14 +493,16 @@ static void on_exec(struct tracer *t, struct proc *p)
     }
 }
 
-static void on_exit_status(struct tracer *t, struct proc *p, int status)
+/*
+ * A process's end, reported once: at PTRACE_EVENT_EXIT, while its files are
+ * still open (the FIN or RST its sockets' closing sends comes after), or,
+ * when that stop was missed (killed before it could stop), when it is gone.
+ */
+static void report_exit(struct tracer *t, struct proc *p, int status)
 {
-    if (p->tid == t->top) {
-        t->top_status = status;
-        t->top_done = 1;
-    }
     /* A thread's end is not the process's end: only the leader's is reported. */
-    if (p->tid == p->tgid) {
+    if (p->tid == p->tgid && !p->exit_reported) {
+        p->exit_reported = 1;
         fdcache_drop(t->fds, p->tgid);
         struct timespec ts = now();
         struct event *ev = event_for(p, EV_EXIT, &ts);
@@ -498,6 +517,15 @@ static void on_exit_status(struct tracer *t, struct proc *p, int status)
             t->emit(ev, t->ctx);
         }
     }
+}
+
+static void on_exit_status(struct tracer *t, struct proc *p, int status)
+{
+    if (p->tid == t->top) {
+        t->top_status = status;
+        t->top_done = 1;
+    }
+    report_exit(t, p, status);
     proc_remove(t, p);
 }
 
@@ -548,6 +576,12 @@ static void on_status(struct tracer *t, pid_t tid, int status)
         return;
     case PTRACE_EVENT_EXEC:
         on_exec(t, p);
+        resume(t, tid, 0);
+        return;
+    case PTRACE_EVENT_EXIT:
+        /* The status it will end with; its files are not closed yet. */
+        if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0)
+            report_exit(t, p, (int)msg);
         resume(t, tid, 0);
         return;
     case PTRACE_EVENT_STOP:
@@ -716,7 +750,7 @@ struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask,
     t->go_fd = go[1];
     long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
                    PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP |
-                   PTRACE_O_EXITKILL;
+                   PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL;
     if (ptrace(PTRACE_SEIZE, pid, 0, (void *)options) < 0) {
         int e = errno;
         snprintf(err, errlen, "cannot trace the command (ptrace: %s): %s", strerror(e),
