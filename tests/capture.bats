@@ -42,9 +42,32 @@ under_tracer() {
 }
 
 @test "capture: packets lost to a full buffer are counted, said on stderr, and the run exits 3" {
-	# A buffer of one page holds a dozen packets; eight clients at once send far more
-	# while the tracer serves their stops.
-	under_tracer -B 4 -- 8 200
+	# A buffer of one page holds a dozen packets. 64 MB sent in one call, read a
+	# megabyte a call, over a loopback cut to Ethernet's MTU, are 45,000 data
+	# segments and their ACKs in well under a second, between a few dozen stops.
+	# shellcheck disable=SC2016 # $0 is the inner shell's
+	run --separate-stderr timeout "$RUN_LIMIT" "$SIGTRACE" --netns -B 4 -o "$TRACE" -- \
+		bash -c 'ip link set lo mtu 1500 && exec python3 -c "$0"' '
+import socket, threading
+size = 64 << 20
+server = socket.socket()
+server.bind(("127.0.0.1", 0))
+server.listen(1)
+client = socket.create_connection(server.getsockname())
+conn, _ = server.accept()
+def read_all():
+    got = 0
+    while got < size:
+        data = conn.recv(1 << 20)
+        if not data:
+            break
+        got += len(data)
+reader = threading.Thread(target=read_all)
+reader.start()
+client.sendall(b"x" * size)
+client.close()
+reader.join()
+' </dev/null 3>&-
 	assert_equal "$status" 3
 	dropped=$(events '.type == "capture"' | jq .dropped)
 	received=$(events '.type == "capture"' | jq .received)
