@@ -29,6 +29,8 @@ json_packets() { grep -c '"type":"packet"' "$1" || true; }
 	for f in "$FIXTURES"/*.pcap*; do
 		name=${f##*/}
 		[[ $name == damaged-cut.pcap ]] && continue # a read error: tested below
+		# A link type sigtrace refuses (offline.bats says so): no file is written.
+		[[ $name == linktype-80211.pcap ]] && continue
 		write_pcapng "$name"
 		run tshark -r "$OUT/$name.pcapng"
 		assert_success
