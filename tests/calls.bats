@@ -21,7 +21,7 @@ teardown() { teardown_processes; }
 
 # traced_calls MODE [STATUS]: run calls MODE under the tracer, asserting the
 # tracer's exit status (the command's: 0 unless given). Its JSON is in
-# $OUT/MODE.jsonl; $TRACE has each call whole (see whole_calls).
+# $OUT/MODE.jsonl; $TRACE has each call whole (whole_calls, test_helper/trace).
 traced_calls() {
 	run --separate-stderr timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$OUT/$1.jsonl" -- "$CALLS" "$1" </dev/null 3>&-
 	assert_equal "$status" "${2:-0}"
@@ -29,27 +29,6 @@ traced_calls() {
 	whole_calls "$OUT/$1.jsonl" >"$TRACE"
 }
 
-# whole_calls FILE: FILE's events with each call split around what happened
-# meanwhile ("part": "unfinished", then "resumed") made one again, as strace
-# -f shows a call when nothing interrupts it: its text whole, its result and
-# note; placed where it began (where a call that sends made its packets), or,
-# for a call that takes what came in (recv, accept, read), where it returned.
-whole_calls() {
-	jq -sc '
-		def key: "\(.pid) \(.call)";
-		reduce .[] as $e ({open: {}, out: []};
-			if $e.type == "syscall" and $e.part == "unfinished" then
-				.open[$e | key] = (.out | length) | .out += [$e]
-			elif $e.type == "syscall" and $e.part == "resumed" and .open[$e | key] != null then
-				.open[$e | key] as $at
-				| ($e + {part: "whole", text: ((.out[$at].text | sub(" \\.\\.\\.$"; ""))
-					+ ($e.text | sub("^\\.\\.\\. [a-z0-9_]+ resumed"; "")))}) as $whole
-				| if ($e.call | test("^(recv|accept|read)")) then .out[$at] = null | .out += [$whole]
-				  else .out[$at] = $whole end
-				| del(.open[$e | key])
-			else .out += [$e] end)
-		| .out[] | select(. != null)' "$1"
-}
 
 # The calls named by the regular expression $1, "name result" a line: as
 # sigtrace saw them, and as strace saw them (from the first setsockopt on,

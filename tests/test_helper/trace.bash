@@ -57,3 +57,25 @@ in_order() {
 		at=$next
 	done
 }
+
+# whole_calls FILE: FILE's events with each call split around what happened
+# meanwhile ("part": "unfinished", then "resumed") made one again, as strace
+# -f shows a call when nothing interrupts it: its text whole, its result and
+# note; placed where it began (where a call that sends made its packets), or,
+# for a call that takes what came in (recv, accept, read), where it returned.
+whole_calls() {
+	jq -sc '
+		def key: "\(.pid) \(.call)";
+		reduce .[] as $e ({open: {}, out: []};
+			if $e.type == "syscall" and $e.part == "unfinished" then
+				.open[$e | key] = (.out | length) | .out += [$e]
+			elif $e.type == "syscall" and $e.part == "resumed" and .open[$e | key] != null then
+				.open[$e | key] as $at
+				| ($e + {part: "whole", text: ((.out[$at].text | sub(" \\.\\.\\.$"; ""))
+					+ ($e.text | sub("^\\.\\.\\. [a-z0-9_]+ resumed"; "")))}) as $whole
+				| if ($e.call | test("^(recv|accept|read)")) then .out[$at] = null | .out += [$whole]
+				  else .out[$at] = $whole end
+				| del(.open[$e | key])
+			else .out += [$e] end)
+		| .out[] | select(. != null)' "$1"
+}
