@@ -255,17 +255,13 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
     case CALL_CONNECT:
         endpoint_str(&f->addr, a, sizeof(a));
         if (f->err == 0)
-            /* The call is shown where it started, before its packets: say so. */
-            notebuf_add(
-                n,
-                "connected to %s from %s: connect() returned once the three-way handshake that "
-                "follows (SYN, SYN-ACK, ACK) was done",
-                a, endpoint_str(&f->local, b, sizeof(b)));
+            /* The note goes with the return, which is shown after the packets it waited for. */
+            notebuf_add(n,
+                        "connected to %s from %s: connect() returned once the three-way handshake "
+                        "(SYN, SYN-ACK, ACK) was done",
+                        a, endpoint_str(&f->local, b, sizeof(b)));
         else if (f->err == ECONNREFUSED)
-            notebuf_add(
-                n,
-                "refused: nothing listens at %s, so the answer to the SYN that follows was a RST",
-                a);
+            notebuf_add(n, "refused: nothing listens at %s, so the answer to its SYN was a RST", a);
         else if (f->err == EINPROGRESS)
             notebuf_add(
                 n,
