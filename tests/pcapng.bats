@@ -32,9 +32,10 @@ json_packets() { grep -c '"type":"packet"' "$1" || true; }
 		# A link type sigtrace refuses (offline.bats says so): no file is written.
 		[[ $name == linktype-80211.pcap ]] && continue
 		write_pcapng "$name"
-		run tshark -r "$OUT/$name.pcapng"
+		# One reading (tshark takes most of a second to start): it succeeds, and counts.
+		run tshark -r "$OUT/$name.pcapng" -T fields -e frame.number
 		assert_success
-		assert_equal "$(packets_in "$OUT/$name.pcapng")" "$(json_packets "$OUT/$name.jsonl")"
+		assert_equal "$(grep -c '^[0-9]' <<<"$output" || true)" "$(json_packets "$OUT/$name.jsonl")"
 	done
 }
 
@@ -101,7 +102,7 @@ json_packets() { grep -c '"type":"packet"' "$1" || true; }
 	assert_success
 	# The helpers ran, traced: the JSON has them ...
 	local name
-	for name in grep date sleep; do
+	for name in grep awk readlink; do
 		(($(jq -c "select(.type == \"exec\" and .proc == \"$name\")" "$OUT/lab-1.jsonl" | wc -l) > 0)) ||
 			fail "no exec of $name in the JSON: nothing to filter out"
 	done
@@ -109,9 +110,9 @@ json_packets() { grep -c '"type":"packet"' "$1" || true; }
 	# A frame's comments come joined by commas; each begins with who it is about.
 	tshark -r "$OUT/lab-1.pcapng" -T fields -e frame.comment >"$OUT/comments" 2>/dev/null
 	capinfos "$OUT/lab-1.pcapng" >"$OUT/capinfos"
-	run grep -E '(^|,)(grep|date|sleep)( [0-9]+)?: |SIGCHLD' "$OUT/comments"
+	run grep -E '(^|,)(grep|awk|readlink)( [0-9]+)?: |SIGCHLD' "$OUT/comments"
 	assert_failure
-	run grep -E '(^|[ :])(grep|date|sleep)( [0-9]+)?: |SIGCHLD' "$OUT/capinfos"
+	run grep -E '(^|[ :])(grep|awk|readlink)( [0-9]+)?: |SIGCHLD' "$OUT/capinfos"
 	assert_failure
 	# The file's comment stays short: the command, the verdict, the last few events.
 	run capinfos "$OUT/lab-1.pcapng"
