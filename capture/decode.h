@@ -34,6 +34,16 @@ struct tcp_seg {
     uint32_t payload_len;    /* from the IP header: the length on the wire */
     const uint8_t *payload;  /* points into the frame */
     uint32_t payload_caplen; /* how much of the payload was captured */
+    /*
+     * A segment that came through tunnels: how many (0 for none), the kind
+     * of the outermost ("GRE", "VXLAN" ...), and the addresses of the IP
+     * packet that carried it, as Zeek's tunnel_parents names the outer
+     * connection.
+     */
+    int tunnels;
+    const char *tunnel;
+    int outer_family;
+    uint8_t outer_src[16], outer_dst[16];
 };
 
 enum decode_result {
@@ -45,8 +55,11 @@ enum decode_result {
 
 /*
  * Decode one frame of the given DLT_/LINKTYPE_ value. Supported: Ethernet
- * (with 802.1Q/802.1ad tags), Linux cooked SLL and SLL2, BSD loopback
- * (NULL and LOOP), raw IP (DLT_RAW, LINKTYPE_RAW 101, IPV4 228, IPV6 229).
+ * (with 802.1Q/802.1ad tags, MPLS labels, PPPoE sessions), Linux cooked SLL
+ * and SLL2, BSD loopback (NULL and LOOP), raw IP (DLT_RAW, LINKTYPE_RAW 101,
+ * IPV4 228, IPV6 229); IPv6 extension headers; the tunnels IP in IP, GRE
+ * (and PPTP's), VXLAN, Geneve, GTP-U, Teredo and AYIYA, to a depth of 4.
+ * IP fragments are not reassembled: each is skipped, with its reason.
  * On anything but DECODE_TCP, *why (if why is not NULL) says what was wrong
  * in a few words.
  */

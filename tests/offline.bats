@@ -3,6 +3,7 @@
 # scripts/make-fixtures with dumpcap) are annotated packet by packet, and
 # each connection is summarised in Zeek's terms.
 
+bats_require_minimum_version 1.5.0
 
 setup() {
 	load 'test_helper/common'
@@ -187,6 +188,35 @@ packet_count() { grep -c '"type":"packet"' <<<"$JSON" || true; }
 connections() {
 	"$SIGTRACE" --json -r "$FIXTURES/$1" |
 		jq -r 'select(.type == "connection") | "\(.src) \(.conn_state) \(.history) \(.orig_pkts) \(.resp_pkts)"'
+}
+
+@test "offline: the same conversation behind MPLS, in PPPoE and through seven tunnels is nine orderly connections" {
+	# encapsulations.pcap: orderly.pcap nine times, client ports 40001 to 40009, in
+	# the order scripts/make-fixtures writes them; Teredo carries IPv6.
+	run connections encapsulations.pcap
+	assert_success
+	local expected="" port way
+	for port in 40001 40002 40003 40004 40005 40006 40007 40008 40009; do
+		[[ $port == 40008 ]] && way="[fd00::7f00:1]" || way=127.0.0.1
+		expected+="$way:$port SF ShADadFf 6 5"$'\n'
+	done
+	assert_equal "$output" "${expected%$'\n'}"
+	# Every frame was read: nothing skipped.
+	run "$SIGTRACE" -r "$FIXTURES/encapsulations.pcap"
+	assert_success
+	refute_output --partial 'skipped'
+}
+
+@test "offline: IPv4 fragments are skipped and counted, never read as segments" {
+	run --separate-stderr "$SIGTRACE" --json -r "$FIXTURES/fragments.pcap"
+	assert_success
+	JSON=$output
+	# orderly.pcap's 11 frames, the one with data in two fragments: 10 segments read.
+	assert_equal "$(packet_count)" 10
+	assert_equal "$(jq -r 'select(.type == "skipped") | "\(.frames) \(.reason)"' <<<"$JSON")" \
+		"2 IPv4 fragment, not reassembled"
+	run "$SIGTRACE" -r "$FIXTURES/fragments.pcap"
+	assert_output --partial 'skipped 2 frames with no TCP segment it could read: 2 IPv4 fragment, not reassembled'
 }
 
 @test "offline: data past tcp_close_delay after a RST is a new connection, however many segments come between" {

@@ -163,6 +163,70 @@ int main(void)
     tcp(&sll, TCPF_ACK, "");
     CHECK(decode(DLT_LINUX_SLL, &sll, sll.n, &seg, &why) == DECODE_TCP);
 
+    /* Behind MPLS labels (the bottom one ends the stack), in a PPPoE session */
+    struct frame mpls = { 0 };
+    ethernet(&mpls, 0x8847);
+    put(&mpls, "\0\x01\0\x40\0\x02\x01\x40", 8);
+    ipv4(&mpls, 6, 20);
+    tcp(&mpls, TCPF_SYN, "");
+    CHECK(decode(DLT_EN10MB, &mpls, mpls.n, &seg, &why) == DECODE_TCP);
+    CHECK(seg.flags == TCPF_SYN && seg.tunnels == 0);
+    CHECK(decode(DLT_EN10MB, &mpls, 14 + 6, &seg, &why) == DECODE_TRUNCATED);
+    CHECK_STR(why, "MPLS label cut by the snap length");
+    struct frame pppoe = { 0 };
+    ethernet(&pppoe, 0x8864);
+    put(&pppoe, "\x11\0\x12\x34\0\x2a", 6);
+    put16(&pppoe, 0x0021);
+    ipv4(&pppoe, 6, 20);
+    tcp(&pppoe, TCPF_ACK, "");
+    CHECK(decode(DLT_EN10MB, &pppoe, pppoe.n, &seg, &why) == DECODE_TCP);
+    pppoe.b[14 + 6 + 1] = 0x57; /* PPP says IPv6: the IPv4 header is then wrong */
+    CHECK(decode(DLT_EN10MB, &pppoe, pppoe.n, &seg, &why) == DECODE_MALFORMED);
+
+    /* Tunnels: the inner segment, and the outer addresses of the outermost tunnel */
+    struct frame gre = { 0 };
+    ethernet(&gre, 0x0800);
+    ipv4(&gre, 47, 8 + 20 + 20);
+    gre.b[14 + 12] = 192;                   /* outer source 192.0.0.1 */
+    put(&gre, "\x20\0\x08\0\0\0\0\x2a", 8); /* key present, then IPv4 */
+    ipv4(&gre, 6, 20);
+    tcp(&gre, TCPF_SYN, "");
+    CHECK(decode(DLT_EN10MB, &gre, gre.n, &seg, &why) == DECODE_TCP);
+    CHECK(seg.tunnels == 1 && !strcmp(seg.tunnel, "GRE"));
+    CHECK(seg.outer_family == AF_INET && seg.outer_src[0] == 192 && seg.src[0] == 127);
+    CHECK(decode(DLT_EN10MB, &gre, 14 + 20 + 6, &seg, &why) == DECODE_TRUNCATED);
+    CHECK_STR(why, "GRE header cut by the snap length");
+    struct frame vxlan = { 0 };
+    ethernet(&vxlan, 0x0800);
+    ipv4(&vxlan, 17, 8 + 8 + 14 + 20 + 20);
+    put(&vxlan, "\xc3\x50\x12\xb5\0\x46\0\0", 8); /* UDP to port 4789 */
+    put(&vxlan, "\x08\0\0\0\0\0\x64\0", 8);
+    ethernet(&vxlan, 0x0800);
+    ipv4(&vxlan, 6, 20);
+    tcp(&vxlan, TCPF_FIN | TCPF_ACK, "");
+    CHECK(decode(DLT_EN10MB, &vxlan, vxlan.n, &seg, &why) == DECODE_TCP);
+    CHECK(seg.flags == (TCPF_FIN | TCPF_ACK) && !strcmp(seg.tunnel, "VXLAN"));
+    vxlan.b[14 + 20 + 8] = 0; /* no I flag */
+    CHECK(decode(DLT_EN10MB, &vxlan, vxlan.n, &seg, &why) == DECODE_MALFORMED);
+    /* IP in IP in IP ...: five deep is past the limit */
+    struct frame deep = { 0 };
+    ethernet(&deep, 0x0800);
+    for (int i = 5; i >= 1; i--)
+        ipv4(&deep, 4, (uint16_t)(i * 20 + 20));
+    ipv4(&deep, 6, 20);
+    tcp(&deep, TCPF_SYN, "");
+    CHECK(decode(DLT_EN10MB, &deep, deep.n, &seg, &why) == DECODE_OTHER);
+    CHECK_STR(why, "tunnels nested too deep");
+
+    /* A fragment is never read as a segment: the first (more to come), or a later one */
+    struct frame frag = f;
+    frag.b[14 + 6] = 0x20; /* MF */
+    CHECK(decode(DLT_EN10MB, &frag, frag.n, &seg, &why) == DECODE_OTHER);
+    CHECK_STR(why, "IPv4 fragment, not reassembled");
+    frag.b[14 + 6] = 0;
+    frag.b[14 + 7] = 3; /* offset 24 bytes */
+    CHECK(decode(DLT_EN10MB, &frag, frag.n, &seg, &why) == DECODE_OTHER);
+
     /* Link types */
     CHECK(decode_linktype_supported(DLT_EN10MB));
     CHECK(decode_linktype_supported(DLT_LINUX_SLL2));
