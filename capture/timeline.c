@@ -6,7 +6,6 @@
 #include "timeline.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include "timeline_int.h"
 
