@@ -28,12 +28,7 @@
 #include "procfs.h"
 #include "trace_int.h"
 
-/* Bytes of a write searched for a marked line. */
-#define MARK_PEEK_MAX 512
-/* How far a marked line is followed to count what was cut of it. */
-#define MARK_LINE_MAX 65536
-
-static struct timespec now(void)
+struct timespec trace_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -83,8 +78,7 @@ static void proc_remove(struct tracer *t, struct proc *p)
     t->procs[i] = t->procs[--t->nprocs];
 }
 
-static struct event *event_for(const struct proc *p, enum event_type type,
-                               const struct timespec *ts)
+struct event *trace_event_for(const struct proc *p, enum event_type type, const struct timespec *ts)
 {
     struct event *ev = event_new(type);
     if (!ev)
@@ -95,98 +89,6 @@ static struct event *event_for(const struct proc *p, enum event_type type,
     ev->top = p->top;
     memcpy(ev->proc, p->comm, sizeof(ev->proc));
     return ev;
-}
-
-/* --- marked lines ------------------------------------------------------------ */
-
-/*
- * The length of the line that starts at offset start of a write of len bytes
- * at buf, read from the process in pieces, up to the newline or the write's
- * end: at most MARK_LINE_MAX bytes are read.
- */
-static size_t line_length(struct proc *p, uint64_t buf, uint64_t len, ptrdiff_t start)
-{
-    char piece[MARK_PEEK_MAX];
-    uint64_t at = (uint64_t)start, end = len < MARK_LINE_MAX ? len : MARK_LINE_MAX;
-    while (at < end) {
-        size_t want = end - at < sizeof piece ? (size_t)(end - at) : sizeof piece;
-        size_t got = calls_peek(p->tid, buf + at, piece, want);
-        char *nl = memchr(piece, '\n', got);
-        if (nl)
-            return (size_t)(at - (uint64_t)start) + (size_t)(nl - piece);
-        if (got < want)
-            break;
-        at += got;
-    }
-    return (size_t)(at - (uint64_t)start);
-}
-
-/* A write to something that is not a socket: does a line of it begin with the caller's mark? */
-static void look_for_mark(struct tracer *t, struct proc *p, uint64_t buf, uint64_t len)
-{
-    size_t marklen = t->mark ? strlen(t->mark) : 0;
-    if (!marklen || len < marklen)
-        return;
-    char text[MARK_PEEK_MAX];
-    size_t n =
-        calls_peek(p->tid, buf, text, len < sizeof(text) - 1 ? (size_t)len : sizeof(text) - 1);
-    text[n] = '\0';
-    for (char *line = text; line && *line;
-         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        if (strncmp(line, t->mark, marklen) != 0)
-            continue;
-        struct timespec ts = now();
-        struct event *ev = event_for(p, EV_VERDICT, &ts);
-        if (!ev)
-            return;
-        const char *value = line + marklen;
-        size_t vlen = strcspn(value, "\n");
-        /* A line longer than what was read or kept ends with a mark saying by how much. */
-        size_t whole =
-            value[vlen] == '\n' || n == len ? vlen : line_length(p, buf, len, value - text);
-        char mark[48] = "";
-        if (whole >= sizeof(ev->u.verdict)) {
-            snprintf(mark, sizeof mark, " ... (%zu more bytes)", whole);
-            vlen = sizeof(ev->u.verdict) - 1 - strlen(mark);
-            snprintf(mark, sizeof mark, " ... (%zu more bytes)", whole - vlen);
-        } else if (whole > vlen) {
-            snprintf(mark, sizeof mark, " ... (%zu more bytes)", whole - vlen);
-            if (vlen + strlen(mark) >= sizeof(ev->u.verdict))
-                vlen = sizeof(ev->u.verdict) - 1 - strlen(mark);
-        }
-        memcpy(ev->u.verdict, value, vlen);
-        snprintf(ev->u.verdict + vlen, sizeof(ev->u.verdict) - vlen, "%s", mark);
-        t->emit(ev, t->ctx);
-        return;
-    }
-}
-
-/*
- * A write to sigtrace's own standard output (the scenario's lines, say):
- * the process waits in this stop while the event goes out, so the caller
- * can print everything that happened before it first, and the line lands
- * in the timeline where it belongs.
- */
-static void report_output(struct tracer *t, struct proc *p, unsigned long nr, int fd,
-                          const uint64_t args[6])
-{
-    struct timespec ts = now();
-    struct event *ev = event_for(p, EV_OUTPUT, &ts);
-    if (!ev)
-        return;
-    struct output_facts *o = &ev->u.output;
-    o->fd = fd;
-    if (nr == SYS_writev) {
-        o->len = -1;
-        o->textlen = calls_peek_iov(p->tid, args[1], args[2], EVENT_OUTPUT_MAX, (uint8_t *)o->text,
-                                    EVENT_OUTPUT_MAX);
-    } else {
-        o->len = (long long)args[2];
-        o->textlen =
-            (uint32_t)calls_peek(p->tid, args[1], o->text,
-                                 args[2] < EVENT_OUTPUT_MAX ? (size_t)args[2] : EVENT_OUTPUT_MAX);
-    }
-    t->emit(ev, t->ctx);
 }
 
 /* --- system calls ------------------------------------------------------------ */
@@ -251,9 +153,9 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
             return 0;
         if (!is_socket(k)) {
             if (k == FDK_OUTPUT && (nr == SYS_write || nr == SYS_writev))
-                report_output(t, p, nr, fd, args);
+                trace_report_output(t, p, nr, fd, args);
             if (nr == SYS_write)
-                look_for_mark(t, p, args[1], args[2]);
+                trace_look_for_mark(t, p, args[1], args[2]);
             /* splice, tee: the socket may be the other end. */
             if (!def->alt_fd)
                 return 0;
@@ -271,14 +173,14 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
     calls_entry(def, p->tid, args, fd, &p->facts);
     p->def = def;
     memcpy(p->args, args, sizeof(p->args));
-    p->entered = now();
+    p->entered = trace_now();
     p->in_call = 1;
     /*
      * The timeline hears of the entry now, at its time: what happens while
      * the call runs (the packets a connect waits for) can then be shown
      * inside it, and nothing after its entry goes out before it.
      */
-    struct event *ev = event_for(p, EV_SYSCALL, &p->entered);
+    struct event *ev = trace_event_for(p, EV_SYSCALL, &p->entered);
     if (ev) {
         ev->u.sys = p->facts;
         ev->u.sys.part = PART_ENTRY;
@@ -291,7 +193,7 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
 
 static void on_exit_call(struct tracer *t, struct proc *p, int64_t rval, int is_error)
 {
-    struct timespec ts = now();
+    struct timespec ts = trace_now();
     struct syscall_facts *f = &p->facts;
     p->in_call = 0;
     calls_exit(p->def, p->tid, p->args, rval, is_error, f);
@@ -306,7 +208,7 @@ static void on_exit_call(struct tracer *t, struct proc *p, int64_t rval, int is_
      * takes what packets brought (accept, recv) is placed where it returned.
      */
     struct timespec at = (f->kind == CALL_ACCEPT || f->kind == CALL_RECV) ? ts : p->entered;
-    struct event *ev = event_for(p, EV_SYSCALL, &at);
+    struct event *ev = trace_event_for(p, EV_SYSCALL, &at);
     if (!ev)
         return;
     ev->u.sys = *f;
@@ -359,8 +261,8 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
 
 static void on_signal(struct tracer *t, struct proc *p, int sig)
 {
-    struct timespec ts = now();
-    struct event *ev = event_for(p, EV_SIGNAL, &ts);
+    struct timespec ts = trace_now();
+    struct event *ev = trace_event_for(p, EV_SIGNAL, &ts);
     if (ev) {
         struct signal_facts *s = &ev->u.sig;
         uint64_t ignored = 0, caught = 0;
@@ -430,8 +332,8 @@ static void on_exec(struct tracer *t, struct proc *p)
         snprintf(p->comm, sizeof(p->comm), "?");
     else
         procfs_script_name(p->tid, p->comm, p->comm, sizeof(p->comm));
-    struct timespec ts = now();
-    struct event *ev = event_for(p, EV_EXEC, &ts);
+    struct timespec ts = trace_now();
+    struct event *ev = trace_event_for(p, EV_EXEC, &ts);
     if (ev) {
         if (procfs_exe(p->tid, ev->u.exec.path, sizeof(ev->u.exec.path)) < 0)
             snprintf(ev->u.exec.path, sizeof(ev->u.exec.path), "?");
@@ -459,8 +361,8 @@ static void report_exit(struct tracer *t, struct proc *p, int status)
     if (p->tid == p->tgid && !p->exit_reported) {
         p->exit_reported = 1;
         fdcache_drop(t->fds, p->tgid);
-        struct timespec ts = now();
-        struct event *ev = event_for(p, EV_EXIT, &ts);
+        struct timespec ts = trace_now();
+        struct event *ev = trace_event_for(p, EV_EXIT, &ts);
         if (ev) {
             if (WIFEXITED(status)) {
                 ev->u.exit.code = WEXITSTATUS(status);

@@ -1,7 +1,8 @@
 /*
  * trace_int: the tracer's own types, shared by trace.c (the stops: calls,
- * signals, execs, exits) and trace_spawn.c (starting the command under its
- * seccomp filter, and ending it). Not for the rest of the tracer.
+ * signals, execs, exits), trace_output.c (what the traced processes write
+ * elsewhere than to sockets) and trace_spawn.c (starting the command under
+ * its seccomp filter, and ending it). Not for the rest of the tracer.
  */
 #ifndef SIGTRACE_TRACE_INT_H
 #define SIGTRACE_TRACE_INT_H
@@ -57,7 +58,21 @@ struct tracer {
  */
 struct proc *proc_add(struct tracer *t, pid_t tid, const struct proc *parent);
 
+/* trace.c: the time now, as events carry it. */
+struct timespec trace_now(void);
+
+/* trace.c: a new event of p's, of this type, at ts; NULL when out of memory. */
+struct event *trace_event_for(const struct proc *p, enum event_type type,
+                              const struct timespec *ts);
+
 /* trace.c: handle a status waitpid() gave for tid: a stop, an event, or the end. */
 void trace_on_status(struct tracer *t, pid_t tid, int status);
+
+/* trace_output.c: a write to something that is not a socket: does a line of it begin with the mark? */
+void trace_look_for_mark(struct tracer *t, struct proc *p, uint64_t buf, uint64_t len);
+
+/* trace_output.c: a write to sigtrace's own standard output, as an EV_OUTPUT event. */
+void trace_report_output(struct tracer *t, struct proc *p, unsigned long nr, int fd,
+                         const uint64_t args[6]);
 
 #endif
