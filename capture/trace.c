@@ -93,10 +93,6 @@ struct event *trace_event_for(const struct proc *p, enum event_type type, const 
 
 /* --- system calls ------------------------------------------------------------ */
 
-/*
- * At entry: note the arguments. Returns 1 if the exit must be seen too, 0 if
- * this call is not one we follow (a read or write on a file, say).
- */
 /* What fd of p is, remembered or looked up; FDK_UNKNOWN if it is not open. */
 static enum fd_kind fd_kind(struct tracer *t, const struct proc *p, int fd)
 {
