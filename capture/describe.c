@@ -21,7 +21,7 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
         PUT("... %s resumed", f->call);
         goto result;
     }
-    /* Calls that wrote out their own arguments (calls.c), as strace shows them. */
+    /* Calls that wrote out their own arguments (calls_*.c), as strace shows them. */
     enum call_kind kind = f->args[0] ? CALL_OWN_ARGS : f->kind;
     switch (kind) {
     case CALL_OWN_ARGS:

@@ -12,7 +12,7 @@
  * the element clicked, and arrow keys that step through the events.
  *
  * The events are those the ladder keeps (output.c), drawn at the end, when
- * every lifeline is known. Every string that came from a traced program or a
+ * every lifeline is known; where each goes is html_layout.c's. Every string that came from a traced program or a
  * capture goes through escape_html(): a process named "<script>" is text.
  */
 #include <errno.h>
@@ -26,37 +26,10 @@
 
 #include "describe.h"
 #include "escape.h"
+#include "html_layout.h"
 #include "output_int.h"
 
-#define LEFT 96        /* the time column */
-#define LANE_W 240     /* from one lifeline to the next */
-#define RIGHT 220      /* room for the last lifeline's labels */
-#define TOP 52         /* below the verdict banner */
-#define HEAD_H 26      /* a lifeline's name box */
-#define ROW 26         /* one event */
-#define PAUSE_MARK 0.2 /* seconds without an event that are drawn as a break, not to scale */
-#define PAUSE_H 28
-#define GAP_PX_PER_S 100.0 /* a shorter pause: this much more room a second, at most ROW */
-#define LABEL_MAX 46       /* characters of a label beside a lifeline; the rest on hover */
-
-struct lane {
-    char name[160];
-    bool server;
-    int order;
-    double end; /* where its lifeline ends: its process's exit, else the bottom */
-};
-
-struct layout {
-    struct output *o;
-    struct lane *lanes;
-    size_t nlanes;
-    int *lane_of;      /* each event's lifeline, -1 for one that spans them all */
-    double *y, *t;     /* each event's row, and its time (seconds from the first) */
-    double *pause_y;   /* where each long pause is marked */
-    double *pause_len; /* and how long it was */
-    size_t npauses;
-    double width, height;
-};
+#define LABEL_MAX 46 /* characters of a label beside a lifeline; the rest on hover */
 
 /* --- writing ----------------------------------------------------------------- */
 
@@ -98,160 +71,6 @@ static void short_text(struct out *w, const char *s, size_t max)
         memcpy(buf + n, "\u2026", 4);
     text(w, buf);
 }
-
-/* --- layout ------------------------------------------------------------------ */
-
-/*
- * When a call entered and when it returned, in seconds from the first event.
- * The event's time is its entry for a call that makes packets (connect, send,
- * close, shutdown), its return for one that takes what packets brought
- * (accept, recv); its duration gives the other end. The one place that knows.
- */
-static void call_span(const struct layout *l, size_t i, double *entry, double *ret)
-{
-    const struct syscall_facts *f = &l->o->ladder[i]->u.sys;
-    double t = l->t[i];
-    bool at_return = f->kind == CALL_ACCEPT || f->kind == CALL_RECV;
-    *entry = at_return ? t - f->duration : t;
-    *ret = at_return ? t : t + f->duration;
-}
-
-/* The lifeline named name (the first, if there is none). */
-static int lane_find(const struct layout *l, const char *name)
-{
-    for (size_t i = 0; i < l->nlanes; i++)
-        if (!strcmp(l->lanes[i].name, name))
-            return (int)i;
-    return 0;
-}
-
-/* The lifeline named name, made if new. */
-static int lane_for(struct layout *l, const char *name, bool server)
-{
-    for (size_t i = 0; i < l->nlanes; i++)
-        if (!strcmp(l->lanes[i].name, name)) {
-            l->lanes[i].server |= server;
-            return (int)i;
-        }
-    struct lane *grown = realloc(l->lanes, (l->nlanes + 1) * sizeof(*grown));
-    if (!grown)
-        return l->nlanes ? 0 : -1;
-    l->lanes = grown;
-    struct lane *ln = &l->lanes[l->nlanes];
-    memset(ln, 0, sizeof(*ln));
-    snprintf(ln->name, sizeof(ln->name), "%s", name);
-    ln->server = server;
-    return (int)l->nlanes++;
-}
-
-static const char *packet_end(const struct packet_facts *p, int to)
-{
-    if (to)
-        return p->to_label[0] ? p->to_label : p->dst;
-    return p->from_label[0] ? p->from_label : p->src;
-}
-
-/* The lifelines, in order: the clients as they came, then the servers as they came. */
-static void place_lanes(struct layout *l)
-{
-    struct output *o = l->o;
-    for (size_t i = 0; i < o->nladder; i++) {
-        const struct event *ev = o->ladder[i];
-        l->lane_of[i] = -1;
-        if (ev->type == EV_PACKET) {
-            const struct packet_facts *p = &ev->u.pkt;
-            l->lane_of[i] = lane_for(l, packet_end(p, 0), !p->from_orig);
-            lane_for(l, packet_end(p, 1), p->from_orig);
-        } else if (ev->type != EV_CONNECTION && ev->type != EV_VERDICT) {
-            l->lane_of[i] = lane_for(l, story_label(o->story, ev->pid, ev->proc),
-                                     ev->pid && story_is_server(o->story, ev->pid));
-        }
-    }
-    int next = 0;
-    for (int server = 0; server < 2; server++)
-        for (size_t k = 0; k < l->nlanes; k++)
-            if (l->lanes[k].server == server)
-                l->lanes[k].order = next++;
-    l->width = LEFT + (double)l->nlanes * LANE_W + RIGHT;
-}
-
-static double lane_x(const struct layout *l, int lane)
-{
-    return LEFT + l->lanes[lane].order * LANE_W + LANE_W / 2.0;
-}
-
-/*
- * One row an event, in order; between two events, room for the time that
- * passed (up to a row), and a marked break instead for a pause of
- * PAUSE_MARK or more: time runs downwards, but not to scale.
- */
-static void place_rows(struct layout *l)
-{
-    struct output *o = l->o;
-    double y = TOP + HEAD_H + ROW, last = 0;
-    bool started = false;
-    struct timespec t0 = { 0, 0 };
-    for (size_t i = 0; i < o->nladder; i++) {
-        const struct event *ev = o->ladder[i];
-        if (ev->type == EV_VERDICT) { /* the banner, at the top */
-            l->t[i] = last;
-            l->y[i] = 24;
-            continue;
-        }
-        bool timed = ev->type != EV_CONNECTION;
-        if (timed && !started) {
-            t0 = ev->t;
-            started = true;
-        }
-        l->t[i] = started ? ts_diff(&ev->t, &t0) : 0;
-        if (timed) {
-            double gap = l->t[i] - last;
-            if (gap >= PAUSE_MARK && i > 0) {
-                l->pause_y[l->npauses] = y - ROW / 2.0 + PAUSE_H / 2.0;
-                l->pause_len[l->npauses++] = gap;
-                y += PAUSE_H;
-            } else if (gap > 0) {
-                y += gap * GAP_PX_PER_S < ROW ? gap * GAP_PX_PER_S : ROW;
-            }
-            last = l->t[i];
-        } else {
-            l->t[i] = last;
-        }
-        l->y[i] = y;
-        y += ROW;
-        if (ev->type == EV_EXIT && l->lane_of[i] >= 0)
-            l->lanes[l->lane_of[i]].end = y - ROW / 2.0;
-    }
-    l->height = y + ROW;
-    for (size_t k = 0; k < l->nlanes; k++)
-        if (l->lanes[k].end == 0)
-            l->lanes[k].end = y;
-}
-
-/* The row of a moment: between the rows of the events around it, never across a pause's mark. */
-static double y_at(const struct layout *l, double t)
-{
-    size_t n = l->o->nladder;
-    bool before = false; /* a row came before the moment */
-    double y0 = 0, t0 = 0;
-    for (size_t j = 0; j < n; j++) {
-        if (l->o->ladder[j]->type == EV_VERDICT) /* the banner is no row */
-            continue;
-        if (l->t[j] >= t) {
-            if (!before)
-                return l->y[j];
-            double span = l->t[j] - t0, frac = span > 0 ? (t - t0) / span : 1;
-            if (l->y[j] - y0 > ROW + PAUSE_H / 2.0) /* a marked pause: stay on its near side */
-                return frac < 0.5 ? y0 + ROW / 2.0 : l->y[j] - ROW / 2.0;
-            return y0 + frac * (l->y[j] - y0);
-        }
-        before = true;
-        y0 = l->y[j];
-        t0 = l->t[j];
-    }
-    return y0;
-}
-
 /* --- drawing ------------------------------------------------------------------ */
 
 static const char STYLE[] =
@@ -315,7 +134,8 @@ static void draw_packet(struct out *w, const struct layout *l, size_t i, const c
     snprintf(pcls, sizeof(pcls), "pkt %s", cls);
     begin_event(w, l, i, pcls, who, what);
     double y = l->y[i];
-    double x1 = lane_x(l, l->lane_of[i]), x2 = lane_x(l, lane_find(l, packet_end(p, 1)));
+    double x1 = layout_lane_x(l, l->lane_of[i]),
+           x2 = layout_lane_x(l, layout_lane_find(l, layout_packet_end(p, 1)));
     if (x1 == x2)
         x2 = x1 + LANE_W / 3.0; /* both ends on one lifeline: a stub */
     double dir = x2 > x1 ? 1 : -1, tip = x2 - dir * 2;
@@ -350,13 +170,13 @@ static void draw_on_lane(struct out *w, const struct layout *l, size_t i, const 
                          const char *what)
 {
     const struct event *ev = l->o->ladder[i];
-    double x = lane_x(l, l->lane_of[i]), y = l->y[i];
+    double x = layout_lane_x(l, l->lane_of[i]), y = l->y[i];
     char cls[32];
     switch (ev->type) {
     case EV_SYSCALL: {
         double entry, ret;
-        call_span(l, i, &entry, &ret);
-        double top = y_at(l, entry), bottom = y_at(l, ret);
+        layout_call_span(l, i, &entry, &ret);
+        double top = layout_y_at(l, entry), bottom = layout_y_at(l, ret);
         if (top > y - 5)
             top = y - 5;
         if (bottom < y + 5)
@@ -416,7 +236,7 @@ static void draw_pauses(struct out *w, const struct layout *l)
         put(w, "<g class=\"pause\"><rect x=\"%d\" y=\"%.1f\" width=\"%.0f\" height=\"%d\"/>", LEFT,
             y - PAUSE_H / 2.0 + 4, l->width - LEFT, PAUSE_H - 8);
         for (size_t j = 0; j < l->nlanes; j++) {
-            double x = lane_x(l, (int)j);
+            double x = layout_lane_x(l, (int)j);
             put(w, "<path d=\"M%.1f %.1fl6 -4l-12 8l6 -4\"/>", x, y);
         }
         put(w, "<text x=\"%.1f\" y=\"%.1f\">\u2026 %.3f s pass (not to scale) \u2026</text></g>\n",
@@ -441,7 +261,7 @@ static void draw_svg(struct out *w, const struct layout *l, const char *title, b
         size_t k = 0;
         while (k < l->nlanes && l->lanes[k].order != (int)pos)
             k++;
-        double x = lane_x(l, (int)k);
+        double x = layout_lane_x(l, (int)k);
         put(w, "<line class=\"life\" x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\"/>\n", x,
             TOP + HEAD_H, x, l->lanes[k].end);
         put(w, "<g class=\"head\"><rect x=\"%.1f\" y=\"%d\" width=\"%d\" height=\"%d\" rx=\"4\"/>",
@@ -536,39 +356,11 @@ static void draw_page(struct out *w, const struct layout *l, const char *title)
 }
 
 /* --- the file ------------------------------------------------------------------ */
-
-static void layout_free(struct layout *l)
-{
-    free(l->lanes);
-    free(l->lane_of);
-    free(l->y);
-    free(l->t);
-    free(l->pause_y);
-    free(l->pause_len);
-}
-
-static int layout(struct output *o, struct layout *l)
-{
-    size_t n = o->nladder ? o->nladder : 1;
-    memset(l, 0, sizeof(*l));
-    l->o = o;
-    l->lane_of = calloc(n, sizeof(*l->lane_of));
-    l->y = calloc(n, sizeof(*l->y));
-    l->t = calloc(n, sizeof(*l->t));
-    l->pause_y = calloc(n, sizeof(*l->pause_y));
-    l->pause_len = calloc(n, sizeof(*l->pause_len));
-    if (!l->lane_of || !l->y || !l->t || !l->pause_y || !l->pause_len)
-        return -1;
-    place_lanes(l);
-    place_rows(l);
-    return 0;
-}
-
 int html_write(struct output *o, const char *path, bool page, const char *title, char *err,
                size_t len)
 {
     struct layout l;
-    if (layout(o, &l) < 0) {
+    if (layout_make(o, &l) < 0) {
         layout_free(&l);
         snprintf(err, len, "cannot write %s: out of memory", path);
         return -1;

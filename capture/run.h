@@ -10,6 +10,7 @@
 
 #include "capture.h"
 #include "event.h"
+#include "options.h"
 #include "output.h"
 #include "owners.h"
 #include "pcapng.h"
@@ -18,20 +19,10 @@
 #include "timeline.h"
 #include "trace.h"
 
-#define PROG "sigtrace"
 /* Comments kept for the next packet in the pcapng file. */
 #define PENDING_MAX 64
 /* Reasons to skip a frame, counted apart (decode.c has fewer); any more count as the last. */
 #define SKIP_REASONS_MAX 16
-
-struct options {
-    const char *iface, *filter, *port, *write_path, *read_path, *json_path;
-    const char *html_path, *svg_path; /* pictures of the story (--html, --svg) */
-    enum output_format format;
-    unsigned long buffer_kib; /* the kernel's capture buffer (-B) */
-    int netns;
-    char **command;
-};
 
 struct run {
     struct options opt;
@@ -60,8 +51,6 @@ struct run {
     unsigned long lost; /* packets the capture lost (live) */
 };
 
-/* A requested help goes to standard output and succeeds; a usage error goes to
- * standard error and exits 2. */
 /* annotate.c: where events go. */
 
 /* An event leaves the timeline: annotate what needs the others, print it, and free it. */

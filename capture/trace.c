@@ -8,77 +8,27 @@
  *   with PTRACE_CONT, so nothing stops again until the next such call.
  * A read, write or close on something that is not a socket is let go at its
  * first stop. Without the filter every system call stops twice, and the
- * same code runs on the calls we follow.
+ * same code runs on the calls we follow. Starting the command, and its
+ * seccomp filter: trace_spawn.c.
  */
 #include "trace.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/ptrace.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "calls.h"
-#include "fdcache.h"
-#include "netns.h"
 #include "procfs.h"
+#include "trace_int.h"
 
-#if defined(__x86_64__)
-#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#endif
-
-/* Bytes of a write searched for a marked line. */
-#define MARK_PEEK_MAX 512
-/* How far a marked line is followed to count what was cut of it. */
-#define MARK_LINE_MAX 65536
-
-/* One traced thread. */
-struct proc {
-    pid_t tid, tgid;
-    char comm[16];
-    int top;           /* the command's first process */
-    int execed;        /* its name is its own program's, not its parent's */
-    int in_call;       /* between a followed call's entry and exit */
-    int exit_reported; /* its end was told at PTRACE_EVENT_EXIT */
-    const struct call_def *def;
-    uint64_t args[6];
-    struct timespec entered;
-    struct syscall_facts facts; /* what the entry learned */
-};
-
-struct tracer {
-    struct proc *procs;
-    size_t nprocs, cap;
-    pid_t top;
-    int top_status, top_done;
-    int seccomp;
-    int go_fd;           /* the pipe that holds the command until trace_start */
-    int out_known;       /* sigtrace's standard output is open: */
-    dev_t out_dev;       /* what it is, to know a traced process's */
-    ino_t out_ino;       /* writes to the same place */
-    const char *mark;    /* lines that begin with it are reported (EV_VERDICT), or NULL */
-    struct fdcache *fds; /* what each process's fds are */
-    trace_emit_fn emit;
-    void *ctx;
-};
-
-static struct timespec now(void)
+struct timespec trace_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -95,7 +45,7 @@ static struct proc *proc_find(struct tracer *t, pid_t tid)
     return NULL;
 }
 
-static struct proc *proc_add(struct tracer *t, pid_t tid, const struct proc *parent)
+struct proc *proc_add(struct tracer *t, pid_t tid, const struct proc *parent)
 {
     struct proc *p = proc_find(t, tid);
     if (p)
@@ -128,8 +78,7 @@ static void proc_remove(struct tracer *t, struct proc *p)
     t->procs[i] = t->procs[--t->nprocs];
 }
 
-static struct event *event_for(const struct proc *p, enum event_type type,
-                               const struct timespec *ts)
+struct event *trace_event_for(const struct proc *p, enum event_type type, const struct timespec *ts)
 {
     struct event *ev = event_new(type);
     if (!ev)
@@ -142,104 +91,8 @@ static struct event *event_for(const struct proc *p, enum event_type type,
     return ev;
 }
 
-/* --- marked lines ------------------------------------------------------------ */
-
-/*
- * The length of the line that starts at offset start of a write of len bytes
- * at buf, read from the process in pieces, up to the newline or the write's
- * end: at most MARK_LINE_MAX bytes are read.
- */
-static size_t line_length(struct proc *p, uint64_t buf, uint64_t len, ptrdiff_t start)
-{
-    char piece[MARK_PEEK_MAX];
-    uint64_t at = (uint64_t)start, end = len < MARK_LINE_MAX ? len : MARK_LINE_MAX;
-    while (at < end) {
-        size_t want = end - at < sizeof piece ? (size_t)(end - at) : sizeof piece;
-        size_t got = calls_peek(p->tid, buf + at, piece, want);
-        char *nl = memchr(piece, '\n', got);
-        if (nl)
-            return (size_t)(at - (uint64_t)start) + (size_t)(nl - piece);
-        if (got < want)
-            break;
-        at += got;
-    }
-    return (size_t)(at - (uint64_t)start);
-}
-
-/* A write to something that is not a socket: does a line of it begin with the caller's mark? */
-static void look_for_mark(struct tracer *t, struct proc *p, uint64_t buf, uint64_t len)
-{
-    size_t marklen = t->mark ? strlen(t->mark) : 0;
-    if (!marklen || len < marklen)
-        return;
-    char text[MARK_PEEK_MAX];
-    size_t n =
-        calls_peek(p->tid, buf, text, len < sizeof(text) - 1 ? (size_t)len : sizeof(text) - 1);
-    text[n] = '\0';
-    for (char *line = text; line && *line;
-         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
-        if (strncmp(line, t->mark, marklen) != 0)
-            continue;
-        struct timespec ts = now();
-        struct event *ev = event_for(p, EV_VERDICT, &ts);
-        if (!ev)
-            return;
-        const char *value = line + marklen;
-        size_t vlen = strcspn(value, "\n");
-        /* A line longer than what was read or kept ends with a mark saying by how much. */
-        size_t whole =
-            value[vlen] == '\n' || n == len ? vlen : line_length(p, buf, len, value - text);
-        char mark[48] = "";
-        if (whole >= sizeof(ev->u.verdict)) {
-            snprintf(mark, sizeof mark, " ... (%zu more bytes)", whole);
-            vlen = sizeof(ev->u.verdict) - 1 - strlen(mark);
-            snprintf(mark, sizeof mark, " ... (%zu more bytes)", whole - vlen);
-        } else if (whole > vlen) {
-            snprintf(mark, sizeof mark, " ... (%zu more bytes)", whole - vlen);
-            if (vlen + strlen(mark) >= sizeof(ev->u.verdict))
-                vlen = sizeof(ev->u.verdict) - 1 - strlen(mark);
-        }
-        memcpy(ev->u.verdict, value, vlen);
-        snprintf(ev->u.verdict + vlen, sizeof(ev->u.verdict) - vlen, "%s", mark);
-        t->emit(ev, t->ctx);
-        return;
-    }
-}
-
-/*
- * A write to sigtrace's own standard output (the scenario's lines, say):
- * the process waits in this stop while the event goes out, so the caller
- * can print everything that happened before it first, and the line lands
- * in the timeline where it belongs.
- */
-static void report_output(struct tracer *t, struct proc *p, unsigned long nr, int fd,
-                          const uint64_t args[6])
-{
-    struct timespec ts = now();
-    struct event *ev = event_for(p, EV_OUTPUT, &ts);
-    if (!ev)
-        return;
-    struct output_facts *o = &ev->u.output;
-    o->fd = fd;
-    if (nr == SYS_writev) {
-        o->len = -1;
-        o->textlen = calls_peek_iov(p->tid, args[1], args[2], EVENT_OUTPUT_MAX, (uint8_t *)o->text,
-                                    EVENT_OUTPUT_MAX);
-    } else {
-        o->len = (long long)args[2];
-        o->textlen =
-            (uint32_t)calls_peek(p->tid, args[1], o->text,
-                                 args[2] < EVENT_OUTPUT_MAX ? (size_t)args[2] : EVENT_OUTPUT_MAX);
-    }
-    t->emit(ev, t->ctx);
-}
-
 /* --- system calls ------------------------------------------------------------ */
 
-/*
- * At entry: note the arguments. Returns 1 if the exit must be seen too, 0 if
- * this call is not one we follow (a read or write on a file, say).
- */
 /* What fd of p is, remembered or looked up; FDK_UNKNOWN if it is not open. */
 static enum fd_kind fd_kind(struct tracer *t, const struct proc *p, int fd)
 {
@@ -296,9 +149,9 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
             return 0;
         if (!is_socket(k)) {
             if (k == FDK_OUTPUT && (nr == SYS_write || nr == SYS_writev))
-                report_output(t, p, nr, fd, args);
+                trace_report_output(t, p, nr, fd, args);
             if (nr == SYS_write)
-                look_for_mark(t, p, args[1], args[2]);
+                trace_look_for_mark(t, p, args[1], args[2]);
             /* splice, tee: the socket may be the other end. */
             if (!def->alt_fd)
                 return 0;
@@ -316,14 +169,14 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
     calls_entry(def, p->tid, args, fd, &p->facts);
     p->def = def;
     memcpy(p->args, args, sizeof(p->args));
-    p->entered = now();
+    p->entered = trace_now();
     p->in_call = 1;
     /*
      * The timeline hears of the entry now, at its time: what happens while
      * the call runs (the packets a connect waits for) can then be shown
      * inside it, and nothing after its entry goes out before it.
      */
-    struct event *ev = event_for(p, EV_SYSCALL, &p->entered);
+    struct event *ev = trace_event_for(p, EV_SYSCALL, &p->entered);
     if (ev) {
         ev->u.sys = p->facts;
         ev->u.sys.part = PART_ENTRY;
@@ -336,7 +189,7 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
 
 static void on_exit_call(struct tracer *t, struct proc *p, int64_t rval, int is_error)
 {
-    struct timespec ts = now();
+    struct timespec ts = trace_now();
     struct syscall_facts *f = &p->facts;
     p->in_call = 0;
     calls_exit(p->def, p->tid, p->args, rval, is_error, f);
@@ -351,7 +204,7 @@ static void on_exit_call(struct tracer *t, struct proc *p, int64_t rval, int is_
      * takes what packets brought (accept, recv) is placed where it returned.
      */
     struct timespec at = (f->kind == CALL_ACCEPT || f->kind == CALL_RECV) ? ts : p->entered;
-    struct event *ev = event_for(p, EV_SYSCALL, &at);
+    struct event *ev = trace_event_for(p, EV_SYSCALL, &at);
     if (!ev)
         return;
     ev->u.sys = *f;
@@ -404,8 +257,8 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
 
 static void on_signal(struct tracer *t, struct proc *p, int sig)
 {
-    struct timespec ts = now();
-    struct event *ev = event_for(p, EV_SIGNAL, &ts);
+    struct timespec ts = trace_now();
+    struct event *ev = trace_event_for(p, EV_SIGNAL, &ts);
     if (ev) {
         struct signal_facts *s = &ev->u.sig;
         uint64_t ignored = 0, caught = 0;
@@ -475,8 +328,8 @@ static void on_exec(struct tracer *t, struct proc *p)
         snprintf(p->comm, sizeof(p->comm), "?");
     else
         procfs_script_name(p->tid, p->comm, p->comm, sizeof(p->comm));
-    struct timespec ts = now();
-    struct event *ev = event_for(p, EV_EXEC, &ts);
+    struct timespec ts = trace_now();
+    struct event *ev = trace_event_for(p, EV_EXEC, &ts);
     if (ev) {
         if (procfs_exe(p->tid, ev->u.exec.path, sizeof(ev->u.exec.path)) < 0)
             snprintf(ev->u.exec.path, sizeof(ev->u.exec.path), "?");
@@ -504,8 +357,8 @@ static void report_exit(struct tracer *t, struct proc *p, int status)
     if (p->tid == p->tgid && !p->exit_reported) {
         p->exit_reported = 1;
         fdcache_drop(t->fds, p->tgid);
-        struct timespec ts = now();
-        struct event *ev = event_for(p, EV_EXIT, &ts);
+        struct timespec ts = trace_now();
+        struct event *ev = trace_event_for(p, EV_EXIT, &ts);
         if (ev) {
             if (WIFEXITED(status)) {
                 ev->u.exit.code = WEXITSTATUS(status);
@@ -534,7 +387,7 @@ static int is_stop_signal(int sig)
     return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
-static void on_status(struct tracer *t, pid_t tid, int status)
+void trace_on_status(struct tracer *t, pid_t tid, int status)
 {
     struct proc *p = proc_find(t, tid);
     if (!p)
@@ -619,215 +472,7 @@ int trace_pump(struct tracer *t, int max)
             return handled ? handled : -1; /* ECHILD: nobody is left */
         }
         handled++;
-        on_status(t, tid, status);
+        trace_on_status(t, tid, status);
     }
     return handled;
-}
-
-/* --- starting the command ------------------------------------------------------ */
-
-#ifdef NATIVE_AUDIT_ARCH
-/* In the child: only the calls we follow stop the process; the rest run freely. */
-static int install_filter(void)
-{
-    struct sock_filter prog[CALLS_MAX + 5];
-    if (ncalls > CALLS_MAX) {
-        errno = E2BIG;
-        return -1;
-    }
-    size_t n = 0;
-    prog[n++] =
-        (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-    prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 0,
-                                             (uint8_t)(ncalls + 1));
-    prog[n++] =
-        (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-    for (size_t i = 0; i < ncalls; i++)
-        prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)calls[i].nr,
-                                                 (uint8_t)(ncalls - i), 0);
-    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-    prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
-    struct sock_fprog fprog = { (unsigned short)n, prog };
-    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog) == 0)
-        return 0;
-    /* Without CAP_SYS_ADMIN a filter needs no_new_privs first. */
-    if (errno != EACCES || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-        return -1;
-    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog);
-}
-#else
-static int install_filter(void)
-{
-    errno = ENOSYS;
-    return -1;
-}
-#endif
-
-void trace_free(struct tracer *t);
-
-static void child(char *const argv[], const sigset_t *mask, int sigpipe_ignored,
-                  int stdout_to_stderr, int go_fd)
-{
-    char go = 0;
-    ssize_t n;
-    /* Wait until the tracer is ready; end if it went away instead. */
-    do
-        n = read(go_fd, &go, 1);
-    while (n < 0 && errno == EINTR);
-    if (n != 1 || go != 'g')
-        _exit(127);
-    /* Under --netns, the command runs as whoever ran sigtrace, not as the namespace's root. */
-    char why[512];
-    if (netns_become_invoker(why, sizeof why) < 0) {
-        dprintf(2, "sigtrace: %s\n", why);
-        _exit(126);
-    }
-    /*
-     * With the filter in place, a close() stops us: that first stop is how
-     * the tracer learns that the filter works. Without it, the exec is the
-     * first stop. SIGPIPE is set up first, out of the timeline: the
-     * command's own disposition shows at its exec.
-     */
-    signal(SIGPIPE, sigpipe_ignored ? SIG_IGN : SIG_DFL);
-    sigprocmask(SIG_SETMASK, mask, NULL);
-    if (install_filter() == 0)
-        close(-1);
-    if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
-        dprintf(2, "sigtrace: the command's output stays on standard output: dup2: %s\n",
-                strerror(errno));
-    execvp(argv[0], argv);
-    int err = errno;
-    dprintf(2, "sigtrace: cannot run %s: %s (%s)\n", argv[0], strerror(err),
-            err == ENOENT ? "check the name, or give a path" : "check its permissions");
-    _exit(err == ENOENT ? 127 : 126);
-}
-
-struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask,
-                           int child_sigpipe_ignored, int stdout_to_stderr, const char *mark,
-                           trace_emit_fn emit, void *ctx, char *err, size_t errlen)
-{
-    struct tracer *t = calloc(1, sizeof(*t));
-    if (!t) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    t->emit = emit;
-    t->ctx = ctx;
-    t->mark = mark;
-    if (!(t->fds = fdcache_new())) {
-        snprintf(err, errlen, "out of memory");
-        free(t);
-        return NULL;
-    }
-    struct stat out;
-    if (fstat(stdout_to_stderr ? STDERR_FILENO : STDOUT_FILENO, &out) == 0) {
-        t->out_known = 1;
-        t->out_dev = out.st_dev;
-        t->out_ino = out.st_ino;
-    }
-    int go[2];
-    if (pipe2(go, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        fdcache_free(t->fds);
-        free(t);
-        return NULL;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        close(go[0]);
-        close(go[1]);
-        fdcache_free(t->fds);
-        free(t);
-        return NULL;
-    }
-    if (pid == 0) {
-        close(go[1]);
-        child(argv, child_mask, child_sigpipe_ignored, stdout_to_stderr, go[0]);
-    }
-    close(go[0]);
-    t->top = pid;
-    t->go_fd = go[1];
-    long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-                   PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP |
-                   PTRACE_O_TRACEEXIT | PTRACE_O_EXITKILL;
-    if (ptrace(PTRACE_SEIZE, pid, 0, (void *)options) < 0) {
-        int e = errno;
-        snprintf(err, errlen, "cannot trace the command (ptrace: %s): %s", strerror(e),
-                 e == EPERM ? "is sigtrace itself being traced? In a container, ptrace may need "
-                              "--cap-add=SYS_PTRACE, or kernel.yama.ptrace_scope set to 1 or less"
-                            : "this kernel may lack PTRACE_SEIZE");
-        trace_free(t);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        return NULL;
-    }
-    if (!proc_add(t, pid, NULL)) {
-        snprintf(err, errlen, "out of memory");
-        trace_free(t);
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, __WALL);
-        return NULL;
-    }
-    return t;
-}
-
-int trace_start(struct tracer *t)
-{
-    if (write(t->go_fd, "g", 1) != 1)
-        return 0; /* the command is gone: its exit will be reported */
-    close(t->go_fd);
-    t->go_fd = -1;
-    /* The first stop tells whether the filter is in place (see child()). */
-    for (;;) {
-        int status;
-        pid_t tid = waitpid(t->top, &status, __WALL);
-        if (tid < 0 && errno == EINTR)
-            continue;
-        if (tid < 0)
-            return 0;
-        if (WIFSTOPPED(status) && (unsigned)status >> 16 == PTRACE_EVENT_SECCOMP) {
-            t->seccomp = 1;
-            ptrace(PTRACE_CONT, t->top, 0, 0);
-            return 1;
-        }
-        if (WIFSTOPPED(status) && (unsigned)status >> 16 == 0 &&
-            WSTOPSIG(status) != (SIGTRAP | 0x80)) {
-            ptrace(PTRACE_CONT, t->top, 0, (void *)(long)WSTOPSIG(status)); /* a signal, early */
-            continue;
-        }
-        on_status(t, tid, status); /* the exec, or the end: no filter */
-        return 0;
-    }
-}
-
-void trace_signal_command(struct tracer *t, int sig)
-{
-    if (!t->top_done)
-        kill(t->top, sig);
-}
-
-void trace_kill_all(struct tracer *t)
-{
-    for (size_t i = 0; i < t->nprocs; i++)
-        kill(t->procs[i].tid, SIGKILL);
-}
-
-int trace_command_status(const struct tracer *t, int *status)
-{
-    if (!t->top_done)
-        return 0;
-    *status = t->top_status;
-    return 1;
-}
-
-void trace_free(struct tracer *t)
-{
-    if (!t)
-        return;
-    if (t->go_fd >= 0)
-        close(t->go_fd);
-    fdcache_free(t->fds);
-    free(t->procs);
-    free(t);
 }

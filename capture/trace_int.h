@@ -1,0 +1,78 @@
+/*
+ * trace_int: the tracer's own types, shared by trace.c (the stops: calls,
+ * signals, execs, exits), trace_output.c (what the traced processes write
+ * elsewhere than to sockets) and trace_spawn.c (starting the command under
+ * its seccomp filter, and ending it). Not for the rest of the tracer.
+ */
+#ifndef SIGTRACE_TRACE_INT_H
+#define SIGTRACE_TRACE_INT_H
+
+#include <linux/audit.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "calls.h"
+#include "fdcache.h"
+#include "trace.h"
+
+#if defined(__x86_64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/* One traced thread. */
+struct proc {
+    pid_t tid, tgid;
+    char comm[16];
+    int top;           /* the command's first process */
+    int execed;        /* its name is its own program's, not its parent's */
+    int in_call;       /* between a followed call's entry and exit */
+    int exit_reported; /* its end was told at PTRACE_EVENT_EXIT */
+    const struct call_def *def;
+    uint64_t args[6];
+    struct timespec entered;
+    struct syscall_facts facts; /* what the entry learned */
+};
+
+struct tracer {
+    struct proc *procs;
+    size_t nprocs, cap;
+    pid_t top;
+    int top_status, top_done;
+    int seccomp;
+    int go_fd;           /* the pipe that holds the command until trace_start */
+    int out_known;       /* sigtrace's standard output is open: */
+    dev_t out_dev;       /* what it is, to know a traced process's */
+    ino_t out_ino;       /* writes to the same place */
+    const char *mark;    /* lines that begin with it are reported (EV_VERDICT), or NULL */
+    struct fdcache *fds; /* what each process's fds are */
+    trace_emit_fn emit;
+    void *ctx;
+};
+
+/*
+ * trace.c: the thread tid in the table, added if new (with parent's name, if
+ * given); NULL when out of memory.
+ */
+struct proc *proc_add(struct tracer *t, pid_t tid, const struct proc *parent);
+
+/* trace.c: the time now, as events carry it. */
+struct timespec trace_now(void);
+
+/* trace.c: a new event of p's, of this type, at ts; NULL when out of memory. */
+struct event *trace_event_for(const struct proc *p, enum event_type type,
+                              const struct timespec *ts);
+
+/* trace.c: handle a status waitpid() gave for tid: a stop, an event, or the end. */
+void trace_on_status(struct tracer *t, pid_t tid, int status);
+
+/* trace_output.c: a write to something that is not a socket: does a line of it begin with the mark? */
+void trace_look_for_mark(struct tracer *t, struct proc *p, uint64_t buf, uint64_t len);
+
+/* trace_output.c: a write to sigtrace's own standard output, as an EV_OUTPUT event. */
+void trace_report_output(struct tracer *t, struct proc *p, unsigned long nr, int fd,
+                         const uint64_t args[6]);
+
+#endif
