@@ -308,6 +308,7 @@ int tcp_track(struct tcp_table *t, const struct tcp_seg *seg, const struct times
     number_segment(s, peer, seg, facts);
     account_data(t, s, peer, was_numbered, seg, facts);
     zeek_process(&c->zeek, at, seg);
+    facts->missed = c->zeek.seg_missed;
     account_segment(c, s, seg, facts->rst);
     s->pkts++;
     c->last = *ts;
@@ -366,6 +367,9 @@ void tcp_summarise(struct tcp_conn *c, struct conn_summary *out)
     out->resp_bytes = zeek_size(&c->zeek, !o);
     out->orig_pkts = orig->pkts;
     out->resp_pkts = resp->pkts;
+    out->missed_bytes = zeek_missed(&c->zeek);
+    out->orig_missed = zeek_missed_by(&c->zeek, o);
+    out->resp_missed = zeek_missed_by(&c->zeek, !o);
     out->first = c->first;
     out->last = c->last;
     side_summary(orig, resp, &out->orig_side);
