@@ -118,6 +118,8 @@ static enum seg_kind classify_segment(struct tcp_conn *c, struct tcp_side *s,
         return peer->fin_seen ? SEG_FIN_SECOND : SEG_FIN_FIRST;
     }
     if (len > 0) {
+        if (s->sent_any && !(flags & TCPF_RST) && seq_delta(seg->seq, s->snd_max) > 0)
+            f->hole = (uint32_t)seq_delta(seg->seq, s->snd_max);
         if (peer->rst_seen)
             return SEG_DATA_AFTER_PEER_RST;
         if (s->sent_any && seq_delta(seg->seq + len, s->snd_max) <= 0)

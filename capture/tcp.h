@@ -103,6 +103,8 @@ struct seg_facts {
     struct rst_cause cause; /* for reset_first (unread -1: tcp_set_cause() may tell) */
     uint64_t peer_data;     /* bytes of data the receiver sent (the highest relative end) */
     uint64_t missed; /* its ACK showed this many of the receiver's bytes were never captured */
+    uint32_t
+        hole; /* data that starts this many bytes past the highest its sender was seen to send */
 };
 
 struct tcp_table;
