@@ -131,6 +131,34 @@ packet_count() { grep -c '"type":"packet"' <<<"$JSON" || true; }
 	assert_output --partial '"history":"ShADadFR"'
 }
 
+@test "offline: data acknowledged but never captured is a content gap each way: G, g, missed_bytes" {
+	annotate gap-both.pcap
+	assert_success
+	assert_equal "$(packet_count)" 9
+	assert_output --partial '6 bytes from the client that this acknowledges never appeared in the capture'
+	assert_output --partial '6 bytes from the server that this acknowledges never appeared in the capture'
+	run connection_line
+	assert_output --partial '"conn_state":"SF","history":"ShAaGgFf"'
+	assert_output --partial '"missed_bytes":12'
+	# The close was orderly, but not before saying what the capture missed.
+	assert_output --regexp '"note":"12 bytes were never seen by the capture \(6 sent by the client, 6 by the server\).*an orderly close'
+	run "$SIGTRACE" -r "$FIXTURES/gap-both.pcap"
+	assert_success
+	assert_output --partial 'SF ShAaGgFf, 12 bytes missed'
+}
+
+@test "offline: data seen past a hole is said at once; only the hole is missed when acknowledged" {
+	annotate gap-past-hole.pcap
+	assert_success
+	assert_output --partial 'it starts 4 bytes past the last the capture showed from the client'
+	run connection_line
+	assert_output --partial '"history":"ShADaGFf"'
+	assert_output --partial '"missed_bytes":4'
+	annotate orderly.pcap
+	run connection_line
+	assert_output --partial '"missed_bytes":0'
+}
+
 @test "offline: payloads cut by the snap length still count at their wire length" {
 	annotate snaplen-68.pcap
 	assert_success
