@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "connlog.h"
 #include "capture.h"
 #include "event.h"
 #include "output.h"
@@ -27,6 +28,7 @@
 struct options {
     const char *iface, *filter, *port, *write_path, *read_path, *json_path;
     const char *html_path, *svg_path; /* pictures of the story (--html, --svg) */
+    const char *zeek_log_path;        /* Zeek's conn.log (--zeek-log) */
     enum output_format format;
     unsigned long buffer_kib; /* the kernel's capture buffer (-B) */
     int netns;
@@ -43,6 +45,7 @@ struct run {
     struct owners *owners;
     struct output *out;
     struct pcapng_writer *pcapng;
+    struct connlog *zeek_log;
     int pcapng_if;
     FILE *json;
     int linktype;

@@ -96,6 +96,7 @@ static void usage(FILE *to, int status)
         "  --ladder           a sequence (ladder) diagram: client side left, server side right\n"
         "  --html FILE        write the story as a page: a sequence diagram to click through\n"
         "  --svg FILE         write the story's sequence diagram as an SVG image\n"
+        "  --zeek-log FILE    write the TCP connections as Zeek's conn.log (TSV)\n"
         "  --netns            run COMMAND in a private network namespace (no root needed where the\n"
         "                     kernel allows unprivileged user namespaces)\n"
         "  -h, --help         this help\n"
@@ -124,7 +125,7 @@ static int same_file(const char *input, int input_is_read, const char *output)
 
 static void parse_options(int argc, char **argv, struct options *opt)
 {
-    enum { OPT_JSON = 256, OPT_LADDER, OPT_NETNS, OPT_HTML, OPT_SVG };
+    enum { OPT_JSON = 256, OPT_LADDER, OPT_NETNS, OPT_HTML, OPT_SVG, OPT_ZEEK_LOG };
     static const struct option longopts[] = {
         { "json", no_argument, NULL, OPT_JSON },
         { "ladder", no_argument, NULL, OPT_LADDER },
@@ -132,6 +133,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
         { "json-file", required_argument, NULL, 'o' },
         { "html", required_argument, NULL, OPT_HTML },
         { "svg", required_argument, NULL, OPT_SVG },
+        { "zeek-log", required_argument, NULL, OPT_ZEEK_LOG },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -172,6 +174,7 @@ static void parse_options(int argc, char **argv, struct options *opt)
         case OPT_NETNS: opt->netns = 1; break;
         case OPT_HTML: opt->html_path = optarg; break;
         case OPT_SVG: opt->svg_path = optarg; break;
+        case OPT_ZEEK_LOG: opt->zeek_log_path = optarg; break;
         case 'h': usage(stdout, 0);
         default: usage(stderr, 2);
         }
@@ -204,7 +207,8 @@ static void parse_options(int argc, char **argv, struct options *opt)
     } outputs[] = { { "-w", opt->write_path },
                     { "-o", opt->json_path },
                     { "--html", opt->html_path },
-                    { "--svg", opt->svg_path } };
+                    { "--svg", opt->svg_path },
+                    { "--zeek-log", opt->zeek_log_path } };
     for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++)
         if (opt->read_path && outputs[i].path && same_file(opt->read_path, 1, outputs[i].path)) {
             fprintf(
@@ -402,6 +406,9 @@ static void open_outputs(struct run *r)
         unlink(probe);
         output_keep_picture(r->out);
     }
+    if (r->opt.zeek_log_path &&
+        !(r->zeek_log = connlog_open(r->opt.zeek_log_path, err, sizeof err)))
+        die_hint("check the directory exists and is writable", "cannot write %s", err);
     if (r->opt.write_path) {
         char shb[1200];
         snprintf(shb, sizeof(shb), "%s",
@@ -468,6 +475,11 @@ static void finish(struct run *r)
                 PROG ": out of memory: %lu sockets' notes could not know what came before them\n",
                 sockets_lost(r->sockets));
     output_finish(r->out);
+    char err_log[4200];
+    if (r->zeek_log && connlog_close(r->zeek_log, err_log, sizeof err_log) < 0) {
+        fprintf(stderr, PROG ": %s\n", err_log);
+        r->failed = 1;
+    }
     const char *pictures[] = { r->opt.html_path, r->opt.svg_path };
     for (int i = 0; i < 2; i++) {
         char title[1200], err[4200];
