@@ -105,6 +105,8 @@ void annotate_connection(const struct conn_summary *s, void *ctx)
         notes_connection(&ev->u.conn, speech[0], speech[1], ev->note, sizeof ev->note);
     }
     owners_forget(r->owners, &s->orig_ep, &s->resp_ep);
+    if (r->zeek_log)
+        connlog_write(r->zeek_log, s);
     if (!ev)
         return;
     output_event(r->out, ev, NULL);

@@ -190,8 +190,12 @@ void describe_who_what(struct story *st, const struct event *ev, char *who, size
         escape_str(c->orig_name, orig, sizeof orig);
         escape_str(c->resp_name, resp, sizeof resp);
         snprintf(who, wlen, "connection");
-        snprintf(what, len, "%s%s%s \u2192 %s%s%s: %s %s", orig, orig[0] ? " " : "", c->orig, resp,
-                 resp[0] ? " " : "", c->resp, c->conn_state, c->history);
+        int n = snprintf(what, len, "%s%s%s \u2192 %s%s%s: %s %s", orig, orig[0] ? " " : "",
+                         c->orig, resp, resp[0] ? " " : "", c->resp, c->conn_state, c->history);
+        /* Zeek's missed_bytes, where there are any: the history's G and g say no more than "some". */
+        if (c->missed_bytes && n >= 0 && (size_t)n < len)
+            snprintf(what + n, len - (size_t)n, ", %llu byte%s missed",
+                     (unsigned long long)c->missed_bytes, c->missed_bytes == 1 ? "" : "s");
         break;
     }
     case EV_VERDICT: {

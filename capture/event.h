@@ -239,6 +239,8 @@ struct conn_summary {
     char history[32];                  /* Zeek's history letters, e.g. "ShADadFr" */
     uint64_t orig_bytes, resp_bytes;   /* payload bytes each way */
     uint64_t orig_pkts, resp_pkts;
+    uint64_t missed_bytes; /* Zeek's missed_bytes: content gaps, bytes the capture never showed */
+    uint64_t orig_missed, resp_missed; /* of them, those each side sent */
     struct timespec first, last;
     struct conn_side orig_side, resp_side;
     int first_close;      /* -1: neither side closed; 0: the originator first; 1: the responder */

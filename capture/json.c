@@ -321,6 +321,7 @@ void json_event(struct output *o, FILE *f, const struct event *ev)
         jraw(&j, ",\"orig_bytes\":%llu,\"resp_bytes\":%llu,\"orig_pkts\":%llu,\"resp_pkts\":%llu",
              (unsigned long long)c->orig_bytes, (unsigned long long)c->resp_bytes,
              (unsigned long long)c->orig_pkts, (unsigned long long)c->resp_pkts);
+        jraw(&j, ",\"missed_bytes\":%llu", (unsigned long long)c->missed_bytes);
         jtime(&j, "t_first", &c->first);
         jraw(&j, ",\"duration\":%.9f", ts_diff(&c->last, &c->first));
         jstr(&j, "note", ev->note);

@@ -258,6 +258,16 @@ void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const c
                     x);
         break;
     }
+    if (f->hole)
+        notebuf_add(&n,
+                    "; it starts %lu byte%s past the last the capture showed from %s: those were "
+                    "missed by the capture, or lost and not yet sent again",
+                    (unsigned long)f->hole, plural(f->hole), x);
+    if (f->missed)
+        notebuf_add(&n,
+                    "; %llu byte%s from %s that this acknowledges never appeared in the capture: "
+                    "the capture missed them, not %s (a content gap)",
+                    (unsigned long long)f->missed, plural(f->missed), y, x);
 }
 
 /*
@@ -292,6 +302,19 @@ void notes_connection(const struct conn_summary *s, const char *on, const char *
     struct notebuf text = notebuf_at(buf, len), *n = &text;
     const struct conn_side *o = &s->orig_side, *r = &s->resp_side;
 
+    /* Before anything the close says: what follows was seen with holes in it. */
+    if (s->missed_bytes) {
+        notebuf_add(n, "%llu byte%s %s never seen by the capture (",
+                    (unsigned long long)s->missed_bytes, plural(s->missed_bytes),
+                    s->missed_bytes == 1 ? "was" : "were");
+        if (s->orig_missed && s->resp_missed)
+            notebuf_add(n, "%llu sent by %s, %llu by %s", (unsigned long long)s->orig_missed, on,
+                        (unsigned long long)s->resp_missed, rn);
+        else
+            notebuf_add(n, "sent by %s", s->orig_missed ? on : rn);
+        notebuf_add(n, "): %s acknowledged them, so the capture missed them; ",
+                    s->orig_missed && s->resp_missed ? "their receivers" : "the receiver");
+    }
     if (summary_rst_cause(n, s, on, rn))
         return;
     if (r->rst_kind == RST_REFUSED) {

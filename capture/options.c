@@ -40,6 +40,7 @@ static void usage(FILE *to, int status)
         "  --ladder           a sequence (ladder) diagram: client side left, server side right\n"
         "  --html FILE        write the story as a page: a sequence diagram to click through\n"
         "  --svg FILE         write the story's sequence diagram as an SVG image\n"
+        "  --zeek-log FILE    write the TCP connections as Zeek's conn.log (TSV)\n"
         "  --netns            run COMMAND in a private network namespace (no root needed where the\n"
         "                     kernel allows unprivileged user namespaces)\n"
         "  -h, --help         this help\n"
@@ -68,7 +69,7 @@ static int same_file(const char *input, int input_is_read, const char *output)
 
 void options_parse(int argc, char **argv, struct options *opt)
 {
-    enum { OPT_JSON = 256, OPT_LADDER, OPT_NETNS, OPT_HTML, OPT_SVG };
+    enum { OPT_JSON = 256, OPT_LADDER, OPT_NETNS, OPT_HTML, OPT_SVG, OPT_ZEEK_LOG };
     static const struct option longopts[] = {
         { "json", no_argument, NULL, OPT_JSON },
         { "ladder", no_argument, NULL, OPT_LADDER },
@@ -76,6 +77,7 @@ void options_parse(int argc, char **argv, struct options *opt)
         { "json-file", required_argument, NULL, 'o' },
         { "html", required_argument, NULL, OPT_HTML },
         { "svg", required_argument, NULL, OPT_SVG },
+        { "zeek-log", required_argument, NULL, OPT_ZEEK_LOG },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -116,6 +118,7 @@ void options_parse(int argc, char **argv, struct options *opt)
         case OPT_NETNS: opt->netns = 1; break;
         case OPT_HTML: opt->html_path = optarg; break;
         case OPT_SVG: opt->svg_path = optarg; break;
+        case OPT_ZEEK_LOG: opt->zeek_log_path = optarg; break;
         case 'h': usage(stdout, 0);
         default: usage(stderr, 2);
         }
@@ -148,7 +151,8 @@ void options_parse(int argc, char **argv, struct options *opt)
     } outputs[] = { { "-w", opt->write_path },
                     { "-o", opt->json_path },
                     { "--html", opt->html_path },
-                    { "--svg", opt->svg_path } };
+                    { "--svg", opt->svg_path },
+                    { "--zeek-log", opt->zeek_log_path } };
     for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++)
         if (opt->read_path && outputs[i].path && same_file(opt->read_path, 1, outputs[i].path)) {
             fprintf(

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "connlog.h"
 #include "capture.h"
 #include "event.h"
 #include "options.h"
@@ -34,6 +35,7 @@ struct run {
     struct owners *owners;
     struct output *out;
     struct pcapng_writer *pcapng;
+    struct connlog *zeek_log;
     int pcapng_if;
     FILE *json;
     int linktype;

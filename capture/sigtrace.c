@@ -244,6 +244,9 @@ static void open_outputs(struct run *r)
         unlink(probe);
         output_keep_picture(r->out);
     }
+    if (r->opt.zeek_log_path &&
+        !(r->zeek_log = connlog_open(r->opt.zeek_log_path, err, sizeof err)))
+        die_hint("check the directory exists and is writable", "cannot write %s", err);
     if (r->opt.write_path) {
         char shb[1200];
         snprintf(shb, sizeof(shb), "%s",
@@ -299,6 +302,11 @@ static void finish(struct run *r)
                 PROG ": out of memory: %lu sockets' notes could not know what came before them\n",
                 sockets_lost(r->sockets));
     output_finish(r->out);
+    char err_log[4200];
+    if (r->zeek_log && connlog_close(r->zeek_log, err_log, sizeof err_log) < 0) {
+        fprintf(stderr, PROG ": %s\n", err_log);
+        r->failed = 1;
+    }
     const char *pictures[] = { r->opt.html_path, r->opt.svg_path };
     for (int i = 0; i < 2; i++) {
         char title[1200], err[4200];

@@ -118,6 +118,8 @@ static enum seg_kind classify_segment(struct tcp_conn *c, struct tcp_side *s,
         return peer->fin_seen ? SEG_FIN_SECOND : SEG_FIN_FIRST;
     }
     if (len > 0) {
+        if (s->sent_any && !(flags & TCPF_RST) && seq_delta(seg->seq, s->snd_max) > 0)
+            f->hole = (uint32_t)seq_delta(seg->seq, s->snd_max);
         if (peer->rst_seen)
             return SEG_DATA_AFTER_PEER_RST;
         if (s->sent_any && seq_delta(seg->seq + len, s->snd_max) <= 0)
@@ -308,6 +310,7 @@ int tcp_track(struct tcp_table *t, const struct tcp_seg *seg, const struct times
     number_segment(s, peer, seg, facts);
     account_data(t, s, peer, was_numbered, seg, facts);
     zeek_process(&c->zeek, at, seg);
+    facts->missed = c->zeek.seg_missed;
     account_segment(c, s, seg, facts->rst);
     s->pkts++;
     c->last = *ts;
@@ -366,6 +369,9 @@ void tcp_summarise(struct tcp_conn *c, struct conn_summary *out)
     out->resp_bytes = zeek_size(&c->zeek, !o);
     out->orig_pkts = orig->pkts;
     out->resp_pkts = resp->pkts;
+    out->missed_bytes = zeek_missed(&c->zeek);
+    out->orig_missed = zeek_missed_by(&c->zeek, o);
+    out->resp_missed = zeek_missed_by(&c->zeek, !o);
     out->first = c->first;
     out->last = c->last;
     side_summary(orig, resp, &out->orig_side);

@@ -3,7 +3,8 @@
  * connection (both directions of a 4-tuple), keeps per side what the
  * segments showed (sequence space, SYN, FIN and RST seen, bytes sent and
  * acknowledged, relative sequence numbers as Wireshark shows them), runs
- * Zeek's state machine (zeek.h) for conn_state and history, and says what
+ * Zeek's state machine (zeek.h) for conn_state, history and content gaps
+ * (missed_bytes: bytes acknowledged that the capture never showed), and says what
  * the segment is, as facts: notes.c turns them into words.
  *
  * The originator is Zeek's: the side that sent the first SYN; where the
@@ -50,7 +51,7 @@
 #define ZEEK_TCP_CONNECTION_LINGER_NS 5000000000LL    /* tcp_connection_linger: 5 secs */
 
 /*
- * Connections kept at once, at most (each some 600 bytes: about 160 MB).
+ * Connections kept at once, at most (each some 900 bytes: about 230 MB).
  * A capture whose times run backwards never lets a timer run out; this bound
  * is what keeps its memory.
  */
@@ -101,6 +102,9 @@ struct seg_facts {
                                  both sides spoke on: cause says more */
     struct rst_cause cause; /* for reset_first (unread -1: tcp_set_cause() may tell) */
     uint64_t peer_data;     /* bytes of data the receiver sent (the highest relative end) */
+    uint64_t missed; /* its ACK showed this many of the receiver's bytes were never captured */
+    uint32_t
+        hole; /* data that starts this many bytes past the highest its sender was seen to send */
 };
 
 struct tcp_table;

@@ -31,7 +31,8 @@ void zeek_init(struct zeek_conn *z)
     memset(z, 0, sizeof *z);
     for (int i = 0; i < 2; i++) {
         z->ep[i].state = z->ep[i].prev_state = ZEEK_INACTIVE;
-        z->ep[i].rxmt_thresh = z->ep[i].win0_thresh = 1;
+        z->ep[i].rxmt_thresh = z->ep[i].win0_thresh = z->ep[i].gap_thresh = 1;
+        z->ep[i].reassem_seq = z->ep[i].trim_seq = 1;
     }
     z->ep[0].is_orig = true;
 }
@@ -256,6 +257,7 @@ static void update_state(struct zeek_conn *c, struct zeek_endpoint *e, struct ze
                 if (!ack && peer->state == ZEEK_SYN_ACK_SENT && seq == (uint32_t)e->start_seq) {
                     /* SYN and SYN-ACK seen in reverse order: swap the roles. */
                     zeek_flip_roles(c);
+                    c->is_partial = false;
                     set_state(peer, ZEEK_ESTABLISHED);
                 }
                 if (peer->state == ZEEK_SYN_SENT)
@@ -274,9 +276,10 @@ static void update_state(struct zeek_conn *c, struct zeek_endpoint *e, struct ze
         if (e->state == ZEEK_INACTIVE) {
             if (!e->is_orig && len == 0 && o->state == ZEEK_SYN_SENT)
                 ; /* an ACK of the SYN before the SYN-ACK: not yet a partial connection */
-            else if (ack && peer->state == ZEEK_ESTABLISHED)
+            else if (ack && peer->state == ZEEK_ESTABLISHED) {
                 set_state(e, ZEEK_ESTABLISHED); /* the SYN was missed */
-            else
+                c->is_partial = false;
+            } else
                 set_state(e, ZEEK_PARTIAL);
         }
         break;
@@ -364,6 +367,140 @@ const char *zeek_conn_state(const struct zeek_conn *c)
     return "OTH";
 }
 
+/* --- content gaps: TCP_Reassembler, without the bytes ------------------------------- */
+
+static uint64_t rel_ack_seq(const struct zeek_endpoint *e)
+{
+    return ((uint64_t)e->ack_wraps << 32) + e->ack_seq - (uint64_t)e->start_seq;
+}
+
+static bool is_clean(const struct zeek_endpoint *e)
+{
+    return e->state == ZEEK_ESTABLISHED ||
+           (e->state == ZEEK_CLOSED && e->prev_state == ZEEK_ESTABLISHED);
+}
+
+/*
+ * TCP_Reassembler::Gap: len bytes e sent at seq were never seen. Only a
+ * connection established or closing cleanly on both sides counts them
+ * (elsewhere they arise from RSTs' numbers or unseen starts): 'G' or 'g',
+ * scaled, and conn.log's missed_bytes through content_gap.
+ */
+static void gap(struct zeek_conn *c, struct zeek_endpoint *e, uint64_t len)
+{
+    struct zeek_endpoint *peer = &c->ep[e == &c->ep[0]];
+    if (!(is_clean(e) && is_clean(peer)))
+        return;
+    hist_scaled(c, e, 'G', &e->gap_cnt, &e->gap_thresh);
+    c->missed_bytes += len;
+    c->seg_missed += len;
+    e->missed += len;
+}
+
+/* BlockInserted: the ranges that now join what was seen move reassem_seq on. */
+static void deliver(struct zeek_endpoint *e)
+{
+    size_t gone = 0;
+    while (gone < e->n_above && e->above[gone].seq <= e->reassem_seq) {
+        if (e->above[gone].upper > e->reassem_seq)
+            e->reassem_seq = e->above[gone].upper;
+        gone++;
+    }
+    memmove(e->above, e->above + gone, (e->n_above - gone) * sizeof e->above[0]);
+    e->n_above -= gone;
+}
+
+/* [seq, upper) seen: into above[], sorted, overlaps merged. */
+static void insert_range(struct zeek_endpoint *e, uint64_t seq, uint64_t upper)
+{
+    size_t i = 0;
+    while (i < e->n_above && e->above[i].upper < seq)
+        i++;
+    size_t j = i;
+    while (j < e->n_above && e->above[j].seq <= upper) {
+        if (e->above[j].seq < seq)
+            seq = e->above[j].seq;
+        if (e->above[j].upper > upper)
+            upper = e->above[j].upper;
+        j++;
+    }
+    /* above[i, j) merge into one. */
+    if (i == j) {
+        if (e->n_above == ZEEK_ABOVE_MAX) {
+            /* Full: the new range joins its neighbour (zeek.h says what that costs). */
+            if (i == e->n_above)
+                e->above[i - 1].upper = upper;
+            else
+                e->above[i].seq = seq;
+            return;
+        }
+        memmove(e->above + i + 1, e->above + i, (e->n_above - i) * sizeof e->above[0]);
+        e->n_above++;
+    } else if (j - i > 1) {
+        memmove(e->above + i + 1, e->above + j, (e->n_above - j) * sizeof e->above[0]);
+        e->n_above -= j - i - 1;
+    }
+    e->above[i].seq = seq;
+    e->above[i].upper = upper;
+}
+
+/* TCP_Reassembler::DataSent and Reassembler::NewBlock: len bytes from e at relative seq. */
+static void data_sent(struct zeek_endpoint *e, uint64_t seq, uint32_t len)
+{
+    uint64_t upper = seq + len, ack = rel_ack_seq(e);
+    if (seq < ack) {
+        if (upper <= ack)
+            return; /* seen and acknowledged before */
+        seq = ack;
+    }
+    if (upper <= e->trim_seq)
+        return;
+    if (seq < e->trim_seq)
+        seq = e->trim_seq;
+    insert_range(e, seq, upper);
+    deliver(e);
+}
+
+/* TCP_Reassembler::Undelivered: the peer acknowledged up to up_to, beyond what e was seen to send. */
+static void undelivered(struct zeek_conn *c, struct zeek_endpoint *e, uint64_t up_to)
+{
+    /*
+     * A partial connection's numbers were made up as though a SYN came
+     * first: an ACK of its first byte, or of one more (a keep-alive began
+     * it), is no gap. Zeek then leaves reassem_seq as it was.
+     */
+    if (up_to <= 2 && c->is_partial)
+        return;
+    while (e->n_above && e->above[0].seq < up_to) {
+        gap(c, e, e->above[0].seq - e->reassem_seq);
+        e->reassem_seq = e->above[0].seq;
+        deliver(e);
+    }
+    if (up_to > e->reassem_seq) {
+        gap(c, e, up_to - e->reassem_seq);
+        e->reassem_seq = up_to;
+    }
+}
+
+/* TCP_Reassembler::AckReceived: the peer acknowledged e's bytes below relative seq. */
+static void ack_received(struct zeek_conn *c, struct zeek_endpoint *e, uint64_t seq)
+{
+    if (e->fin_cnt > 0 && seq >= e->fin_seq)
+        seq = e->fin_seq - 1; /* a FIN is no byte of data */
+    if (seq <= e->trim_seq)
+        return;
+    if (seq > e->reassem_seq)
+        undelivered(c, e, seq);
+    /* DataBlockList::Trim: what lies below seq is done with. */
+    if (e->n_above && e->above[0].seq == e->reassem_seq)
+        deliver(e);
+    e->trim_seq = seq;
+}
+
+uint64_t zeek_missed(const struct zeek_conn *z) { return z->missed_bytes; }
+
+uint64_t zeek_missed_by(const struct zeek_conn *z, int side) { return z->ep[side].missed; }
+
 void zeek_process(struct zeek_conn *c, int side, const struct tcp_seg *seg)
 {
     struct zeek_endpoint *e = &c->ep[side], *peer = &c->ep[!side];
@@ -374,8 +511,17 @@ void zeek_process(struct zeek_conn *c, int side, const struct tcp_seg *seg)
         seg_len -= len; /* a RST's data is not part of the stream */
     uint32_t past = seg->seq + seg_len;
 
+    c->seg_missed = 0;
+
+    /* SetPartialStatus: a side's first segment without SYN (the originator's: or with ACK). */
+    if (e->is_orig && !e->first_seen)
+        c->is_partial = !(flags & TCPF_SYN) || (flags & TCPF_ACK);
+    else if (!e->is_orig && !e->first_seen && !c->is_partial)
+        c->is_partial = !(flags & TCPF_SYN);
+
     init_endpoint(e, flags, seg->seq, past);
-    uint64_t rel_seq = relative_seq(e, seg->seq, e->last_seq, e->seq_wraps, NULL);
+    int seq_underflow = 0;
+    uint64_t rel_seq = relative_seq(e, seg->seq, e->last_seq, e->seq_wraps, &seq_underflow);
     update_history(c, e, flags, rel_seq, len);
 
     /* A zero window matters unless it comes with or after a RST, or after the peer's FIN. */
@@ -383,16 +529,22 @@ void zeek_process(struct zeek_conn *c, int side, const struct tcp_seg *seg)
         e->state != ZEEK_RESET)
         hist_scaled(c, e, 'W', &e->win0_cnt, &e->win0_thresh);
 
-    if (flags & TCPF_FIN)
+    if (flags & TCPF_FIN) {
         e->fin_cnt++;
+        e->fin_seq = rel_seq + seg_len;
+    }
 
+    uint64_t rel_ack = 0;
     if (flags & TCPF_ACK) {
         if (peer->state == ZEEK_INACTIVE) {
+            rel_ack = 1;
             init_seqs(peer, (uint32_t)(seg->ack - 1), seg->ack - 1, seg->ack - 1);
         } else {
             int underflow = 0;
-            relative_seq(peer, seg->ack, peer->ack_seq, peer->ack_wraps, &underflow);
-            if (!underflow && !(flags & TCPF_RST)) {
+            rel_ack = relative_seq(peer, seg->ack, peer->ack_seq, peer->ack_wraps, &underflow);
+            if (underflow) {
+                rel_ack = 0;
+            } else if (!(flags & TCPF_RST)) {
                 int32_t d = seq_delta(seg->ack, peer->ack_seq);
                 if (!(seg->ack == 0 && d > TOO_LARGE_SEQ_DELTA) && d > 0)
                     update_ack(peer, seg->ack);
@@ -404,6 +556,14 @@ void zeek_process(struct zeek_conn *c, int side, const struct tcp_seg *seg)
 
     int do_close;
     update_state(c, e, peer, seg->seq, len, flags, &do_close);
+    /* After the state machine, so that a gap an ACK reveals in a FIN or RST is told apart. */
+    if (flags & TCPF_ACK)
+        ack_received(c, peer, rel_ack);
+    /* Data goes to reassembly when all of it was captured (else Zeek: truncated_tcp_payload). */
+    if (len > 0 && seg->payload_caplen >= len && !(flags & TCPF_RST) && !seq_underflow)
+        data_sent(e, (flags & TCPF_SYN) ? rel_seq + 1 : rel_seq, len);
+    e->first_seen = true;
+
     c->close_done = c->close_half = false;
     if (do_close && !e->did_close) {
         /*

@@ -32,6 +32,14 @@ enum zeek_state {
     ZEEK_RESET,
 };
 
+/*
+ * Ranges of data seen beyond a hole, kept per side. With more holes open
+ * at once than this (each waits for an ACK to pass it), a new range joins
+ * its neighbour and the bytes between are taken as seen: missed_bytes then
+ * counts too few, never too many.
+ */
+#define ZEEK_ABOVE_MAX 4
+
 /* TCP_Endpoint: one side's state and sequence space. */
 struct zeek_endpoint {
     bool is_orig;
@@ -41,7 +49,23 @@ struct zeek_endpoint {
     int fin_cnt;
     bool did_close;
     uint64_t hist_last_syn, hist_last_fin, hist_last_rst;
-    uint32_t rxmt_cnt, rxmt_thresh, win0_cnt, win0_thresh;
+    uint32_t rxmt_cnt, rxmt_thresh, win0_cnt, win0_thresh, gap_cnt, gap_thresh;
+    uint64_t fin_seq; /* FIN_seq: relative, one past the FIN */
+    bool first_seen;  /* SetFirstPacketSeen: a segment came from it */
+    uint64_t missed;  /* its bytes counted in missed_bytes */
+
+    /*
+     * TCP_Reassembler's view of the bytes it sent, in relative numbers (1:
+     * its first byte of data): everything below reassem_seq was seen or
+     * given up as a gap, nothing below trim_seq matters any more, and
+     * above[] holds the ranges seen beyond a hole, lowest first. Only where
+     * the bytes are is kept, never the bytes.
+     */
+    uint64_t reassem_seq, trim_seq;
+    struct zeek_range {
+        uint64_t seq, upper;
+    } above[ZEEK_ABOVE_MAX];
+    size_t n_above;
 };
 
 #define ZEEK_HISTORY_MAX 32
@@ -51,9 +75,12 @@ struct zeek_conn {
     uint32_t hist_seen;
     char history[ZEEK_HISTORY_MAX];
     size_t hist_len;
-    bool ended;      /* a RST, or both sides closed: what Zeek would time out soon */
-    bool close_done; /* the last segment completed the close: tcp_close_delay starts */
-    bool close_half; /* the last segment closed one side only: ExpireTimer starts */
+    bool ended;            /* a RST, or both sides closed: what Zeek would time out soon */
+    bool close_done;       /* the last segment completed the close: tcp_close_delay starts */
+    bool close_half;       /* the last segment closed one side only: ExpireTimer starts */
+    bool is_partial;       /* TCPSessionAdapter's is_partial: its start was not seen */
+    uint64_t missed_bytes; /* conn.log's missed_bytes: the content gaps' lengths */
+    uint64_t seg_missed;   /* of them, those the last segment revealed */
 };
 
 /* A connection whose first segment came from ep[0], the originator. */
@@ -62,7 +89,12 @@ void zeek_init(struct zeek_conn *z);
 /* TCPSessionAdapter::FlipRoles: swap originator and responder; '^' in the history. */
 void zeek_flip_roles(struct zeek_conn *z);
 
-/* TCPSessionAdapter::Process, less what only reassembly needs: a segment from ep[side]. */
+/*
+ * TCPSessionAdapter::Process: a segment from ep[side]. Of reassembly only
+ * what finds content gaps is kept (TCP_Reassembler's DataSent, AckReceived,
+ * Undelivered and Gap), as with Zeek's defaults, where every TCP connection
+ * is reassembled and report_gaps_for_partial is F.
+ */
 void zeek_process(struct zeek_conn *z, int side, const struct tcp_seg *seg);
 
 /* TCPSessionAdapter::IsReuse: does this SYN on the same ports begin a new connection? */
@@ -73,6 +105,11 @@ const char *zeek_conn_state(const struct zeek_conn *z);
 
 /* TCP_Endpoint::Size(): the bytes ep[side] sent, from its sequence numbers. */
 uint64_t zeek_size(const struct zeek_conn *z, int side);
+
+/* conn.log's missed_bytes: bytes acknowledged (or seen past) that the capture never showed. */
+uint64_t zeek_missed(const struct zeek_conn *z);
+/* Of them, those ep[side] sent. */
+uint64_t zeek_missed_by(const struct zeek_conn *z, int side);
 
 /* Which of ep[] is the originator. */
 int zeek_orig(const struct zeek_conn *z);

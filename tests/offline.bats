@@ -132,6 +132,82 @@ packet_count() { grep -c '"type":"packet"' <<<"$JSON" || true; }
 	assert_output --partial '"history":"ShADadFR"'
 }
 
+@test "offline: data acknowledged but never captured is a content gap each way: G, g, missed_bytes" {
+	annotate gap-both.pcap
+	assert_success
+	assert_equal "$(packet_count)" 9
+	assert_output --partial '6 bytes from the client that this acknowledges never appeared in the capture'
+	assert_output --partial '6 bytes from the server that this acknowledges never appeared in the capture'
+	run connection_line
+	assert_output --partial '"conn_state":"SF","history":"ShAaGgFf"'
+	assert_output --partial '"missed_bytes":12'
+	# The close was orderly, but not before saying what the capture missed.
+	assert_output --regexp '"note":"12 bytes were never seen by the capture \(6 sent by the client, 6 by the server\).*an orderly close'
+	run "$SIGTRACE" -r "$FIXTURES/gap-both.pcap"
+	assert_success
+	assert_output --partial 'SF ShAaGgFf, 12 bytes missed'
+}
+
+@test "offline: data seen past a hole is said at once; only the hole is missed when acknowledged" {
+	annotate gap-past-hole.pcap
+	assert_success
+	assert_output --partial 'it starts 4 bytes past the last the capture showed from the client'
+	run connection_line
+	assert_output --partial '"history":"ShADaGFf"'
+	assert_output --partial '"missed_bytes":4'
+	annotate orderly.pcap
+	run connection_line
+	assert_output --partial '"missed_bytes":0'
+}
+
+# zeek_columns LOG: conn_state, history and missed_bytes of each line of
+# a conn.log, found by the names its #fields line gives them (as zeek-cut does).
+zeek_columns() {
+	awk -F'\t' '
+		$1 == "#fields" { for (i = 2; i <= NF; i++) col[$i] = i - 1; next }
+		/^#/ { next }
+		{ print $col["conn_state"], $col["history"], $col["missed_bytes"] }
+	' "$1"
+}
+
+# text_summaries FIXTURE: the same three from the text timeline's summary lines.
+text_summaries() {
+	"$SIGTRACE" -r "$FIXTURES/$1" | sed -nE \
+		's/^ +connection +.*: ([A-Z0-9]+) ([^ ,]*)(, ([0-9]+) bytes? missed)?  .*/\1 \2 \4/p' |
+		awk '{ print $1, $2, ($3 == "" ? 0 : $3) }'
+}
+
+@test "offline: --zeek-log writes conn.log whose states, histories and missed bytes are the timeline's" {
+	local log=$BATS_TEST_TMPDIR/conn.log fixture
+	for fixture in orderly.pcap gap-both.pcap gap-past-hole.pcap write-after-close.pcap \
+		expiry-idle.pcap refused.pcap; do
+		run "$SIGTRACE" -r "$FIXTURES/$fixture" --zeek-log "$log"
+		assert_success
+		run head -n 8 "$log"
+		assert_line --index 0 '#separator \x09'
+		assert_line --index 4 "#path	conn"
+		assert_line --index 7 --regexp '^#types	time	string	addr	port	addr	port	enum	'
+		run tail -n 1 "$log"
+		assert_output --regexp '^#close	'
+		[[ -n $(zeek_columns "$log") ]] || fail "$fixture: no connection in $log"
+		assert_equal "$(zeek_columns "$log")" "$(text_summaries "$fixture")"
+	done
+	run zeek_columns "$log"
+	assert_output 'REJ Sr 0'
+	"$SIGTRACE" -r "$FIXTURES/gap-both.pcap" --zeek-log "$log" >/dev/null
+	run zeek_columns "$log"
+	assert_output 'SF ShAaGgFf 12'
+	assert_equal "$(find "$BATS_TEST_TMPDIR" -name 'conn.log.*' | wc -l)" 0
+}
+
+@test "offline: --zeek-log to a directory that does not exist is refused before reading" {
+	run "$SIGTRACE" -r "$FIXTURES/orderly.pcap" --zeek-log "$BATS_TEST_TMPDIR/no/such/conn.log"
+	assert_failure
+	assert_output --partial "cannot write $BATS_TEST_TMPDIR/no/such/conn.log"
+	assert_output --partial 'check the directory exists and is writable'
+	refute_output --partial 'asks to connect'
+}
+
 @test "offline: payloads cut by the snap length still count at their wire length" {
 	annotate snaplen-68.pcap
 	assert_success

@@ -27,8 +27,9 @@ static void collect(const struct conn_summary *s, void *ctx)
     r->summaries++;
 }
 
-/* One segment from side `from`, 1 ms after the last; data of len bytes. What it is. */
-static struct seg_facts seg(struct run *r, int from, uint8_t flags, uint32_t len)
+/* One segment from side `from`, 1 ms after the last; data of len bytes, caplen of them captured. */
+static struct seg_facts seg_cut(struct run *r, int from, uint8_t flags, uint32_t len,
+                                uint32_t caplen)
 {
     static const uint8_t payload[64];
     struct tcp_seg s = { .family = AF_INET, .flags = flags, .window = 65535 };
@@ -40,7 +41,8 @@ static struct seg_facts seg(struct run *r, int from, uint8_t flags, uint32_t len
     s.seq = r->next_seq[from];
     s.ack = (flags & TCPF_ACK) ? r->next_seq[!from] : 0;
     s.payload = payload;
-    s.payload_len = s.payload_caplen = len;
+    s.payload_len = len;
+    s.payload_caplen = caplen;
     r->next_seq[from] += len + ((flags & (TCPF_SYN | TCPF_FIN)) ? 1 : 0);
     r->now.tv_nsec += 1000000;
     struct seg_facts f;
@@ -48,6 +50,15 @@ static struct seg_facts seg(struct run *r, int from, uint8_t flags, uint32_t len
     CHECK(f.from_orig == (from == C));
     return f;
 }
+
+/* One segment from side `from`, 1 ms after the last; data of len bytes. What it is. */
+static struct seg_facts seg(struct run *r, int from, uint8_t flags, uint32_t len)
+{
+    return seg_cut(r, from, flags, len, len);
+}
+
+/* A segment of len bytes that `from` sent and the capture never saw. */
+static void lost(struct run *r, int from, uint32_t len) { r->next_seq[from] += len; }
 
 static void start(struct run *r)
 {
@@ -162,6 +173,95 @@ int main(void)
     CHECK(s->resp_side.reset_first && !s->orig_side.reset_first);
     CHECK_STR(s->conn_state, "RSTR");
     CHECK_STR(s->history, "ShADar");
+
+    /*
+     * Content gaps (Zeek's TCP_Reassembler): a receiver acknowledges bytes
+     * the capture never showed. The originator's missing data is 'G', the
+     * responder's 'g'; both count in missed_bytes.
+     */
+    start(&r);
+    handshake(&r);
+    lost(&r, C, 6);
+    seg(&r, S, TCPF_ACK, 0);
+    lost(&r, S, 5);
+    seg(&r, C, TCPF_ACK, 0);
+    seg(&r, C, TCPF_FIN | TCPF_ACK, 0);
+    seg(&r, S, TCPF_FIN | TCPF_ACK, 0);
+    seg(&r, C, TCPF_ACK, 0);
+    s = finish(&r);
+    CHECK_STR(s->conn_state, "SF");
+    CHECK_STR(s->history, "ShAaGgFf");
+    CHECK(s->missed_bytes == 11 && s->orig_missed == 6 && s->resp_missed == 5);
+    CHECK(s->orig_bytes == 6 && s->resp_bytes == 5); /* from the sequence numbers, as Zeek */
+
+    /* Data seen past a hole: only the hole is missed, once an ACK passes it. */
+    start(&r);
+    handshake(&r);
+    lost(&r, C, 3);
+    seg(&r, C, TCPF_PSH | TCPF_ACK, 4);
+    f = seg(&r, S, TCPF_ACK, 0);
+    CHECK(f.missed == 3);
+    s = finish(&r);
+    CHECK_STR(s->history, "ShADaG");
+    CHECK(s->missed_bytes == 3);
+
+    /* Nothing missed: no gap, and an ACK of a FIN is no byte of data. */
+    start(&r);
+    handshake(&r);
+    seg(&r, C, TCPF_PSH | TCPF_ACK, 6);
+    seg(&r, C, TCPF_FIN | TCPF_ACK, 0);
+    CHECK(seg(&r, S, TCPF_ACK, 0).missed == 0);
+    s = finish(&r);
+    CHECK(s->missed_bytes == 0);
+
+    /* A payload cut by the snap length was not seen either (Zeek: truncated_tcp_payload). */
+    start(&r);
+    handshake(&r);
+    seg_cut(&r, C, TCPF_PSH | TCPF_ACK, 10, 2);
+    seg(&r, S, TCPF_ACK, 0);
+    s = finish(&r);
+    CHECK_STR(s->history, "ShADaG");
+    CHECK(s->missed_bytes == 10);
+
+    /* A gap revealed by a RST's ACK is not counted: the connection is not cleanly established. */
+    start(&r);
+    handshake(&r);
+    lost(&r, C, 6);
+    seg(&r, S, TCPF_RST | TCPF_ACK, 0);
+    s = finish(&r);
+    CHECK_STR(s->history, "ShAr");
+    CHECK(s->missed_bytes == 0);
+
+    /* Begun mid-connection (partial): Zeek counts no gap there. */
+    start(&r);
+    seg(&r, C, TCPF_PSH | TCPF_ACK, 4);
+    lost(&r, C, 4);
+    seg(&r, S, TCPF_ACK, 0);
+    s = finish(&r);
+    CHECK_STR(s->history, "Da");
+    CHECK(s->missed_bytes == 0);
+
+    /* The letter again at the 10th gap (Zeek's ScaledHistoryEntry), not between. */
+    start(&r);
+    handshake(&r);
+    for (int i = 0; i < 10; i++) {
+        lost(&r, C, 1);
+        seg(&r, S, TCPF_ACK, 0);
+    }
+    s = finish(&r);
+    CHECK_STR(s->history, "ShAaGG");
+    CHECK(s->missed_bytes == 10);
+
+    /* Many holes open at once: past ZEEK_ABOVE_MAX, bytes between are taken as seen, never more. */
+    start(&r);
+    handshake(&r);
+    for (int i = 0; i < 40; i++) {
+        lost(&r, C, 1);
+        seg(&r, C, TCPF_PSH | TCPF_ACK, 1);
+    }
+    seg(&r, S, TCPF_ACK, 0);
+    s = finish(&r);
+    CHECK(s->missed_bytes > 0 && s->missed_bytes <= 40);
 
     /* Forgetting: an ended connection is summarised once tcp_close_delay has passed */
     start(&r);
