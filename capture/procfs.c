@@ -210,6 +210,15 @@ pid_t procfs_tgid(pid_t tid)
     return tgid ? (pid_t)strtol(tgid + 6, NULL, 10) : -1;
 }
 
+pid_t procfs_ppid(pid_t tid)
+{
+    char buf[4096];
+    if (read_small(tid, "status", buf, sizeof(buf)) <= 0)
+        return -1;
+    const char *ppid = strstr(buf, "\nPPid:");
+    return ppid ? (pid_t)strtol(ppid + 6, NULL, 10) : -1;
+}
+
 pid_t procfs_ns_tgid(pid_t tid)
 {
     char buf[4096];

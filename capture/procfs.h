@@ -48,6 +48,8 @@ int procfs_signal_blocked(pid_t tid, uint64_t *blocked);
 
 /* The thread group (process) id of tid, or -1. */
 pid_t procfs_tgid(pid_t tid);
+/* The process that started tid's process (its parent, as the kernel has it now), or -1. */
+pid_t procfs_ppid(pid_t tid);
 /* The same, as tid's own PID namespace numbers it (the last of NStgid), or -1. */
 pid_t procfs_ns_tgid(pid_t tid);
 

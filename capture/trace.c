@@ -64,6 +64,19 @@ struct proc *proc_add(struct tracer *t, pid_t tid, const struct proc *parent)
     p->tgid = procfs_tgid(tid);
     if (p->tgid <= 0)
         p->tgid = tid;
+    /*
+     * A new thread or child whose first stop comes before its parent's
+     * fork or clone event: the thread's process, or the parent, if traced,
+     * gives the name, as the event would (it has run no program of its own).
+     */
+    if (!parent && tid != t->top) {
+        pid_t from = p->tgid != tid ? p->tgid : procfs_ppid(tid);
+        for (size_t i = 0; from > 0 && i + 1 < t->nprocs; i++)
+            if (t->procs[i].tid == from) {
+                parent = &t->procs[i];
+                break;
+            }
+    }
     if (parent)
         memcpy(p->comm, parent->comm, sizeof(p->comm));
     else if (procfs_comm(tid, p->comm, sizeof(p->comm)) < 0)
