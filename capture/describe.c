@@ -194,8 +194,12 @@ void describe_who_what(struct story *st, const struct event *ev, char *who, size
                          c->orig, resp, resp[0] ? " " : "", c->resp, c->conn_state, c->history);
         /* Zeek's missed_bytes, where there are any: the history's G and g say no more than "some". */
         if (c->missed_bytes && n >= 0 && (size_t)n < len)
-            snprintf(what + n, len - (size_t)n, ", %llu byte%s missed",
-                     (unsigned long long)c->missed_bytes, c->missed_bytes == 1 ? "" : "s");
+            n += snprintf(what + n, len - (size_t)n, ", %llu byte%s missed",
+                          (unsigned long long)c->missed_bytes, c->missed_bytes == 1 ? "" : "s");
+        /* What Zeek's tunnel_parents points at: the tunnel's outer ends. */
+        if (c->tunnel && n >= 0 && (size_t)n < len)
+            snprintf(what + n, len - (size_t)n, ", through %s (%s \u2192 %s)", c->tunnel,
+                     c->tunnel_src, c->tunnel_dst);
         break;
     }
     case EV_VERDICT: {

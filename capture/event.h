@@ -241,6 +241,9 @@ struct conn_summary {
     uint64_t orig_pkts, resp_pkts;
     uint64_t missed_bytes; /* Zeek's missed_bytes: content gaps, bytes the capture never showed */
     uint64_t orig_missed, resp_missed; /* of them, those each side sent */
+    /* The outermost tunnel it came through ("GRE", "VXLAN" ...) and its ends, or NULL. */
+    const char *tunnel;
+    char tunnel_src[48], tunnel_dst[48];
     struct timespec first, last;
     struct conn_side orig_side, resp_side;
     int first_close;      /* -1: neither side closed; 0: the originator first; 1: the responder */

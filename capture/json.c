@@ -322,6 +322,11 @@ void json_event(struct output *o, FILE *f, const struct event *ev)
              (unsigned long long)c->orig_bytes, (unsigned long long)c->resp_bytes,
              (unsigned long long)c->orig_pkts, (unsigned long long)c->resp_pkts);
         jraw(&j, ",\"missed_bytes\":%llu", (unsigned long long)c->missed_bytes);
+        if (c->tunnel) {
+            jstr(&j, "tunnel", c->tunnel);
+            jstr(&j, "tunnel_src", c->tunnel_src);
+            jstr(&j, "tunnel_dst", c->tunnel_dst);
+        }
         jtime(&j, "t_first", &c->first);
         jraw(&j, ",\"duration\":%.9f", ts_diff(&c->last, &c->first));
         jstr(&j, "note", ev->note);

@@ -372,6 +372,9 @@ void tcp_summarise(struct tcp_conn *c, struct conn_summary *out)
     out->missed_bytes = zeek_missed(&c->zeek);
     out->orig_missed = zeek_missed_by(&c->zeek, o);
     out->resp_missed = zeek_missed_by(&c->zeek, !o);
+    out->tunnel = c->tunnel;
+    memcpy(out->tunnel_src, c->tunnel_src, sizeof out->tunnel_src);
+    memcpy(out->tunnel_dst, c->tunnel_dst, sizeof out->tunnel_dst);
     out->first = c->first;
     out->last = c->last;
     side_summary(orig, resp, &out->orig_side);

@@ -49,6 +49,9 @@ struct tcp_conn {
     int first_close; /* index into side[] of the side that closed first, or -1 */
     bool first_close_rst;
     bool detached; /* replaced by a new connection on the same ports: out of the hash */
+    /* The outermost tunnel its first segment came through (decode.h), or none. */
+    const char *tunnel;
+    char tunnel_src[48], tunnel_dst[48];
     struct timespec first, last;
     uint64_t serial; /* the order connections began in, for summaries */
 

@@ -5,6 +5,7 @@
  * finding what runs out takes no walk through all, in whatever order the
  * segments' times come.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -247,6 +248,10 @@ struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
         return NULL;
     side_init(&c->side[0], seg->family, seg->src, seg->sport);
     side_init(&c->side[1], seg->family, seg->dst, seg->dport);
+    if (seg->tunnels > 0 && seg->tunnel &&
+        inet_ntop(seg->outer_family, seg->outer_src, c->tunnel_src, sizeof c->tunnel_src) &&
+        inet_ntop(seg->outer_family, seg->outer_dst, c->tunnel_dst, sizeof c->tunnel_dst))
+        c->tunnel = seg->tunnel;
     zeek_init(&c->zeek);
     c->first_close = -1;
     c->first = c->last = *ts;

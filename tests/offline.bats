@@ -277,6 +277,13 @@ connections() {
 		expected+="$way:$port SF ShADadFf 6 5"$'\n'
 	done
 	assert_equal "$output" "${expected%$'\n'}"
+	# The seven tunnels are named, with their outer ends; MPLS and PPPoE are none.
+	run jq -r 'select(.type == "connection") | "\(.tunnel)/\(.tunnel_src)/\(.tunnel_dst)"' \
+		< <("$SIGTRACE" --json -r "$FIXTURES/encapsulations.pcap")
+	assert_equal "$(paste -sd'|' <<<"$output")" \
+		"null/null/null|null/null/null|IP in IP/192.0.2.1/192.0.2.2|GRE/192.0.2.1/192.0.2.2|VXLAN/192.0.2.1/192.0.2.2|Geneve/192.0.2.1/192.0.2.2|GTP-U/192.0.2.1/192.0.2.2|Teredo/192.0.2.1/192.0.2.2|AYIYA/192.0.2.1/192.0.2.2"
+	run "$SIGTRACE" -r "$FIXTURES/encapsulations.pcap"
+	assert_line --partial '127.0.0.1:40004 → 127.0.0.1:3333: SF ShADadFf, through GRE (192.0.2.1 → 192.0.2.2)'
 	# Every frame was read: nothing skipped.
 	run "$SIGTRACE" -r "$FIXTURES/encapsulations.pcap"
 	assert_success
