@@ -201,23 +201,19 @@ int procfs_signal_blocked(pid_t tid, uint64_t *blocked)
     return 0;
 }
 
-pid_t procfs_tgid(pid_t tid)
+/* The number after field ("\nTgid:") in tid's status, or -1. */
+static pid_t status_pid(pid_t tid, const char *field)
 {
     char buf[4096];
     if (read_small(tid, "status", buf, sizeof(buf)) <= 0)
         return -1;
-    const char *tgid = strstr(buf, "\nTgid:");
-    return tgid ? (pid_t)strtol(tgid + 6, NULL, 10) : -1;
+    const char *at = strstr(buf, field);
+    return at ? (pid_t)strtol(at + strlen(field), NULL, 10) : -1;
 }
 
-pid_t procfs_ppid(pid_t tid)
-{
-    char buf[4096];
-    if (read_small(tid, "status", buf, sizeof(buf)) <= 0)
-        return -1;
-    const char *ppid = strstr(buf, "\nPPid:");
-    return ppid ? (pid_t)strtol(ppid + 6, NULL, 10) : -1;
-}
+pid_t procfs_tgid(pid_t tid) { return status_pid(tid, "\nTgid:"); }
+
+pid_t procfs_ppid(pid_t tid) { return status_pid(tid, "\nPPid:"); }
 
 pid_t procfs_ns_tgid(pid_t tid)
 {
