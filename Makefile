@@ -98,7 +98,7 @@ solution: deps $(SOL_BINS) $(TRACER) ## build and run the correct server through
 # reads untrusted bytes, seeded with the capture fixtures (as classic pcap, the
 # target's input format). Crashes land in build/fuzz/ as crash-* files.
 FUZZ_TIME ?= 60
-FUZZ_SRCS := capture/fuzz_decode.c capture/decode.c capture/tcp.c capture/tcp_table.c capture/zeek.c capture/notes_tcp.c capture/notebuf.c capture/vocab.c \
+FUZZ_SRCS := capture/fuzz_decode.c capture/decode.c capture/decode_tunnel.c capture/tcp.c capture/tcp_table.c capture/zeek.c capture/notes_tcp.c capture/notebuf.c capture/vocab.c \
 	capture/event.c capture/pcapng.c
 .PHONY: fuzz
 

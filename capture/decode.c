@@ -8,7 +8,7 @@
  * checked against each other and against the layer they sit in, so a damaged
  * frame is "malformed" rather than a wild pointer.
  */
-#include "decode.h"
+#include "decode_int.h"
 
 #include "vocab.h"
 
@@ -24,37 +24,6 @@
  */
 enum { LINKTYPE_RAW = 101, DLT_RAW_OPENBSD = 14 };
 
-enum {
-    ETHERTYPE_IPV4 = 0x0800,
-    ETHERTYPE_IPV6 = 0x86dd,
-    ETHERTYPE_VLAN = 0x8100,          /* 802.1Q */
-    ETHERTYPE_QINQ = 0x88a8,          /* 802.1ad */
-    ETHERTYPE_QINQ_OLD = 0x9100,      /* pre-standard stacked tags, still seen */
-    ETHERTYPE_MPLS = 0x8847,          /* MPLS unicast */
-    ETHERTYPE_MPLS_MULTI = 0x8848,    /* MPLS multicast */
-    ETHERTYPE_PPPOE_SESSION = 0x8864, /* PPPoE, session stage (RFC 2516) */
-    ETHERTYPE_BRIDGED = 0x6558,       /* an Ethernet frame inside GRE or Geneve */
-    ETHERTYPE_PPP = 0x880b,           /* PPP inside enhanced GRE (PPTP, RFC 2637) */
-};
-
-/* PPP's protocol numbers for IP (RFC 1332, RFC 5072). */
-enum { PPP_IPV4 = 0x0021, PPP_IPV6 = 0x0057 };
-
-/* The UDP ports whose payload is a tunnel, as Zeek's analyzers are registered for them. */
-enum {
-    UDP_PORT_GTPU = 2152,   /* GTP-U, 3GPP TS 29.281 */
-    UDP_PORT_TEREDO = 3544, /* Teredo, RFC 4380 */
-    UDP_PORT_VXLAN = 4789,  /* VXLAN, RFC 7348 */
-    UDP_PORT_AYIYA = 5072,  /* AYIYA, draft-massar-v6ops-ayiya */
-    UDP_PORT_GENEVE = 6081, /* Geneve, RFC 8926 */
-};
-
-/*
- * Tunnels inside tunnels are decoded to this depth: a frame of nested
- * headers cannot make the decoder go on without end.
- */
-enum { TUNNELS_MAX = 4 };
-
 /* The address family words BSD loopback headers use for IPv6. */
 enum {
     BSD_AF_INET = 2,
@@ -62,66 +31,6 @@ enum {
     BSD_AF_INET6_FREEBSD = 28,
     BSD_AF_INET6_DARWIN = 30
 };
-
-enum {
-    IPPROTO_IPIP_NUM = 4, /* IPv4 in IP */
-    IPPROTO_TCP_NUM = 6,
-    IPPROTO_UDP_NUM = 17,
-    IPPROTO_IPV6_NUM = 41, /* IPv6 in IP */
-    IPPROTO_GRE_NUM = 47,
-    IP6_HOPOPTS = 0,
-    IP6_ROUTING = 43,
-    IP6_FRAGMENT = 44,
-    IP6_DSTOPTS = 60
-};
-
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Every layer ends through one of these, so *why is always set on failure. */
-static enum decode_result fail(enum decode_result r, const char *reason, const char **why)
-{
-    if (why)
-        *why = reason;
-    return r;
-}
-
-/* A layer's decoder: the bytes left (p, caplen) into *seg, or why not. */
-typedef enum decode_result (*layer_fn)(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
-                                       const char **why);
-
-static enum decode_result decode_ipv4(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
-                                      const char **why);
-static enum decode_result decode_ipv6(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
-                                      const char **why);
-static enum decode_result decode_ip(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
-                                    const char **why);
-static enum decode_result decode_ethernet(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
-                                          const char **why);
-static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, uint32_t caplen,
-                                           struct tcp_seg *seg, const char **why);
-
-/*
- * Into a tunnel of this kind: the outermost one is kept (its kind and the
- * addresses of the IP packet that carries it, which the inner IP header
- * then overwrites in *seg). DECODE_TCP means go on.
- */
-static enum decode_result enter_tunnel(struct tcp_seg *seg, const char *kind, const char **why)
-{
-    if (seg->tunnels == TUNNELS_MAX)
-        return fail(DECODE_OTHER, "tunnels nested too deep", why);
-    if (seg->tunnels++ == 0) {
-        seg->tunnel = kind;
-        seg->outer_family = seg->family;
-        memcpy(seg->outer_src, seg->src, sizeof seg->outer_src);
-        memcpy(seg->outer_dst, seg->dst, sizeof seg->outer_dst);
-    }
-    return DECODE_TCP;
-}
 
 /*
  * The TCP header at p. seg_len is the segment's length from the IP header
@@ -155,8 +64,8 @@ static enum decode_result decode_tcp(const uint8_t *p, uint32_t caplen, uint32_t
 }
 
 /* PPP's protocol field, then IP (PPPoE and enhanced GRE carry PPP). */
-static enum decode_result decode_ppp(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
-                                     const char **why)
+enum decode_result decode_ppp(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
+                              const char **why)
 {
     if (caplen < 2)
         return fail(DECODE_TRUNCATED, "PPP header cut by the snap length", why);
@@ -165,201 +74,6 @@ static enum decode_result decode_ppp(const uint8_t *p, uint32_t caplen, struct t
     case PPP_IPV6: return decode_ipv6(p + 2, caplen - 2, seg, why);
     default: return fail(DECODE_OTHER, "PPP but not IP", why);
     }
-}
-
-/*
- * GRE (RFC 2784, with RFC 2890's key and sequence number), and version 1,
- * PPTP's enhanced GRE (RFC 2637), which carries PPP.
- */
-static enum decode_result decode_gre(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
-                                     const char **why)
-{
-    enum { GRE_CSUM = 0x80, GRE_ROUTING = 0x40, GRE_KEY = 0x20, GRE_SEQ = 0x10, GRE_ACK = 0x80 };
-    if (caplen < 4)
-        return fail(DECODE_TRUNCATED, "GRE header cut by the snap length", why);
-    int version = p[1] & 0x07;
-    uint16_t type = get16(p + 2);
-    uint32_t hlen = 4;
-    if (p[0] & GRE_ROUTING)
-        return fail(DECODE_OTHER, "GRE with source routing (RFC 1701)", why);
-    if (version == 0) {
-        hlen += (p[0] & GRE_CSUM) ? 4 : 0;
-        hlen += (p[0] & GRE_KEY) ? 4 : 0;
-        hlen += (p[0] & GRE_SEQ) ? 4 : 0;
-    } else if (version == 1 && type == ETHERTYPE_PPP && (p[0] & GRE_KEY)) {
-        hlen += 4; /* the key: payload length and call ID */
-        hlen += (p[0] & GRE_SEQ) ? 4 : 0;
-        hlen += (p[1] & GRE_ACK) ? 4 : 0;
-    } else {
-        return fail(DECODE_OTHER, "GRE of a version other than 0 or PPTP's 1", why);
-    }
-    if (caplen < hlen)
-        return fail(DECODE_TRUNCATED, "GRE header cut by the snap length", why);
-    enum decode_result r = enter_tunnel(seg, "GRE", why);
-    if (r != DECODE_TCP)
-        return r;
-    p += hlen;
-    caplen -= hlen;
-    switch (type) {
-    case ETHERTYPE_PPP: return decode_ppp(p, caplen, seg, why);
-    case ETHERTYPE_BRIDGED: return decode_ethernet(p, caplen, seg, why);
-    default: return decode_ethertype(type, p, caplen, seg, why);
-    }
-}
-
-/* VXLAN: 8 bytes, then an Ethernet frame. */
-static enum decode_result decode_vxlan(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
-                                       const char **why)
-{
-    enum { VXLAN_VNI_VALID = 0x08 };
-    if (caplen < 8)
-        return fail(DECODE_TRUNCATED, "VXLAN header cut by the snap length", why);
-    if (!(p[0] & VXLAN_VNI_VALID))
-        return fail(DECODE_MALFORMED, "VXLAN header without its I flag", why);
-    enum decode_result r = enter_tunnel(seg, "VXLAN", why);
-    return r != DECODE_TCP ? r : decode_ethernet(p + 8, caplen - 8, seg, why);
-}
-
-/* Geneve: 8 bytes and the options' length, then what the protocol type says. */
-static enum decode_result decode_geneve(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
-                                        const char **why)
-{
-    if (caplen < 8)
-        return fail(DECODE_TRUNCATED, "Geneve header cut by the snap length", why);
-    if (p[0] >> 6 != 0)
-        return fail(DECODE_OTHER, "Geneve of a version other than 0", why);
-    uint32_t hlen = 8 + (uint32_t)(p[0] & 0x3f) * 4;
-    if (caplen < hlen)
-        return fail(DECODE_TRUNCATED, "Geneve options cut by the snap length", why);
-    enum decode_result r = enter_tunnel(seg, "Geneve", why);
-    if (r != DECODE_TCP)
-        return r;
-    uint16_t type = get16(p + 2);
-    if (type == ETHERTYPE_BRIDGED)
-        return decode_ethernet(p + hlen, caplen - hlen, seg, why);
-    return decode_ethertype(type, p + hlen, caplen - hlen, seg, why);
-}
-
-/*
- * GTP-U: a G-PDU (message type 255) of version 1 carries an IP packet, after
- * 8 bytes, 4 more when any of the E, S and PN flags is set, and the
- * extension headers the E flag announces (each its length in 4-byte words
- * first, the next one's type last).
- */
-static enum decode_result decode_gtpu(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
-                                      const char **why)
-{
-    enum { GTP_PT = 0x10, GTP_E = 0x04, GTP_OPTIONAL = 0x07, GTP_GPDU = 0xff };
-    if (caplen < 8)
-        return fail(DECODE_TRUNCATED, "GTP-U header cut by the snap length", why);
-    if (p[0] >> 5 != 1 || !(p[0] & GTP_PT))
-        return fail(DECODE_OTHER, "GTP of a version other than 1", why);
-    if (p[1] != GTP_GPDU)
-        return fail(DECODE_OTHER, "GTP-U message that carries no packet", why);
-    uint32_t hlen = 8;
-    if (p[0] & GTP_OPTIONAL) {
-        if (caplen < 12)
-            return fail(DECODE_TRUNCATED, "GTP-U header cut by the snap length", why);
-        hlen = 12;
-        uint8_t next = (p[0] & GTP_E) ? p[11] : 0;
-        /* Each extension is at least 4 bytes and must be captured: the walk ends. */
-        while (next) {
-            if (caplen < hlen + 1)
-                return fail(DECODE_TRUNCATED, "GTP-U extension header cut by the snap length", why);
-            uint32_t ext = (uint32_t)p[hlen] * 4;
-            if (ext == 0)
-                return fail(DECODE_MALFORMED, "GTP-U extension header of length 0", why);
-            if (caplen < hlen + ext)
-                return fail(DECODE_TRUNCATED, "GTP-U extension header cut by the snap length", why);
-            next = p[hlen + ext - 1];
-            hlen += ext;
-        }
-    }
-    enum decode_result r = enter_tunnel(seg, "GTP-U", why);
-    return r != DECODE_TCP ? r : decode_ip(p + hlen, caplen - hlen, seg, why);
-}
-
-/*
- * Teredo: IPv6 in UDP, perhaps after an authentication header (type 1:
- * client id and authentication value lengths, then 13 bytes) and an origin
- * indication (type 0, 8 bytes).
- */
-static enum decode_result decode_teredo(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
-                                        const char **why)
-{
-    if (caplen >= 4 && get16(p) == 1) {
-        uint32_t alen = 4 + (uint32_t)p[2] + p[3] + 9;
-        if (caplen < alen)
-            return fail(DECODE_TRUNCATED, "Teredo authentication cut by the snap length", why);
-        p += alen;
-        caplen -= alen;
-    }
-    if (caplen >= 2 && get16(p) == 0) {
-        if (caplen < 8)
-            return fail(DECODE_TRUNCATED, "Teredo origin indication cut by the snap length", why);
-        p += 8;
-        caplen -= 8;
-    }
-    if (caplen < 1 || p[0] >> 4 != 6)
-        return fail(DECODE_OTHER, "UDP port 3544 but not Teredo", why);
-    enum decode_result r = enter_tunnel(seg, "Teredo", why);
-    return r != DECODE_TCP ? r : decode_ipv6(p, caplen, seg, why);
-}
-
-/*
- * AYIYA: 8 bytes (identity length and type, signature length and hash,
- * authentication and operation, next header, epoch), then the identity
- * (2^n bytes) and the signature (4n bytes); operation 1 forwards a packet.
- */
-static enum decode_result decode_ayiya(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
-                                       const char **why)
-{
-    enum { AYIYA_FORWARD = 1 };
-    if (caplen < 8)
-        return fail(DECODE_TRUNCATED, "AYIYA header cut by the snap length", why);
-    if ((p[2] & 0x0f) != AYIYA_FORWARD)
-        return fail(DECODE_OTHER, "AYIYA message that carries no packet", why);
-    uint32_t hlen = 8 + (1u << (p[0] >> 4)) + (uint32_t)(p[1] >> 4) * 4;
-    if (caplen < hlen)
-        return fail(DECODE_TRUNCATED, "AYIYA header cut by the snap length", why);
-    enum decode_result r = enter_tunnel(seg, "AYIYA", why);
-    if (r != DECODE_TCP)
-        return r;
-    switch (p[3]) {
-    case IPPROTO_IPIP_NUM: return decode_ipv4(p + hlen, caplen - hlen, seg, why);
-    case IPPROTO_IPV6_NUM: return decode_ipv6(p + hlen, caplen - hlen, seg, why);
-    default: return fail(DECODE_OTHER, "AYIYA but not IP", why);
-    }
-}
-
-/* UDP: only as the carrier of a tunnel, by either port. */
-static enum decode_result decode_udp(const uint8_t *p, uint32_t caplen, uint32_t len,
-                                     struct tcp_seg *seg, const char **why)
-{
-    static const struct {
-        uint16_t port;
-        layer_fn decode;
-    } tunnels[] = {
-        { UDP_PORT_GTPU, decode_gtpu },     { UDP_PORT_TEREDO, decode_teredo },
-        { UDP_PORT_VXLAN, decode_vxlan },   { UDP_PORT_AYIYA, decode_ayiya },
-        { UDP_PORT_GENEVE, decode_geneve },
-    };
-    const char *not_tcp = seg->family == AF_INET6 ? "IPv6 but not TCP" : "IPv4 but not TCP";
-    if (len < 8)
-        return fail(DECODE_MALFORMED, "IP length too short for a UDP header", why);
-    if (caplen < 8)
-        return fail(DECODE_TRUNCATED, "UDP header cut by the snap length", why);
-    uint16_t sport = get16(p), dport = get16(p + 2);
-    uint32_t ulen = get16(p + 4);
-    if (ulen == 0) /* a jumbogram's, or an offloaded capture's */
-        ulen = len;
-    if (ulen < 8 || ulen > len)
-        return fail(DECODE_MALFORMED, "UDP length beyond the IP length", why);
-    uint32_t have = (caplen < ulen ? caplen : ulen) - 8;
-    for (size_t i = 0; i < sizeof tunnels / sizeof tunnels[0]; i++)
-        if (dport == tunnels[i].port || sport == tunnels[i].port)
-            return tunnels[i].decode(p + 8, have, seg, why);
-    return fail(DECODE_OTHER, not_tcp, why);
 }
 
 /*
@@ -375,10 +89,10 @@ static enum decode_result decode_ip_payload(uint8_t proto, const uint8_t *p, uin
     case IPPROTO_UDP_NUM: return decode_udp(p, caplen, len, seg, why);
     case IPPROTO_GRE_NUM: return decode_gre(p, caplen, seg, why);
     case IPPROTO_IPIP_NUM:
-        r = enter_tunnel(seg, "IP in IP", why);
+        r = decode_enter_tunnel(seg, "IP in IP", why);
         return r != DECODE_TCP ? r : decode_ipv4(p, caplen, seg, why);
     case IPPROTO_IPV6_NUM:
-        r = enter_tunnel(seg, "IPv6 in IP", why);
+        r = decode_enter_tunnel(seg, "IPv6 in IP", why);
         return r != DECODE_TCP ? r : decode_ipv6(p, caplen, seg, why);
     default:
         return fail(DECODE_OTHER, seg->family == AF_INET6 ? "IPv6 but not TCP" : "IPv4 but not TCP",
@@ -386,8 +100,8 @@ static enum decode_result decode_ip_payload(uint8_t proto, const uint8_t *p, uin
     }
 }
 
-static enum decode_result decode_ipv4(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
-                                      const char **why)
+enum decode_result decode_ipv4(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
+                               const char **why)
 {
     if (caplen < 20)
         return fail(DECODE_TRUNCATED, "IPv4 header cut by the snap length", why);
@@ -423,8 +137,8 @@ static enum decode_result decode_ipv4(const uint8_t *p, uint32_t caplen, struct 
     return decode_ip_payload(p[9], p + hlen, have - hlen, total - hlen, seg, why);
 }
 
-static enum decode_result decode_ipv6(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
-                                      const char **why)
+enum decode_result decode_ipv6(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
+                               const char **why)
 {
     if (caplen < 40)
         return fail(DECODE_TRUNCATED, "IPv6 header cut by the snap length", why);
@@ -484,8 +198,8 @@ static enum decode_result decode_ipv6(const uint8_t *p, uint32_t caplen, struct 
 }
 
 /* Raw IP: the version nibble says which. */
-static enum decode_result decode_ip(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
-                                    const char **why)
+enum decode_result decode_ip(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
+                             const char **why)
 {
     if (caplen < 1)
         return fail(DECODE_TRUNCATED, "IP header cut by the snap length", why);
@@ -535,8 +249,8 @@ static enum decode_result decode_pppoe(const uint8_t *p, uint32_t caplen, struct
  * An EtherType and what follows it, after Ethernet or a cooked header:
  * VLAN tags (802.1Q, 802.1ad, stacked) are skipped, 4 bytes each.
  */
-static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, uint32_t caplen,
-                                           struct tcp_seg *seg, const char **why)
+enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, uint32_t caplen,
+                                    struct tcp_seg *seg, const char **why)
 {
     while (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ_OLD) {
         if (caplen < 4)
@@ -555,8 +269,8 @@ static enum decode_result decode_ethertype(uint16_t type, const uint8_t *p, uint
     }
 }
 
-static enum decode_result decode_ethernet(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
-                                          const char **why)
+enum decode_result decode_ethernet(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
+                                   const char **why)
 {
     if (caplen < 14)
         return fail(DECODE_TRUNCATED, "Ethernet header cut by the snap length", why);
