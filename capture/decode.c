@@ -94,9 +94,7 @@ static enum decode_result decode_ip_payload(uint8_t proto, const uint8_t *p, uin
     case IPPROTO_IPV6_NUM:
         r = decode_enter_tunnel(seg, "IPv6 in IP", why);
         return r != DECODE_TCP ? r : decode_ipv6(p, caplen, seg, why);
-    default:
-        return fail(DECODE_OTHER, seg->family == AF_INET6 ? "IPv6 but not TCP" : "IPv4 but not TCP",
-                    why);
+    default: return not_tcp(seg, why);
     }
 }
 

@@ -8,6 +8,8 @@
 
 #include "decode.h"
 
+#include <sys/socket.h>
+
 enum {
     ETHERTYPE_IPV4 = 0x0800,
     ETHERTYPE_IPV6 = 0x86dd,
@@ -54,6 +56,13 @@ static inline enum decode_result fail(enum decode_result r, const char *reason, 
 /* A layer's decoder: the bytes left (p, caplen) into *seg, or why not. */
 typedef enum decode_result (*layer_fn)(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,
                                        const char **why);
+
+/* An IP packet (the segment's family says which) that carries neither TCP nor a tunnel. */
+static inline enum decode_result not_tcp(const struct tcp_seg *seg, const char **why)
+{
+    return fail(DECODE_OTHER, seg->family == AF_INET6 ? "IPv6 but not TCP" : "IPv4 but not TCP",
+                why);
+}
 
 /* The layers each file gives the other: the bytes left (p, caplen) into *seg, or why not. */
 enum decode_result decode_ipv4(const uint8_t *p, uint32_t caplen, struct tcp_seg *seg,

@@ -220,7 +220,6 @@ enum decode_result decode_udp(const uint8_t *p, uint32_t caplen, uint32_t len, s
         { UDP_PORT_VXLAN, decode_vxlan },   { UDP_PORT_AYIYA, decode_ayiya },
         { UDP_PORT_GENEVE, decode_geneve },
     };
-    const char *not_tcp = seg->family == AF_INET6 ? "IPv6 but not TCP" : "IPv4 but not TCP";
     if (len < 8)
         return fail(DECODE_MALFORMED, "IP length too short for a UDP header", why);
     if (caplen < 8)
@@ -235,5 +234,5 @@ enum decode_result decode_udp(const uint8_t *p, uint32_t caplen, uint32_t len, s
     for (size_t i = 0; i < sizeof tunnels / sizeof tunnels[0]; i++)
         if (dport == tunnels[i].port || sport == tunnels[i].port)
             return tunnels[i].decode(p + 8, have, seg, why);
-    return fail(DECODE_OTHER, not_tcp, why);
+    return not_tcp(seg, why);
 }
