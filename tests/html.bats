@@ -52,21 +52,9 @@ b.setAttribute('data-lanes', [].map.call(document.querySelectorAll('#diagram .he
 # attr NAME <DOM: the value of body's attribute NAME.
 attr() { sed -n "s/.*<body[^>]* $1=\"\\([^\"]*\\)\".*/\\1/p" | head -n 1; }
 
-# traced_page NAME: NAME's scenario under the tracer, the JSON Lines and the
-# page from the same run; sets TRACE, PAGE and TRACE_STATUS.
-traced_page() {
-	local dir=$BATS_TEST_TMPDIR/$1
-	mkdir -p "$dir"
-	TRACE=$dir/trace.jsonl
-	PAGE=$dir/trace.html
-	TRACE_STATUS=0
-	timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" --html "$PAGE" -- "$ROOT/labs/scenario" "$1" \
-		>"$dir/trace.out" 2>&1 </dev/null 3>&- || TRACE_STATUS=$?
-}
-
 # same_packets NAME: the page of NAME's traced run has an arrow for each packet of its JSON.
 same_packets() {
-	traced_page "$1"
+	traced "$1"
 	assert_equal "$TRACE_STATUS" 0
 	local packets arrows
 	packets=$(count '.type == "packet"')

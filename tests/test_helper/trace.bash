@@ -4,8 +4,10 @@
 #   SIGTRACE                  the tracer under test (default build/sigtrace;
 #                             SIGTRACE=build/asan/sigtrace runs the sanitized one)
 #   traced NAME               run the scenario for NAME under the tracer in a
-#                             private network namespace, once per test file;
-#                             sets TRACE (its JSON Lines) and TRACE_OUT (its text)
+#                             private network namespace, once for the whole
+#                             suite (the files that ask for it share the run);
+#                             sets TRACE (its JSON Lines), TRACE_OUT (its text),
+#                             PAGE (its --html page) and TRACE_STATUS
 #   untraced NAME             the scenario alone, on a free port; sets $output
 #   verdict_of FILE           the scenario's verdict line in FILE
 #   events FILTER [FILE]      the events of FILE ($TRACE) for which the jq
@@ -20,16 +22,24 @@ SIGTRACE=${SIGTRACE:-$BUILD/sigtrace}
 RUN_LIMIT=60
 
 traced() {
-	local name=$1 dir=$BATS_FILE_TMPDIR/traced-$1
+	# One run of each scenario for the suite, whichever file asks first; a
+	# file that asks while it runs waits for it. The tracer's path is part of
+	# the name: a suite run with another SIGTRACE has runs of its own.
+	local name=$1 dir
+	dir=$BATS_RUN_TMPDIR/traced-$1-$(cksum <<<"$SIGTRACE" | cut -d ' ' -f 1)
 	TRACE=$dir/trace.jsonl
 	TRACE_OUT=$dir/trace.out
-	if [[ ! -e $dir/status ]]; then
-		mkdir -p "$dir"
-		local rc=0
-		timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- "$ROOT/labs/scenario" "$name" \
-			>"$TRACE_OUT" 2>&1 </dev/null 3>&- || rc=$?
-		echo "$rc" >"$dir/status"
-	fi
+	PAGE=$dir/trace.html
+	mkdir -p "$dir"
+	(
+		flock 9
+		if [[ ! -e $dir/status ]]; then
+			local rc=0
+			timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" --html "$PAGE" -- "$ROOT/labs/scenario" "$name" \
+				>"$TRACE_OUT" 2>&1 </dev/null 3>&- || rc=$?
+			echo "$rc" >"$dir/status"
+		fi
+	) 9>"$dir/lock"
 	# shellcheck disable=SC2034 # for the tests
 	TRACE_STATUS=$(<"$dir/status")
 }
