@@ -134,52 +134,61 @@ teardown_processes() {
 	done < <(run_processes)
 }
 
-# ppid_of PID: the parent of PID, from /proc (field 4 of its stat).
+# ppid_of PID: sets PPID_OF to the parent of PID, from /proc (field 4 of its
+# stat); fails when PID is gone. (A variable, not output: no subshell, no fork.)
 ppid_of() {
 	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
 	stat=${stat##*) }
 	# shellcheck disable=SC2086 # split the fields on purpose
 	set -- $stat
-	echo "$2"
+	PPID_OF=$2
 }
 
 # The live processes that carry this file's mark, except the shell asking and
 # its ancestors and descendants (bats itself, and the asking test's pipeline).
-run_processes() { marked_processes "SIGPIPE_LAB_RUN=$SIGPIPE_LAB_RUN"; }
+run_processes() { marked_processes "SIGPIPE_LAB_RUN=$SIGPIPE_LAB_RUN" exact; }
 
 # The live processes that carry the mark of any file of this run, but the same.
-suite_processes() { marked_processes "SIGPIPE_LAB_RUN=$BATS_RUN_TMPDIR/*"; }
+suite_processes() { marked_processes "SIGPIPE_LAB_RUN=$BATS_RUN_TMPDIR/" prefix; }
 
-# marked_processes PATTERN: the live processes with an environment entry that
-# matches the glob PATTERN, except the shell asking and its ancestors and
-# descendants.
+# marked_processes ENTRY exact|prefix: the live processes with an environment
+# entry that is ENTRY (exact) or begins with it (prefix), except the shell
+# asking and its ancestors and descendants. Every test's teardown asks, so
+# one grep reads the environments, and bash checks only the processes found.
 marked_processes() {
 	local environ pid p
 	local -A mine=()
 	p=$BASHPID
 	while [[ -n $p && $p != 0 ]]; do
 		mine[$p]=1
-		p=$(ppid_of "$p") || break
+		ppid_of "$p" || break
+		p=$PPID_OF
 	done
-	for environ in /proc/[0-9]*/environ; do
+	while IFS= read -r environ; do
 		pid=${environ#/proc/}
 		pid=${pid%/environ}
 		[[ -z ${mine[$pid]:-} ]] || continue
-		has_entry "$environ" "$1" 2>/dev/null || continue
+		has_entry "$environ" "$1" "$2" 2>/dev/null || continue
 		p=$pid
-		while [[ -n $p && $p != 0 && -z ${mine[$p]:-} ]]; do p=$(ppid_of "$p") || break; done
+		while [[ -n $p && $p != 0 && -z ${mine[$p]:-} ]]; do
+			ppid_of "$p" || break
+			p=$PPID_OF
+		done
 		[[ $p != "$BASHPID" ]] || continue
 		echo "$pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
-	done
+	done < <(grep -lszF -- "$1" /proc/[0-9]*/environ)
 }
 
-# has_entry ENVIRON PATTERN: the environment file holds an entry matching the glob PATTERN.
+# has_entry ENVIRON ENTRY exact|prefix: the environment file holds ENTRY, or an
+# entry that begins with it.
 has_entry() {
 	local entry
 	while IFS= read -r -d '' entry; do
-		# shellcheck disable=SC2053 # PATTERN is a glob on purpose
-		[[ $entry == $2 ]] && return 0
+		case $3 in
+		exact) [[ $entry == "$2" ]] && return 0 ;;
+		prefix) [[ $entry == "$2"* ]] && return 0 ;;
+		esac
 	done <"$1"
 	return 1
 }
