@@ -140,12 +140,21 @@ static void heap_set(struct tcp_table *t, size_t at, struct tcp_conn *c)
     c->heap_at = at;
 }
 
+/*
+ * Does a's timer run out before b's? Of two at the same time, the one that
+ * began first goes first: the order does not depend on the heap's history.
+ */
+static bool sooner(const struct tcp_conn *a, const struct tcp_conn *b)
+{
+    return a->due_ns < b->due_ns || (a->due_ns == b->due_ns && a->serial < b->serial);
+}
+
 static void sift_up(struct tcp_table *t, size_t at)
 {
     struct tcp_conn *c = t->heap[at];
     while (at > 0) {
         size_t up = (at - 1) / 2;
-        if (t->heap[up]->due_ns <= c->due_ns)
+        if (!sooner(c, t->heap[up]))
             break;
         heap_set(t, at, t->heap[up]);
         at = up;
@@ -160,9 +169,9 @@ static void sift_down(struct tcp_table *t, size_t at)
         size_t low = 2 * at + 1;
         if (low >= t->heap_len)
             break;
-        if (low + 1 < t->heap_len && t->heap[low + 1]->due_ns < t->heap[low]->due_ns)
+        if (low + 1 < t->heap_len && sooner(t->heap[low + 1], t->heap[low]))
             low++;
-        if (c->due_ns <= t->heap[low]->due_ns)
+        if (!sooner(t->heap[low], c))
             break;
         heap_set(t, at, t->heap[low]);
         at = low;
@@ -227,6 +236,8 @@ static void forget(struct tcp_table *t, struct tcp_conn *c, tcp_done_fn done, vo
         done(&s, ctx);
 }
 
+static struct tcp_conn *heap_top(struct tcp_table *t);
+
 static void side_init(struct tcp_side *s, int family, const uint8_t *addr, uint16_t port)
 {
     memset(s, 0, sizeof *s);
@@ -241,7 +252,7 @@ struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
     /* Full: the connection whose timer runs out first goes now. */
     if (t->heap_len >= TCP_CONN_MAX) {
         t->early++;
-        forget(t, t->heap[0], t->done, t->done_ctx);
+        forget(t, heap_top(t), t->done, t->done_ctx);
     }
     struct tcp_conn *c = calloc(1, sizeof *c);
     if (!c)
@@ -308,8 +319,37 @@ void table_timers(struct tcp_table *t, struct tcp_conn *c, int64_t now_ns)
     } else if (c->zeek.close_half) {
         c->expire_ns = now_ns + ZEEK_TCP_SESSION_TIMER_NS;
     }
-    c->due_ns = first_due(c);
-    heap_fix(t, c);
+    /*
+     * A key that grows stays where it is (most segments only push the
+     * inactivity timeout back): a key in the heap is never later than the
+     * connection's first timer, and table_expire() sets it right when it
+     * comes to the top. Only one that comes sooner moves now.
+     */
+    int64_t due = first_due(c);
+    if (due < c->due_ns) {
+        c->due_ns = due;
+        sift_up(t, c->heap_at);
+    }
+}
+
+/*
+ * The connection on top of the heap with its key set right: keys left behind
+ * (table_timers) are moved down until the one on top is its first timer, so
+ * that it is the connection whose timer runs out first. NULL when empty.
+ */
+static struct tcp_conn *heap_top(struct tcp_table *t)
+{
+    while (t->heap_len) {
+        struct tcp_conn *c = t->heap[0];
+        if (c->detached)
+            return c;
+        int64_t due = first_due(c);
+        if (due == c->due_ns)
+            return c;
+        c->due_ns = due;
+        sift_down(t, 0);
+    }
+    return NULL;
 }
 
 /*
@@ -340,8 +380,8 @@ static bool timer_ends(struct tcp_conn *c, int64_t now_ns)
 
 void table_expire(struct tcp_table *t, int64_t now_ns, tcp_done_fn done, void *ctx)
 {
-    while (t->heap_len && t->heap[0]->due_ns <= now_ns) {
-        struct tcp_conn *c = t->heap[0];
+    struct tcp_conn *c;
+    while ((c = heap_top(t)) && c->due_ns <= now_ns) {
         if (timer_ends(c, now_ns)) {
             forget(t, c, done, ctx);
         } else {
