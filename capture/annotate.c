@@ -356,3 +356,28 @@ void annotate_packet(const struct timespec *ts, const uint8_t *frame, uint32_t c
     else
         timeline_push(r->timeline, ev);
 }
+
+/*
+ * From a capture file read for its summary (--summary): decode and track,
+ * nothing more. No event, no copy of the frame, no names, no notes: what a
+ * packet costs here is what the connections' records need.
+ */
+void annotate_packet_summary(const struct timespec *ts, const uint8_t *frame, uint32_t caplen,
+                             uint32_t wirelen, void *ctx)
+{
+    struct run *r = ctx;
+    struct tcp_seg seg;
+    struct seg_facts f;
+    (void)wirelen;
+    const char *why = capture_time_problem(ts);
+    if (why) {
+        skip_frame(r, why);
+        return;
+    }
+    if (decode_frame(r->linktype, frame, caplen, &seg, &why) != DECODE_TCP) {
+        skip_frame(r, why);
+        return;
+    }
+    tcp_track(r->tcp, &seg, ts, &f);
+    r->last_t = *ts;
+}

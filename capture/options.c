@@ -41,6 +41,8 @@ static void usage(FILE *to, int status)
         "  --html FILE        write the story as a page: a sequence diagram to click through\n"
         "  --svg FILE         write the story's sequence diagram as an SVG image\n"
         "  --zeek-log FILE    write the TCP connections as Zeek's conn.log (TSV)\n"
+        "  --summary          with -r: the connections' records only (and the counts of frames\n"
+        "                     skipped), no packets, no notes on them: fast on a large capture\n"
         "  --netns            run COMMAND in a private network namespace (no root needed where the\n"
         "                     kernel allows unprivileged user namespaces)\n"
         "  -h, --help         this help\n"
@@ -69,7 +71,7 @@ static int same_file(const char *input, int input_is_read, const char *output)
 
 void options_parse(int argc, char **argv, struct options *opt)
 {
-    enum { OPT_JSON = 256, OPT_LADDER, OPT_NETNS, OPT_HTML, OPT_SVG, OPT_ZEEK_LOG };
+    enum { OPT_JSON = 256, OPT_LADDER, OPT_NETNS, OPT_HTML, OPT_SVG, OPT_ZEEK_LOG, OPT_SUMMARY };
     static const struct option longopts[] = {
         { "json", no_argument, NULL, OPT_JSON },
         { "ladder", no_argument, NULL, OPT_LADDER },
@@ -78,6 +80,7 @@ void options_parse(int argc, char **argv, struct options *opt)
         { "html", required_argument, NULL, OPT_HTML },
         { "svg", required_argument, NULL, OPT_SVG },
         { "zeek-log", required_argument, NULL, OPT_ZEEK_LOG },
+        { "summary", no_argument, NULL, OPT_SUMMARY },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -119,6 +122,7 @@ void options_parse(int argc, char **argv, struct options *opt)
         case OPT_HTML: opt->html_path = optarg; break;
         case OPT_SVG: opt->svg_path = optarg; break;
         case OPT_ZEEK_LOG: opt->zeek_log_path = optarg; break;
+        case OPT_SUMMARY: opt->summary = 1; break;
         case 'h': usage(stdout, 0);
         default: usage(stderr, 2);
         }
@@ -145,6 +149,26 @@ void options_parse(int argc, char **argv, struct options *opt)
         fprintf(stderr, PROG ": --netns runs a COMMAND; it means nothing with -r\n");
         usage(stderr, 2);
     }
+    if (opt->summary && !opt->read_path) {
+        fprintf(stderr, PROG ": --summary summarises a capture file: give -r FILE\n");
+        usage(stderr, 2);
+    }
+    /* The summary has no packets: what draws or comments them has nothing to work on. */
+    const struct {
+        const char *flag;
+        int given;
+    } per_packet[] = { { "--ladder", opt->format == OUT_LADDER },
+                       { "--html", opt->html_path != NULL },
+                       { "--svg", opt->svg_path != NULL },
+                       { "-w", opt->write_path != NULL } };
+    for (size_t i = 0; opt->summary && i < sizeof(per_packet) / sizeof(per_packet[0]); i++)
+        if (per_packet[i].given) {
+            fprintf(stderr,
+                    PROG ": %s needs each packet, and --summary leaves the packets out: give one "
+                         "or the other\n",
+                    per_packet[i].flag);
+            usage(stderr, 2);
+        }
     /* An output opened on the input, or on the other output, would destroy what is in it. */
     const struct {
         const char *flag, *path;

@@ -18,6 +18,7 @@ struct options {
     enum output_format format;
     unsigned long buffer_kib; /* the kernel's capture buffer (-B) */
     int netns;
+    int summary; /* -r --summary: the connections' records only */
     char **command;
 };
 

@@ -121,7 +121,8 @@ static void catch_stop_signals(void)
 static int read_file(struct run *r)
 {
     int n = 0;
-    while (!read_stop && (n = capture_dispatch(r->cap, 256, annotate_packet, r)) > 0)
+    capture_packet_fn fn = r->opt.summary ? annotate_packet_summary : annotate_packet;
+    while (!read_stop && (n = capture_dispatch(r->cap, 256, fn, r)) > 0)
         tcp_expire(r->tcp, &r->last_t, annotate_connection, r);
     if (read_stop)
         return 0;
