@@ -43,6 +43,7 @@ struct tcp_side {
 
 struct tcp_conn {
     struct tcp_conn *hnext;         /* hash chain */
+    size_t hash;                    /* of its 4-tuple, both directions alike */
     struct tcp_conn *older, *newer; /* in the order connections began */
     struct tcp_side side[2];        /* side[0] sent the first segment seen */
     struct zeek_conn zeek;
@@ -72,8 +73,16 @@ struct tcp_table {
     unsigned long segments; /* segments tracked: their serial numbers */
     uint64_t next_serial;
 
-    /* Every connection, in a binary min-heap by due_ns: the next timer to run out on top. */
-    struct tcp_conn **heap;
+    /*
+     * Every connection, in a binary min-heap by due_ns: the next timer to run
+     * out on top. Each slot holds its connection's key, so that sifting reads
+     * the heap alone.
+     */
+    struct heap_slot {
+        int64_t due_ns;
+        uint64_t serial;
+        struct tcp_conn *c;
+    } * heap;
     size_t heap_len, heap_cap;
     unsigned long early; /* summarised early: TCP_CONN_MAX were open */
     tcp_done_fn done;    /* tcp_on_done() */
