@@ -3,6 +3,7 @@
  */
 #include "describe.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -230,9 +231,14 @@ void describe_who_what(struct story *st, const struct event *ev, char *who, size
 /* The notes are sentences with names in them (a process's, a program's path): escaped whole. */
 void describe_note(const struct event *ev, char *buf, size_t len)
 {
+    /* A note that fits in buf escaped goes straight into it. */
+    bool plain = ev->type != EV_REPEAT && ev->type != EV_REPEAT_START;
+    size_t notelen = strlen(ev->note);
+    if (plain && escape_text((const uint8_t *)ev->note, notelen, 0, buf, len) == notelen)
+        return;
     char note[EVENT_NOTE * 4];
     escape_str(ev->note, note, sizeof note);
-    if (ev->type != EV_REPEAT && ev->type != EV_REPEAT_START) {
+    if (plain) {
         snprintf(buf, len, "%s", note);
         return;
     }
