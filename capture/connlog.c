@@ -111,9 +111,10 @@ void connlog_write(struct connlog *l, const struct conn_summary *s)
                 (unsigned long long)s->resp_bytes);
     else
         fputs("-\t-\t-\t", l->f);
-    fprintf(l->f, "%s\t-\t-\t%llu\t%s\t%llu\t-\t%llu\t-\t-\n", s->conn_state,
+    fprintf(l->f, "%s\t-\t-\t%llu\t%s\t%llu\t%llu\t%llu\t%llu\t-\n", s->conn_state,
             (unsigned long long)s->missed_bytes, s->history[0] ? s->history : "-",
-            (unsigned long long)s->orig_pkts, (unsigned long long)s->resp_pkts);
+            (unsigned long long)s->orig_pkts, (unsigned long long)s->orig_ip_bytes,
+            (unsigned long long)s->resp_pkts, (unsigned long long)s->resp_ip_bytes);
 }
 
 int connlog_close(struct connlog *l, char *err, size_t errlen)

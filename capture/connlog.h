@@ -4,8 +4,7 @@
  * over it at the end, so a reader never sees half a log.
  *
  * Only what the tracker knows is filled in: service, local_orig,
- * local_resp, orig_ip_bytes, resp_ip_bytes and tunnel_parents are unset
- * ("-"); uid is derived from the connection's ends and first time, so the
+ * local_resp and tunnel_parents are unset ("-"); uid is derived from the connection's ends and first time, so the
  * same capture gives the same uids.
  */
 #ifndef SIGTRACE_CONNLOG_H

@@ -239,6 +239,7 @@ struct conn_summary {
     char history[32];                  /* Zeek's history letters, e.g. "ShADadFr" */
     uint64_t orig_bytes, resp_bytes;   /* payload bytes each way */
     uint64_t orig_pkts, resp_pkts;
+    uint64_t orig_ip_bytes, resp_ip_bytes; /* the IP lengths of each side's packets, headers too */
     uint64_t missed_bytes; /* Zeek's missed_bytes: content gaps, bytes the capture never showed */
     uint64_t orig_missed, resp_missed; /* of them, those each side sent */
     /* The outermost tunnel it came through ("GRE", "VXLAN" ...) and its ends, or NULL. */

@@ -12,6 +12,7 @@
 struct tcp_side {
     struct endpoint ep;
     uint64_t pkts;
+    uint64_t ip_bytes;  /* the IP lengths of its packets (Zeek's orig_ip_bytes, resp_ip_bytes) */
     bool sent_any;      /* snd_max and first_seq are valid */
     bool sent_data;     /* it sent payload */
     uint32_t first_seq; /* where its data starts: after the SYN, or its first segment */
