@@ -41,6 +41,8 @@ static void usage(FILE *to, int status)
         "  --html FILE        write the story as a page: a sequence diagram to click through\n"
         "  --svg FILE         write the story's sequence diagram as an SVG image\n"
         "  --zeek-log FILE    write the TCP connections as Zeek's conn.log (TSV)\n"
+        "  --zeek-log-format tsv|json  conn.log as Zeek's TSV (the default) or its JSON (one\n"
+        "                     object a line, as LogAscii::use_json=T writes it)\n"
         "  --summary          with -r: the connections' records only (and the counts of frames\n"
         "                     skipped), no packets, no notes on them: fast on a large capture\n"
         "  --netns            run COMMAND in a private network namespace (no root needed where the\n"
@@ -71,7 +73,16 @@ static int same_file(const char *input, int input_is_read, const char *output)
 
 void options_parse(int argc, char **argv, struct options *opt)
 {
-    enum { OPT_JSON = 256, OPT_LADDER, OPT_NETNS, OPT_HTML, OPT_SVG, OPT_ZEEK_LOG, OPT_SUMMARY };
+    enum {
+        OPT_JSON = 256,
+        OPT_LADDER,
+        OPT_NETNS,
+        OPT_HTML,
+        OPT_SVG,
+        OPT_ZEEK_LOG,
+        OPT_SUMMARY,
+        OPT_ZEEK_LOG_FORMAT
+    };
     static const struct option longopts[] = {
         { "json", no_argument, NULL, OPT_JSON },
         { "ladder", no_argument, NULL, OPT_LADDER },
@@ -81,6 +92,7 @@ void options_parse(int argc, char **argv, struct options *opt)
         { "svg", required_argument, NULL, OPT_SVG },
         { "zeek-log", required_argument, NULL, OPT_ZEEK_LOG },
         { "summary", no_argument, NULL, OPT_SUMMARY },
+        { "zeek-log-format", required_argument, NULL, OPT_ZEEK_LOG_FORMAT },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -88,6 +100,7 @@ void options_parse(int argc, char **argv, struct options *opt)
     opt->format = OUT_TEXT;
     opt->buffer_kib = CAPTURE_BUFFER_KIB;
     int formats = 0, c;
+    const char *zeek_format = NULL;
     /* "+": stop at the first word that is not an option: it is COMMAND. */
     while ((c = getopt_long(argc, argv, "+i:p:f:w:r:o:B:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -123,6 +136,7 @@ void options_parse(int argc, char **argv, struct options *opt)
         case OPT_SVG: opt->svg_path = optarg; break;
         case OPT_ZEEK_LOG: opt->zeek_log_path = optarg; break;
         case OPT_SUMMARY: opt->summary = 1; break;
+        case OPT_ZEEK_LOG_FORMAT: zeek_format = optarg; break;
         case 'h': usage(stdout, 0);
         default: usage(stderr, 2);
         }
@@ -130,6 +144,18 @@ void options_parse(int argc, char **argv, struct options *opt)
     if (formats > 1) {
         fprintf(stderr, PROG ": choose one of --json and --ladder\n");
         usage(stderr, 2);
+    }
+    if (zeek_format) {
+        if (strcmp(zeek_format, "json") != 0 && strcmp(zeek_format, "tsv") != 0) {
+            fprintf(stderr, PROG ": bad conn.log format '%s': give tsv or json\n", zeek_format);
+            usage(stderr, 2);
+        }
+        if (!opt->zeek_log_path) {
+            fprintf(stderr, PROG ": --zeek-log-format says how to write --zeek-log FILE: give "
+                                 "that too\n");
+            usage(stderr, 2);
+        }
+        opt->zeek_log_json = !strcmp(zeek_format, "json");
     }
     if (opt->port) {
         char *end;

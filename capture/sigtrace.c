@@ -246,7 +246,7 @@ static void open_outputs(struct run *r)
         output_keep_picture(r->out);
     }
     if (r->opt.zeek_log_path &&
-        !(r->zeek_log = connlog_open(r->opt.zeek_log_path, err, sizeof err)))
+        !(r->zeek_log = connlog_open(r->opt.zeek_log_path, r->opt.zeek_log_json, err, sizeof err)))
         die_hint("check the directory exists and is writable", "cannot write %s", err);
     if (r->opt.write_path) {
         char shb[1200];
