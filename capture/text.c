@@ -143,8 +143,9 @@ void text_event(struct output *o, const struct event *ev)
                *off = o->color ? C_OFF : "";
     const char *wc = o->color ? what_color(ev) : "";
     size_t head_width = width(when) + 2 + ww + (size_t)wpad + 2;
-    size_t full_width = head_width + tw + (note[0] ? (size_t)tpad + 2 + width(note) : 0);
-    if (o->columns > 0 && full_width > (size_t)o->columns) {
+    /* How wide the line is matters only on a terminal: into a file or a pipe, it is one line. */
+    if (o->columns > 0 &&
+        head_width + tw + (note[0] ? (size_t)tpad + 2 + width(note) : 0) > (size_t)o->columns) {
         /* Too wide for the terminal: the event on its line, the note under it. */
         int n = snprintf(line, sizeof(line), "%s%s%s  %s%s%s%*s  ", dim, when, off, bold, who, off,
                          wpad, "");
