@@ -285,6 +285,14 @@ int event_same(const struct event *a, const struct event *b);
 /* 1 if a and b are the same call with the same result, whole or split. */
 int event_same_call(const struct event *a, const struct event *b);
 
+/*
+ * s after the first n bytes of buf (size bytes), cut to fit and terminated,
+ * as snprintf(buf + n, size - n, "%s", s) would for n < size (nothing for
+ * n >= size), without its parsing; returns n + strlen(s), the length had
+ * nothing been cut, as snprintf does.
+ */
+size_t str_append(char *buf, size_t size, size_t n, const char *s);
+
 /* Seconds between two times. */
 double ts_diff(const struct timespec *later, const struct timespec *earlier);
 /* -1, 0, 1 */

@@ -364,8 +364,8 @@ void tcp_summarise(struct tcp_conn *c, struct conn_summary *out)
     out->resp_ep = resp->ep;
     endpoint_str(&orig->ep, out->orig, sizeof out->orig);
     endpoint_str(&resp->ep, out->resp, sizeof out->resp);
-    snprintf(out->conn_state, sizeof out->conn_state, "%s", zeek_conn_state(&c->zeek));
-    snprintf(out->history, sizeof out->history, "%s", c->zeek.history);
+    str_append(out->conn_state, sizeof out->conn_state, 0, zeek_conn_state(&c->zeek));
+    str_append(out->history, sizeof out->history, 0, c->zeek.history);
     out->orig_bytes = zeek_size(&c->zeek, o);
     out->resp_bytes = zeek_size(&c->zeek, !o);
     out->orig_pkts = orig->pkts;
