@@ -51,8 +51,12 @@ static inline size_t tuple_hash(int family, const uint8_t *a1, uint16_t p1, cons
 
 bool side_is(const struct tcp_side *s, int family, const uint8_t *addr, uint16_t port)
 {
-    return s->ep.family == family && s->ep.port == port &&
-           memcmp(s->ep.addr, addr, family == AF_INET6 ? 16 : 4) == 0;
+    if (s->ep.family != family || s->ep.port != port)
+        return false;
+    /* Lengths known here, so the compiler compares in place: this runs for every segment. */
+    if (family == AF_INET6)
+        return memcmp(s->ep.addr, addr, 16) == 0;
+    return memcmp(s->ep.addr, addr, 4) == 0;
 }
 
 struct tcp_table *tcp_table_new(void)
