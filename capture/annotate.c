@@ -75,13 +75,13 @@ static void name_end(struct run *r, const struct endpoint *e, bool orig, char *n
     pid_t pid;
     char comm[16];
     if (owners_find(r->owners, e, &pid, comm)) {
-        snprintf(name, namelen, "%s", comm);
-        snprintf(label, labellen, "%s", output_label(r->out, pid, comm));
-        snprintf(speech, speechlen, "%s", label);
+        str_append(name, namelen, 0, comm);
+        str_append(label, labellen, 0, output_label(r->out, pid, comm));
+        str_append(speech, speechlen, 0, label);
     } else {
         name[0] = '\0';
-        snprintf(label, labellen, "%s", orig ? "client" : "server");
-        snprintf(speech, speechlen, "the %s", label);
+        str_append(label, labellen, 0, orig ? "client" : "server");
+        str_append(speech, speechlen, str_append(speech, speechlen, 0, "the "), label);
     }
 }
 
@@ -98,10 +98,10 @@ void annotate_connection(const struct conn_summary *s, void *ctx)
         name_end(r, &s->resp_ep, false, comm[1], sizeof comm[1], label[1], sizeof label[1],
                  speech[1], sizeof speech[1]);
         /* The summary names only ends a traced process owns. */
-        snprintf(ev->u.conn.orig_name, sizeof ev->u.conn.orig_name, "%s",
-                 comm[0][0] ? label[0] : "");
-        snprintf(ev->u.conn.resp_name, sizeof ev->u.conn.resp_name, "%s",
-                 comm[1][0] ? label[1] : "");
+        str_append(ev->u.conn.orig_name, sizeof ev->u.conn.orig_name, 0,
+                   comm[0][0] ? label[0] : "");
+        str_append(ev->u.conn.resp_name, sizeof ev->u.conn.resp_name, 0,
+                   comm[1][0] ? label[1] : "");
         notes_connection(&ev->u.conn, speech[0], speech[1], ev->note, sizeof ev->note);
     }
     owners_forget(r->owners, &s->orig_ep, &s->resp_ep);
@@ -355,4 +355,31 @@ void annotate_packet(const struct timespec *ts, const uint8_t *frame, uint32_t c
         annotate_event(r, ev);
     else
         timeline_push(r->timeline, ev);
+}
+
+/*
+ * From a capture file read for its summary (--summary): decode and track,
+ * nothing more. No event, no copy of the frame, no names, no notes: what a
+ * packet costs here is what the connections' records need.
+ */
+void annotate_packet_summary(const struct timespec *ts, const uint8_t *frame, uint32_t caplen,
+                             uint32_t wirelen, void *ctx)
+{
+    struct run *r = ctx;
+    struct tcp_seg seg;
+    struct seg_facts f;
+    (void)wirelen;
+    const char *why = capture_time_problem(ts);
+    if (why) {
+        skip_frame(r, why);
+        return;
+    }
+    if (decode_frame(r->linktype, frame, caplen, &seg, &why) != DECODE_TCP) {
+        skip_frame(r, why);
+        return;
+    }
+    /* A segment the tracker had no memory for is missing from its connection's record: said. */
+    if (tcp_track(r->tcp, &seg, ts, &f) < 0)
+        skip_frame(r, "out of memory, not tracked");
+    r->last_t = *ts;
 }

@@ -1,5 +1,5 @@
 /*
- * connlog: Zeek's conn.log as TSV (connlog.h says what is filled in).
+ * connlog: Zeek's conn.log as TSV or JSON (connlog.h says what is filled in).
  */
 #include "connlog.h"
 
@@ -13,6 +13,7 @@
 struct connlog {
     FILE *f;
     char *path, *tmp;
+    int json;
 };
 
 static void stamp(char *buf, size_t len)
@@ -23,7 +24,7 @@ static void stamp(char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%d-%H-%M-%S", &tm);
 }
 
-struct connlog *connlog_open(const char *path, char *err, size_t errlen)
+struct connlog *connlog_open(const char *path, int json, char *err, size_t errlen)
 {
     struct connlog *l = calloc(1, sizeof *l);
     size_t n = strlen(path) + 8;
@@ -41,6 +42,9 @@ struct connlog *connlog_open(const char *path, char *err, size_t errlen)
         }
         goto fail;
     }
+    l->json = json;
+    if (json)
+        return l; /* JSON has no header: each line names its fields */
     char open[32];
     stamp(open, sizeof open);
     fprintf(l->f,
@@ -95,6 +99,48 @@ static void split(const char *ep, char *host, size_t hostlen, char *port, size_t
     snprintf(port, portlen, "%s", colon ? colon + 1 : "-");
 }
 
+/* Is s a port, digits only? (A JSON number; else the field is unset.) */
+static int digits(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return 0;
+    return 1;
+}
+
+/*
+ * One line as LogAscii::use_json=T writes it: the fields in the #fields
+ * order, unset ones left out; a port and a count are numbers, and so are ts
+ * and duration (JSON::TS_EPOCH, the default).
+ */
+static void write_json(struct connlog *l, const struct conn_summary *s, const char *id,
+                       const char *oh, const char *op, const char *rh, const char *rp,
+                       double duration)
+{
+    fprintf(l->f, "{\"ts\":%lld.%06ld,\"uid\":\"%s\",\"id.orig_h\":\"%s\"",
+            (long long)s->first.tv_sec, s->first.tv_nsec / 1000, id, oh);
+    if (digits(op))
+        fprintf(l->f, ",\"id.orig_p\":%s", op);
+    fprintf(l->f, ",\"id.resp_h\":\"%s\"", rh);
+    if (digits(rp))
+        fprintf(l->f, ",\"id.resp_p\":%s", rp);
+    fputs(",\"proto\":\"tcp\"", l->f);
+    if (duration > 0)
+        fprintf(l->f, ",\"duration\":%.6f,\"orig_bytes\":%llu,\"resp_bytes\":%llu", duration,
+                (unsigned long long)s->orig_bytes, (unsigned long long)s->resp_bytes);
+    fprintf(l->f, ",\"conn_state\":\"%s\",\"missed_bytes\":%llu", s->conn_state,
+            (unsigned long long)s->missed_bytes);
+    if (s->history[0])
+        fprintf(l->f, ",\"history\":\"%s\"", s->history);
+    fprintf(
+        l->f,
+        ",\"orig_pkts\":%llu,\"orig_ip_bytes\":%llu,\"resp_pkts\":%llu,\"resp_ip_bytes\":%llu}\n",
+        (unsigned long long)s->orig_pkts, (unsigned long long)s->orig_ip_bytes,
+        (unsigned long long)s->resp_pkts, (unsigned long long)s->resp_ip_bytes);
+}
+
 void connlog_write(struct connlog *l, const struct conn_summary *s)
 {
     char id[24], oh[64], op[8], rh[64], rp[8];
@@ -103,6 +149,10 @@ void connlog_write(struct connlog *l, const struct conn_summary *s)
     split(s->resp, rh, sizeof rh, rp, sizeof rp);
     double duration = (double)(s->last.tv_sec - s->first.tv_sec) +
                       (double)(s->last.tv_nsec - s->first.tv_nsec) / 1e9;
+    if (l->json) {
+        write_json(l, s, id, oh, op, rh, rp, duration);
+        return;
+    }
     fprintf(l->f, "%lld.%06ld\t%s\t%s\t%s\t%s\t%s\ttcp\t-\t", (long long)s->first.tv_sec,
             s->first.tv_nsec / 1000, id, oh, op, rh, rp);
     /* main.zeek's set_conn: duration and sizes only for a connection that lasted. */
@@ -111,16 +161,18 @@ void connlog_write(struct connlog *l, const struct conn_summary *s)
                 (unsigned long long)s->resp_bytes);
     else
         fputs("-\t-\t-\t", l->f);
-    fprintf(l->f, "%s\t-\t-\t%llu\t%s\t%llu\t-\t%llu\t-\t-\n", s->conn_state,
+    fprintf(l->f, "%s\t-\t-\t%llu\t%s\t%llu\t%llu\t%llu\t%llu\t-\n", s->conn_state,
             (unsigned long long)s->missed_bytes, s->history[0] ? s->history : "-",
-            (unsigned long long)s->orig_pkts, (unsigned long long)s->resp_pkts);
+            (unsigned long long)s->orig_pkts, (unsigned long long)s->orig_ip_bytes,
+            (unsigned long long)s->resp_pkts, (unsigned long long)s->resp_ip_bytes);
 }
 
 int connlog_close(struct connlog *l, char *err, size_t errlen)
 {
     char close_[32];
     stamp(close_, sizeof close_);
-    fprintf(l->f, "#close\t%s\n", close_);
+    if (!l->json)
+        fprintf(l->f, "#close\t%s\n", close_);
     int bad = ferror(l->f);
     int saved = errno;
     if (fclose(l->f) != 0 && !bad) {

@@ -126,6 +126,7 @@ enum decode_result decode_ipv4(const uint8_t *p, uint32_t caplen, struct tcp_seg
         return fail(DECODE_OTHER, "IPv4 fragment, not reassembled", why);
 
     seg->family = AF_INET;
+    seg->ip_len = total;
     memset(seg->src, 0, sizeof seg->src);
     memset(seg->dst, 0, sizeof seg->dst);
     memcpy(seg->src, p + 12, 4);
@@ -150,6 +151,7 @@ enum decode_result decode_ipv6(const uint8_t *p, uint32_t caplen, struct tcp_seg
     uint8_t next = p[6];
 
     seg->family = AF_INET6;
+    seg->ip_len = 40 + plen;
     memcpy(seg->src, p + 8, 16);
     memcpy(seg->dst, p + 24, 16);
 

@@ -35,6 +35,12 @@ struct tcp_seg {
     const uint8_t *payload;  /* points into the frame */
     uint32_t payload_caplen; /* how much of the payload was captured */
     /*
+     * The IP packet's length from its header (IPv4's total length, IPv6's
+     * payload length and its 40 bytes), of the innermost IP header through
+     * tunnels: what Zeek's orig_ip_bytes and resp_ip_bytes add up.
+     */
+    uint32_t ip_len;
+    /*
      * A segment that came through tunnels: how many (0 for none), the kind
      * of the outermost ("GRE", "VXLAN" ...), and the addresses of the IP
      * packet that carried it, as Zeek's tunnel_parents names the outer

@@ -3,6 +3,7 @@
  */
 #include "describe.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -189,9 +190,18 @@ void describe_who_what(struct story *st, const struct event *ev, char *who, size
         char orig[128], resp[128];
         escape_str(c->orig_name, orig, sizeof orig);
         escape_str(c->resp_name, resp, sizeof resp);
-        snprintf(who, wlen, "connection");
-        int n = snprintf(what, len, "%s%s%s \u2192 %s%s%s: %s %s", orig, orig[0] ? " " : "",
-                         c->orig, resp, resp[0] ? " " : "", c->resp, c->conn_state, c->history);
+        str_append(who, wlen, 0, "connection");
+        /* "%s%s%s \u2192 %s%s%s: %s %s", put together without snprintf's parsing. */
+        const char *parts[] = {
+            orig, orig[0] ? " " : "", c->orig, " \u2192 ", resp, resp[0] ? " " : "", c->resp,
+            ": ", c->conn_state,      " ",     c->history
+        };
+        size_t at = 0;
+        if (len)
+            what[0] = '\0';
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+            at = str_append(what, len, at, parts[i]);
+        int n = (int)at;
         /* Zeek's missed_bytes, where there are any: the history's G and g say no more than "some". */
         if (c->missed_bytes && n >= 0 && (size_t)n < len)
             n += snprintf(what + n, len - (size_t)n, ", %llu byte%s missed",
@@ -230,9 +240,14 @@ void describe_who_what(struct story *st, const struct event *ev, char *who, size
 /* The notes are sentences with names in them (a process's, a program's path): escaped whole. */
 void describe_note(const struct event *ev, char *buf, size_t len)
 {
+    /* A note that fits in buf escaped goes straight into it. */
+    bool plain = ev->type != EV_REPEAT && ev->type != EV_REPEAT_START;
+    size_t notelen = strlen(ev->note);
+    if (plain && escape_text((const uint8_t *)ev->note, notelen, 0, buf, len) == notelen)
+        return;
     char note[EVENT_NOTE * 4];
     escape_str(ev->note, note, sizeof note);
-    if (ev->type != EV_REPEAT && ev->type != EV_REPEAT_START) {
+    if (plain) {
         snprintf(buf, len, "%s", note);
         return;
     }

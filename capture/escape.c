@@ -47,6 +47,12 @@ static bool unsafe_code_point(uint32_t cp)
            (cp >= 0x2066 && cp <= 0x2069);
 }
 
+/* Is c printable ASCII that next_piece() shows as it is, whatever the flags? */
+static inline bool plain_ascii(uint8_t c)
+{
+    return (uint8_t)(c - 0x20) < 0x5f && c != '\\' && c != '"';
+}
+
 /*
  * The piece of s (n > 0 bytes) that comes next: returns how many bytes it
  * takes; *esc gets its escape and *esclen that escape's length, or 0 when
@@ -101,8 +107,21 @@ static size_t next_piece(const uint8_t *s, size_t n, unsigned flags, enum spelli
 static size_t escape_into(const uint8_t *src, size_t len, unsigned flags, enum spelling sp,
                           char *dst, size_t soft, size_t room, size_t *took)
 {
-    size_t n = 0, i = 0;
+    size_t n = 0, i = 0, limit = soft < room ? soft : room;
     while (i < len && n < soft) {
+        /*
+         * A run of printable ASCII goes as it is, in one copy (a backslash or
+         * a quote ends it: next_piece() says what they need).
+         */
+        size_t run = 0, most = len - i < limit - n ? len - i : limit - n;
+        while (run < most && plain_ascii(src[i + run]))
+            run++;
+        if (run) {
+            memcpy(dst + n, src + i, run);
+            n += run;
+            i += run;
+            continue;
+        }
         char esc[8];
         size_t esclen, step = next_piece(src + i, len - i, flags, sp, esc, &esclen);
         size_t need = esclen ? esclen : step;

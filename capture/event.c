@@ -127,6 +127,17 @@ int endpoint_equal(const struct endpoint *a, const struct endpoint *b)
 
 #define FNV64_PRIME 1099511628211ULL
 
+size_t str_append(char *buf, size_t size, size_t n, const char *s)
+{
+    size_t len = strlen(s);
+    if (n < size) {
+        size_t take = len < size - 1 - n ? len : size - 1 - n;
+        memcpy(buf + n, s, take);
+        buf[n + take] = '\0';
+    }
+    return n + len;
+}
+
 uint64_t fnv1a(uint64_t h, const void *data, size_t len)
 {
     const uint8_t *p = data;

@@ -239,6 +239,7 @@ struct conn_summary {
     char history[32];                  /* Zeek's history letters, e.g. "ShADadFr" */
     uint64_t orig_bytes, resp_bytes;   /* payload bytes each way */
     uint64_t orig_pkts, resp_pkts;
+    uint64_t orig_ip_bytes, resp_ip_bytes; /* the IP lengths of each side's packets, headers too */
     uint64_t missed_bytes; /* Zeek's missed_bytes: content gaps, bytes the capture never showed */
     uint64_t orig_missed, resp_missed; /* of them, those each side sent */
     /* The outermost tunnel it came through ("GRE", "VXLAN" ...) and its ends, or NULL. */
@@ -283,6 +284,14 @@ void event_free(struct event *ev);
 int event_same(const struct event *a, const struct event *b);
 /* 1 if a and b are the same call with the same result, whole or split. */
 int event_same_call(const struct event *a, const struct event *b);
+
+/*
+ * s after the first n bytes of buf (size bytes), cut to fit and terminated,
+ * as snprintf(buf + n, size - n, "%s", s) would for n < size (nothing for
+ * n >= size), without its parsing; returns n + strlen(s), the length had
+ * nothing been cut, as snprintf does.
+ */
+size_t str_append(char *buf, size_t size, size_t n, const char *s);
 
 /* Seconds between two times. */
 double ts_diff(const struct timespec *later, const struct timespec *earlier);

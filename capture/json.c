@@ -321,6 +321,8 @@ void json_event(struct output *o, FILE *f, const struct event *ev)
         jraw(&j, ",\"orig_bytes\":%llu,\"resp_bytes\":%llu,\"orig_pkts\":%llu,\"resp_pkts\":%llu",
              (unsigned long long)c->orig_bytes, (unsigned long long)c->resp_bytes,
              (unsigned long long)c->orig_pkts, (unsigned long long)c->resp_pkts);
+        jraw(&j, ",\"orig_ip_bytes\":%llu,\"resp_ip_bytes\":%llu",
+             (unsigned long long)c->orig_ip_bytes, (unsigned long long)c->resp_ip_bytes);
         jraw(&j, ",\"missed_bytes\":%llu", (unsigned long long)c->missed_bytes);
         if (c->tunnel) {
             jstr(&j, "tunnel", c->tunnel);

@@ -41,6 +41,10 @@ static void usage(FILE *to, int status)
         "  --html FILE        write the story as a page: a sequence diagram to click through\n"
         "  --svg FILE         write the story's sequence diagram as an SVG image\n"
         "  --zeek-log FILE    write the TCP connections as Zeek's conn.log (TSV)\n"
+        "  --zeek-log-format tsv|json  conn.log as Zeek's TSV (the default) or its JSON (one\n"
+        "                     object a line, as LogAscii::use_json=T writes it)\n"
+        "  --summary          with -r: the connections' records only (and the counts of frames\n"
+        "                     skipped), no packets, no notes on them: fast on a large capture\n"
         "  --netns            run COMMAND in a private network namespace (no root needed where the\n"
         "                     kernel allows unprivileged user namespaces)\n"
         "  -h, --help         this help\n"
@@ -69,7 +73,16 @@ static int same_file(const char *input, int input_is_read, const char *output)
 
 void options_parse(int argc, char **argv, struct options *opt)
 {
-    enum { OPT_JSON = 256, OPT_LADDER, OPT_NETNS, OPT_HTML, OPT_SVG, OPT_ZEEK_LOG };
+    enum {
+        OPT_JSON = 256,
+        OPT_LADDER,
+        OPT_NETNS,
+        OPT_HTML,
+        OPT_SVG,
+        OPT_ZEEK_LOG,
+        OPT_SUMMARY,
+        OPT_ZEEK_LOG_FORMAT
+    };
     static const struct option longopts[] = {
         { "json", no_argument, NULL, OPT_JSON },
         { "ladder", no_argument, NULL, OPT_LADDER },
@@ -78,6 +91,8 @@ void options_parse(int argc, char **argv, struct options *opt)
         { "html", required_argument, NULL, OPT_HTML },
         { "svg", required_argument, NULL, OPT_SVG },
         { "zeek-log", required_argument, NULL, OPT_ZEEK_LOG },
+        { "summary", no_argument, NULL, OPT_SUMMARY },
+        { "zeek-log-format", required_argument, NULL, OPT_ZEEK_LOG_FORMAT },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -85,6 +100,7 @@ void options_parse(int argc, char **argv, struct options *opt)
     opt->format = OUT_TEXT;
     opt->buffer_kib = CAPTURE_BUFFER_KIB;
     int formats = 0, c;
+    const char *zeek_format = NULL;
     /* "+": stop at the first word that is not an option: it is COMMAND. */
     while ((c = getopt_long(argc, argv, "+i:p:f:w:r:o:B:h", longopts, NULL)) != -1) {
         switch (c) {
@@ -119,6 +135,8 @@ void options_parse(int argc, char **argv, struct options *opt)
         case OPT_HTML: opt->html_path = optarg; break;
         case OPT_SVG: opt->svg_path = optarg; break;
         case OPT_ZEEK_LOG: opt->zeek_log_path = optarg; break;
+        case OPT_SUMMARY: opt->summary = 1; break;
+        case OPT_ZEEK_LOG_FORMAT: zeek_format = optarg; break;
         case 'h': usage(stdout, 0);
         default: usage(stderr, 2);
         }
@@ -126,6 +144,18 @@ void options_parse(int argc, char **argv, struct options *opt)
     if (formats > 1) {
         fprintf(stderr, PROG ": choose one of --json and --ladder\n");
         usage(stderr, 2);
+    }
+    if (zeek_format) {
+        if (strcmp(zeek_format, "json") != 0 && strcmp(zeek_format, "tsv") != 0) {
+            fprintf(stderr, PROG ": bad conn.log format '%s': give tsv or json\n", zeek_format);
+            usage(stderr, 2);
+        }
+        if (!opt->zeek_log_path) {
+            fprintf(stderr, PROG ": --zeek-log-format says how to write --zeek-log FILE: give "
+                                 "that too\n");
+            usage(stderr, 2);
+        }
+        opt->zeek_log_json = !strcmp(zeek_format, "json");
     }
     if (opt->port) {
         char *end;
@@ -145,6 +175,26 @@ void options_parse(int argc, char **argv, struct options *opt)
         fprintf(stderr, PROG ": --netns runs a COMMAND; it means nothing with -r\n");
         usage(stderr, 2);
     }
+    if (opt->summary && !opt->read_path) {
+        fprintf(stderr, PROG ": --summary summarises a capture file: give -r FILE\n");
+        usage(stderr, 2);
+    }
+    /* The summary has no packets: what draws or comments them has nothing to work on. */
+    const struct {
+        const char *flag;
+        int given;
+    } per_packet[] = { { "--ladder", opt->format == OUT_LADDER },
+                       { "--html", opt->html_path != NULL },
+                       { "--svg", opt->svg_path != NULL },
+                       { "-w", opt->write_path != NULL } };
+    for (size_t i = 0; opt->summary && i < sizeof(per_packet) / sizeof(per_packet[0]); i++)
+        if (per_packet[i].given) {
+            fprintf(stderr,
+                    PROG ": %s needs each packet, and --summary leaves the packets out: give one "
+                         "or the other\n",
+                    per_packet[i].flag);
+            usage(stderr, 2);
+        }
     /* An output opened on the input, or on the other output, would destroy what is in it. */
     const struct {
         const char *flag, *path;

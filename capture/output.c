@@ -107,9 +107,11 @@ void output_time_column(struct output *o, const struct event *ev, char *buf, siz
         o->started = true;
         o->t0 = ev->t;
     }
-    if (ev->type == EV_CONNECTION)
-        snprintf(buf, len, "%10s", "");
-    else
+    if (ev->type == EV_CONNECTION && len > 0) {
+        size_t n = len > 10 ? 10 : len - 1; /* "%10s" of nothing */
+        memset(buf, ' ', n);
+        buf[n] = '\0';
+    } else if (ev->type != EV_CONNECTION)
         snprintf(buf, len, "%10.6f", ts_diff(&ev->t, &o->t0));
 }
 

@@ -62,6 +62,10 @@ void annotate_event(struct run *r, struct event *ev);
 void annotate_packet(const struct timespec *ts, const uint8_t *frame, uint32_t caplen,
                      uint32_t wirelen, void *ctx);
 
+/* The same, for --summary: decoded and tracked only, for the connections' records. */
+void annotate_packet_summary(const struct timespec *ts, const uint8_t *frame, uint32_t caplen,
+                             uint32_t wirelen, void *ctx);
+
 /* From the tracer: what a process did, explained, into the timeline. */
 void annotate_process_event(struct event *ev, void *ctx);
 

@@ -121,7 +121,8 @@ static void catch_stop_signals(void)
 static int read_file(struct run *r)
 {
     int n = 0;
-    while (!read_stop && (n = capture_dispatch(r->cap, 256, annotate_packet, r)) > 0)
+    capture_packet_fn fn = r->opt.summary ? annotate_packet_summary : annotate_packet;
+    while (!read_stop && (n = capture_dispatch(r->cap, 256, fn, r)) > 0)
         tcp_expire(r->tcp, &r->last_t, annotate_connection, r);
     if (read_stop)
         return 0;
@@ -245,7 +246,7 @@ static void open_outputs(struct run *r)
         output_keep_picture(r->out);
     }
     if (r->opt.zeek_log_path &&
-        !(r->zeek_log = connlog_open(r->opt.zeek_log_path, err, sizeof err)))
+        !(r->zeek_log = connlog_open(r->opt.zeek_log_path, r->opt.zeek_log_json, err, sizeof err)))
         die_hint("check the directory exists and is writable", "cannot write %s", err);
     if (r->opt.write_path) {
         char shb[1200];

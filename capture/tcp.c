@@ -313,6 +313,7 @@ int tcp_track(struct tcp_table *t, const struct tcp_seg *seg, const struct times
     facts->missed = c->zeek.seg_missed;
     account_segment(c, s, seg, facts->rst);
     s->pkts++;
+    s->ip_bytes += seg->ip_len;
     c->last = *ts;
     table_timers(t, c, ts_ns(ts));
     facts->from_orig = is_orig(c, s);
@@ -363,12 +364,14 @@ void tcp_summarise(struct tcp_conn *c, struct conn_summary *out)
     out->resp_ep = resp->ep;
     endpoint_str(&orig->ep, out->orig, sizeof out->orig);
     endpoint_str(&resp->ep, out->resp, sizeof out->resp);
-    snprintf(out->conn_state, sizeof out->conn_state, "%s", zeek_conn_state(&c->zeek));
-    snprintf(out->history, sizeof out->history, "%s", c->zeek.history);
+    str_append(out->conn_state, sizeof out->conn_state, 0, zeek_conn_state(&c->zeek));
+    str_append(out->history, sizeof out->history, 0, c->zeek.history);
     out->orig_bytes = zeek_size(&c->zeek, o);
     out->resp_bytes = zeek_size(&c->zeek, !o);
     out->orig_pkts = orig->pkts;
     out->resp_pkts = resp->pkts;
+    out->orig_ip_bytes = orig->ip_bytes;
+    out->resp_ip_bytes = resp->ip_bytes;
     out->missed_bytes = zeek_missed(&c->zeek);
     out->orig_missed = zeek_missed_by(&c->zeek, o);
     out->resp_missed = zeek_missed_by(&c->zeek, !o);

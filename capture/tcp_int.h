@@ -12,6 +12,7 @@
 struct tcp_side {
     struct endpoint ep;
     uint64_t pkts;
+    uint64_t ip_bytes;  /* the IP lengths of its packets (Zeek's orig_ip_bytes, resp_ip_bytes) */
     bool sent_any;      /* snd_max and first_seq are valid */
     bool sent_data;     /* it sent payload */
     uint32_t first_seq; /* where its data starts: after the SYN, or its first segment */
@@ -43,6 +44,7 @@ struct tcp_side {
 
 struct tcp_conn {
     struct tcp_conn *hnext;         /* hash chain */
+    size_t hash;                    /* of its 4-tuple, both directions alike */
     struct tcp_conn *older, *newer; /* in the order connections began */
     struct tcp_side side[2];        /* side[0] sent the first segment seen */
     struct zeek_conn zeek;
@@ -72,8 +74,16 @@ struct tcp_table {
     unsigned long segments; /* segments tracked: their serial numbers */
     uint64_t next_serial;
 
-    /* Every connection, in a binary min-heap by due_ns: the next timer to run out on top. */
-    struct tcp_conn **heap;
+    /*
+     * Every connection, in a binary min-heap by due_ns: the next timer to run
+     * out on top. Each slot holds its connection's key, so that sifting reads
+     * the heap alone.
+     */
+    struct heap_slot {
+        int64_t due_ns;
+        uint64_t serial;
+        struct tcp_conn *c;
+    } * heap;
     size_t heap_len, heap_cap;
     unsigned long early; /* summarised early: TCP_CONN_MAX were open */
     tcp_done_fn done;    /* tcp_on_done() */

@@ -15,41 +15,48 @@
 
 #define TABLE_FIRST_BUCKETS 64
 
-static int endpoint_cmp(int family, const uint8_t *a1, uint16_t p1, const uint8_t *a2, uint16_t p2)
+/* A 64-bit finaliser (MurmurHash3's fmix64): every bit of x moves every bit of the result. */
+static inline uint64_t mix64(uint64_t x)
 {
-    int r = memcmp(a1, a2, family == AF_INET6 ? 16 : 4);
-    if (r)
-        return r;
-    return (int)p1 - (int)p2;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
 }
 
-static size_t tuple_hash(int family, const uint8_t *a1, uint16_t p1, const uint8_t *a2, uint16_t p2)
+static inline uint64_t endpoint_mix(int family, const uint8_t *addr, uint16_t port)
 {
-    size_t alen = family == AF_INET6 ? 16 : 4;
-    if (endpoint_cmp(family, a1, p1, a2, p2) > 0) {
-        const uint8_t *ta = a1;
-        uint16_t tp = p1;
-        a1 = a2, p1 = p2, a2 = ta, p2 = tp;
+    uint64_t k = (uint64_t)port << 32 | (uint64_t)(unsigned)family << 48;
+    if (family == AF_INET6) {
+        uint64_t hi, lo;
+        memcpy(&hi, addr, 8);
+        memcpy(&lo, addr + 8, 8);
+        k ^= mix64(hi) + lo;
+    } else {
+        uint32_t a;
+        memcpy(&a, addr, 4);
+        k ^= a;
     }
-    uint64_t h = FNV64_OFFSET;
-    h = fnv1a(h, &family, sizeof family);
-    h = fnv1a(h, a1, alen);
-    h = fnv1a(h, &p1, sizeof p1);
-    h = fnv1a(h, a2, alen);
-    h = fnv1a(h, &p2, sizeof p2);
-    return (size_t)h;
+    return mix64(k);
+}
+
+/* The hash of a 4-tuple, the same both ways: the sum of its ends' own. */
+static inline size_t tuple_hash(int family, const uint8_t *a1, uint16_t p1, const uint8_t *a2,
+                                uint16_t p2)
+{
+    return (size_t)(endpoint_mix(family, a1, p1) + endpoint_mix(family, a2, p2));
 }
 
 bool side_is(const struct tcp_side *s, int family, const uint8_t *addr, uint16_t port)
 {
-    return s->ep.family == family && s->ep.port == port &&
-           memcmp(s->ep.addr, addr, family == AF_INET6 ? 16 : 4) == 0;
-}
-
-static size_t conn_hash(const struct tcp_conn *c)
-{
-    return tuple_hash(c->side[0].ep.family, c->side[0].ep.addr, c->side[0].ep.port,
-                      c->side[1].ep.addr, c->side[1].ep.port);
+    if (s->ep.family != family || s->ep.port != port)
+        return false;
+    /* Lengths known here, so the compiler compares in place: this runs for every segment. */
+    if (family == AF_INET6)
+        return memcmp(s->ep.addr, addr, 16) == 0;
+    return memcmp(s->ep.addr, addr, 4) == 0;
 }
 
 struct tcp_table *tcp_table_new(void)
@@ -92,7 +99,7 @@ static void table_grow(struct tcp_table *t)
         struct tcp_conn *c = t->buckets[i];
         while (c) {
             struct tcp_conn *next = c->hnext;
-            size_t h = conn_hash(c) & (n - 1);
+            size_t h = c->hash & (n - 1);
             c->hnext = b[h];
             b[h] = c;
             c = next;
@@ -105,9 +112,10 @@ static void table_grow(struct tcp_table *t)
 
 struct tcp_conn *table_find(struct tcp_table *t, const struct tcp_seg *seg)
 {
-    size_t h =
-        tuple_hash(seg->family, seg->src, seg->sport, seg->dst, seg->dport) & (t->nbuckets - 1);
-    for (struct tcp_conn *c = t->buckets[h]; c; c = c->hnext) {
+    size_t hash = tuple_hash(seg->family, seg->src, seg->sport, seg->dst, seg->dport);
+    for (struct tcp_conn *c = t->buckets[hash & (t->nbuckets - 1)]; c; c = c->hnext) {
+        if (c->hash != hash)
+            continue;
         if ((side_is(&c->side[0], seg->family, seg->src, seg->sport) &&
              side_is(&c->side[1], seg->family, seg->dst, seg->dport)) ||
             (side_is(&c->side[1], seg->family, seg->src, seg->sport) &&
@@ -120,7 +128,7 @@ struct tcp_conn *table_find(struct tcp_table *t, const struct tcp_seg *seg)
 /* Take c out of the hash (it stays in the begin-order list). */
 static void table_unhash(struct tcp_table *t, struct tcp_conn *c)
 {
-    struct tcp_conn **pp = &t->buckets[conn_hash(c) & (t->nbuckets - 1)];
+    struct tcp_conn **pp = &t->buckets[c->hash & (t->nbuckets - 1)];
     while (*pp) {
         if (*pp == c) {
             *pp = c->hnext;
@@ -134,18 +142,32 @@ static void table_unhash(struct tcp_table *t, struct tcp_conn *c)
 
 /* --- the heap of timers ------------------------------------------------------------ */
 
-static void heap_set(struct tcp_table *t, size_t at, struct tcp_conn *c)
+static void heap_set(struct tcp_table *t, size_t at, struct heap_slot slot)
 {
-    t->heap[at] = c;
-    c->heap_at = at;
+    t->heap[at] = slot;
+    slot.c->heap_at = at;
+}
+
+static struct heap_slot slot_of(struct tcp_conn *c)
+{
+    return (struct heap_slot){ c->due_ns, c->serial, c };
+}
+
+/*
+ * Does a's timer run out before b's? Of two at the same time, the one that
+ * began first goes first: the order does not depend on the heap's history.
+ */
+static bool sooner(const struct heap_slot *a, const struct heap_slot *b)
+{
+    return a->due_ns < b->due_ns || (a->due_ns == b->due_ns && a->serial < b->serial);
 }
 
 static void sift_up(struct tcp_table *t, size_t at)
 {
-    struct tcp_conn *c = t->heap[at];
+    struct heap_slot c = t->heap[at];
     while (at > 0) {
         size_t up = (at - 1) / 2;
-        if (t->heap[up]->due_ns <= c->due_ns)
+        if (!sooner(&c, &t->heap[up]))
             break;
         heap_set(t, at, t->heap[up]);
         at = up;
@@ -155,14 +177,14 @@ static void sift_up(struct tcp_table *t, size_t at)
 
 static void sift_down(struct tcp_table *t, size_t at)
 {
-    struct tcp_conn *c = t->heap[at];
+    struct heap_slot c = t->heap[at];
     for (;;) {
         size_t low = 2 * at + 1;
         if (low >= t->heap_len)
             break;
-        if (low + 1 < t->heap_len && t->heap[low + 1]->due_ns < t->heap[low]->due_ns)
+        if (low + 1 < t->heap_len && sooner(&t->heap[low + 1], &t->heap[low]))
             low++;
-        if (c->due_ns <= t->heap[low]->due_ns)
+        if (!sooner(&t->heap[low], &c))
             break;
         heap_set(t, at, t->heap[low]);
         at = low;
@@ -173,6 +195,7 @@ static void sift_down(struct tcp_table *t, size_t at)
 /* c's due_ns changed: back in its place. */
 static void heap_fix(struct tcp_table *t, struct tcp_conn *c)
 {
+    t->heap[c->heap_at].due_ns = c->due_ns;
     sift_up(t, c->heap_at);
     sift_down(t, c->heap_at);
 }
@@ -181,13 +204,13 @@ static bool heap_push(struct tcp_table *t, struct tcp_conn *c)
 {
     if (t->heap_len == t->heap_cap) {
         size_t cap = t->heap_cap ? t->heap_cap * 2 : 64;
-        struct tcp_conn **grown = realloc(t->heap, cap * sizeof *grown);
+        struct heap_slot *grown = realloc(t->heap, cap * sizeof *grown);
         if (!grown)
             return false;
         t->heap = grown;
         t->heap_cap = cap;
     }
-    heap_set(t, t->heap_len++, c);
+    heap_set(t, t->heap_len++, slot_of(c));
     sift_up(t, c->heap_at);
     return true;
 }
@@ -195,11 +218,12 @@ static bool heap_push(struct tcp_table *t, struct tcp_conn *c)
 static void heap_remove(struct tcp_table *t, struct tcp_conn *c)
 {
     size_t at = c->heap_at;
-    struct tcp_conn *last = t->heap[--t->heap_len];
-    if (last == c)
+    struct heap_slot last = t->heap[--t->heap_len];
+    if (last.c == c)
         return;
     heap_set(t, at, last);
-    heap_fix(t, last);
+    sift_up(t, at);
+    sift_down(t, last.c->heap_at);
 }
 
 static void list_remove(struct tcp_table *t, struct tcp_conn *c)
@@ -227,6 +251,8 @@ static void forget(struct tcp_table *t, struct tcp_conn *c, tcp_done_fn done, vo
         done(&s, ctx);
 }
 
+static struct tcp_conn *heap_top(struct tcp_table *t);
+
 static void side_init(struct tcp_side *s, int family, const uint8_t *addr, uint16_t port)
 {
     memset(s, 0, sizeof *s);
@@ -241,13 +267,14 @@ struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
     /* Full: the connection whose timer runs out first goes now. */
     if (t->heap_len >= TCP_CONN_MAX) {
         t->early++;
-        forget(t, t->heap[0], t->done, t->done_ctx);
+        forget(t, heap_top(t), t->done, t->done_ctx);
     }
     struct tcp_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     side_init(&c->side[0], seg->family, seg->src, seg->sport);
     side_init(&c->side[1], seg->family, seg->dst, seg->dport);
+    c->hash = tuple_hash(seg->family, seg->src, seg->sport, seg->dst, seg->dport);
     if (seg->tunnels > 0 && seg->tunnel &&
         inet_ntop(seg->outer_family, seg->outer_src, c->tunnel_src, sizeof c->tunnel_src) &&
         inet_ntop(seg->outer_family, seg->outer_dst, c->tunnel_dst, sizeof c->tunnel_dst))
@@ -265,7 +292,7 @@ struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
 
     if (t->count >= t->nbuckets)
         table_grow(t);
-    size_t h = conn_hash(c) & (t->nbuckets - 1);
+    size_t h = c->hash & (t->nbuckets - 1);
     c->hnext = t->buckets[h];
     t->buckets[h] = c;
     t->count++;
@@ -308,8 +335,37 @@ void table_timers(struct tcp_table *t, struct tcp_conn *c, int64_t now_ns)
     } else if (c->zeek.close_half) {
         c->expire_ns = now_ns + ZEEK_TCP_SESSION_TIMER_NS;
     }
-    c->due_ns = first_due(c);
-    heap_fix(t, c);
+    /*
+     * A key that grows stays where it is (most segments only push the
+     * inactivity timeout back): a key in the heap is never later than the
+     * connection's first timer, and table_expire() sets it right when it
+     * comes to the top. Only one that comes sooner moves now.
+     */
+    int64_t due = first_due(c);
+    if (due < c->due_ns) {
+        c->due_ns = t->heap[c->heap_at].due_ns = due;
+        sift_up(t, c->heap_at);
+    }
+}
+
+/*
+ * The connection on top of the heap with its key set right: keys left behind
+ * (table_timers) are moved down until the one on top is its first timer, so
+ * that it is the connection whose timer runs out first. NULL when empty.
+ */
+static struct tcp_conn *heap_top(struct tcp_table *t)
+{
+    while (t->heap_len) {
+        struct tcp_conn *c = t->heap[0].c;
+        if (c->detached)
+            return c;
+        int64_t due = first_due(c);
+        if (due == c->due_ns)
+            return c;
+        c->due_ns = t->heap[0].due_ns = due;
+        sift_down(t, 0);
+    }
+    return NULL;
 }
 
 /*
@@ -340,8 +396,11 @@ static bool timer_ends(struct tcp_conn *c, int64_t now_ns)
 
 void table_expire(struct tcp_table *t, int64_t now_ns, tcp_done_fn done, void *ctx)
 {
-    while (t->heap_len && t->heap[0]->due_ns <= now_ns) {
-        struct tcp_conn *c = t->heap[0];
+    /* A key is never later than its timer: past a key later than now, nothing runs out. */
+    while (t->heap_len && t->heap[0].due_ns <= now_ns) {
+        struct tcp_conn *c = heap_top(t);
+        if (c->due_ns > now_ns)
+            break;
         if (timer_ends(c, now_ns)) {
             forget(t, c, done, ctx);
         } else {

@@ -65,6 +65,28 @@ static void emit_wrapped(struct output *o, const char *prefix, size_t prefix_wid
         output_line(o, o->out, line);
 }
 
+/* A line being assembled in a buffer: what does not fit is cut, as snprintf cuts. */
+struct line_buf {
+    char *s;
+    size_t n, size;
+};
+
+static void put_bytes(struct line_buf *b, const char *src, size_t len, int fill)
+{
+    size_t room = b->size - 1 - b->n;
+    if (len > room)
+        len = room;
+    if (fill)
+        memset(b->s + b->n, ' ', len);
+    else
+        memcpy(b->s + b->n, src, len);
+    b->n += len;
+    b->s[b->n] = '\0';
+}
+
+static void put(struct line_buf *b, const char *str) { put_bytes(b, str, strlen(str), 0); }
+static void put_spaces(struct line_buf *b, size_t count) { put_bytes(b, NULL, count, 1); }
+
 /* Printed width of a UTF-8 string (each code point counts one). */
 static size_t width(const char *s)
 {
@@ -121,8 +143,9 @@ void text_event(struct output *o, const struct event *ev)
                *off = o->color ? C_OFF : "";
     const char *wc = o->color ? what_color(ev) : "";
     size_t head_width = width(when) + 2 + ww + (size_t)wpad + 2;
-    size_t full_width = head_width + tw + (note[0] ? (size_t)tpad + 2 + width(note) : 0);
-    if (o->columns > 0 && full_width > (size_t)o->columns) {
+    /* How wide the line is matters only on a terminal: into a file or a pipe, it is one line. */
+    if (o->columns > 0 &&
+        head_width + tw + (note[0] ? (size_t)tpad + 2 + width(note) : 0) > (size_t)o->columns) {
         /* Too wide for the terminal: the event on its line, the note under it. */
         int n = snprintf(line, sizeof(line), "%s%s%s  %s%s%s%*s  ", dim, when, off, bold, who, off,
                          wpad, "");
@@ -138,8 +161,17 @@ void text_event(struct output *o, const struct event *ev)
             emit_wrapped(o, indent, NOTE_INDENT, NOTE_INDENT, note);
         }
     } else {
-        snprintf(line, sizeof(line), "%s%s%s  %s%s%s%*s  %s%s%s%*s  %s", dim, when, off, bold, who,
-                 off, wpad, "", wc, what, *wc ? off : "", note[0] ? tpad : 0, "", note);
+        /* What snprintf "%s%s%s  %s%s%s%*s  %s%s%s%*s  %s" would make, without its parsing. */
+        struct line_buf b = { line, 0, sizeof line };
+        const char *parts[] = { dim, when, off, "  ", bold, who, off };
+        for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+            put(&b, parts[i]);
+        put_spaces(&b, (size_t)wpad + 2);
+        put(&b, wc);
+        put(&b, what);
+        put(&b, *wc ? off : "");
+        put_spaces(&b, (size_t)(note[0] ? tpad : 0) + 2);
+        put(&b, note);
         output_line(o, o->out, line);
     }
     flood_warning(o, ev);

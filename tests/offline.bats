@@ -471,3 +471,66 @@ on_terminal() {
 	run on_terminal 1000 "$SIGTRACE" -r "$FIXTURES/write-after-close.pcap"
 	assert_equal "$output" "$(cat "$file")"
 }
+
+# log_fields LOG: "LINE KEY VALUE" for each set field of each line of a conn.log,
+# TSV (by the names its #fields line gives) or JSON (read with jq), numbers
+# written one way, so that the two forms of one log compare line for line.
+log_fields() {
+	if [[ $(head -c 1 "$1") == '{' ]]; then
+		jq -r --slurp 'to_entries[] as $l | $l.value | to_entries[] | "\($l.key)\t\(.key)\t\(.value)"' "$1"
+	else
+		awk -F'\t' '
+			$1 == "#fields" { for (i = 2; i <= NF; i++) name[i - 1] = $i; next }
+			/^#/ { next }
+			{ for (i = 1; i <= NF; i++) if ($i != "-") print n + 0 "\t" name[i] "\t" $i; n++ }
+		' "$1"
+	fi | awk -F'\t' '{ v = $3; if (v ~ /^[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$/) v = sprintf("%.6f", v); print $1, $2, v }' | sort
+}
+
+@test "offline: --zeek-log-format json writes conn.log as Zeek's JSON: the TSV's fields, read back with jq" {
+	local tsv=$BATS_TEST_TMPDIR/conn.log json=$BATS_TEST_TMPDIR/conn.json fixture
+	for fixture in orderly.pcap gap-both.pcap gap-past-hole.pcap write-after-close.pcap \
+		expiry-idle.pcap refused.pcap encapsulations.pcap orderly-ipv6.pcapng; do
+		"$SIGTRACE" -r "$FIXTURES/$fixture" --zeek-log "$tsv" >/dev/null
+		run "$SIGTRACE" -r "$FIXTURES/$fixture" --zeek-log "$json" --zeek-log-format json
+		assert_success
+		# One object a line, no header, and jq reads every line.
+		run jq -e -c 'select(.uid | startswith("C")) | .proto' "$json"
+		assert_success
+		assert_equal "${#lines[@]}" "$(grep -vc '^#' "$tsv")"
+		assert_equal "$(log_fields "$json")" "$(log_fields "$tsv")"
+		# ts, the ports and the counts are numbers; unset fields are left out.
+		run jq -e 'all(.ts, ."id.orig_p", ."id.resp_p", .orig_pkts, .resp_ip_bytes; type == "number")
+			and (has("service") or has("local_orig") or has("tunnel_parents") | not)' "$json"
+		assert_success
+	done
+	(($(log_fields "$json" | wc -l) > 10)) || fail "too few fields: $(log_fields "$json")"
+	run "$SIGTRACE" -r "$FIXTURES/orderly.pcap" --zeek-log-format json
+	assert_failure 2
+	assert_line 'sigtrace: --zeek-log-format says how to write --zeek-log FILE: give that too'
+	run "$SIGTRACE" -r "$FIXTURES/orderly.pcap" --zeek-log "$json" --zeek-log-format xml
+	assert_failure 2
+	assert_line "sigtrace: bad conn.log format 'xml': give tsv or json"
+}
+
+# wire_ip_bytes FIXTURE: each source port's IP bytes as tshark reads them: the
+# innermost IP header's length (IPv6: its payload length and 40), summed.
+wire_ip_bytes() {
+	tshark -r "$FIXTURES/$1" -Y tcp -T fields -E occurrence=l -e tcp.srcport -e ip.len -e ipv6.plen 2>/dev/null |
+		awk -F'\t' '{ s[$1] += ($3 != "" ? $3 + 40 : $2) } END { for (p in s) print p, s[p] }' | sort
+}
+
+@test "offline: each side's IP bytes are tshark's sum of its IP lengths, through VLAN tags and tunnels" {
+	local fixture
+	for fixture in orderly.pcap orderly-ipv6.pcapng vlan.pcap qinq.pcap encapsulations.pcap write-after-close.pcap; do
+		run "$SIGTRACE" -r "$FIXTURES/$fixture" --summary --json
+		assert_success
+		local ours
+		ours=$(jq -r 'select(.type == "connection") |
+			(.src | sub(".*:"; "")) + " " + (.orig_ip_bytes | tostring),
+			(.dst | sub(".*:"; "")) + " " + (.resp_ip_bytes | tostring)' <<<"$output" |
+			awk '{ s[$1] += $2 } END { for (p in s) print p, s[p] }' | sort)
+		[[ -n $ours ]] || fail "$fixture: no connection"
+		assert_equal "$ours" "$(wire_ip_bytes "$fixture")"
+	done
+}
