@@ -195,7 +195,9 @@ void annotate_event(struct run *r, struct event *ev)
          * receive's bytes count once, at its second half.
          */
         const struct syscall_facts *f = &ev->u.sys;
-        if (f->part != PART_UNFINISHED || (f->returned.tv_sec && f->kind != CALL_RECV))
+        if (f->part == PART_NEVER)
+            notes_explain(ev); /* the timeline made it: how its process ended */
+        else if (f->part != PART_UNFINISHED || (f->returned.tv_sec && f->kind != CALL_RECV))
             owners_learn(r->owners, ev);
     } else if (ev->type == EV_EXIT) {
         note_implicit_close(r, ev);

@@ -69,9 +69,11 @@ enum call_kind {
  * nothing between), or its two halves when something happened while it ran
  * (a packet, a signal, another process's call), as strace splits them. An
  * entry is the tracer's word to the timeline that a call began; it is never
- * printed as such.
+ * printed as such. A call still running when its process ended (or ran a new
+ * program, which ends its other threads) has no result: its first half is
+ * closed by PART_NEVER, at the end, which says it never returned.
  */
-enum call_part { PART_WHOLE, PART_ENTRY, PART_UNFINISHED, PART_RESUMED };
+enum call_part { PART_WHOLE, PART_ENTRY, PART_UNFINISHED, PART_RESUMED, PART_NEVER };
 
 /* What a socket had been through before a call, as its process's earlier calls showed (sockets.h). */
 struct sock_past {
@@ -90,6 +92,12 @@ struct pipe_past {
     bool blocked;  /* in its signal mask */
     bool pending;  /* raised by a failed write while blocked, not delivered yet */
     bool signalfd; /* a signalfd of SIGPIPE is open */
+};
+
+struct exit_facts {
+    int code;  /* exit code, or -1 when killed */
+    int signo; /* terminating signal, or 0 */
+    int core;  /* a core dump was written */
 };
 
 struct syscall_facts {
@@ -125,6 +133,9 @@ struct syscall_facts {
     bool value_known;    /* value was read */
     enum call_part part; /* the whole call, or which half of it */
     bool settled;        /* whole for good: a loop's turn, or judged when it returned */
+    /* For PART_NEVER: how its process ended (ended_by_exec: a new program ended the call). */
+    struct exit_facts ended;
+    bool ended_by_exec;
     struct timespec entered, returned; /* its entry and, but for an entry, its return */
 };
 
@@ -136,12 +147,6 @@ struct signal_facts {
     char sender_name[16];
     bool after_epipe; /* SIGPIPE right after the process's call failed with EPIPE */
     bool was_blocked; /* SIGPIPE raised by a write while blocked, delivered once unblocked */
-};
-
-struct exit_facts {
-    int code;  /* exit code, or -1 when killed */
-    int signo; /* terminating signal, or 0 */
-    int core;  /* a core dump was written */
 };
 
 struct exec_facts {

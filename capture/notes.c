@@ -190,11 +190,35 @@ static void explain_sigpipe_call(const struct syscall_facts *f, struct notebuf *
     }
 }
 
+/* A call its process's end cut short (PART_NEVER): how the process ended while it ran. */
+static void explain_never_returned(const struct syscall_facts *f, struct notebuf *n)
+{
+    const struct exit_facts *x = &f->ended;
+    if (f->ended_by_exec)
+        notebuf_add(n, "never returned: the process ran a new program (exec), which ends its "
+                       "other threads, and this call with them");
+    else if (x->signo)
+        notebuf_add(n,
+                    "never returned: the process was killed by %s while the call waited; every "
+                    "thread of a process ends with it, whatever call it is in",
+                    signal_name(x->signo));
+    else
+        notebuf_add(n,
+                    "never returned: the process exited (code %d) while the call waited; "
+                    "every thread of a process ends with it",
+                    x->code);
+}
+
 static void explain_syscall(const struct event *ev, struct notebuf *n)
 {
     const struct syscall_facts *f = &ev->u.sys;
     const struct sock_past *s = &f->past;
     char a[64], b[64];
+
+    if (f->part == PART_NEVER) {
+        explain_never_returned(f, n);
+        return;
+    }
 
     if (f->err && f->kind != CALL_SEND && f->kind != CALL_RECV && f->kind != CALL_CONNECT &&
         common_failure(ev, n))

@@ -567,3 +567,28 @@ EOF
 	assert_equal "$(count '.type == "exec" and .proc == "mixed" and (.argv | endswith("python3 -u mixed"))')" 1
 	assert_equal "$(count '.type == "syscall" and .proc == "python3" and .call == "socket" and .part != "unfinished"')" 1
 }
+
+# --- calls in flight at a process's end ---------------------------------------------
+
+@test "sigtrace: a call its process dies in is shown where it began, then said never to return, before the death" {
+	local bin=$BATS_TEST_TMPDIR/dies-waiting
+	cc -std=c11 -Wall -Wextra -Werror -O2 -pthread -o "$bin" "$FIXTURES/programs/dies-waiting.c"
+	TRACE=$BATS_TEST_TMPDIR/dies.jsonl
+	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- "$bin" 4444 </dev/null 3>&-
+	assert_equal "$status" 143
+	# The first accept returned; the second began, and the process died in it.
+	in_order '.type == "syscall" and .call == "accept" and .ret >= 0' \
+		'.type == "syscall" and .call == "accept" and .part == "unfinished" and .t == .entered and (has("ret") | not)' \
+		'.type == "signal" and .signal == "SIGTERM"' \
+		'.type == "syscall" and .call == "accept" and .part == "never_returned" and .t > .entered and (has("ret") | not) and (.note | test("killed by SIGTERM"))' \
+		'.type == "exit" and .signal == "SIGTERM"'
+	assert_equal "$(count '.type == "syscall" and .call == "accept" and .part == "never_returned"')" 1
+	# Once: the closing part names the call its first half began.
+	assert_equal "$(jq -s '[.[] | select(.call == "accept" and (.part == "unfinished" or .part == "never_returned"))] | .[-2:] | (.[0].entered == .[1].entered)' "$TRACE")" true
+	run "$ROOT/scripts/causality" "$TRACE"
+	assert_success
+	# The text timeline says it in words.
+	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns -- "$bin" 4445 </dev/null 3>&-
+	assert_line --regexp '  accept\(3\) \.\.\. *$'
+	assert_line --regexp '\.\.\. accept\(3\) never returned +never returned: the process was killed by SIGTERM'
+}
