@@ -149,12 +149,17 @@ struct signal_facts {
     bool was_blocked; /* SIGPIPE raised by a write while blocked, delivered once unblocked */
 };
 
+#define EXEC_CLOEXEC_MAX 8 /* close-on-exec sockets an exec event names */
+
 struct exec_facts {
     char path[256];
     char argv[512];       /* the arguments, joined with spaces */
     size_t argv_total;    /* the whole command line's length: more than strlen(argv) when cut */
     bool sigpipe_ignored; /* it starts with SIGPIPE ignored (SIG_IGN survives exec) */
     bool sigpipe_blocked; /* ... or blocked (the mask survives exec) */
+    /* The TCP sockets it held close-on-exec when it called execve: the exec closed them. */
+    int cloexec_fds[EXEC_CLOEXEC_MAX];
+    int ncloexec;
 };
 
 struct packet_facts {

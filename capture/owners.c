@@ -300,6 +300,15 @@ void owners_learn(struct owners *o, const struct event *ev)
                 use_close(&o->uses[i], &ev->t, 0);
         return;
     }
+    if (ev->type == EV_EXEC) {
+        /* The kernel closed its close-on-exec sockets; the others stay with the new program. */
+        for (size_t i = 0; i < o->nuses; i++)
+            for (int j = 0; j < ev->u.exec.ncloexec; j++)
+                if (o->uses[i].open && o->uses[i].pid == ev->pid &&
+                    o->uses[i].fd == ev->u.exec.cloexec_fds[j])
+                    use_close(&o->uses[i], &ev->t, 0);
+        return;
+    }
     if (ev->type != EV_SYSCALL)
         return;
     const struct syscall_facts *f = &ev->u.sys;

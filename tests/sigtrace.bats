@@ -592,3 +592,43 @@ EOF
 	assert_line --regexp '  accept\(3\) \.\.\. *$'
 	assert_line --regexp '\.\.\. accept\(3\) never returned +never returned: the process was killed by SIGTERM'
 }
+
+# --- exec: stamped where it began, and what it closes ---------------------------------
+
+# exec_traced MODE: run cloexec-exec MODE under the tracer; its JSON in $TRACE.
+exec_traced() {
+	local bin=$BATS_FILE_TMPDIR/cloexec-exec
+	[[ -x $bin ]] || cc -std=c11 -Wall -Wextra -Werror -O2 -o "$bin" "$FIXTURES/programs/cloexec-exec.c"
+	TRACE=$BATS_TEST_TMPDIR/$1.jsonl
+	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- "$bin" 4444 "$1" </dev/null 3>&-
+	assert_success
+}
+
+@test "sigtrace: an exec that closes a close-on-exec socket comes before the FIN it caused, and says so" {
+	exec_traced cloexec
+	# The connecting side's FIN (its port is not 4444).
+	local fin='.type == "packet" and (.src | endswith(":4444") | not) and (.flags | index("FIN"))'
+	in_order '.type == "syscall" and .call == "connect" and .ret == 0' \
+		'.type == "exec" and (.path | endswith("/true")) and (.note | test("exec closes fd 3 \\(close-on-exec, to 127.0.0.1:4444\\)"))' \
+		"$fin" \
+		'.type == "exit" and .proc == "true"'
+	# The failed exec (ENOENT) is no exec: the command's start and /bin/true only.
+	assert_equal "$(count '.type == "exec"')" 2
+	assert_equal "$(count '.type == "exec" and (.argv | test("nonexistent"))')" 0
+	# Nobody else closed it: the exit of /bin/true has nothing left to close.
+	assert_equal "$(count '.type == "exit" and .proc == "true" and (.note | test("closes fd"))')" 0
+	run "$ROOT/scripts/causality" "$TRACE"
+	assert_success
+}
+
+@test "sigtrace: a socket without close-on-exec survives the exec; the FIN comes at the new program's exit" {
+	exec_traced keep
+	local fin='.type == "packet" and (.src | endswith(":4444") | not) and (.flags | index("FIN"))'
+	in_order '.type == "exec" and (.path | endswith("/true"))' \
+		'.type == "exit" and .proc == "true" and (.note | test("exit closes fd 3 \\(to 127.0.0.1:4444\\)"))' \
+		"$fin"
+	assert_equal "$(count '.type == "exec" and (.note | test("close-on-exec"))')" 0
+	assert_equal "$(count '.type == "exec"')" 2
+	run "$ROOT/scripts/causality" "$TRACE"
+	assert_success
+}
