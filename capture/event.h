@@ -133,6 +133,15 @@ struct syscall_facts {
     bool value_known;    /* value was read */
     enum call_part part; /* the whole call, or which half of it */
     bool settled;        /* whole for good: a loop's turn, or judged when it returned */
+    /*
+     * close: the other traced processes that held the same socket at its
+     * entry (a forked child, a parent, an exec'd program): how many, and the
+     * first one's pid, name and fd. While one does, closing sends nothing.
+     */
+    int holders;
+    pid_t holder;
+    int holder_fd;
+    char holder_name[16];
     /* For PART_NEVER: how its process ended (ended_by_exec: a new program ended the call). */
     struct exit_facts ended;
     bool ended_by_exec;

@@ -407,7 +407,17 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
                 "fd %d is closed, but %d other fd%s of this process still refer%s to the same socket "
                 "(dup): nothing is sent; the connection ends when the last one is closed",
                 f->fd, s->others, s->others == 1 ? "" : "s", s->others == 1 ? "s" : "");
-        else if (s->listening)
+        else if (f->holders > 0) {
+            char more[48] = "";
+            if (f->holders > 1)
+                snprintf(more, sizeof(more), " (and %d other process%s)", f->holders - 1,
+                         f->holders > 2 ? "es" : "");
+            notebuf_add(n,
+                        "fd %d closed; the socket stays open: pid %d (%s) still holds it, as fd "
+                        "%d%s: nothing is sent now; FIN (or RST) comes when the last holder closes "
+                        "it or exits",
+                        f->fd, (int)f->holder, f->holder_name, f->holder_fd, more);
+        } else if (s->listening)
             notebuf_add(
                 n,
                 "the listening socket is closed: connections queued and not accepted are reset, new ones refused");

@@ -70,6 +70,33 @@ size_t procfs_tcp_fds(pid_t tid, int *fds, unsigned long *inodes, size_t max)
     return n;
 }
 
+int procfs_socket_fd(pid_t pid, unsigned long inode)
+{
+    char path[64], want[48];
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    snprintf(want, sizeof(want), "socket:[%lu]", inode);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return -1;
+    int found = -1;
+    size_t seen = 0;
+    struct dirent *d;
+    while (found < 0 && seen++ < PROCFS_FDS_MAX && (d = readdir(dir))) {
+        char link[sizeof(path) + sizeof(d->d_name) + 1], target[48];
+        if (d->d_name[0] < '0' || d->d_name[0] > '9')
+            continue;
+        snprintf(link, sizeof(link), "%s/%s", path, d->d_name);
+        ssize_t n = readlink(link, target, sizeof(target) - 1);
+        if (n < 0)
+            continue;
+        target[n] = '\0';
+        if (strcmp(target, want) == 0)
+            found = atoi(d->d_name);
+    }
+    closedir(dir);
+    return found;
+}
+
 int procfs_fd_other_socket(pid_t tid, int fd)
 {
     char path[64], proto[32];

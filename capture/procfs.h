@@ -31,6 +31,9 @@ int procfs_fd_cloexec(pid_t tid, int fd);
 #define PROCFS_FDS_MAX 1024
 size_t procfs_tcp_fds(pid_t tid, int *fds, unsigned long *inodes, size_t max);
 
+/* The fd of pid that refers to the socket with this inode (the first PROCFS_FDS_MAX looked at), or -1. */
+int procfs_socket_fd(pid_t pid, unsigned long inode);
+
 /* What fd of tid refers to, as stat(2) says (a socket, a pipe, a file): 0, or -1 if no such fd. */
 int procfs_fd_stat(pid_t tid, int fd, struct stat *st);
 

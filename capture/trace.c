@@ -144,6 +144,33 @@ static void forget_freed(struct tracer *t, const struct proc *p, unsigned long n
 static bool is_socket(enum fd_kind k) { return k == FDK_TCP || k == FDK_OTHER_SOCKET; }
 
 /*
+ * A close of fd, a TCP socket of p's, at its entry: which other traced
+ * processes hold the same socket (a forked child, a parent)? Each process
+ * is looked at once, in /proc/PID/fd; while one holds it, closing sends nothing.
+ */
+static void find_holders(struct tracer *t, const struct proc *p, int fd, struct syscall_facts *f)
+{
+    unsigned long inode;
+    f->holders = 0;
+    if (procfs_fd_socket(p->tid, fd, &inode) != 1)
+        return;
+    for (size_t i = 0; i < t->nprocs; i++) {
+        const struct proc *q = &t->procs[i];
+        bool seen = q->tgid == p->tgid;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = t->procs[j].tgid == q->tgid;
+        int held = seen ? -1 : procfs_socket_fd(q->tgid, inode);
+        if (held < 0)
+            continue;
+        if (f->holders++ == 0) {
+            f->holder = q->tgid;
+            f->holder_fd = held;
+            memcpy(f->holder_name, q->comm, sizeof(f->holder_name));
+        }
+    }
+}
+
+/*
  * At entry: note the arguments. Returns 1 if the exit must be seen too, 0 if
  * this call is not one we follow (a read or write on a file, say).
  */
@@ -180,6 +207,9 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
     if (def->kind == CALL_SOCKET ? !calls_is_tcp_socket(args) : k == FDK_OTHER_SOCKET)
         return 0;
     calls_entry(def, p->tid, args, fd, &p->facts);
+    p->facts.holders = 0;
+    if (def->kind == CALL_CLOSE && !def->no_fd && k == FDK_TCP)
+        find_holders(t, p, fd, &p->facts);
     p->def = def;
     memcpy(p->args, args, sizeof(p->args));
     p->entered = trace_now();

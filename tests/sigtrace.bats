@@ -632,3 +632,40 @@ exec_traced() {
 	run "$ROOT/scripts/causality" "$TRACE"
 	assert_success
 }
+
+# --- a socket two processes hold ---------------------------------------------------------
+
+@test "sigtrace: a forking server's close of the accepted fd promises no FIN while its child holds it; the child's end closes it" {
+	TRACE=$BATS_TEST_TMPDIR/fork.jsonl
+	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- "$ROOT/labs/scenario" --server server-fork 8-neighbours </dev/null 3>&-
+	assert_success
+	# Client 1's connection: the parent accepts, forks, closes the fd while the child holds it.
+	local parent fd child
+	parent=$(jq -s -r '[.[] | select(.type == "syscall" and .call == "accept" and .ret >= 0)][0].pid' "$TRACE")
+	fd=$(jq -s -r '[.[] | select(.type == "syscall" and .call == "accept" and .ret >= 0)][0].ret' "$TRACE")
+	run events ".type == \"syscall\" and .pid == $parent and .call == \"close\" and .fd == $fd and .ret == 0"
+	assert_line --index 0 --regexp "\"note\":\"fd $fd closed; the socket stays open: pid [0-9]+ \\(server-fork\\) still holds it, as fd $fd"
+	refute_output --partial 'the kernel sends FIN'
+	child=$(jq -s -r "[.[] | select(.type == \"syscall\" and .pid == $parent and .call == \"close\" and .fd == $fd and .ret == 0)][0].note | capture(\"pid (?<p>[0-9]+)\").p" "$TRACE")
+	# The child goes on with the connection, and its end is what closes it.
+	in_order ".type == \"syscall\" and .pid == $parent and .call == \"close\" and .fd == $fd and .ret == 0" \
+		".type == \"syscall\" and .pid == $child and .call == \"send\" and .errno == \"EPIPE\"" \
+		".type == \"exit\" and .pid == $child and .signal == \"SIGPIPE\" and (.note | test(\"exit closes fd $fd \\\\(to 127.0.0.1:\"))"
+	# strace sees the same order: the fork, then the parent's close of the fd, then the child's death.
+	local out=$BATS_TEST_TMPDIR/strace.txt
+	timeout "$RUN_LIMIT" strace -f -qq -o "$out" -e trace=accept,accept4,clone,clone3,fork,close \
+		"$ROOT/labs/scenario" --port "$(free_port)" --server server-fork 8-neighbours </dev/null >/dev/null 2>&1 3>&- || true
+	local spid sfd cpid
+	# A blocking accept is split: "accept(3, NULL, NULL <unfinished ...>", "<... accept resumed>) = 4".
+	spid=$(awk '/accept4?( resumed>)?.*\) += [0-9]+$/ { print $1; exit }' "$out")
+	sfd=$(awk '/accept4?( resumed>)?.*\) += [0-9]+$/ { print $NF; exit }' "$out")
+	cpid=$(awk -v p="$spid" '$1 == p && /clone.*= [0-9]+$/ { print $NF; exit }' "$out")
+	assert [ -n "$spid" ]
+	assert [ -n "$cpid" ]
+	run awk -v p="$spid" -v c="$cpid" -v fd="$sfd" '
+		$1 == p && /clone/ && $NF == c { forked = NR }
+		$1 == p && $0 ~ ("close\\(" fd "\\) += 0") && forked && !closed { closed = NR }
+		$1 == c && /killed by SIGPIPE/ { died = NR }
+		END { exit !(forked && closed > forked && died > closed) }' "$out"
+	assert_success
+}
