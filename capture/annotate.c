@@ -157,9 +157,19 @@ static bool explain_packet(struct run *r, struct event *ev)
     return true;
 }
 
+/* Was fd close-on-exec when the process called the exec ev? */
+static bool closed_on_exec(const struct event *ev, int fd)
+{
+    for (int i = 0; i < ev->u.exec.ncloexec; i++)
+        if (ev->u.exec.cloexec_fds[i] == fd)
+            return true;
+    return false;
+}
+
 /*
- * A process ends holding connected sockets: the kernel closes them as it
- * goes, and the FIN or RST that follows its exit is that close. Say which.
+ * A process ends holding connected sockets, or runs a new program holding
+ * them close-on-exec: the kernel closes them, and the FIN or RST that
+ * follows its exit or exec is that close. Say which.
  */
 static void note_implicit_close(struct run *r, struct event *ev)
 {
@@ -168,9 +178,13 @@ static void note_implicit_close(struct run *r, struct event *ev)
     size_t n = owners_open(r->owners, ev->pid, fds, peers, 8);
     for (size_t i = 0; i < n; i++) {
         char peer[64];
+        if (ev->type == EV_EXEC && !closed_on_exec(ev, fds[i]))
+            continue;
         size_t used = strlen(ev->note);
-        snprintf(ev->note + used, sizeof(ev->note) - used, "%sexit closes fd %d (to %s)",
-                 used ? "; " : "", fds[i], endpoint_str(&peers[i], peer, sizeof(peer)));
+        snprintf(ev->note + used, sizeof(ev->note) - used, "%s%s closes fd %d (%sto %s)",
+                 used ? "; " : "", ev->type == EV_EXEC ? "exec" : "exit", fds[i],
+                 ev->type == EV_EXEC ? "close-on-exec, " : "",
+                 endpoint_str(&peers[i], peer, sizeof(peer)));
     }
 }
 
@@ -195,9 +209,11 @@ void annotate_event(struct run *r, struct event *ev)
          * receive's bytes count once, at its second half.
          */
         const struct syscall_facts *f = &ev->u.sys;
-        if (f->part != PART_UNFINISHED || (f->returned.tv_sec && f->kind != CALL_RECV))
+        if (f->part == PART_NEVER)
+            notes_explain(ev); /* the timeline made it: how its process ended */
+        else if (f->part != PART_UNFINISHED || (f->returned.tv_sec && f->kind != CALL_RECV))
             owners_learn(r->owners, ev);
-    } else if (ev->type == EV_EXIT) {
+    } else if (ev->type == EV_EXIT || ev->type == EV_EXEC) {
         note_implicit_close(r, ev);
         owners_learn(r->owners, ev);
     } else if (ev->type == EV_REPEAT) {

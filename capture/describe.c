@@ -22,6 +22,9 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
         PUT("... %s resumed", f->call);
         goto result;
     }
+    /* The closing part of a call its process's end cut short: the call, again. */
+    if (f->part == PART_NEVER)
+        PUT("... ");
     /* Calls that wrote out their own arguments (calls_*.c), as strace shows them. */
     enum call_kind kind = f->args[0] ? CALL_OWN_ARGS : f->kind;
     switch (kind) {
@@ -87,6 +90,10 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
     }
     if (f->part == PART_UNFINISHED || f->part == PART_ENTRY) {
         PUT(" ...");
+        return;
+    }
+    if (f->part == PART_NEVER) {
+        PUT(" never returned");
         return;
     }
 result:

@@ -69,9 +69,11 @@ enum call_kind {
  * nothing between), or its two halves when something happened while it ran
  * (a packet, a signal, another process's call), as strace splits them. An
  * entry is the tracer's word to the timeline that a call began; it is never
- * printed as such.
+ * printed as such. A call still running when its process ended (or ran a new
+ * program, which ends its other threads) has no result: its first half is
+ * closed by PART_NEVER, at the end, which says it never returned.
  */
-enum call_part { PART_WHOLE, PART_ENTRY, PART_UNFINISHED, PART_RESUMED };
+enum call_part { PART_WHOLE, PART_ENTRY, PART_UNFINISHED, PART_RESUMED, PART_NEVER };
 
 /* What a socket had been through before a call, as its process's earlier calls showed (sockets.h). */
 struct sock_past {
@@ -90,6 +92,12 @@ struct pipe_past {
     bool blocked;  /* in its signal mask */
     bool pending;  /* raised by a failed write while blocked, not delivered yet */
     bool signalfd; /* a signalfd of SIGPIPE is open */
+};
+
+struct exit_facts {
+    int code;  /* exit code, or -1 when killed */
+    int signo; /* terminating signal, or 0 */
+    int core;  /* a core dump was written */
 };
 
 struct syscall_facts {
@@ -125,6 +133,18 @@ struct syscall_facts {
     bool value_known;    /* value was read */
     enum call_part part; /* the whole call, or which half of it */
     bool settled;        /* whole for good: a loop's turn, or judged when it returned */
+    /*
+     * close: the other traced processes that held the same socket at its
+     * entry (a forked child, a parent, an exec'd program): how many, and the
+     * first one's pid, name and fd. While one does, closing sends nothing.
+     */
+    int holders;
+    pid_t holder;
+    int holder_fd;
+    char holder_name[16];
+    /* For PART_NEVER: how its process ended (ended_by_exec: a new program ended the call). */
+    struct exit_facts ended;
+    bool ended_by_exec;
     struct timespec entered, returned; /* its entry and, but for an entry, its return */
 };
 
@@ -138,11 +158,7 @@ struct signal_facts {
     bool was_blocked; /* SIGPIPE raised by a write while blocked, delivered once unblocked */
 };
 
-struct exit_facts {
-    int code;  /* exit code, or -1 when killed */
-    int signo; /* terminating signal, or 0 */
-    int core;  /* a core dump was written */
-};
+#define EXEC_CLOEXEC_MAX 8 /* close-on-exec sockets an exec event names */
 
 struct exec_facts {
     char path[256];
@@ -150,6 +166,9 @@ struct exec_facts {
     size_t argv_total;    /* the whole command line's length: more than strlen(argv) when cut */
     bool sigpipe_ignored; /* it starts with SIGPIPE ignored (SIG_IGN survives exec) */
     bool sigpipe_blocked; /* ... or blocked (the mask survives exec) */
+    /* The TCP sockets it held close-on-exec when it called execve: the exec closed them. */
+    int cloexec_fds[EXEC_CLOEXEC_MAX];
+    int ncloexec;
 };
 
 struct packet_facts {

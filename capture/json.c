@@ -139,9 +139,9 @@ static void json_syscall(struct json *j, const struct event *ev, unsigned long r
     if (f->fd >= 0)
         jraw(j, ",\"fd\":%d", f->fd);
     /* The first half of a split call has no result yet: it says so, and when it entered. */
-    bool unfinished = f->part == PART_UNFINISHED || f->part == PART_ENTRY;
+    bool unfinished = f->part == PART_UNFINISHED || f->part == PART_ENTRY || f->part == PART_NEVER;
     if (unfinished) {
-        jstr(j, "part", "unfinished");
+        jstr(j, "part", f->part == PART_NEVER ? "never_returned" : "unfinished");
     } else {
         jraw(j, ",\"ret\":%lld", f->ret);
         if (f->err)

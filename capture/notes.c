@@ -190,11 +190,35 @@ static void explain_sigpipe_call(const struct syscall_facts *f, struct notebuf *
     }
 }
 
+/* A call its process's end cut short (PART_NEVER): how the process ended while it ran. */
+static void explain_never_returned(const struct syscall_facts *f, struct notebuf *n)
+{
+    const struct exit_facts *x = &f->ended;
+    if (f->ended_by_exec)
+        notebuf_add(n, "never returned: the process ran a new program (exec), which ends its "
+                       "other threads, and this call with them");
+    else if (x->signo)
+        notebuf_add(n,
+                    "never returned: the process was killed by %s while the call waited; every "
+                    "thread of a process ends with it, whatever call it is in",
+                    signal_name(x->signo));
+    else
+        notebuf_add(n,
+                    "never returned: the process exited (code %d) while the call waited; "
+                    "every thread of a process ends with it",
+                    x->code);
+}
+
 static void explain_syscall(const struct event *ev, struct notebuf *n)
 {
     const struct syscall_facts *f = &ev->u.sys;
     const struct sock_past *s = &f->past;
     char a[64], b[64];
+
+    if (f->part == PART_NEVER) {
+        explain_never_returned(f, n);
+        return;
+    }
 
     if (f->err && f->kind != CALL_SEND && f->kind != CALL_RECV && f->kind != CALL_CONNECT &&
         common_failure(ev, n))
@@ -383,7 +407,17 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
                 "fd %d is closed, but %d other fd%s of this process still refer%s to the same socket "
                 "(dup): nothing is sent; the connection ends when the last one is closed",
                 f->fd, s->others, s->others == 1 ? "" : "s", s->others == 1 ? "s" : "");
-        else if (s->listening)
+        else if (f->holders > 0) {
+            char more[48] = "";
+            if (f->holders > 1)
+                snprintf(more, sizeof(more), " (and %d other process%s)", f->holders - 1,
+                         f->holders > 2 ? "es" : "");
+            notebuf_add(n,
+                        "fd %d closed; the socket stays open: pid %d (%s) still holds it, as fd "
+                        "%d%s: nothing is sent now; FIN (or RST) comes when the last holder closes "
+                        "it or exits",
+                        f->fd, (int)f->holder, f->holder_name, f->holder_fd, more);
+        } else if (s->listening)
             notebuf_add(
                 n,
                 "the listening socket is closed: connections queued and not accepted are reset, new ones refused");

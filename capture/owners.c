@@ -300,6 +300,15 @@ void owners_learn(struct owners *o, const struct event *ev)
                 use_close(&o->uses[i], &ev->t, 0);
         return;
     }
+    if (ev->type == EV_EXEC) {
+        /* The kernel closed its close-on-exec sockets; the others stay with the new program. */
+        for (size_t i = 0; i < o->nuses; i++)
+            for (int j = 0; j < ev->u.exec.ncloexec; j++)
+                if (o->uses[i].open && o->uses[i].pid == ev->pid &&
+                    o->uses[i].fd == ev->u.exec.cloexec_fds[j])
+                    use_close(&o->uses[i], &ev->t, 0);
+        return;
+    }
     if (ev->type != EV_SYSCALL)
         return;
     const struct syscall_facts *f = &ev->u.sys;
@@ -345,6 +354,14 @@ void owners_learn(struct owners *o, const struct event *ev)
             u->dups[u->ndups++] = (int)f->ret;
         break;
     case CALL_CLOSE:
+        /* Another process still holds the socket (a fork's other side): the use goes on, theirs. */
+        if (!f->err && f->holders > 0 && f->fd2 < 0 && (u = use_find(o, ev->pid, f->fd)) &&
+            !u->ndups) {
+            u->pid = f->holder;
+            u->fd = f->holder_fd;
+            set_owner(o, &u->local, f->holder, f->holder_name);
+            break;
+        }
         if (!f->err)
             use_drop_closed(o, ev, f->fd, f->fd2 >= 0 ? f->fd2 : f->fd);
         break;

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,73 @@ int procfs_fd_socket(pid_t tid, int fd, unsigned long *inode)
     if (sscanf(target, "socket:[%lu]", inode) == 1)
         return 1;
     return 0;
+}
+
+int procfs_fd_cloexec(pid_t tid, int fd)
+{
+    char path[64], line[128];
+    snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)tid, fd);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    int found = -1;
+    unsigned long flags;
+    while (found < 0 && fgets(line, sizeof(line), f))
+        if (sscanf(line, "flags: %lo", &flags) == 1)
+            found = (flags & O_CLOEXEC) != 0;
+    fclose(f);
+    return found;
+}
+
+size_t procfs_tcp_fds(pid_t tid, int *fds, unsigned long *inodes, size_t max)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)tid);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return 0;
+    size_t n = 0, seen = 0;
+    struct dirent *d;
+    while (n < max && seen++ < PROCFS_FDS_MAX && (d = readdir(dir))) {
+        char *end;
+        long fd = strtol(d->d_name, &end, 10);
+        unsigned long inode;
+        if (*end || end == d->d_name || fd < 0 || fd > INT_MAX)
+            continue;
+        if (procfs_fd_socket(tid, (int)fd, &inode) == 1 && !procfs_fd_other_socket(tid, (int)fd)) {
+            fds[n] = (int)fd;
+            inodes[n++] = inode;
+        }
+    }
+    closedir(dir);
+    return n;
+}
+
+int procfs_socket_fd(pid_t pid, unsigned long inode)
+{
+    char path[64], want[48];
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    snprintf(want, sizeof(want), "socket:[%lu]", inode);
+    DIR *dir = opendir(path);
+    if (!dir)
+        return -1;
+    int found = -1;
+    size_t seen = 0;
+    struct dirent *d;
+    while (found < 0 && seen++ < PROCFS_FDS_MAX && (d = readdir(dir))) {
+        char link[sizeof(path) + sizeof(d->d_name) + 1], target[48];
+        if (d->d_name[0] < '0' || d->d_name[0] > '9')
+            continue;
+        snprintf(link, sizeof(link), "%s/%s", path, d->d_name);
+        ssize_t n = readlink(link, target, sizeof(target) - 1);
+        if (n < 0)
+            continue;
+        target[n] = '\0';
+        if (strcmp(target, want) == 0)
+            found = atoi(d->d_name);
+    }
+    closedir(dir);
+    return found;
 }
 
 int procfs_fd_other_socket(pid_t tid, int fd)

@@ -20,6 +20,20 @@
 /* 1 and *inode set if fd of tid is a socket, 0 if it is something else, -1 if no such fd. */
 int procfs_fd_socket(pid_t tid, int fd, unsigned long *inode);
 
+/* 1 if fd of tid is close-on-exec (O_CLOEXEC in /proc/TID/fdinfo/FD's flags), 0 if not, -1 if no such fd. */
+int procfs_fd_cloexec(pid_t tid, int fd);
+
+/*
+ * The TCP sockets tid has open: up to max fds (lowest first is not
+ * promised) and their inodes, looked at in no more than PROCFS_FDS_MAX
+ * entries of /proc/TID/fd. How many were found.
+ */
+#define PROCFS_FDS_MAX 1024
+size_t procfs_tcp_fds(pid_t tid, int *fds, unsigned long *inodes, size_t max);
+
+/* The fd of pid that refers to the socket with this inode (the first PROCFS_FDS_MAX looked at), or -1. */
+int procfs_socket_fd(pid_t pid, unsigned long inode);
+
 /* What fd of tid refers to, as stat(2) says (a socket, a pipe, a file): 0, or -1 if no such fd. */
 int procfs_fd_stat(pid_t tid, int fd, struct stat *st);
 

@@ -243,3 +243,10 @@ int detector_looping(struct timeline *tl, const struct event *entry)
     }
     return 0;
 }
+
+/* Is the thread of the call in flight entry in a loop being counted? */
+int detector_counting(struct timeline *tl, const struct event *entry)
+{
+    const struct detector *d = detector_for(tl, entry->tid, 0);
+    return d && d->rep;
+}

@@ -280,6 +280,10 @@ void sockets_see(struct sockets *s, struct event *ev)
         p->pending = false;
         break;
     case EV_EXIT: proc_forget(s, ev->pid); break;
+    case EV_EXEC: /* its close-on-exec sockets are closed; the others stay */
+        for (int i = 0; i < ev->u.exec.ncloexec; i++)
+            sock_forget(s, ev->pid, ev->u.exec.cloexec_fds[i]);
+        break;
     default: break;
     }
 }

@@ -86,6 +86,12 @@ static struct event *heap_pop(struct timeline *tl)
     }
     return top;
 }
+static long long ns_between(const struct timespec *later, const struct timespec *earlier)
+{
+    return (long long)(later->tv_sec - earlier->tv_sec) * 1000000000LL +
+           (later->tv_nsec - earlier->tv_nsec);
+}
+
 /* --- calls in flight ------------------------------------------------------------ */
 
 static struct inflight *inflight_for(struct timeline *tl, pid_t tid)
@@ -218,19 +224,13 @@ int timeline_push(struct timeline *tl, struct event *ev)
     return 0;
 }
 
-static long long ns_between(const struct timespec *later, const struct timespec *earlier)
-{
-    return (long long)(later->tv_sec - earlier->tv_sec) * 1000000000LL +
-           (later->tv_nsec - earlier->tv_nsec);
-}
-
 /*
  * The event at the head of the heap is to go out: first, the first half of
  * any call that entered before it and is still running (or whose result
  * waits), which therefore it falls inside. NULL when there is none.
  */
 static struct event *unfinished_before(struct timeline *tl, const struct timespec *t,
-                                       const struct event *next)
+                                       const struct event *next, const struct timespec *asof)
 {
     struct inflight *first = NULL;
     for (size_t i = 0; i < tl->ncalls; i++) {
@@ -239,9 +239,15 @@ static struct event *unfinished_before(struct timeline *tl, const struct timespe
             continue;
         /*
          * A loop's turn shows its first half only when its process ends in
-         * it, and only if that does not send the time back.
+         * it, and only if that does not send the time back. A call that
+         * has run longer than the grace by asof is no quick turn of a loop
+         * but a wait (a second accept): it is split like any other, so
+         * that if its process dies in it, its first half is where it began.
+         * A loop already being counted stays one.
          */
         if (detector_looping(tl, c->entry) &&
+            (!asof || ns_between(asof, &c->entry->t) < tl->grace_ns ||
+             detector_counting(tl, c->entry)) &&
             (!next || (next->type != EV_EXIT && next->type != EV_EXEC) ||
              next->pid != c->entry->pid || ts_cmp(&c->entry->t, &tl->out) < 0)) {
             c->split = PASSED; /* later events go out: it can only be whole, where it returns */
@@ -288,15 +294,53 @@ static struct event *let_go(struct timeline *tl, struct event *ev)
     return ev;
 }
 
-/* The head of the heap goes out: the calls of a process that ended or changed program are over. */
+/* The closing part of a call its process's end cut short, at the end's time. */
+static struct event *never_returned(const struct event *entry, const struct event *end)
+{
+    struct event *u = event_copy(entry);
+    if (u) {
+        u->t = end->t;
+        u->u.sys.part = PART_NEVER;
+        u->note[0] = '\0';
+        if (end->type == EV_EXIT)
+            u->u.sys.ended = end->u.exit;
+        else
+            u->u.sys.ended_by_exec = true;
+    }
+    return u;
+}
+
+/*
+ * The head of the heap goes out. A process that ended or changed program
+ * ended the calls its threads were in: before the end goes out, each such
+ * call is shown, its first half (where it began, or, if later events went
+ * out meanwhile, no earlier than they) and a closing part that says it
+ * never returned.
+ */
 static struct event *take_head(struct timeline *tl)
 {
-    struct event *ev = heap_pop(tl);
-    if (ev->type == EV_EXIT || ev->type == EV_EXEC)
-        for (size_t i = 0; i < tl->ncalls; i++)
-            if (tl->calls[i].entry->pid == ev->pid && ts_cmp(&tl->calls[i].entry->t, &ev->t) < 0)
-                inflight_drop(tl, &tl->calls[i--]);
-    return ev;
+    const struct event *head = tl->heap[0].ev;
+    if (head->type == EV_EXIT || head->type == EV_EXEC)
+        for (size_t i = 0; i < tl->ncalls; i++) {
+            struct inflight *c = &tl->calls[i];
+            if (c->entry->pid != head->pid || ts_cmp(&c->entry->t, &head->t) >= 0)
+                continue;
+            struct event *u;
+            if (c->split != SPLIT) {
+                c->split = SPLIT;
+                if ((u = first_half(c->entry))) {
+                    if (ts_cmp(&u->t, &tl->out) < 0)
+                        u->t = tl->out;
+                    return u;
+                }
+            }
+            u = never_returned(c->entry, head);
+            inflight_drop(tl, c);
+            if (u)
+                return u;
+            i--; /* out of memory: the call is left unsaid */
+        }
+    return heap_pop(tl);
 }
 
 struct event *timeline_pop(struct timeline *tl, const struct timespec *now)
@@ -317,7 +361,7 @@ struct event *timeline_pop(struct timeline *tl, const struct timespec *now)
     if (tl->nheap == 0) {
         /* The end of the run: the calls that never returned, as they began. */
         if (!now) {
-            struct event *u = unfinished_before(tl, NULL, NULL);
+            struct event *u = unfinished_before(tl, NULL, NULL, NULL);
             /* What is left is shown, or is a loop's turn the end cut short. */
             for (size_t i = 0; i < tl->ncalls; i++)
                 if (tl->calls[i].split || detector_looping(tl, tl->calls[i].entry))
@@ -328,7 +372,7 @@ struct event *timeline_pop(struct timeline *tl, const struct timespec *now)
     }
     if (now && ns_between(now, &tl->heap[0].ev->t) < tl->grace_ns)
         return NULL;
-    struct event *u = unfinished_before(tl, &tl->heap[0].ev->t, tl->heap[0].ev);
+    struct event *u = unfinished_before(tl, &tl->heap[0].ev->t, tl->heap[0].ev, now);
     return let_go(tl, u ? u : split_late(tl, take_head(tl)));
 }
 
@@ -341,7 +385,7 @@ struct event *timeline_pop_until(struct timeline *tl, const struct timespec *unt
             detector_release(tl, &tl->dets[i]);
     if (tl->nheap == 0 || ts_cmp(&tl->heap[0].ev->t, until) > 0)
         return NULL;
-    struct event *u = unfinished_before(tl, &tl->heap[0].ev->t, tl->heap[0].ev);
+    struct event *u = unfinished_before(tl, &tl->heap[0].ev->t, tl->heap[0].ev, until);
     return let_go(tl, u ? u : split_late(tl, take_head(tl)));
 }
 

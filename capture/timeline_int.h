@@ -62,4 +62,7 @@ int detector_repeats(struct timeline *tl, const struct event *ev);
 /* repeats.c: is the call in flight entry one more turn of a loop its thread is in? */
 int detector_looping(struct timeline *tl, const struct event *entry);
 
+/* repeats.c: is the thread of the call in flight entry in a repeat being counted? */
+int detector_counting(struct timeline *tl, const struct event *entry);
+
 #endif

@@ -144,6 +144,33 @@ static void forget_freed(struct tracer *t, const struct proc *p, unsigned long n
 static bool is_socket(enum fd_kind k) { return k == FDK_TCP || k == FDK_OTHER_SOCKET; }
 
 /*
+ * A close of fd, a TCP socket of p's, at its entry: which other traced
+ * processes hold the same socket (a forked child, a parent)? Each process
+ * is looked at once, in /proc/PID/fd; while one holds it, closing sends nothing.
+ */
+static void find_holders(struct tracer *t, const struct proc *p, int fd, struct syscall_facts *f)
+{
+    unsigned long inode;
+    f->holders = 0;
+    if (procfs_fd_socket(p->tid, fd, &inode) != 1)
+        return;
+    for (size_t i = 0; i < t->nprocs; i++) {
+        const struct proc *q = &t->procs[i];
+        bool seen = q->tgid == p->tgid;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = t->procs[j].tgid == q->tgid;
+        int held = seen ? -1 : procfs_socket_fd(q->tgid, inode);
+        if (held < 0)
+            continue;
+        if (f->holders++ == 0) {
+            f->holder = q->tgid;
+            f->holder_fd = held;
+            memcpy(f->holder_name, q->comm, sizeof(f->holder_name));
+        }
+    }
+}
+
+/*
  * At entry: note the arguments. Returns 1 if the exit must be seen too, 0 if
  * this call is not one we follow (a read or write on a file, say).
  */
@@ -180,6 +207,9 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
     if (def->kind == CALL_SOCKET ? !calls_is_tcp_socket(args) : k == FDK_OTHER_SOCKET)
         return 0;
     calls_entry(def, p->tid, args, fd, &p->facts);
+    p->facts.holders = 0;
+    if (def->kind == CALL_CLOSE && !def->no_fd && k == FDK_TCP)
+        find_holders(t, p, fd, &p->facts);
     p->def = def;
     memcpy(p->args, args, sizeof(p->args));
     p->entered = trace_now();
@@ -230,6 +260,28 @@ static void resume(struct tracer *t, pid_t tid, int sig)
     ptrace(t->seccomp ? PTRACE_CONT : PTRACE_SYSCALL, tid, 0, (void *)(long)sig);
 }
 
+/*
+ * An execve or execveat begins: the exec is stamped here, before the kernel
+ * closes the close-on-exec fds (a FIN that close sends comes after it), and
+ * those of them that are TCP sockets are noted now, while they are open.
+ * The event itself waits for PTRACE_EVENT_EXEC: a failed exec makes none,
+ * and the new program's path and arguments are read from /proc then, as the
+ * kernel resolved them (a #! script included).
+ */
+static void on_exec_entry(struct proc *p)
+{
+    int fds[EXEC_CLOEXEC_MAX];
+    unsigned long inodes[EXEC_CLOEXEC_MAX];
+    p->exec_entered = trace_now();
+    p->ncloexec = 0;
+    size_t n = procfs_tcp_fds(p->tid, fds, inodes, EXEC_CLOEXEC_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (procfs_fd_cloexec(p->tid, fds[i]) == 1)
+            p->cloexec_fds[p->ncloexec++] = fds[i];
+}
+
+static bool is_exec(unsigned long nr) { return nr == SYS_execve || nr == SYS_execveat; }
+
 static void on_syscall_stop(struct tracer *t, struct proc *p)
 {
     struct __ptrace_syscall_info info;
@@ -247,6 +299,11 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
 #endif
     switch (info.op) {
     case PTRACE_SYSCALL_INFO_SECCOMP:
+        if (is_exec(info.seccomp.nr)) {
+            on_exec_entry(p);
+            resume(t, p->tid, 0);
+            return;
+        }
         if (on_entry(t, p, info.seccomp.nr, info.seccomp.args))
             ptrace(PTRACE_SYSCALL, p->tid, 0, 0);
         else
@@ -254,6 +311,8 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
         return;
     case PTRACE_SYSCALL_INFO_ENTRY:
         p->in_call = 0;
+        if (is_exec(info.entry.nr))
+            on_exec_entry(p);
         on_entry(t, p, info.entry.nr, info.entry.args);
         ptrace(PTRACE_SYSCALL, p->tid, 0, 0);
         return;
@@ -321,6 +380,9 @@ static void on_exec(struct tracer *t, struct proc *p)
         struct proc *old = proc_find(t, (pid_t)former);
         if (old) {
             pid_t tid = p->tid;
+            p->exec_entered = old->exec_entered;
+            p->ncloexec = old->ncloexec;
+            memcpy(p->cloexec_fds, old->cloexec_fds, sizeof(p->cloexec_fds));
             proc_remove(t, old);
             p = proc_find(t, tid);
             if (!p)
@@ -341,9 +403,13 @@ static void on_exec(struct tracer *t, struct proc *p)
         snprintf(p->comm, sizeof(p->comm), "?");
     else
         procfs_script_name(p->tid, p->comm, p->comm, sizeof(p->comm));
-    struct timespec ts = trace_now();
+    /* Stamped at its entry; at this stop if the entry was not seen. */
+    struct timespec ts = p->exec_entered.tv_sec ? p->exec_entered : trace_now();
+    p->exec_entered = (struct timespec){ 0, 0 };
     struct event *ev = trace_event_for(p, EV_EXEC, &ts);
     if (ev) {
+        ev->u.exec.ncloexec = p->ncloexec;
+        memcpy(ev->u.exec.cloexec_fds, p->cloexec_fds, sizeof(p->cloexec_fds));
         if (procfs_exe(p->tid, ev->u.exec.path, sizeof(ev->u.exec.path)) < 0)
             snprintf(ev->u.exec.path, sizeof(ev->u.exec.path), "?");
         if (procfs_cmdline(p->tid, ev->u.exec.argv, sizeof(ev->u.exec.argv),

@@ -34,6 +34,10 @@ struct proc {
     uint64_t args[6];
     struct timespec entered;
     struct syscall_facts facts; /* what the entry learned */
+    /* Its last execve's entry (0: none seen), and the TCP sockets it held close-on-exec then. */
+    struct timespec exec_entered;
+    int cloexec_fds[EXEC_CLOEXEC_MAX];
+    int ncloexec;
 };
 
 struct tracer {

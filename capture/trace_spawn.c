@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,24 +30,33 @@
 /* --- starting the command ------------------------------------------------------ */
 
 #ifdef NATIVE_AUDIT_ARCH
+#define EXEC_CALLS 2 /* execve, execveat */
+
 /* In the child: only the calls we follow stop the process; the rest run freely. */
 static int install_filter(void)
 {
-    struct sock_filter prog[CALLS_MAX + 5];
+    /* The followed calls, and execve and execveat: an exec is stamped at its entry (trace.c). */
+    struct sock_filter prog[CALLS_MAX + EXEC_CALLS + 5];
+    long nrs[CALLS_MAX + EXEC_CALLS];
     if (ncalls > CALLS_MAX) {
         errno = E2BIG;
         return -1;
     }
+    size_t m = 0;
+    for (size_t i = 0; i < ncalls; i++)
+        nrs[m++] = calls[i].nr;
+    nrs[m++] = SYS_execve;
+    nrs[m++] = SYS_execveat;
     size_t n = 0;
     prog[n++] =
         (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
     prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_AUDIT_ARCH, 0,
-                                             (uint8_t)(ncalls + 1));
+                                             (uint8_t)(m + 1));
     prog[n++] =
         (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-    for (size_t i = 0; i < ncalls; i++)
-        prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)calls[i].nr,
-                                                 (uint8_t)(ncalls - i), 0);
+    for (size_t i = 0; i < m; i++)
+        prog[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nrs[i],
+                                                 (uint8_t)(m - i), 0);
     prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
     prog[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE);
     struct sock_fprog fprog = { (unsigned short)n, prog };

@@ -567,3 +567,105 @@ EOF
 	assert_equal "$(count '.type == "exec" and .proc == "mixed" and (.argv | endswith("python3 -u mixed"))')" 1
 	assert_equal "$(count '.type == "syscall" and .proc == "python3" and .call == "socket" and .part != "unfinished"')" 1
 }
+
+# --- calls in flight at a process's end ---------------------------------------------
+
+@test "sigtrace: a call its process dies in is shown where it began, then said never to return, before the death" {
+	local bin=$BATS_TEST_TMPDIR/dies-waiting
+	cc -std=c11 -Wall -Wextra -Werror -O2 -pthread -o "$bin" "$FIXTURES/programs/dies-waiting.c"
+	TRACE=$BATS_TEST_TMPDIR/dies.jsonl
+	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- "$bin" 4444 </dev/null 3>&-
+	assert_equal "$status" 143
+	# The first accept returned; the second began, and the process died in it.
+	in_order '.type == "syscall" and .call == "accept" and .ret >= 0' \
+		'.type == "syscall" and .call == "accept" and .part == "unfinished" and .t == .entered and (has("ret") | not)' \
+		'.type == "signal" and .signal == "SIGTERM"' \
+		'.type == "syscall" and .call == "accept" and .part == "never_returned" and .t > .entered and (has("ret") | not) and (.note | test("killed by SIGTERM"))' \
+		'.type == "exit" and .signal == "SIGTERM"'
+	assert_equal "$(count '.type == "syscall" and .call == "accept" and .part == "never_returned"')" 1
+	# Once: the closing part names the call its first half began.
+	assert_equal "$(jq -s '[.[] | select(.call == "accept" and (.part == "unfinished" or .part == "never_returned"))] | .[-2:] | (.[0].entered == .[1].entered)' "$TRACE")" true
+	run "$ROOT/scripts/causality" "$TRACE"
+	assert_success
+	# The text timeline says it in words.
+	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns -- "$bin" 4445 </dev/null 3>&-
+	assert_line --regexp '  accept\(3\) \.\.\. *$'
+	assert_line --regexp '\.\.\. accept\(3\) never returned +never returned: the process was killed by SIGTERM'
+}
+
+# --- exec: stamped where it began, and what it closes ---------------------------------
+
+# exec_traced MODE: run cloexec-exec MODE under the tracer; its JSON in $TRACE.
+exec_traced() {
+	local bin=$BATS_FILE_TMPDIR/cloexec-exec
+	[[ -x $bin ]] || cc -std=c11 -Wall -Wextra -Werror -O2 -o "$bin" "$FIXTURES/programs/cloexec-exec.c"
+	TRACE=$BATS_TEST_TMPDIR/$1.jsonl
+	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- "$bin" 4444 "$1" </dev/null 3>&-
+	assert_success
+}
+
+@test "sigtrace: an exec that closes a close-on-exec socket comes before the FIN it caused, and says so" {
+	exec_traced cloexec
+	# The connecting side's FIN (its port is not 4444).
+	local fin='.type == "packet" and (.src | endswith(":4444") | not) and (.flags | index("FIN"))'
+	in_order '.type == "syscall" and .call == "connect" and .ret == 0' \
+		'.type == "exec" and (.path | endswith("/true")) and (.note | test("exec closes fd 3 \\(close-on-exec, to 127.0.0.1:4444\\)"))' \
+		"$fin" \
+		'.type == "exit" and .proc == "true"'
+	# The failed exec (ENOENT) is no exec: the command's start and /bin/true only.
+	assert_equal "$(count '.type == "exec"')" 2
+	assert_equal "$(count '.type == "exec" and (.argv | test("nonexistent"))')" 0
+	# Nobody else closed it: the exit of /bin/true has nothing left to close.
+	assert_equal "$(count '.type == "exit" and .proc == "true" and (.note | test("closes fd"))')" 0
+	run "$ROOT/scripts/causality" "$TRACE"
+	assert_success
+}
+
+@test "sigtrace: a socket without close-on-exec survives the exec; the FIN comes at the new program's exit" {
+	exec_traced keep
+	local fin='.type == "packet" and (.src | endswith(":4444") | not) and (.flags | index("FIN"))'
+	in_order '.type == "exec" and (.path | endswith("/true"))' \
+		'.type == "exit" and .proc == "true" and (.note | test("exit closes fd 3 \\(to 127.0.0.1:4444\\)"))' \
+		"$fin"
+	assert_equal "$(count '.type == "exec" and (.note | test("close-on-exec"))')" 0
+	assert_equal "$(count '.type == "exec"')" 2
+	run "$ROOT/scripts/causality" "$TRACE"
+	assert_success
+}
+
+# --- a socket two processes hold ---------------------------------------------------------
+
+@test "sigtrace: a forking server's close of the accepted fd promises no FIN while its child holds it; the child's end closes it" {
+	TRACE=$BATS_TEST_TMPDIR/fork.jsonl
+	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- "$ROOT/labs/scenario" --server server-fork 8-neighbours </dev/null 3>&-
+	assert_success
+	# Client 1's connection: the parent accepts, forks, closes the fd while the child holds it.
+	local parent fd child
+	parent=$(jq -s -r '[.[] | select(.type == "syscall" and .call == "accept" and .ret >= 0)][0].pid' "$TRACE")
+	fd=$(jq -s -r '[.[] | select(.type == "syscall" and .call == "accept" and .ret >= 0)][0].ret' "$TRACE")
+	run events ".type == \"syscall\" and .pid == $parent and .call == \"close\" and .fd == $fd and .ret == 0"
+	assert_line --index 0 --regexp "\"note\":\"fd $fd closed; the socket stays open: pid [0-9]+ \\(server-fork\\) still holds it, as fd $fd"
+	refute_output --partial 'the kernel sends FIN'
+	child=$(jq -s -r "[.[] | select(.type == \"syscall\" and .pid == $parent and .call == \"close\" and .fd == $fd and .ret == 0)][0].note | capture(\"pid (?<p>[0-9]+)\").p" "$TRACE")
+	# The child goes on with the connection, and its end is what closes it.
+	in_order ".type == \"syscall\" and .pid == $parent and .call == \"close\" and .fd == $fd and .ret == 0" \
+		".type == \"syscall\" and .pid == $child and .call == \"send\" and .errno == \"EPIPE\"" \
+		".type == \"exit\" and .pid == $child and .signal == \"SIGPIPE\" and (.note | test(\"exit closes fd $fd \\\\(to 127.0.0.1:\"))"
+	# strace sees the same order: the fork, then the parent's close of the fd, then the child's death.
+	local out=$BATS_TEST_TMPDIR/strace.txt
+	timeout "$RUN_LIMIT" strace -f -qq -o "$out" -e trace=accept,accept4,clone,clone3,fork,close \
+		"$ROOT/labs/scenario" --port "$(free_port)" --server server-fork 8-neighbours </dev/null >/dev/null 2>&1 3>&- || true
+	local spid sfd cpid
+	# A blocking accept is split: "accept(3, NULL, NULL <unfinished ...>", "<... accept resumed>) = 4".
+	spid=$(awk '/accept4?( resumed>)?.*\) += [0-9]+$/ { print $1; exit }' "$out")
+	sfd=$(awk '/accept4?( resumed>)?.*\) += [0-9]+$/ { print $NF; exit }' "$out")
+	cpid=$(awk -v p="$spid" '$1 == p && /clone.*= [0-9]+$/ { print $NF; exit }' "$out")
+	assert [ -n "$spid" ]
+	assert [ -n "$cpid" ]
+	run awk -v p="$spid" -v c="$cpid" -v fd="$sfd" '
+		$1 == p && /clone/ && $NF == c { forked = NR }
+		$1 == p && $0 ~ ("close\\(" fd "\\) += 0") && forked && !closed { closed = NR }
+		$1 == c && /killed by SIGPIPE/ { died = NR }
+		END { exit !(forked && closed > forked && died > closed) }' "$out"
+	assert_success
+}

@@ -148,17 +148,58 @@ static void check_calls(void)
     event_free(ev);
     CHECK(timeline_pop(tl, NULL) == NULL);
 
-    /* A process's exit inside its own call: the entry first, then the exit */
+    /*
+     * A process's exit inside its own call: the entry first, then a closing
+     * part at the exit that says the call never returned, then the exit
+     */
     CHECK(timeline_push(tl, entry_event(8, 3000 * MS, CALL_RECV)) == 0);
     struct event *exit_ev = event_new(EV_EXIT);
     exit_ev->t = at(3100 * MS);
     exit_ev->pid = exit_ev->tid = 8;
+    exit_ev->u.exit.code = -1;
+    exit_ev->u.exit.signo = 13;
     CHECK(timeline_push(tl, exit_ev) == 0);
     ev = timeline_pop(tl, NULL);
-    CHECK(ev && part_of(ev) == PART_UNFINISHED);
+    CHECK(ev && part_of(ev) == PART_UNFINISHED && ns_of(ev) == 3000 * MS);
+    event_free(ev);
+    ev = timeline_pop(tl, NULL);
+    CHECK(ev && part_of(ev) == PART_NEVER && ns_of(ev) == 3100 * MS &&
+          ev->u.sys.ended.signo == 13 && !ev->u.sys.ended_by_exec);
     event_free(ev);
     ev = timeline_pop(tl, NULL);
     CHECK(ev && ev->type == EV_EXIT);
+    event_free(ev);
+    CHECK(timeline_pop(tl, NULL) == NULL);
+
+    /*
+     * The same call on the same fd again (a second accept) that waits past
+     * the grace is no loop's turn: its first half goes out where it began,
+     * before what came later, and the exit of its process closes it.
+     */
+    CHECK(timeline_push(tl, entry_event(9, 4000 * MS, CALL_ACCEPT)) == 0);
+    CHECK(timeline_push(tl, result_event(9, 4000 * MS, 4010 * MS, CALL_ACCEPT, 4)) == 0);
+    now = at(4200 * MS);
+    ev = timeline_pop(tl, &now);
+    CHECK(ev && part_of(ev) == PART_WHOLE && ns_of(ev) == 4010 * MS);
+    event_free(ev);
+    CHECK(timeline_push(tl, entry_event(9, 4020 * MS, CALL_ACCEPT)) == 0);
+    CHECK(timeline_push(tl, packet_event(4100 * MS)) == 0);
+    now = at(4300 * MS);
+    ev = timeline_pop(tl, &now);
+    CHECK(ev && part_of(ev) == PART_UNFINISHED && ns_of(ev) == 4020 * MS);
+    event_free(ev);
+    ev = timeline_pop(tl, &now);
+    CHECK(ev && ev->type == EV_PACKET);
+    event_free(ev);
+    struct event *exec_ev = event_new(EV_EXEC);
+    exec_ev->t = at(4400 * MS);
+    exec_ev->pid = exec_ev->tid = 9;
+    CHECK(timeline_push(tl, exec_ev) == 0);
+    ev = timeline_pop(tl, NULL);
+    CHECK(ev && part_of(ev) == PART_NEVER && ns_of(ev) == 4400 * MS && ev->u.sys.ended_by_exec);
+    event_free(ev);
+    ev = timeline_pop(tl, NULL);
+    CHECK(ev && ev->type == EV_EXEC);
     event_free(ev);
     CHECK(timeline_pop(tl, NULL) == NULL);
 
