@@ -58,6 +58,7 @@ same_packets() {
 	assert_equal "$TRACE_STATUS" 0
 	local packets arrows
 	packets=$(count '.type == "packet"')
+	# shellcheck disable=SC2153 # PAGE is traced's (test_helper/trace)
 	DOM=$(browse "$PAGE" "$COUNT_SCRIPT")
 	arrows=$(attr data-arrows <<<"$DOM")
 	echo "$1: $arrows arrows, $packets packets in the JSON" >&3
