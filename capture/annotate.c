@@ -255,7 +255,15 @@ static void output_due(struct run *r, struct event *ev)
     if (r->cap)
         while (capture_dispatch(r->cap, 1000, annotate_packet, r) > 0)
             ;
-    struct timespec t = ev->t;
+    /*
+     * Not past an exec under way, though: its event, stamped at its entry,
+     * is made when it completes. What came after that entry (this write too)
+     * waits for it: the write's own bytes may then reach the terminal before
+     * those few lines, but the timeline never goes back.
+     */
+    struct timespec t = ev->t, since;
+    if (r->tracer && trace_exec_since(r->tracer, &since) && ts_cmp(&since, &t) <= 0)
+        t = ts_before(&since);
     pid_t tid = ev->tid;
     timeline_push(r->timeline, ev);
     struct event *older;

@@ -108,6 +108,18 @@ int ts_cmp(const struct timespec *a, const struct timespec *b)
     return 0;
 }
 
+struct timespec ts_before(const struct timespec *t)
+{
+    struct timespec b = *t;
+    if (b.tv_nsec > 0) {
+        b.tv_nsec--;
+    } else {
+        b.tv_sec--;
+        b.tv_nsec = 999999999L;
+    }
+    return b;
+}
+
 char *endpoint_str(const struct endpoint *e, char *buf, size_t len)
 {
     if (e->family != AF_INET && e->family != AF_INET6) {

@@ -316,6 +316,8 @@ size_t str_append(char *buf, size_t size, size_t n, const char *s);
 double ts_diff(const struct timespec *later, const struct timespec *earlier);
 /* -1, 0, 1 */
 int ts_cmp(const struct timespec *a, const struct timespec *b);
+/* The last nanosecond before t. */
+struct timespec ts_before(const struct timespec *t);
 
 /* "127.0.0.1:3333" or "[::1]:3333", "?" when unknown; returns buf. */
 char *endpoint_str(const struct endpoint *e, char *buf, size_t len);

@@ -85,6 +85,23 @@ static long long ns_since(const struct timespec *then)
 
 static void drain_timeline(struct run *r, const struct timespec *now)
 {
+    /*
+     * What is due now, but nothing after the entry of an exec under way: its
+     * event, stamped there, is made when it completes (the timeline lets out
+     * what is older than the grace, so "now" is held at the entry plus it).
+     */
+    struct timespec since, held;
+    if (now && r->tracer && trace_exec_since(r->tracer, &since)) {
+        held = ts_before(&since);
+        held.tv_sec += CAPTURE_GRACE_NS / 1000000000LL;
+        held.tv_nsec += CAPTURE_GRACE_NS % 1000000000LL;
+        if (held.tv_nsec >= 1000000000L) {
+            held.tv_sec++;
+            held.tv_nsec -= 1000000000L;
+        }
+        if (ts_cmp(&held, now) < 0)
+            now = &held;
+    }
     struct event *ev;
     while ((ev = timeline_pop(r->timeline, now)))
         annotate_event(r, ev);

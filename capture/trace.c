@@ -282,6 +282,21 @@ static void on_exec_entry(struct proc *p)
 
 static bool is_exec(unsigned long nr) { return nr == SYS_execve || nr == SYS_execveat; }
 
+int trace_exec_since(const struct tracer *t, struct timespec *since)
+{
+    struct timespec now = trace_now();
+    int found = 0;
+    for (size_t i = 0; i < t->nprocs; i++) {
+        const struct timespec *e = &t->procs[i].exec_entered;
+        if (!e->tv_sec || ts_diff(&now, e) * 1e9 > (double)TRACE_EXEC_HOLD_NS)
+            continue;
+        if (!found || ts_cmp(e, since) < 0)
+            *since = *e;
+        found = 1;
+    }
+    return found;
+}
+
 static void on_syscall_stop(struct tracer *t, struct proc *p)
 {
     struct __ptrace_syscall_info info;
@@ -300,8 +315,9 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
     switch (info.op) {
     case PTRACE_SYSCALL_INFO_SECCOMP:
         if (is_exec(info.seccomp.nr)) {
+            /* Stop at its exit too: a failed exec ends there, and is under way no more. */
             on_exec_entry(p);
-            resume(t, p->tid, 0);
+            ptrace(PTRACE_SYSCALL, p->tid, 0, 0);
             return;
         }
         if (on_entry(t, p, info.seccomp.nr, info.seccomp.args))
@@ -317,6 +333,8 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
         ptrace(PTRACE_SYSCALL, p->tid, 0, 0);
         return;
     case PTRACE_SYSCALL_INFO_EXIT:
+        /* A successful exec was told at PTRACE_EVENT_EXEC; a failed one ends here unsaid. */
+        p->exec_entered = (struct timespec){ 0, 0 };
         if (p->in_call)
             on_exit_call(t, p, info.exit.rval, info.exit.is_error);
         resume(t, p->tid, 0);

@@ -59,6 +59,16 @@ void trace_signal_command(struct tracer *t, int sig);
 /* SIGKILL every traced process: none is left stopped, and none outlives the tracer. */
 void trace_kill_all(struct tracer *t);
 
+/*
+ * The entry of the oldest exec still under way (an execve entered, its
+ * PTRACE_EVENT_EXEC or failure not yet seen): 1 and *since set, else 0. The
+ * exec's event is stamped at its entry but made when it completes: nothing
+ * after since may be let out before it. An exec under way longer than
+ * TRACE_EXEC_HOLD_NS is let be (and its event comes out at once, later).
+ */
+#define TRACE_EXEC_HOLD_NS 1000000000LL
+int trace_exec_since(const struct tracer *t, struct timespec *since);
+
 /* The command's wait status, once it has ended: 1 and *status set, else 0. */
 int trace_command_status(const struct tracer *t, int *status);
 
