@@ -157,7 +157,7 @@ suite_processes() { marked_processes "SIGPIPE_LAB_RUN=$BATS_RUN_TMPDIR/" prefix;
 # asking and its ancestors and descendants. Every test's teardown asks, so
 # one grep reads the environments, and bash checks only the processes found.
 marked_processes() {
-	local environ pid p
+	local environ pid p cmdline
 	local -A mine=()
 	p=$BASHPID
 	while [[ -n $p && $p != 0 ]]; do
@@ -170,13 +170,20 @@ marked_processes() {
 		pid=${pid%/environ}
 		[[ -z ${mine[$pid]:-} ]] || continue
 		has_entry "$environ" "$1" "$2" 2>/dev/null || continue
+		# A process that ends meanwhile is none left behind (the grep below,
+		# say, which reads its own environment too); one whose ancestor ends
+		# meanwhile is no descendant of the asking shell.
 		p=$pid
 		while [[ -n $p && $p != 0 && -z ${mine[$p]:-} ]]; do
-			ppid_of "$p" || break
+			if ! ppid_of "$p"; then
+				[[ -e /proc/$pid ]] || continue 2
+				break
+			fi
 			p=$PPID_OF
 		done
 		[[ $p != "$BASHPID" ]] || continue
-		echo "$pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
+		cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
+		echo "$pid $cmdline"
 	done < <(grep -lszF -- "$1" /proc/[0-9]*/environ)
 }
 
