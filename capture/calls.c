@@ -179,6 +179,10 @@ const struct call_def calls[] = {
     ROW(signalfd, CALL_SIGNAL, .no_fd = true, .want = want_signalfd, .entry = entry_signalfd),
 #endif
     ROW(signalfd4, CALL_SIGNAL, .no_fd = true, .want = want_signalfd, .entry = entry_signalfd),
+#ifdef SYS_poll
+    ROW(poll, CALL_WAIT, .no_fd = true, .want = want_poll, .entry = entry_poll, .exit = exit_poll),
+#endif
+    ROW(ppoll, CALL_WAIT, .no_fd = true, .want = want_poll, .entry = entry_poll, .exit = exit_poll),
 };
 const size_t ncalls = sizeof calls / sizeof calls[0];
 

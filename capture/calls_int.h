@@ -77,4 +77,9 @@ ENTRY(sigprocmask);
 bool want_signalfd(pid_t tid, const uint64_t args[6]);
 ENTRY(signalfd);
 
+/* calls_wait.c: waiting until sockets are ready. */
+bool want_poll(pid_t tid, const uint64_t args[6]);
+ENTRY(poll);
+EXIT(poll);
+
 #endif

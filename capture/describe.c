@@ -11,6 +11,28 @@
 #include "escape.h"
 #include "vocab.h"
 
+/* A wait's followed sockets, "[{fd=4, POLLIN}, ...]": their events, or (revents) what came. */
+static size_t wait_fds_str(const struct wait_facts *w, bool revents, char *buf, size_t len)
+{
+    char flags[96];
+    size_t n = 0;
+#define PUT(...) (n += (size_t)snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__))
+    PUT("[");
+    int shown = 0;
+    for (int i = 0; i < w->nfds; i++) {
+        unsigned ev = revents ? w->fds[i].revents : w->fds[i].events;
+        if (revents && !ev)
+            continue;
+        PUT("%s{fd=%d, %s}", shown++ ? ", " : "", w->fds[i].fd,
+            tok_flags(poll_event_names, ev, flags, sizeof flags));
+    }
+    if (!revents && (w->others || w->more))
+        PUT("%s...", shown ? ", " : "");
+    PUT("]");
+#undef PUT
+    return n;
+}
+
 /* "send(4, "done\n", 5) = -1 EPIPE" */
 void describe_call(const struct syscall_facts *f, char *buf, size_t len)
 {
@@ -87,6 +109,19 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
         PUT("shutdown(%d, %s)", f->fd, tok_name_or(shutdown_modes, f->len, "?"));
         break;
     case CALL_CLOSE: PUT("close(%d)", f->fd); break;
+    case CALL_WAIT:
+        PUT("%s(", f->call);
+        n += wait_fds_str(&f->wait, false, buf + n, n < len ? len - n : 0);
+        PUT(", %lld, ", f->len);
+        if (f->syscall[1] != 'p') /* poll */
+            PUT("%lld)", f->wait.timeout_ms);
+        else if (f->wait.timeout_ms == -1)
+            PUT("NULL)");
+        else if (f->wait.timeout_ms < -1)
+            PUT("&timeout)");
+        else
+            PUT("{%lld ms})", f->wait.timeout_ms);
+        break;
     }
     if (f->part == PART_UNFINISHED || f->part == PART_ENTRY) {
         PUT(" ...");
@@ -108,6 +143,10 @@ result:
     if (f->kind == CALL_RECV && f->ret > 0 && (f->datalen || !f->args[0])) {
         escape_c_literal(f->data, f->datalen, f->ret > (long long)f->datalen, 24, q, sizeof(q));
         PUT(" %s", q);
+    }
+    if (f->kind == CALL_WAIT && f->ret > 0) {
+        PUT(" ");
+        n += wait_fds_str(&f->wait, true, buf + n, n < len ? len - n : 0);
     }
     if (f->part == PART_RESUMED)
         PUT(" (%.1f ms)", f->duration * 1e3);

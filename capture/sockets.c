@@ -247,6 +247,7 @@ static void learn_call(struct sockets *s, pid_t pid, const struct syscall_facts 
         break;
     case CALL_BIND:
     case CALL_SHUTDOWN:
+    case CALL_WAIT:
     case CALL_OWN_ARGS: break;
     }
 }

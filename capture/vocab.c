@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -167,3 +168,23 @@ enum sig_action sig_default_action(int signo)
 }
 
 bool is_restart_code(int err) { return tok_name(restart_codes, err) != NULL; }
+
+#ifndef POLLRDHUP
+#define POLLRDHUP 0x2000 /* Linux's, named by <poll.h> under _GNU_SOURCE only */
+#endif
+
+const struct tok poll_event_names[] = {
+    { POLLIN, "POLLIN" },
+    { POLLPRI, "POLLPRI" },
+    { POLLOUT, "POLLOUT" },
+    { POLLERR, "POLLERR" },
+    { POLLHUP, "POLLHUP" },
+    { POLLNVAL, "POLLNVAL" },
+    { POLLRDNORM, "POLLRDNORM" },
+    { POLLRDBAND, "POLLRDBAND" },
+    { POLLWRNORM, "POLLWRNORM" },
+    { POLLWRBAND, "POLLWRBAND" },
+    { POLLMSG, "POLLMSG" },
+    { POLLRDHUP, "POLLRDHUP" },
+    { 0, NULL },
+};
