@@ -50,7 +50,7 @@ ENTRY(poll)
         if (!is_tcp(tid, p[i].fd))
             w->others++;
         else if (w->nfds < WAIT_FDS_MAX)
-            w->fds[w->nfds++] = (struct wait_fd){ p[i].fd, (uint16_t)p[i].events, 0 };
+            w->fds[w->nfds++] = (struct wait_fd){ p[i].fd, (uint16_t)p[i].events, 0, 0 };
         else
             w->more++;
     }

@@ -91,7 +91,10 @@ struct sock_past {
 struct wait_fd {
     int fd;
     uint16_t events, revents;
+    int past; /* what earlier calls showed of it (sockets.c): WAIT_LISTENING, WAIT_FIN_SEEN */
 };
+#define WAIT_LISTENING 1 /* listen() succeeded on it: readable means a connection to accept */
+#define WAIT_FIN_SEEN 2  /* a receive on it returned 0: the peer's FIN came */
 
 #define WAIT_FDS_MAX 4   /* followed sockets of one wait kept; the rest are counted */
 #define WAIT_READ_MAX 64 /* pollfd entries read from the tracee; the rest are counted */

@@ -224,8 +224,7 @@ static void explain_wait(const struct syscall_facts *f, struct notebuf *n)
     for (int i = 0; i < w->nfds && f->ret > 0; i++) {
         int fd = w->fds[i].fd;
         unsigned r = w->fds[i].revents;
-        /* What earlier calls showed of the socket: its receive returned 0 (FIN). */
-        bool fin_seen = fd == f->fd && f->past.peer_closed;
+        bool fin_seen = w->fds[i].past & WAIT_FIN_SEEN;
         if (!r)
             continue;
         notebuf_add(n, "%s", sep);
@@ -241,6 +240,9 @@ static void explain_wait(const struct syscall_facts *f, struct notebuf *n)
             notebuf_add(n,
                         "fd %d is closed both ways (POLLHUP): a read returns what is left, then 0 "
                         "at once; it will never wait again",
+                        fd);
+        else if ((r & POLLIN) && (w->fds[i].past & WAIT_LISTENING))
+            notebuf_add(n, "fd %d, listening, has a connection waiting: accept() takes it at once",
                         fd);
         else if ((r & POLLIN) && fin_seen)
             notebuf_add(n,
@@ -585,15 +587,25 @@ static void explain_exit(const struct event *ev, struct notebuf *n)
 
 /* How often a repeat came: more than BUSY_RATE a second is a busy loop. */
 #define BUSY_RATE 1000
+/* ... and for a loop whose waits return at once, more than WAIT_BUSY_RATE. */
+#define WAIT_BUSY_RATE 100
 
 static void explain_repeat(const struct event *ev, struct notebuf *n)
 {
     const struct repeat_facts *r = &ev->u.rep;
     double span = ts_diff(&r->last, &r->first);
-    if (!r->calls_return || span <= 0 || r->count[0] / span <= BUSY_RATE)
+    if (!r->calls_return || span <= 0)
         return;
-    /* Its waits waited, most turns (one at once here and there is a slow turn, not a spin). */
-    if (r->waits && r->waits_blocked * 10 >= r->waits)
+    /*
+     * A loop with a wait in it (poll) spins when the wait returns at once turn
+     * after turn: that is seen, whatever the pace the tracer's stops and the
+     * machine's load allow it (WAIT_BUSY_RATE keeps out a slow loop on a busy
+     * machine that just happens to find work every turn). It does not spin
+     * when its waits waited, most turns (one at once here and there is a slow
+     * turn, not a spin). A loop without one spins when it is fast.
+     */
+    if (r->waits ? r->waits_blocked * 10 >= r->waits || r->count[0] / span <= WAIT_BUSY_RATE
+                 : r->count[0] / span <= BUSY_RATE)
         return;
     const char *wait = NULL;
     for (int i = 0; i < r->period && !wait; i++)
