@@ -11,7 +11,11 @@
 #include "escape.h"
 #include "vocab.h"
 
-/* A wait's followed sockets, "[{fd=4, POLLIN}, ...]": their events, or (revents) what came. */
+/*
+ * A wait's followed sockets, "[{fd=4, POLLIN}, ... (+2 more)]": their events,
+ * and how many fds are not shown (others, sockets past the kept, entries
+ * past those read); or (revents) what came on those shown.
+ */
 static size_t wait_fds_str(const struct wait_facts *w, bool revents, char *buf, size_t len)
 {
     char flags[96];
@@ -27,7 +31,7 @@ static size_t wait_fds_str(const struct wait_facts *w, bool revents, char *buf, 
             tok_flags(poll_event_names, ev, flags, sizeof flags));
     }
     if (!revents && (w->others || w->more))
-        PUT("%s...", shown ? ", " : "");
+        PUT("%s... (+%d more)", shown ? ", " : "", w->others + w->more);
     PUT("]");
 #undef PUT
     return n;
