@@ -81,5 +81,10 @@ ENTRY(signalfd);
 bool want_poll(pid_t tid, const uint64_t args[6]);
 ENTRY(poll);
 EXIT(poll);
+bool want_epoll_wait(pid_t tid, const uint64_t args[6]);
+ENTRY(epoll_wait);
+EXIT(epoll_wait);
+bool want_epoll_ctl(pid_t tid, const uint64_t args[6]);
+ENTRY(epoll_ctl);
 
 #endif

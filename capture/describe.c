@@ -114,10 +114,15 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
         break;
     case CALL_CLOSE: PUT("close(%d)", f->fd); break;
     case CALL_WAIT:
-        PUT("%s(", f->call);
+        if (f->syscall[0] == 'e') /* epoll_wait ...: the instance, and the sockets it watches */
+            PUT("%s(%d, watching ", f->call, f->fd2);
+        else
+            PUT("%s(", f->call);
         n += wait_fds_str(&f->wait, false, buf + n, n < len ? len - n : 0);
         PUT(", %lld, ", f->len);
-        if (f->syscall[1] != 'p') /* poll */
+        if (f->syscall[1] != 'p' && f->syscall[0] != 'e') /* poll */
+            PUT("%lld)", f->wait.timeout_ms);
+        else if (f->syscall[0] == 'e' && strcmp(f->syscall, "epoll_pwait2") != 0)
             PUT("%lld)", f->wait.timeout_ms);
         else if (f->wait.timeout_ms == -1)
             PUT("NULL)");
@@ -148,7 +153,16 @@ result:
         escape_c_literal(f->data, f->datalen, f->ret > (long long)f->datalen, 24, q, sizeof(q));
         PUT(" %s", q);
     }
-    if (f->kind == CALL_WAIT && f->ret > 0) {
+    if (f->kind == CALL_WAIT && f->ret > 0 && f->syscall[0] == 'e' && !f->args[0]) {
+        /* epoll_wait: the events only; which fd each is, its data (the program's own) says. */
+        PUT(" [");
+        for (int i = 0; i < f->wait.nready; i++)
+            PUT("%s{%s}", i ? ", " : "",
+                tok_flags(poll_event_names, f->wait.ready[i], flags, sizeof flags));
+        if (f->ret > f->wait.nready)
+            PUT("%s... (+%lld more)", f->wait.nready ? ", " : "", f->ret - f->wait.nready);
+        PUT("]");
+    } else if (f->kind == CALL_WAIT && f->ret > 0) {
         PUT(" ");
         n += wait_fds_str(&f->wait, true, buf + n, n < len ? len - n : 0);
     }

@@ -57,7 +57,7 @@ enum call_kind {
     CALL_DUP,      /* dup, dup2, dup3, fcntl F_DUPFD: a second fd for the same socket */
     CALL_OPTION,   /* setsockopt, getsockopt, fcntl F_SETFL: how the socket behaves */
     CALL_SIGNAL,   /* sigaction, sigprocmask, signalfd of SIGPIPE: what a SIGPIPE will do */
-    CALL_WAIT,     /* poll, ppoll: waiting until a socket is ready */
+    CALL_WAIT,     /* poll, ppoll, epoll_wait ...: waiting until a socket is ready; epoll_ctl */
     CALL_OWN_ARGS, /* never a call's kind: describe_call's for a call with syscall_facts.args */
 };
 
@@ -102,13 +102,19 @@ struct wait_fd {
     0.005 /* a wait that took longer waited (one that returns at once
                                    takes microseconds, traced well under a millisecond) */
 
-/* A wait on sockets (poll, ppoll): the followed ones among its fds, and its timeout. */
+/*
+ * A wait on sockets (poll, ppoll, epoll_wait ...): the followed ones among its
+ * fds (an epoll instance's: those it watches), and its timeout.
+ */
 struct wait_facts {
     struct wait_fd fds[WAIT_FDS_MAX];
     int nfds;             /* how many of fds are set */
     int more;             /* followed sockets beyond fds, and entries beyond WAIT_READ_MAX unread */
     int others;           /* entries read that are no followed socket (files, pipes, other fds) */
     long long timeout_ms; /* as given; -1: no timeout, wait for ever */
+    /* epoll_wait: the events of the first ready entries (which fd, epoll does not say). */
+    uint16_t ready[WAIT_FDS_MAX];
+    int nready;
 };
 
 /* What a process had arranged for SIGPIPE before a call, as its calls and exec showed. */

@@ -147,15 +147,24 @@ static void jpoll_flags(struct json *j, unsigned bits)
 static void jwait(struct json *j, const struct syscall_facts *f, bool unfinished)
 {
     const struct wait_facts *w = &f->wait;
-    jraw(j, ",\"nfds\":%lld,\"fds\":[", f->len);
+    bool epoll = f->syscall[0] == 'e';
+    jraw(j, ",\"%s\":%lld,\"fds\":[", epoll ? "maxevents" : "nfds", f->len);
     for (int i = 0; i < w->nfds; i++) {
         jraw(j, "%s{\"fd\":%d,\"events\":", i ? "," : "", w->fds[i].fd);
         jpoll_flags(j, w->fds[i].events);
-        if (!unfinished) {
+        if (!unfinished && !epoll) {
             jraw(j, ",\"revents\":");
             jpoll_flags(j, w->fds[i].revents);
         }
         jput(j, "}", 1);
+    }
+    if (epoll && !unfinished) { /* epoll_wait: what came, not on which fd */
+        jraw(j, "],\"epfd\":%d,\"ready\":[", f->fd2);
+        for (int i = 0; i < w->nready; i++) {
+            if (i)
+                jput(j, ",", 1);
+            jpoll_flags(j, w->ready[i]);
+        }
     }
     jraw(j, "],\"fds_not_shown\":%d,\"timeout_ms\":", w->others + w->more);
     if (w->timeout_ms < -1)
@@ -190,7 +199,7 @@ static void json_syscall(struct json *j, const struct event *ev, unsigned long r
     if (!unfinished && f->returned.tv_sec)
         jtime(j, "returned", &f->returned);
     jraw(j, ",\"repeat\":%lu", repeat);
-    if (f->kind == CALL_WAIT)
+    if (f->kind == CALL_WAIT && !f->args[0])
         jwait(j, f, unfinished);
     else if (f->len >= 0 && f->kind != CALL_LISTEN && f->kind != CALL_SHUTDOWN)
         jraw(j, ",\"len\":%lld", f->len);

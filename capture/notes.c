@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include "notebuf.h"
@@ -215,13 +216,31 @@ static void explain_wait(const struct syscall_facts *f, struct notebuf *n)
 {
     const struct wait_facts *w = &f->wait;
     const char *sep = "";
+    if (f->args[0]) { /* epoll_ctl */
+        if (f->err)
+            notebuf_add(n, "%s failed: %s", f->call, strerror(f->err));
+        else if (f->option == EPOLL_CTL_DEL)
+            notebuf_add(n, "epoll fd %d no longer watches fd %d", f->fd2, f->fd);
+        else
+            notebuf_add(n, "epoll fd %d watches fd %d from now on, for what its events name",
+                        f->fd2, f->fd);
+        return;
+    }
+    if (f->syscall[0] == 'e' && f->ret > 0) {
+        /* What came, but not on which fd: the program's data says, and it is opaque. */
+        notebuf_add(n,
+                    "%lld of what epoll fd %d watches %s ready (epoll_wait says what, not "
+                    "which fd)",
+                    f->ret, f->fd2, f->ret == 1 ? "is" : "are");
+        sep = "; ";
+    }
     if (f->ret == 0 && w->timeout_ms == 0) {
         notebuf_add(n, "nothing ready; with timeout 0 %s does not wait", f->call);
         return;
     }
     if (f->ret == 0)
         notebuf_add(n, "nothing ready within the timeout");
-    for (int i = 0; i < w->nfds && f->ret > 0; i++) {
+    for (int i = 0; i < w->nfds && f->ret > 0 && f->syscall[0] != 'e'; i++) {
         int fd = w->fds[i].fd;
         unsigned r = w->fds[i].revents;
         bool fin_seen = w->fds[i].past & WAIT_FIN_SEEN;

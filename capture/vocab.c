@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -186,5 +187,17 @@ const struct tok poll_event_names[] = {
     { POLLWRBAND, "POLLWRBAND" },
     { POLLMSG, "POLLMSG" },
     { POLLRDHUP, "POLLRDHUP" },
+    /* epoll's own bits (its others are poll's, which epoll.h names EPOLLIN ...) */
+    { EPOLLEXCLUSIVE, "EPOLLEXCLUSIVE" },
+    { EPOLLWAKEUP, "EPOLLWAKEUP" },
+    { EPOLLONESHOT, "EPOLLONESHOT" },
+    { (long)EPOLLET, "EPOLLET" },
+    { 0, NULL },
+};
+
+const struct tok epoll_ctl_ops[] = {
+    { EPOLL_CTL_ADD, "EPOLL_CTL_ADD" },
+    { EPOLL_CTL_MOD, "EPOLL_CTL_MOD" },
+    { EPOLL_CTL_DEL, "EPOLL_CTL_DEL" },
     { 0, NULL },
 };

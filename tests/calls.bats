@@ -218,3 +218,20 @@ strace_from_accept() {
 	assert_line --partial "poll([{fd=5, POLLIN}], 1, 100) = 0"
 	refute_line --partial "busy loop"
 }
+
+@test "calls: epoll: the socket added and removed, and an epoll_wait loop that returns at once is a busy loop" {
+	traced_calls epollspin
+	local text=$output
+	run strace_from_accept 'epoll_ctl|epoll_wait|epoll_pwait|recvfrom' epollspin
+	assert_equal "$(grep -c '^epoll_ctl 0$' <<<"$output")" 2
+	assert_equal "$(grep -cE '^epoll_p?wait 1$' <<<"$output")" 1000
+	assert_equal "$(grep -c '^recvfrom 0$' <<<"$output")" 1000
+	assert_equal "$(total '(.call // "" | test("^epoll_p?wait$")) and .ret == 1')" 1000
+	assert_equal "$(total '.call == "recv" and .ret == 0')" 1000
+	in_order '.text == "epoll_ctl(6, EPOLL_CTL_ADD, 5, {POLLIN}) = 0" and .note == "epoll fd 6 watches fd 5 from now on, for what its events name"' \
+		'(.call // "" | test("^epoll_p?wait$")) and .epfd == 6 and .maxevents == 8 and .timeout_ms == 10000 and .ready == [["POLLIN"]] and (.fds | map(.fd)) == [5] and (.note | test("returned at once$"))' \
+		'.call == "recv" and .ret == 0' \
+		'.text == "epoll_ctl(6, EPOLL_CTL_DEL, 5, NULL) = 0" and .note == "epoll fd 6 no longer watches fd 5"'
+	run echo "$text"
+	assert_line --regexp "a busy loop: its epoll_p?wait returns at once every turn"
+}
