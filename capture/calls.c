@@ -179,6 +179,21 @@ const struct call_def calls[] = {
     ROW(signalfd, CALL_SIGNAL, .no_fd = true, .want = want_signalfd, .entry = entry_signalfd),
 #endif
     ROW(signalfd4, CALL_SIGNAL, .no_fd = true, .want = want_signalfd, .entry = entry_signalfd),
+#ifdef SYS_poll
+    ROW(poll, CALL_WAIT, .no_fd = true, .want = want_poll, .entry = entry_poll, .exit = exit_poll),
+#endif
+    ROW(ppoll, CALL_WAIT, .no_fd = true, .want = want_poll, .entry = entry_poll, .exit = exit_poll),
+#ifdef SYS_epoll_wait
+    ROW(epoll_wait, CALL_WAIT, .no_fd = true, .want = want_epoll_wait, .entry = entry_epoll_wait,
+        .exit = exit_epoll_wait),
+#endif
+    ROW(epoll_pwait, CALL_WAIT, .no_fd = true, .want = want_epoll_wait, .entry = entry_epoll_wait,
+        .exit = exit_epoll_wait),
+#ifdef SYS_epoll_pwait2
+    ROW(epoll_pwait2, CALL_WAIT, .no_fd = true, .want = want_epoll_wait, .entry = entry_epoll_wait,
+        .exit = exit_epoll_wait),
+#endif
+    ROW(epoll_ctl, CALL_WAIT, .no_fd = true, .want = want_epoll_ctl, .entry = entry_epoll_ctl),
 };
 const size_t ncalls = sizeof calls / sizeof calls[0];
 

@@ -77,4 +77,14 @@ ENTRY(sigprocmask);
 bool want_signalfd(pid_t tid, const uint64_t args[6]);
 ENTRY(signalfd);
 
+/* calls_wait.c: waiting until sockets are ready. */
+bool want_poll(pid_t tid, const uint64_t args[6]);
+ENTRY(poll);
+EXIT(poll);
+bool want_epoll_wait(pid_t tid, const uint64_t args[6]);
+ENTRY(epoll_wait);
+EXIT(epoll_wait);
+bool want_epoll_ctl(pid_t tid, const uint64_t args[6]);
+ENTRY(epoll_ctl);
+
 #endif

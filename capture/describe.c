@@ -11,6 +11,32 @@
 #include "escape.h"
 #include "vocab.h"
 
+/*
+ * A wait's followed sockets, "[{fd=4, POLLIN}, ... (+2 more)]": their events,
+ * and how many fds are not shown (others, sockets past the kept, entries
+ * past those read); or (revents) what came on those shown.
+ */
+static size_t wait_fds_str(const struct wait_facts *w, bool revents, char *buf, size_t len)
+{
+    char flags[96];
+    size_t n = 0;
+#define PUT(...) (n += (size_t)snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__))
+    PUT("[");
+    int shown = 0;
+    for (int i = 0; i < w->nfds; i++) {
+        unsigned ev = revents ? w->fds[i].revents : w->fds[i].events;
+        if (revents && !ev)
+            continue;
+        PUT("%s{fd=%d, %s}", shown++ ? ", " : "", w->fds[i].fd,
+            tok_flags(poll_event_names, ev, flags, sizeof flags));
+    }
+    if (!revents && (w->others || w->more))
+        PUT("%s... (+%d more)", shown ? ", " : "", w->others + w->more);
+    PUT("]");
+#undef PUT
+    return n;
+}
+
 /* "send(4, "done\n", 5) = -1 EPIPE" */
 void describe_call(const struct syscall_facts *f, char *buf, size_t len)
 {
@@ -87,6 +113,24 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
         PUT("shutdown(%d, %s)", f->fd, tok_name_or(shutdown_modes, f->len, "?"));
         break;
     case CALL_CLOSE: PUT("close(%d)", f->fd); break;
+    case CALL_WAIT:
+        if (f->syscall[0] == 'e') /* epoll_wait ...: the instance, and the sockets it watches */
+            PUT("%s(%d, watching ", f->call, f->fd2);
+        else
+            PUT("%s(", f->call);
+        n += wait_fds_str(&f->wait, false, buf + n, n < len ? len - n : 0);
+        PUT(", %lld, ", f->len);
+        if (f->syscall[1] != 'p' && f->syscall[0] != 'e') /* poll */
+            PUT("%lld)", f->wait.timeout_ms);
+        else if (f->syscall[0] == 'e' && strcmp(f->syscall, "epoll_pwait2") != 0)
+            PUT("%lld)", f->wait.timeout_ms);
+        else if (f->wait.timeout_ms == -1)
+            PUT("NULL)");
+        else if (f->wait.timeout_ms < -1)
+            PUT("&timeout)");
+        else
+            PUT("{%lld ms})", f->wait.timeout_ms);
+        break;
     }
     if (f->part == PART_UNFINISHED || f->part == PART_ENTRY) {
         PUT(" ...");
@@ -108,6 +152,19 @@ result:
     if (f->kind == CALL_RECV && f->ret > 0 && (f->datalen || !f->args[0])) {
         escape_c_literal(f->data, f->datalen, f->ret > (long long)f->datalen, 24, q, sizeof(q));
         PUT(" %s", q);
+    }
+    if (f->kind == CALL_WAIT && f->ret > 0 && f->syscall[0] == 'e' && !f->args[0]) {
+        /* epoll_wait: the events only; which fd each is, its data (the program's own) says. */
+        PUT(" [");
+        for (int i = 0; i < f->wait.nready; i++)
+            PUT("%s{%s}", i ? ", " : "",
+                tok_flags(poll_event_names, f->wait.ready[i], flags, sizeof flags));
+        if (f->ret > f->wait.nready)
+            PUT("%s... (+%lld more)", f->wait.nready ? ", " : "", f->ret - f->wait.nready);
+        PUT("]");
+    } else if (f->kind == CALL_WAIT && f->ret > 0) {
+        PUT(" ");
+        n += wait_fds_str(&f->wait, true, buf + n, n < len ? len - n : 0);
     }
     if (f->part == PART_RESUMED)
         PUT(" (%.1f ms)", f->duration * 1e3);

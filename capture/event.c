@@ -71,7 +71,8 @@ int event_same_call(const struct event *a, const struct event *b)
     return x->kind == y->kind && x->syscall == y->syscall && x->fd == y->fd && x->len == y->len &&
            x->ret == y->ret && x->err == y->err && x->datalen == y->datalen &&
            memcmp(x->data, y->data, x->datalen) == 0 && endpoint_equal(&x->addr, &y->addr) &&
-           x->msg_flags == y->msg_flags && strcmp(x->args, y->args) == 0;
+           x->msg_flags == y->msg_flags && strcmp(x->args, y->args) == 0 &&
+           memcmp(&x->wait, &y->wait, sizeof x->wait) == 0;
 }
 
 int event_same(const struct event *a, const struct event *b)

@@ -57,6 +57,7 @@ enum call_kind {
     CALL_DUP,      /* dup, dup2, dup3, fcntl F_DUPFD: a second fd for the same socket */
     CALL_OPTION,   /* setsockopt, getsockopt, fcntl F_SETFL: how the socket behaves */
     CALL_SIGNAL,   /* sigaction, sigprocmask, signalfd of SIGPIPE: what a SIGPIPE will do */
+    CALL_WAIT,     /* poll, ppoll, epoll_wait ...: waiting until a socket is ready; epoll_ctl */
     CALL_OWN_ARGS, /* never a call's kind: describe_call's for a call with syscall_facts.args */
 };
 
@@ -84,6 +85,36 @@ struct sock_past {
     bool nonblocking;    /* O_NONBLOCK (SOCK_NONBLOCK, or fcntl F_SETFL) */
     bool linger_zero;    /* SO_LINGER set on, with 0 seconds: close() sends RST */
     int others;          /* other fds of this process on the same socket (dup) */
+};
+
+/* One followed socket in a wait (poll's pollfd): what was asked, and what came (POLL* bits). */
+struct wait_fd {
+    int fd;
+    uint16_t events, revents;
+    int past; /* what earlier calls showed of it (sockets.c): WAIT_LISTENING, WAIT_FIN_SEEN */
+};
+#define WAIT_LISTENING 1 /* listen() succeeded on it: readable means a connection to accept */
+#define WAIT_FIN_SEEN 2  /* a receive on it returned 0: the peer's FIN came */
+
+#define WAIT_FDS_MAX 4   /* followed sockets of one wait kept; the rest are counted */
+#define WAIT_READ_MAX 64 /* pollfd entries read from the tracee; the rest are counted */
+#define WAIT_BLOCKED_S                                                                             \
+    0.005 /* a wait that took longer waited (one that returns at once
+                                   takes microseconds, traced well under a millisecond) */
+
+/*
+ * A wait on sockets (poll, ppoll, epoll_wait ...): the followed ones among its
+ * fds (an epoll instance's: those it watches), and its timeout.
+ */
+struct wait_facts {
+    struct wait_fd fds[WAIT_FDS_MAX];
+    int nfds;             /* how many of fds are set */
+    int more;             /* followed sockets beyond fds, and entries beyond WAIT_READ_MAX unread */
+    int others;           /* entries read that are no followed socket (files, pipes, other fds) */
+    long long timeout_ms; /* as given; -1: no timeout, wait for ever */
+    /* epoll_wait: the events of the first ready entries (which fd, epoll does not say). */
+    uint16_t ready[WAIT_FDS_MAX];
+    int nready;
 };
 
 /* What a process had arranged for SIGPIPE before a call, as its calls and exec showed. */
@@ -145,6 +176,7 @@ struct syscall_facts {
     /* For PART_NEVER: how its process ended (ended_by_exec: a new program ended the call). */
     struct exit_facts ended;
     bool ended_by_exec;
+    struct wait_facts wait;            /* CALL_WAIT: its sockets and timeout */
     struct timespec entered, returned; /* its entry and, but for an entry, its return */
 };
 
@@ -209,6 +241,8 @@ struct repeat_facts {
      * SIGCHLDs close together) are none.
      */
     bool calls_return;
+    /* Its waits (poll ...), every turn's: how many, and how many waited (WAIT_BLOCKED_S). */
+    unsigned long waits, waits_blocked;
 };
 
 /* What a RST meant, as far as the segments before it tell. */

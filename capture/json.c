@@ -128,6 +128,51 @@ static void jendpoint(struct json *j, const char *key, const struct endpoint *e)
         jstr(j, key, endpoint_str(e, a, sizeof(a)));
 }
 
+/* ["POLLIN","POLLHUP"]: the bits of a poll mask by name (unknown ones in hex). */
+static void jpoll_flags(struct json *j, unsigned bits)
+{
+    jput(j, "[", 1);
+    int k = 0;
+    for (const struct tok *t = poll_event_names; t->name; t++)
+        if (bits & (unsigned)t->value) {
+            jraw(j, "%s\"%s\"", k++ ? "," : "", t->name);
+            bits &= ~(unsigned)t->value;
+        }
+    if (bits)
+        jraw(j, "%s\"%#x\"", k ? "," : "", bits);
+    jput(j, "]", 1);
+}
+
+/* A wait's followed sockets: "fds":[{"fd":4,"events":[...],"revents":[...]}], and the rest. */
+static void jwait(struct json *j, const struct syscall_facts *f, bool unfinished)
+{
+    const struct wait_facts *w = &f->wait;
+    bool epoll = f->syscall[0] == 'e';
+    jraw(j, ",\"%s\":%lld,\"fds\":[", epoll ? "maxevents" : "nfds", f->len);
+    for (int i = 0; i < w->nfds; i++) {
+        jraw(j, "%s{\"fd\":%d,\"events\":", i ? "," : "", w->fds[i].fd);
+        jpoll_flags(j, w->fds[i].events);
+        if (!unfinished && !epoll) {
+            jraw(j, ",\"revents\":");
+            jpoll_flags(j, w->fds[i].revents);
+        }
+        jput(j, "}", 1);
+    }
+    if (epoll && !unfinished) { /* epoll_wait: what came, not on which fd */
+        jraw(j, "],\"epfd\":%d,\"ready\":[", f->fd2);
+        for (int i = 0; i < w->nready; i++) {
+            if (i)
+                jput(j, ",", 1);
+            jpoll_flags(j, w->ready[i]);
+        }
+    }
+    jraw(j, "],\"fds_not_shown\":%d,\"timeout_ms\":", w->others + w->more);
+    if (w->timeout_ms < -1)
+        jraw(j, "null");
+    else
+        jraw(j, "%lld", w->timeout_ms);
+}
+
 static void json_syscall(struct json *j, const struct event *ev, unsigned long repeat)
 {
     const struct syscall_facts *f = &ev->u.sys;
@@ -154,7 +199,9 @@ static void json_syscall(struct json *j, const struct event *ev, unsigned long r
     if (!unfinished && f->returned.tv_sec)
         jtime(j, "returned", &f->returned);
     jraw(j, ",\"repeat\":%lu", repeat);
-    if (f->len >= 0 && f->kind != CALL_LISTEN && f->kind != CALL_SHUTDOWN)
+    if (f->kind == CALL_WAIT && !f->args[0])
+        jwait(j, f, unfinished);
+    else if (f->len >= 0 && f->kind != CALL_LISTEN && f->kind != CALL_SHUTDOWN)
         jraw(j, ",\"len\":%lld", f->len);
     if (f->kind == CALL_LISTEN)
         jraw(j, ",\"backlog\":%lld", f->len);

@@ -10,10 +10,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include "notebuf.h"
@@ -207,6 +209,86 @@ static void explain_never_returned(const struct syscall_facts *f, struct notebuf
                     "never returned: the process exited (code %d) while the call waited; "
                     "every thread of a process ends with it",
                     x->code);
+}
+
+/* What a wait's ready sockets mean, and whether it waited. */
+static void explain_wait(const struct syscall_facts *f, struct notebuf *n)
+{
+    const struct wait_facts *w = &f->wait;
+    const char *sep = "";
+    if (f->args[0]) { /* epoll_ctl */
+        if (f->err)
+            notebuf_add(n, "%s failed: %s", f->call, strerror(f->err));
+        else if (f->option == EPOLL_CTL_DEL)
+            notebuf_add(n, "epoll fd %d no longer watches fd %d", f->fd2, f->fd);
+        else
+            notebuf_add(n, "epoll fd %d watches fd %d from now on, for what its events name",
+                        f->fd2, f->fd);
+        return;
+    }
+    if (f->syscall[0] == 'e' && f->ret > 0) {
+        /* What came, but not on which fd: the program's data says, and it is opaque. */
+        notebuf_add(n,
+                    "%lld of what epoll fd %d watches %s ready (epoll_wait says what, not "
+                    "which fd)",
+                    f->ret, f->fd2, f->ret == 1 ? "is" : "are");
+        sep = "; ";
+    }
+    if (f->ret == 0 && w->timeout_ms == 0) {
+        notebuf_add(n, "nothing ready; with timeout 0 %s does not wait", f->call);
+        return;
+    }
+    if (f->ret == 0)
+        notebuf_add(n, "nothing ready within the timeout");
+    for (int i = 0; i < w->nfds && f->ret > 0 && f->syscall[0] != 'e'; i++) {
+        int fd = w->fds[i].fd;
+        unsigned r = w->fds[i].revents;
+        bool fin_seen = w->fds[i].past & WAIT_FIN_SEEN;
+        if (!r)
+            continue;
+        notebuf_add(n, "%s", sep);
+        sep = "; ";
+        if (r & POLLNVAL)
+            notebuf_add(n, "fd %d is not open (POLLNVAL)", fd);
+        else if (r & POLLERR)
+            notebuf_add(n,
+                        "fd %d has an error pending (POLLERR: a RST came, or a connect failed): "
+                        "the next call on it fails with it",
+                        fd);
+        else if (r & POLLHUP)
+            notebuf_add(n,
+                        "fd %d is closed both ways (POLLHUP): a read returns what is left, then 0 "
+                        "at once; it will never wait again",
+                        fd);
+        else if ((r & POLLIN) && (w->fds[i].past & WAIT_LISTENING))
+            notebuf_add(n, "fd %d, listening, has a connection waiting: accept() takes it at once",
+                        fd);
+        else if ((r & POLLIN) && fin_seen)
+            notebuf_add(n,
+                        "fd %d is readable: a read will return 0 at once (the peer closed its "
+                        "end, as an earlier receive showed)",
+                        fd);
+        else if (r & POLLRDHUP)
+            notebuf_add(n,
+                        "fd %d is readable and the peer closed its end (POLLRDHUP): a read "
+                        "returns what is left, then 0 at once",
+                        fd);
+        else if (r & POLLIN)
+            notebuf_add(n, "fd %d is readable: data waits, or the peer's FIN (a read returning 0)",
+                        fd);
+        else if (r & POLLOUT)
+            notebuf_add(n, "fd %d is writable: the send buffer has room", fd);
+        else
+            sep = "";
+    }
+    if (f->part != PART_WHOLE && f->part != PART_RESUMED)
+        return;
+    if (f->duration >= WAIT_BLOCKED_S)
+        notebuf_add(n, "%swaited %.0f ms", n->len ? "; " : "", f->duration * 1e3);
+    else if (f->duration < 0.001)
+        notebuf_add(n, "%sreturned at once", n->len ? "; " : "");
+    else
+        notebuf_add(n, "%sreturned after %.1f ms", n->len ? "; " : "", f->duration * 1e3);
 }
 
 static void explain_syscall(const struct event *ev, struct notebuf *n)
@@ -448,6 +530,7 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
         return;
     case CALL_OPTION: explain_option(ev, n); return;
     case CALL_SIGNAL: explain_sigpipe_call(f, n); return;
+    case CALL_WAIT: explain_wait(f, n); return;
     case CALL_OWN_ARGS: return;
     }
 }
@@ -523,12 +606,36 @@ static void explain_exit(const struct event *ev, struct notebuf *n)
 
 /* How often a repeat came: more than BUSY_RATE a second is a busy loop. */
 #define BUSY_RATE 1000
+/* ... and for a loop whose waits return at once, more than WAIT_BUSY_RATE. */
+#define WAIT_BUSY_RATE 100
 
 static void explain_repeat(const struct event *ev, struct notebuf *n)
 {
     const struct repeat_facts *r = &ev->u.rep;
     double span = ts_diff(&r->last, &r->first);
-    if (r->calls_return && span > 0 && r->count[0] / span > BUSY_RATE)
+    if (!r->calls_return || span <= 0)
+        return;
+    /*
+     * A loop with a wait in it (poll) spins when the wait returns at once turn
+     * after turn: that is seen, whatever the pace the tracer's stops and the
+     * machine's load allow it (WAIT_BUSY_RATE keeps out a slow loop on a busy
+     * machine that just happens to find work every turn). It does not spin
+     * when its waits waited, most turns (one at once here and there is a slow
+     * turn, not a spin). A loop without one spins when it is fast.
+     */
+    if (r->waits ? r->waits_blocked * 10 >= r->waits || r->count[0] / span <= WAIT_BUSY_RATE
+                 : r->count[0] / span <= BUSY_RATE)
+        return;
+    const char *wait = NULL;
+    for (int i = 0; i < r->period && !wait; i++)
+        if (r->pattern[i]->type == EV_SYSCALL && r->pattern[i]->u.sys.kind == CALL_WAIT)
+            wait = r->pattern[i]->u.sys.call;
+    if (wait)
+        notebuf_add(n,
+                    "a busy loop: its %s returns at once every turn, so it uses all the CPU it "
+                    "gets",
+                    wait);
+    else
         notebuf_add(n, "a busy loop: nothing in it waits, so it uses all the CPU it gets");
 }
 

@@ -105,6 +105,16 @@ static int held_period(const struct detector *d, int *complete)
     return 0;
 }
 
+/* Count a wait (poll ...) of the loop: one more, and whether it waited. */
+static void count_wait(struct repeat_facts *r, const struct event *e)
+{
+    if (e->type != EV_SYSCALL || e->u.sys.kind != CALL_WAIT)
+        return;
+    r->waits++;
+    if (e->u.sys.duration >= WAIT_BLOCKED_S)
+        r->waits_blocked++;
+}
+
 static void start_repeat(struct timeline *tl, struct detector *d, int period)
 {
     struct event *rep = event_new(EV_REPEAT);
@@ -133,6 +143,10 @@ static void start_repeat(struct timeline *tl, struct detector *d, int period)
             rep->u.rep.calls_return = true;
         }
     }
+    for (int j = 0; j < period; j++)
+        count_wait(&rep->u.rep, recent_back(d, period - j));
+    for (int j = 0; j < d->nheld; j++)
+        count_wait(&rep->u.rep, d->held[j]);
     for (int j = 0; j < period; j++) {
         rep->u.rep.pattern[j] = event_copy(recent_back(d, period - j));
         rep->u.rep.count[j] = 1;
@@ -161,6 +175,7 @@ void detector_push(struct timeline *tl, struct detector *d, struct event *ev)
         struct repeat_facts *r = &d->rep->u.rep;
         if (event_same(ev, r->pattern[d->phase])) {
             r->count[d->phase]++;
+            count_wait(r, ev);
             r->last = ev->t;
             d->phase = (d->phase + 1) % r->period;
             if (d->phase == 0)

@@ -247,6 +247,7 @@ static void learn_call(struct sockets *s, pid_t pid, const struct syscall_facts 
         break;
     case CALL_BIND:
     case CALL_SHUTDOWN:
+    case CALL_WAIT:
     case CALL_OWN_ARGS: break;
     }
 }
@@ -262,6 +263,10 @@ void sockets_see(struct sockets *s, struct event *ev)
             f->past = e->past;
             f->past.others = others(s, e);
         }
+        for (int i = 0; f->kind == CALL_WAIT && i < f->wait.nfds; i++)
+            if ((e = sock_find(s, ev->pid, f->wait.fds[i].fd)))
+                f->wait.fds[i].past = (e->past.listening ? WAIT_LISTENING : 0) |
+                                      (e->past.peer_closed ? WAIT_FIN_SEEN : 0);
         if ((p = proc_find(s, ev->pid)))
             f->pipe.signalfd = p->signalfd;
         proc_set_epipe(s, ev->pid, f->err == EPIPE);

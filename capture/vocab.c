@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -167,3 +169,35 @@ enum sig_action sig_default_action(int signo)
 }
 
 bool is_restart_code(int err) { return tok_name(restart_codes, err) != NULL; }
+
+#ifndef POLLRDHUP
+#define POLLRDHUP 0x2000 /* Linux's, named by <poll.h> under _GNU_SOURCE only */
+#endif
+
+const struct tok poll_event_names[] = {
+    { POLLIN, "POLLIN" },
+    { POLLPRI, "POLLPRI" },
+    { POLLOUT, "POLLOUT" },
+    { POLLERR, "POLLERR" },
+    { POLLHUP, "POLLHUP" },
+    { POLLNVAL, "POLLNVAL" },
+    { POLLRDNORM, "POLLRDNORM" },
+    { POLLRDBAND, "POLLRDBAND" },
+    { POLLWRNORM, "POLLWRNORM" },
+    { POLLWRBAND, "POLLWRBAND" },
+    { POLLMSG, "POLLMSG" },
+    { POLLRDHUP, "POLLRDHUP" },
+    /* epoll's own bits (its others are poll's, which epoll.h names EPOLLIN ...) */
+    { EPOLLEXCLUSIVE, "EPOLLEXCLUSIVE" },
+    { EPOLLWAKEUP, "EPOLLWAKEUP" },
+    { EPOLLONESHOT, "EPOLLONESHOT" },
+    { (long)EPOLLET, "EPOLLET" },
+    { 0, NULL },
+};
+
+const struct tok epoll_ctl_ops[] = {
+    { EPOLL_CTL_ADD, "EPOLL_CTL_ADD" },
+    { EPOLL_CTL_MOD, "EPOLL_CTL_MOD" },
+    { EPOLL_CTL_DEL, "EPOLL_CTL_DEL" },
+    { 0, NULL },
+};

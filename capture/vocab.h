@@ -48,6 +48,11 @@ extern const struct tok sigmask_hows[];
 
 /* shutdown(2)'s how. */
 extern const struct tok shutdown_modes[];
+
+/* poll's events and revents (POLLIN ...). */
+extern const struct tok poll_event_names[];
+/* epoll_ctl's operations. */
+extern const struct tok epoll_ctl_ops[];
 /*
  * The kernel's internal restart codes (include/linux/errno.h), which ptrace
  * shows at a system call's exit when a signal interrupted it; glibc has no

@@ -169,3 +169,69 @@ strace_calls() {
 	assert_success
 	assert_equal "$(count '.type == "exec" and (.note | test("SIGPIPE"))')" 0
 }
+
+# The calls named by the regular expression $1 as strace -f records MODE $2 (its
+# poll and recv results, say), "name result" a line, from the first accept4 on.
+strace_from_accept() {
+	strace -f -qq -o "$OUT/strace.txt" -e trace="accept4,${1//|/,}" "$CALLS" "$2" >/dev/null 2>&1 3>&- || true
+	sed -n '/accept4(/,$p' "$OUT/strace.txt" |
+		sed -nE "s/^[0-9]+ +($1)\\(.* += (-?[0-9]+).*/\\1 \\2/p"
+}
+
+@test "calls: a poll loop on a closed peer returns at once every turn, and is called a busy loop" {
+	traced_calls pollspin
+	local text=$output
+	# Every poll and recv, as strace saw them: 3000 polls = 1, 3000 recvs = 0.
+	run strace_from_accept 'poll|recvfrom' pollspin
+	assert_equal "$(grep -c '^poll 1$' <<<"$output")" 3000
+	assert_equal "$(grep -c '^recvfrom 0$' <<<"$output")" 3000
+	assert_equal "$(total '.call == "poll" and .ret == 1')" 3000
+	assert_equal "$(total '.call == "recv" and .ret == 0')" 3000
+	# The line: the socket asked about and what came, the timeout; in JSON, field by field.
+	assert_equal "$(count '(.text // "" | sub(" \\([0-9.]+ ms\\)$"; "")) == "poll([{fd=5, POLLIN|POLLRDHUP}], 1, 10000) = 1 [{fd=5, POLLIN|POLLRDHUP}]"')" \
+		"$(count '.call == "poll"')"
+	assert_equal "$(count '.call == "poll" and .nfds == 1 and .timeout_ms == 10000 and .fds_not_shown == 0 and .fds == [{"fd": 5, "events": ["POLLIN", "POLLRDHUP"], "revents": ["POLLIN", "POLLRDHUP"]}]')" \
+		"$(count '.call == "poll"')"
+	# The first says the peer closed; the next, after recv() = 0, that a read returns 0 at once.
+	in_order '.call == "poll" and (.note | test("the peer closed its end \\(POLLRDHUP\\)")) and (.note | test("returned at once$"))' \
+		'.call == "recv" and .ret == 0' \
+		'.call == "poll" and (.note | test("a read will return 0 at once")) and (.note | test("returned at once$"))'
+	# The loop's judgement, in the text timeline: it spins, and its poll is why.
+	run echo "$text"
+	assert_line --partial "a busy loop: its poll returns at once every turn"
+	refute_line --partial "nothing in it waits"
+}
+
+@test "calls: a poll that waits is told from one that does not; a poll on a pipe alone is not shown" {
+	traced_calls pollwait
+	local text=$output
+	# strace: the pipe's poll and the three on the socket (0, 0, 1).
+	run strace_from_accept 'poll|recvfrom' pollwait
+	assert_output $'poll 0\npoll 0\npoll 0\npoll 1\nrecvfrom 4'
+	run jq -r 'select(.call == "poll") | .text | sub(" \\([0-9.]+ ms\\)$"; "")' "$TRACE"
+	assert_output $'poll([{fd=5, POLLIN}], 1, 0) = 0\npoll([{fd=5, POLLIN}], 1, 100) = 0\npoll([{fd=5, POLLIN}], 1, 10000) = 1 [{fd=5, POLLIN}]'
+	in_order '.call == "poll" and .timeout_ms == 0 and .note == "nothing ready; with timeout 0 poll does not wait"' \
+		'.call == "poll" and .timeout_ms == 100 and .duration >= 0.1 and (.note | test("^nothing ready within the timeout; waited [0-9]+ ms$"))' \
+		'.call == "poll" and .ret == 1 and .duration >= 0.05 and (.note | test("^fd 5 is readable: .*; waited [0-9]+ ms$"))' \
+		'.call == "recv" and .ret == 4 and .data == "wake"'
+	run echo "$text"
+	assert_line --partial "poll([{fd=5, POLLIN}], 1, 100) = 0"
+	refute_line --partial "busy loop"
+}
+
+@test "calls: epoll: the socket added and removed, and an epoll_wait loop that returns at once is a busy loop" {
+	traced_calls epollspin
+	local text=$output
+	run strace_from_accept 'epoll_ctl|epoll_wait|epoll_pwait|recvfrom' epollspin
+	assert_equal "$(grep -c '^epoll_ctl 0$' <<<"$output")" 2
+	assert_equal "$(grep -cE '^epoll_p?wait 1$' <<<"$output")" 1000
+	assert_equal "$(grep -c '^recvfrom 0$' <<<"$output")" 1000
+	assert_equal "$(total '(.call // "" | test("^epoll_p?wait$")) and .ret == 1')" 1000
+	assert_equal "$(total '.call == "recv" and .ret == 0')" 1000
+	in_order '(.text // "" | sub(" \\([0-9.]+ ms\\)$"; "")) == "epoll_ctl(6, EPOLL_CTL_ADD, 5, {POLLIN}) = 0" and .note == "epoll fd 6 watches fd 5 from now on, for what its events name"' \
+		'(.call // "" | test("^epoll_p?wait$")) and .epfd == 6 and .maxevents == 8 and .timeout_ms == 10000 and .ready == [["POLLIN"]] and (.fds | map(.fd)) == [5] and (.note | test("returned at once$"))' \
+		'.call == "recv" and .ret == 0' \
+		'(.text // "" | sub(" \\([0-9.]+ ms\\)$"; "")) == "epoll_ctl(6, EPOLL_CTL_DEL, 5, NULL) = 0" and .note == "epoll fd 6 no longer watches fd 5"'
+	run echo "$text"
+	assert_line --regexp "a busy loop: its epoll_p?wait returns at once every turn"
+}

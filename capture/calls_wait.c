@@ -1,0 +1,196 @@
+/*
+ * calls_wait: the decoders of the calls that wait until sockets are ready
+ * (poll, ppoll). Of the pollfd array, only the entries whose fd is a
+ * followed (TCP) socket are kept, what they ask for at the entry and what
+ * came at the exit; the others are counted. The array is read once at each
+ * end, at most WAIT_READ_MAX entries; what lies beyond is counted as well.
+ * An epoll instance's sockets are those /proc's fdinfo says it watches; what
+ * epoll_wait returns names no fd (its data is the program's own), so only
+ * the events of the first ready entries are kept.
+ */
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "calls_int.h"
+#include "procfs.h"
+#include "vocab.h"
+
+/* fd of tid is a TCP socket. */
+static bool is_tcp(pid_t tid, int fd)
+{
+    struct stat st;
+    return fd >= 0 && procfs_fd_stat(tid, fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+           !procfs_fd_other_socket(tid, fd);
+}
+
+/* The first entries of the pollfd array at addr (nfds of them): how many could be read. */
+static size_t peek_pollfds(pid_t tid, uint64_t addr, uint64_t nfds, struct pollfd *p)
+{
+    if (nfds > WAIT_READ_MAX)
+        nfds = WAIT_READ_MAX;
+    return calls_peek(tid, addr, p, (size_t)nfds * sizeof(*p)) / sizeof(*p);
+}
+
+/* poll and ppoll are followed when one of their fds is a TCP socket. */
+bool want_poll(pid_t tid, const uint64_t args[6])
+{
+    struct pollfd p[WAIT_READ_MAX];
+    size_t n = peek_pollfds(tid, args[0], args[1], p);
+    for (size_t i = 0; i < n; i++)
+        if (is_tcp(tid, p[i].fd))
+            return true;
+    return false;
+}
+
+/* poll(fds, nfds, timeout), ppoll(fds, nfds, tmo_p, sigmask, sigsetsize). */
+ENTRY(poll)
+{
+    struct pollfd p[WAIT_READ_MAX];
+    struct wait_facts *w = &f->wait;
+    size_t n = peek_pollfds(tid, args[0], args[1], p);
+    w->more = args[1] > n ? (int)(args[1] - n > 0x7fffffff ? 0x7fffffff : args[1] - n) : 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_tcp(tid, p[i].fd))
+            w->others++;
+        else if (w->nfds < WAIT_FDS_MAX)
+            w->fds[w->nfds++] = (struct wait_fd){ p[i].fd, (uint16_t)p[i].events, 0, 0 };
+        else
+            w->more++;
+    }
+    f->fd = w->nfds ? w->fds[0].fd : -1;
+    f->len = (long long)args[1];
+    if (f->syscall[0] == 'p' && f->syscall[1] == 'p') { /* ppoll: a timespec, or NULL */
+        struct timespec ts;
+        if (!args[2])
+            w->timeout_ms = -1;
+        else if (calls_peek(tid, args[2], &ts, sizeof ts) == sizeof ts)
+            w->timeout_ms = (long long)ts.tv_sec * 1000 + (ts.tv_nsec + 999999) / 1000000; /* up */
+        else
+            w->timeout_ms = -2; /* unreadable */
+    } else {
+        w->timeout_ms = (int)args[2] < 0 ? -1 : (int)args[2];
+    }
+}
+
+/* What came: the revents of the followed sockets, as the kernel wrote them. */
+EXIT(poll)
+{
+    struct pollfd p[WAIT_READ_MAX];
+    struct wait_facts *w = &f->wait;
+    if (f->ret <= 0)
+        return;
+    size_t n = peek_pollfds(tid, args[0], args[1], p);
+    for (int k = 0; k < w->nfds; k++)
+        for (size_t i = 0; i < n; i++)
+            if (p[i].fd == w->fds[k].fd) {
+                w->fds[k].revents = (uint16_t)p[i].revents;
+                break;
+            }
+}
+
+/*
+ * The TCP sockets epoll instance epfd of tid watches, as its fdinfo lists
+ * them ("tfd:        5 events:       19 data: ..."), into w (at most
+ * WAIT_FDS_MAX; the rest counted), of the first WAIT_READ_MAX it lists.
+ */
+static void epoll_watched(pid_t tid, int epfd, struct wait_facts *w)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/fdinfo/%d", (int)tid, epfd);
+    FILE *fp = fopen(path, "re");
+    if (!fp)
+        return;
+    int seen = 0;
+    while (fgets(line, sizeof line, fp)) {
+        int fd;
+        unsigned ev;
+        if (sscanf(line, "tfd: %d events: %x", &fd, &ev) != 2)
+            continue;
+        if (++seen > WAIT_READ_MAX)
+            w->more++;
+        else if (!is_tcp(tid, fd))
+            w->others++;
+        else if (w->nfds < WAIT_FDS_MAX)
+            w->fds[w->nfds++] = (struct wait_fd){ fd, (uint16_t)ev, 0, 0 };
+        else
+            w->more++;
+    }
+    fclose(fp);
+}
+
+/* epoll_wait and epoll_pwait(2) are followed when the instance watches a TCP socket. */
+bool want_epoll_wait(pid_t tid, const uint64_t args[6])
+{
+    struct wait_facts w;
+    memset(&w, 0, sizeof w);
+    epoll_watched(tid, (int)args[0], &w);
+    return w.nfds > 0;
+}
+
+/* epoll_wait(epfd, events, maxevents, timeout), epoll_pwait(..., sigmask), epoll_pwait2(..., tmo_p, ...). */
+ENTRY(epoll_wait)
+{
+    struct wait_facts *w = &f->wait;
+    epoll_watched(tid, (int)args[0], w);
+    f->fd = w->nfds ? w->fds[0].fd : -1;
+    f->fd2 = (int)args[0];
+    f->len = (long long)(int)args[2];
+    if (f->syscall[strlen(f->syscall) - 1] == '2') { /* epoll_pwait2: a timespec, or NULL */
+        struct timespec ts;
+        if (!args[3])
+            w->timeout_ms = -1;
+        else if (calls_peek(tid, args[3], &ts, sizeof ts) == sizeof ts)
+            w->timeout_ms = (long long)ts.tv_sec * 1000 + (ts.tv_nsec + 999999) / 1000000;
+        else
+            w->timeout_ms = -2;
+    } else {
+        w->timeout_ms = (int)args[3] < 0 ? -1 : (int)args[3];
+    }
+}
+
+/* What came: the events of the first ready entries. */
+EXIT(epoll_wait)
+{
+    struct epoll_event ev[WAIT_FDS_MAX];
+    struct wait_facts *w = &f->wait;
+    if (f->ret <= 0)
+        return;
+    size_t want = (uint64_t)f->ret < WAIT_FDS_MAX ? (size_t)f->ret : WAIT_FDS_MAX;
+    size_t got = calls_peek(tid, args[1], ev, want * sizeof ev[0]) / sizeof ev[0];
+    for (size_t i = 0; i < got; i++)
+        w->ready[w->nready++] = (uint16_t)ev[i].events;
+}
+
+/* epoll_ctl is followed when it adds, changes or removes a TCP socket. */
+bool want_epoll_ctl(pid_t tid, const uint64_t args[6])
+{
+    int op = (int)args[1];
+    return (op == EPOLL_CTL_ADD || op == EPOLL_CTL_MOD || op == EPOLL_CTL_DEL) &&
+           is_tcp(tid, (int)args[2]);
+}
+
+/* epoll_ctl(epfd, op, fd, event) */
+ENTRY(epoll_ctl)
+{
+    char flags[128];
+    struct epoll_event ev;
+    int op = (int)args[1];
+    f->fd = (int)args[2];
+    f->fd2 = (int)args[0];
+    f->option = op;
+    calls_arg(f, "%d", (int)args[0]);
+    calls_arg(f, "%s", tok_name_or(epoll_ctl_ops, op, "?"));
+    calls_arg(f, "%d", (int)args[2]);
+    if (!args[3])
+        calls_arg(f, "NULL");
+    else if (calls_peek(tid, args[3], &ev, sizeof ev) == sizeof ev) {
+        f->value = ev.events;
+        f->value_known = true;
+        calls_arg(f, "{%s}", tok_flags(poll_event_names, ev.events, flags, sizeof flags));
+    } else
+        calls_arg(f, "&event");
+}
