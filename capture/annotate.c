@@ -341,21 +341,28 @@ void annotate_report_skipped(struct run *r)
                 r->others, r->others == 1 ? "" : "s");
 }
 
+/*
+ * A frame's TCP segment, or false when the frame has none this run can read
+ * (its time impossible, or decode found no segment): counted by the reason.
+ */
+static bool decoded(struct run *r, const struct timespec *ts, const uint8_t *frame, uint32_t caplen,
+                    struct tcp_seg *seg)
+{
+    const char *why = capture_time_problem(ts);
+    if (!why && decode_frame(r->linktype, frame, caplen, seg, &why) == DECODE_TCP)
+        return true;
+    skip_frame(r, why);
+    return false;
+}
+
 /* From the capture: decode; into the timeline (live) or straight out (a file, already in order). */
 void annotate_packet(const struct timespec *ts, const uint8_t *frame, uint32_t caplen,
                      uint32_t wirelen, void *ctx)
 {
     struct run *r = ctx;
     struct tcp_seg seg;
-    const char *why = capture_time_problem(ts);
-    if (why) {
-        skip_frame(r, why);
+    if (!decoded(r, ts, frame, caplen, &seg))
         return;
-    }
-    if (decode_frame(r->linktype, frame, caplen, &seg, &why) != DECODE_TCP) {
-        skip_frame(r, why);
-        return;
-    }
     struct event *ev = event_new(EV_PACKET);
     uint8_t *copy = malloc(caplen ? caplen : 1);
     if (!ev || !copy) {
@@ -393,15 +400,8 @@ void annotate_packet_summary(const struct timespec *ts, const uint8_t *frame, ui
     struct tcp_seg seg;
     struct seg_facts f;
     (void)wirelen;
-    const char *why = capture_time_problem(ts);
-    if (why) {
-        skip_frame(r, why);
+    if (!decoded(r, ts, frame, caplen, &seg))
         return;
-    }
-    if (decode_frame(r->linktype, frame, caplen, &seg, &why) != DECODE_TCP) {
-        skip_frame(r, why);
-        return;
-    }
     /* A segment the tracker had no memory for is missing from its connection's record: said. */
     if (tcp_track(r->tcp, &seg, ts, &f) < 0)
         skip_frame(r, "out of memory, not tracked");
