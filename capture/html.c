@@ -356,35 +356,13 @@ static void draw_page(struct out *w, const struct layout *l, const char *title)
 }
 
 /* --- the file ------------------------------------------------------------------ */
-int html_write(struct output *o, const char *path, bool page, const char *title, char *err,
-               size_t len)
+int html_write(struct output *o, FILE *f, bool page, const char *title)
 {
     struct layout l;
     if (layout_make(o, &l) < 0) {
         layout_free(&l);
-        snprintf(err, len, "cannot write %s: out of memory", path);
         return -1;
     }
-    /*
-     * Written beside its name and renamed at the end: whoever opens the file
-     * finds a whole page or none, even if the run was cut short.
-     */
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *f = NULL;
-    if (fd < 0 || !(f = fdopen(fd, "w"))) {
-        snprintf(err, len, "cannot write %s: %s", path, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(tmp);
-        }
-        layout_free(&l);
-        return -1;
-    }
-    mode_t mask = umask(0);
-    umask(mask);
-    fchmod(fd, 0666 & ~mask);
     struct out w = { f };
     if (page) {
         draw_page(&w, &l, title);
@@ -393,15 +371,5 @@ int html_write(struct output *o, const char *path, bool page, const char *title,
         draw_svg(&w, &l, title, true);
     }
     layout_free(&l);
-    int failed = ferror(f) || fflush(f) == EOF ? errno ? errno : EIO : 0;
-    if (fclose(f) == EOF && !failed)
-        failed = errno ? errno : EIO;
-    if (!failed && rename(tmp, path) < 0)
-        failed = errno;
-    if (failed) {
-        unlink(tmp);
-        snprintf(err, len, "cannot write %s: %s", path, strerror(failed));
-        return -1;
-    }
     return 0;
 }

@@ -104,10 +104,20 @@ static void fit(const char *s, size_t w, char *out, size_t len)
     out[n] = '\0';
 }
 
-void ladder_draw(struct output *o)
+/* A line of the ladder: on the output as every line of it, or into a file of its own (plain). */
+static void put_line(struct output *o, FILE *f, const char *line)
+{
+    if (f == o->out)
+        output_line(o, f, line);
+    else if (fputs(line, f) != EOF)
+        fputc('\n', f);
+}
+
+void ladder_draw(struct output *o, FILE *f)
 {
     char line[2048], left[256], right[256], wire[256], who[160], what[1024], text[1280];
-    const char *dim = o->color ? C_DIM : "", *off = o->color ? C_OFF : "";
+    bool color = o->color && f == o->out;
+    const char *dim = color ? C_DIM : "", *off = color ? C_OFF : "";
     /* Name the sides after the processes on them. */
     char lname[128] = "", rname[128] = "";
     for (size_t i = 0; i < o->nladder; i++) {
@@ -125,7 +135,7 @@ void ladder_draw(struct output *o)
     fit(rname[0] ? rname : "server side", LADDER_SIDE, right, sizeof(right));
     fit("", LADDER_WIRE, wire, sizeof(wire));
     snprintf(line, sizeof(line), "%10s  %s|%s|%s", "", left, wire, right);
-    output_line(o, o->out, line);
+    put_line(o, f, line);
     for (size_t i = 0; i < o->nladder; i++) {
         const struct event *ev = o->ladder[i];
         char when[32];
@@ -167,6 +177,6 @@ void ladder_draw(struct output *o)
         size_t n = strlen(line);
         while (n > 0 && line[n - 1] == ' ')
             line[--n] = '\0';
-        output_line(o, o->out, line);
+        put_line(o, f, line);
     }
 }

@@ -40,6 +40,8 @@ static void usage(FILE *to, int status)
         "  --ladder           a sequence (ladder) diagram: client side left, server side right\n"
         "  --html FILE        write the story as a page: a sequence diagram to click through\n"
         "  --svg FILE         write the story's sequence diagram as an SVG image\n"
+        "  --ladder-file FILE write the ladder (as --ladder draws it) to FILE too, from the same\n"
+        "                     run as the timeline on standard output\n"
         "  --zeek-log FILE    write the TCP connections as Zeek's conn.log (TSV)\n"
         "  --zeek-log-format tsv|json  conn.log as Zeek's TSV (the default) or its JSON (one\n"
         "                     object a line, as LogAscii::use_json=T writes it)\n"
@@ -81,7 +83,8 @@ void options_parse(int argc, char **argv, struct options *opt)
         OPT_SVG,
         OPT_ZEEK_LOG,
         OPT_SUMMARY,
-        OPT_ZEEK_LOG_FORMAT
+        OPT_ZEEK_LOG_FORMAT,
+        OPT_LADDER_FILE
     };
     static const struct option longopts[] = {
         { "json", no_argument, NULL, OPT_JSON },
@@ -93,6 +96,7 @@ void options_parse(int argc, char **argv, struct options *opt)
         { "zeek-log", required_argument, NULL, OPT_ZEEK_LOG },
         { "summary", no_argument, NULL, OPT_SUMMARY },
         { "zeek-log-format", required_argument, NULL, OPT_ZEEK_LOG_FORMAT },
+        { "ladder-file", required_argument, NULL, OPT_LADDER_FILE },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -132,8 +136,9 @@ void options_parse(int argc, char **argv, struct options *opt)
             formats++;
             break;
         case OPT_NETNS: opt->netns = 1; break;
-        case OPT_HTML: opt->html_path = optarg; break;
-        case OPT_SVG: opt->svg_path = optarg; break;
+        case OPT_HTML: opt->pictures[PICTURE_PAGE] = optarg; break;
+        case OPT_SVG: opt->pictures[PICTURE_SVG] = optarg; break;
+        case OPT_LADDER_FILE: opt->pictures[PICTURE_LADDER] = optarg; break;
         case OPT_ZEEK_LOG: opt->zeek_log_path = optarg; break;
         case OPT_SUMMARY: opt->summary = 1; break;
         case OPT_ZEEK_LOG_FORMAT: zeek_format = optarg; break;
@@ -184,8 +189,9 @@ void options_parse(int argc, char **argv, struct options *opt)
         const char *flag;
         int given;
     } per_packet[] = { { "--ladder", opt->format == OUT_LADDER },
-                       { "--html", opt->html_path != NULL },
-                       { "--svg", opt->svg_path != NULL },
+                       { picture_options[PICTURE_PAGE], opt->pictures[PICTURE_PAGE] != NULL },
+                       { picture_options[PICTURE_SVG], opt->pictures[PICTURE_SVG] != NULL },
+                       { picture_options[PICTURE_LADDER], opt->pictures[PICTURE_LADDER] != NULL },
                        { "-w", opt->write_path != NULL } };
     for (size_t i = 0; opt->summary && i < sizeof(per_packet) / sizeof(per_packet[0]); i++)
         if (per_packet[i].given) {
@@ -200,8 +206,9 @@ void options_parse(int argc, char **argv, struct options *opt)
         const char *flag, *path;
     } outputs[] = { { "-w", opt->write_path },
                     { "-o", opt->json_path },
-                    { "--html", opt->html_path },
-                    { "--svg", opt->svg_path },
+                    { picture_options[PICTURE_PAGE], opt->pictures[PICTURE_PAGE] },
+                    { picture_options[PICTURE_SVG], opt->pictures[PICTURE_SVG] },
+                    { picture_options[PICTURE_LADDER], opt->pictures[PICTURE_LADDER] },
                     { "--zeek-log", opt->zeek_log_path } };
     for (size_t i = 0; i < sizeof(outputs) / sizeof(outputs[0]); i++)
         if (opt->read_path && outputs[i].path && same_file(opt->read_path, 1, outputs[i].path)) {

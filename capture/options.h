@@ -13,9 +13,10 @@
 
 struct options {
     const char *iface, *filter, *port, *write_path, *read_path, *json_path;
-    const char *html_path, *svg_path; /* pictures of the story (--html, --svg) */
-    const char *zeek_log_path;        /* Zeek's conn.log (--zeek-log) */
-    int zeek_log_json;                /* ... as JSON (--zeek-log-format json) */
+    /* Pictures of the story, by kind (--html, --svg, --ladder-file): NULL for none. */
+    const char *pictures[PICTURES];
+    const char *zeek_log_path; /* Zeek's conn.log (--zeek-log) */
+    int zeek_log_json;         /* ... as JSON (--zeek-log-format json) */
     enum output_format format;
     unsigned long buffer_kib; /* the kernel's capture buffer (-B) */
     int netns;

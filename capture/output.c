@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "describe.h"
@@ -72,10 +73,52 @@ int output_failed(const struct output *o) { return o->failed; }
 
 void output_keep_picture(struct output *o) { o->diagram = true; }
 
-int output_picture(struct output *o, const char *path, int page, const char *title, char *err,
-                   size_t len)
+const char *const picture_options[PICTURES] = {
+    [PICTURE_PAGE] = "--html",
+    [PICTURE_SVG] = "--svg",
+    [PICTURE_LADDER] = "--ladder-file",
+};
+
+int output_picture(struct output *o, const char *path, enum picture kind, const char *title,
+                   char *err, size_t len)
 {
-    return html_write(o, path, page, title, err, len);
+    /*
+     * Written beside its name and renamed at the end: whoever opens the file
+     * finds a whole picture or none, even if the run was cut short.
+     */
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    FILE *f = NULL;
+    if (fd < 0 || !(f = fdopen(fd, "w"))) {
+        snprintf(err, len, "cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        return -1;
+    }
+    mode_t mask = umask(0);
+    umask(mask);
+    fchmod(fd, 0666 & ~mask);
+    int failed = 0;
+    if (kind == PICTURE_LADDER)
+        ladder_draw(o, f);
+    else if (html_write(o, f, kind == PICTURE_PAGE, title) < 0)
+        failed = ENOMEM;
+    if (!failed && (ferror(f) || fflush(f) == EOF))
+        failed = errno ? errno : EIO;
+    if (fclose(f) == EOF && !failed)
+        failed = errno ? errno : EIO;
+    if (!failed && rename(tmp, path) < 0)
+        failed = errno;
+    if (failed) {
+        unlink(tmp);
+        snprintf(err, len, "cannot write %s: %s", path,
+                 failed == ENOMEM ? "out of memory" : strerror(failed));
+        return -1;
+    }
+    return 0;
 }
 
 void output_line(struct output *o, FILE *f, const char *line)
@@ -237,7 +280,7 @@ void output_finish(struct output *o)
     if (o->format != OUT_JSON)
         tell_story(o, NULL, NULL);
     if (o->format == OUT_LADDER)
-        ladder_draw(o);
+        ladder_draw(o, o->out);
     if (o->format == OUT_TEXT && o->verdict) {
         char line[2200], verdict[2048];
         const char *bold = o->color ? C_BOLD : "", *off = o->color ? C_OFF : "";

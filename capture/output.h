@@ -57,14 +57,24 @@ void output_finish(struct output *o);
  */
 void output_keep_picture(struct output *o);
 
+/* The pictures of the story output_picture() draws. */
+enum picture {
+    PICTURE_PAGE,   /* an HTML page, the SVG inline: notes on hover and click, arrow keys */
+    PICTURE_SVG,    /* the SVG alone */
+    PICTURE_LADDER, /* the ladder as --ladder draws it, in plain text */
+    PICTURES
+};
+
+/* Each picture's option, by kind. */
+extern const char *const picture_options[PICTURES];
+
 /*
- * The story as a sequence diagram, into path (written whole, then renamed
- * into place): an HTML page with the SVG inline, its notes on hover and on
- * click, arrow keys to step through it (page), or the SVG alone. title names
- * the run. Returns 0, or -1 with err saying why (the file named).
+ * The story as a sequence diagram of the given kind, into path (written whole,
+ * then renamed into place). title names the run. Returns 0, or -1 with err
+ * saying why (the file named).
  */
-int output_picture(struct output *o, const char *path, int page, const char *title, char *err,
-                   size_t len);
+int output_picture(struct output *o, const char *path, enum picture kind, const char *title,
+                   char *err, size_t len);
 
 /*
  * The end of a live capture: what the kernel counted (capture.h), as a JSON

@@ -54,12 +54,11 @@ void json_event(struct output *o, FILE *f, const struct event *ev);
 void json_capture(struct output *o, FILE *f, const struct timespec *t, unsigned long received,
                   unsigned long dropped, unsigned long ifdropped);
 
-/* ladder.c: keep an event for the diagram; draw it at the end. */
+/* ladder.c: keep an event for the diagram; draw it at the end, to f (o->out, or a file). */
 void ladder_keep(struct output *o, const struct event *ev);
-void ladder_draw(struct output *o);
+void ladder_draw(struct output *o, FILE *f);
 
-/* html.c: the kept events as a picture: a page (page) or the SVG alone, into path. */
-int html_write(struct output *o, const char *path, bool page, const char *title, char *err,
-               size_t len);
+/* html.c: the kept events as a picture: a page (page) or the SVG alone, to f. */
+int html_write(struct output *o, FILE *f, bool page, const char *title);
 
 #endif

@@ -248,8 +248,8 @@ static void open_outputs(struct run *r)
     if (!r->out)
         die("cannot start the output");
     /* A picture is written at the end; a directory it cannot go in is said now. */
-    const char *pictures[] = { r->opt.html_path, r->opt.svg_path };
-    for (size_t i = 0; i < 2; i++) {
+    const char *const *pictures = r->opt.pictures;
+    for (size_t i = 0; i < PICTURES; i++) {
         if (!pictures[i])
             continue;
         char probe[4096];
@@ -325,8 +325,8 @@ static void finish(struct run *r)
         fprintf(stderr, PROG ": %s\n", err_log);
         r->failed = 1;
     }
-    const char *pictures[] = { r->opt.html_path, r->opt.svg_path };
-    for (int i = 0; i < 2; i++) {
+    const char *const *pictures = r->opt.pictures;
+    for (int i = 0; i < PICTURES; i++) {
         char title[1200], err[4200];
         if (!pictures[i])
             continue;
@@ -334,7 +334,7 @@ static void finish(struct run *r)
             snprintf(title, sizeof(title), PROG " -r %s", r->opt.read_path);
         else
             snprintf(title, sizeof(title), "%s", r->command_line);
-        if (output_picture(r->out, pictures[i], i == 0, title, err, sizeof(err)) < 0) {
+        if (output_picture(r->out, pictures[i], (enum picture)i, title, err, sizeof(err)) < 0) {
             fprintf(stderr, PROG ": %s\n", err);
             r->failed = 1;
         }

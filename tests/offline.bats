@@ -402,6 +402,33 @@ connections() {
 	[[ ! -e $BATS_TEST_TMPDIR/out ]]
 }
 
+@test "offline: --ladder-file draws what --ladder prints, for every fixture, beside the text timeline" {
+	local f name drawn=0
+	for f in "$FIXTURES"/*.pcap*; do
+		name=${f##*/}
+		run "$SIGTRACE" -r "$f" --ladder
+		((status == 0)) || continue
+		"$SIGTRACE" -r "$f" >"$BATS_TEST_TMPDIR/text.want" 2>/dev/null
+		"$SIGTRACE" -r "$f" --ladder >"$BATS_TEST_TMPDIR/ladder.want" 2>/dev/null
+		run --separate-stderr "$SIGTRACE" -r "$f" --ladder-file "$BATS_TEST_TMPDIR/$name.ladder"
+		assert_success
+		# Standard output is the text timeline, as without the option.
+		assert_equal "$output" "$(cat "$BATS_TEST_TMPDIR/text.want")"
+		run cmp "$BATS_TEST_TMPDIR/ladder.want" "$BATS_TEST_TMPDIR/$name.ladder"
+		assert_success
+		drawn=$((drawn + 1))
+	done
+	assert [ "$drawn" -ge 20 ]
+	# Like the pictures: refused before the run where it cannot be written, and with --summary.
+	run "$SIGTRACE" -r "$FIXTURES/orderly.pcap" --ladder-file "$BATS_TEST_TMPDIR/no/such/dir/l"
+	assert_failure
+	assert_output --partial "cannot write $BATS_TEST_TMPDIR/no/such/dir/l"
+	run "$SIGTRACE" -r "$FIXTURES/orderly.pcap" --summary --ladder-file "$BATS_TEST_TMPDIR/l"
+	assert_failure 2
+	assert_output --partial '--ladder-file needs each packet'
+	assert_file_not_exists "$BATS_TEST_TMPDIR/l"
+}
+
 @test "offline: the text timeline carries the same notes as the JSON" {
 	run "$SIGTRACE" -r "$FIXTURES/write-after-close.pcap"
 	assert_success
