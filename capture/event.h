@@ -57,7 +57,7 @@ enum call_kind {
     CALL_DUP,      /* dup, dup2, dup3, fcntl F_DUPFD: a second fd for the same socket */
     CALL_OPTION,   /* setsockopt, getsockopt, fcntl F_SETFL: how the socket behaves */
     CALL_SIGNAL,   /* sigaction, sigprocmask, signalfd of SIGPIPE: what a SIGPIPE will do */
-    CALL_WAIT,     /* poll, ppoll, epoll_wait ...: waiting until a socket is ready; epoll_ctl */
+    CALL_WAIT,     /* poll, select, epoll_wait ...: waiting until a socket is ready; epoll_ctl */
     CALL_OWN_ARGS, /* never a call's kind: describe_call's for a call with syscall_facts.args */
 };
 
@@ -96,6 +96,7 @@ struct wait_fd {
 #define WAIT_LISTENING 1 /* listen() succeeded on it: readable means a connection to accept */
 #define WAIT_FIN_SEEN 2  /* a receive on it returned 0: the peer's FIN came */
 
+#define WAIT_SETS 3      /* select's sets: readfds, writefds, exceptfds */
 #define WAIT_FDS_MAX 4   /* followed sockets of one wait kept; the rest are counted */
 #define WAIT_READ_MAX 64 /* pollfd entries read from the tracee; the rest are counted */
 #define WAIT_BLOCKED_S                                                                             \
@@ -115,6 +116,16 @@ struct wait_facts {
     /* epoll_wait: the events of the first ready entries (which fd, epoll does not say). */
     uint16_t ready[WAIT_FDS_MAX];
     int nready;
+    /*
+     * select, pselect6: fds[].events and revents are its three sets, as the
+     * bits of select_sets (vocab.h): readfds POLLIN, writefds POLLOUT,
+     * exceptfds POLLPRI. Which sets were NULL, how many fds of each are not
+     * shown, and the timeout as given (a timeval's microseconds as ns).
+     */
+    bool sets;
+    uint8_t sets_null; /* bit i: the i-th set (select_sets order) was NULL */
+    int set_more[WAIT_SETS];
+    struct timespec timeout;
 };
 
 /* What a process had arranged for SIGPIPE before a call, as its calls and exec showed. */

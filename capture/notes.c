@@ -273,11 +273,22 @@ static void explain_wait(const struct syscall_facts *f, struct notebuf *n)
                         "fd %d is readable and the peer closed its end (POLLRDHUP): a read "
                         "returns what is left, then 0 at once",
                         fd);
+        else if ((r & POLLIN) && w->sets) /* select: an error makes it readable too */
+            notebuf_add(n,
+                        "fd %d is readable: data waits, the peer's FIN (a read returning 0), or "
+                        "an error (a read failing)",
+                        fd);
         else if (r & POLLIN)
             notebuf_add(n, "fd %d is readable: data waits, or the peer's FIN (a read returning 0)",
                         fd);
+        else if ((r & POLLOUT) && w->sets)
+            notebuf_add(
+                n, "fd %d is writable: the send buffer has room, or an error (a write failing)",
+                fd);
         else if (r & POLLOUT)
             notebuf_add(n, "fd %d is writable: the send buffer has room", fd);
+        else if (r & POLLPRI)
+            notebuf_add(n, "fd %d has urgent (out-of-band) data waiting", fd);
         else
             sep = "";
     }

@@ -195,6 +195,14 @@ const struct tok poll_event_names[] = {
     { 0, NULL },
 };
 
+/* select's three sets in its arguments' order, each as the poll bit that says the same. */
+const struct tok select_sets[] = {
+    { POLLIN, "in" },
+    { POLLOUT, "out" },
+    { POLLPRI, "except" },
+    { 0, NULL },
+};
+
 const struct tok epoll_ctl_ops[] = {
     { EPOLL_CTL_ADD, "EPOLL_CTL_ADD" },
     { EPOLL_CTL_MOD, "EPOLL_CTL_MOD" },

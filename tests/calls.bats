@@ -235,3 +235,47 @@ strace_from_accept() {
 	run echo "$text"
 	assert_line --regexp "a busy loop: its epoll_p?wait returns at once every turn"
 }
+
+@test "calls: a select loop on a closed peer returns at once every turn, and is called a busy loop" {
+	traced_calls selectspin
+	local text=$output
+	# strace: glibc's select() is pselect6; 1000 of them = 1, and 1000 recvs = 0.
+	run strace_from_accept 'pselect6|recvfrom' selectspin
+	assert_equal "$(grep -c '^pselect6 1$' <<<"$output")" 1000
+	assert_equal "$(grep -c '^recvfrom 0$' <<<"$output")" 1000
+	assert_equal "$(total '.call == "select" and .syscall == "pselect6" and .ret == 1')" 1000
+	assert_equal "$(total '.call == "recv" and .ret == 0')" 1000
+	# The line: the socket asked about, the pipe counted, what came; in JSON, field by field.
+	assert_equal "$(count '(.text // "" | sub(" \\([0-9.]+ ms\\)$"; "")) == "select(7, [5 ... (+1 more)], NULL, NULL, {tv_sec=10, tv_usec=0}) = 1 (in [5])"')" \
+		"$(count '.call == "select"')"
+	assert_equal "$(count '.call == "select" and .nfds == 7 and .timeout_ms == 10000 and .fds_not_shown == 1 and .fds == [{"fd": 5, "events": ["in"], "revents": ["in"]}]')" \
+		"$(count '.call == "select"')"
+	# The first cannot tell a FIN from data or an error; after recv() = 0, a read returns 0 at once.
+	in_order '.call == "select" and (.note | test("^fd 5 is readable: data waits, the peer.s FIN \\(a read returning 0\\), or an error")) and (.note | test("returned at once$"))' \
+		'.call == "recv" and .ret == 0' \
+		'.call == "select" and (.note | test("a read will return 0 at once")) and (.note | test("returned at once$"))'
+	run echo "$text"
+	assert_line --partial "a busy loop: its select returns at once every turn"
+	refute_line --partial "nothing in it waits"
+}
+
+@test "calls: a select that waits is told from one that does not: select, pselect and the select system call" {
+	traced_calls selectwait
+	local text=$output
+	# strace: timeout 0 and 100 ms find nothing; the system call is woken by the data.
+	run strace_from_accept 'select|pselect6|recvfrom' selectwait
+	assert_output $'pselect6 0\npselect6 0\nselect 1\nrecvfrom 4'
+	run jq -r 'select(.call // "" | test("select")) | .text | sub(" \\([0-9.]+ ms\\)$"; "")' "$TRACE"
+	assert_output - <<-'EOF'
+		select(6, [5], NULL, NULL, {tv_sec=0, tv_usec=0}) = 0 (Timeout)
+		pselect(6, [5], NULL, NULL, {tv_sec=0, tv_nsec=100000000}, &sigmask) = 0 (Timeout)
+		select(6, [5], NULL, [], {tv_sec=10, tv_usec=0}) = 1 (in [5])
+	EOF
+	in_order '.call == "select" and .syscall == "pselect6" and .timeout_ms == 0 and .note == "nothing ready; with timeout 0 select does not wait"' \
+		'.call == "pselect" and .timeout_ms == 100 and .duration >= 0.1 and (.note | test("^nothing ready within the timeout; waited [0-9]+ ms$"))' \
+		'.call == "select" and .syscall == "select" and .ret == 1 and .duration >= 0.05 and .fds == [{"fd": 5, "events": ["in"], "revents": ["in"]}] and (.note | test("^fd 5 is readable: .*; waited [0-9]+ ms$"))' \
+		'.call == "recv" and .ret == 4 and .data == "wake"'
+	run echo "$text"
+	assert_line --partial "pselect(6, [5], NULL, NULL, {tv_sec=0, tv_nsec=100000000}, &sigmask) = 0 (Timeout)"
+	refute_line --partial "busy loop"
+}
