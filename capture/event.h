@@ -142,6 +142,16 @@ struct exit_facts {
     int core;  /* a core dump was written */
 };
 
+/* A socket a close closes that other traced processes still hold: this process's fd, and they. */
+struct close_held {
+    int fd;
+    int holders; /* how many other processes hold it; the first one's pid, fd and name: */
+    pid_t holder;
+    int holder_fd;
+    char holder_name[16];
+};
+#define CLOSE_HELD_MAX 4 /* sockets of one close_range whose holders are named; the rest counted */
+
 struct syscall_facts {
     enum call_kind kind;
     const char *call;     /* what the program called, as a programmer says it: "send" */
@@ -176,14 +186,13 @@ struct syscall_facts {
     enum call_part part; /* the whole call, or which half of it */
     bool settled;        /* whole for good: a loop's turn, or judged when it returned */
     /*
-     * close: the other traced processes that held the same socket at its
-     * entry (a forked child, a parent, an exec'd program): how many, and the
-     * first one's pid, name and fd. While one does, closing sends nothing.
+     * close, close_range: the sockets it closes that other traced processes
+     * held at its entry (a forked child, a parent, an exec'd program). While
+     * one does, closing sends nothing.
      */
-    int holders;
-    pid_t holder;
-    int holder_fd;
-    char holder_name[16];
+    struct close_held held[CLOSE_HELD_MAX];
+    int nheld;
+    int held_more; /* close_range: sockets held elsewhere beyond held[] */
     /* For PART_NEVER: how its process ended (ended_by_exec: a new program ended the call). */
     struct exit_facts ended;
     bool ended_by_exec;

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -302,6 +303,27 @@ static void explain_wait(const struct syscall_facts *f, struct notebuf *n)
         notebuf_add(n, "%sreturned after %.1f ms", n->len ? "; " : "", f->duration * 1e3);
 }
 
+/*
+ * A closed socket another process still holds: "fd 4 closed; the socket
+ * stays open: ...", or, in a close_range's note (in_range), "; fd 4's socket
+ * stays open: ...".
+ */
+static void explain_held(const struct close_held *h, bool in_range, struct notebuf *n)
+{
+    char more[48] = "";
+    if (h->holders > 1)
+        snprintf(more, sizeof(more), " (and %d other process%s)", h->holders - 1,
+                 h->holders > 2 ? "es" : "");
+    if (in_range)
+        notebuf_add(n, "; fd %d's socket stays open", h->fd);
+    else
+        notebuf_add(n, "fd %d closed; the socket stays open", h->fd);
+    notebuf_add(n,
+                ": pid %d (%s) still holds it, as fd %d%s: nothing is sent now; FIN (or RST) "
+                "comes when the last holder closes it or exits",
+                (int)h->holder, h->holder_name, h->holder_fd, more);
+}
+
 static void explain_syscall(const struct event *ev, struct notebuf *n)
 {
     const struct syscall_facts *f = &ev->u.sys;
@@ -487,30 +509,32 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
         return;
     case CALL_CLOSE:
         if (f->err)
-            notebuf_add(n, "close failed: %s", strerror(f->err));
-        else if (f->fd2 >= 0)
+            notebuf_add(n, "%s failed: %s", f->call, strerror(f->err));
+        else if (f->fd2 >= 0 && (f->option & CLOSE_RANGE_CLOEXEC))
+            notebuf_add(n,
+                        "every fd from %d to %d is marked close-on-exec: nothing is closed now, an "
+                        "exec will close them",
+                        f->fd, f->fd2);
+        else if (f->fd2 >= 0) {
             notebuf_add(
                 n,
                 "every fd from %d to %d is closed at once: each socket among them is closed as by "
                 "close()",
                 f->fd, f->fd2);
-        else if (s->others > 0)
+            for (int i = 0; i < f->nheld; i++)
+                explain_held(&f->held[i], true, n);
+            if (f->held_more)
+                notebuf_add(n, "; and %d more socket%s that other processes still hold",
+                            f->held_more, f->held_more == 1 ? "" : "s");
+        } else if (s->others > 0)
             notebuf_add(
                 n,
                 "fd %d is closed, but %d other fd%s of this process still refer%s to the same socket "
                 "(dup): nothing is sent; the connection ends when the last one is closed",
                 f->fd, s->others, s->others == 1 ? "" : "s", s->others == 1 ? "s" : "");
-        else if (f->holders > 0) {
-            char more[48] = "";
-            if (f->holders > 1)
-                snprintf(more, sizeof(more), " (and %d other process%s)", f->holders - 1,
-                         f->holders > 2 ? "es" : "");
-            notebuf_add(n,
-                        "fd %d closed; the socket stays open: pid %d (%s) still holds it, as fd "
-                        "%d%s: nothing is sent now; FIN (or RST) comes when the last holder closes "
-                        "it or exits",
-                        f->fd, (int)f->holder, f->holder_name, f->holder_fd, more);
-        } else if (s->listening)
+        else if (f->nheld > 0)
+            explain_held(&f->held[0], false, n);
+        else if (s->listening)
             notebuf_add(
                 n,
                 "the listening socket is closed: connections queued and not accepted are reset, new ones refused");

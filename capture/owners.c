@@ -3,6 +3,7 @@
  */
 #include "owners.h"
 
+#include <linux/close_range.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,16 +355,18 @@ void owners_learn(struct owners *o, const struct event *ev)
             u->dups[u->ndups++] = (int)f->ret;
         break;
     case CALL_CLOSE:
-        /* Another process still holds the socket (a fork's other side): the use goes on, theirs. */
-        if (!f->err && f->holders > 0 && f->fd2 < 0 && (u = use_find(o, ev->pid, f->fd)) &&
-            !u->ndups) {
-            u->pid = f->holder;
-            u->fd = f->holder_fd;
-            set_owner(o, &u->local, f->holder, f->holder_name);
+        if (f->err || (f->fd2 >= 0 && (f->option & CLOSE_RANGE_CLOEXEC)))
             break;
+        /* Another process still holds a socket (a fork's other side): the use goes on, theirs. */
+        for (int i = 0; i < f->nheld; i++) {
+            const struct close_held *h = &f->held[i];
+            if ((u = use_find(o, ev->pid, h->fd)) && !u->ndups) {
+                u->pid = h->holder;
+                u->fd = h->holder_fd;
+                set_owner(o, &u->local, h->holder, h->holder_name);
+            }
         }
-        if (!f->err)
-            use_drop_closed(o, ev, f->fd, f->fd2 >= 0 ? f->fd2 : f->fd);
+        use_drop_closed(o, ev, f->fd, f->fd2 >= 0 ? f->fd2 : f->fd);
         break;
     default: break;
     }

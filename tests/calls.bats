@@ -113,6 +113,23 @@ strace_calls() {
 	assert_output true
 }
 
+@test "calls: close_range() of a socket a forked child holds sends nothing; the FIN comes at the child's close" {
+	traced_calls closerange
+	local parent child
+	parent=$(jq -s -r '[.[] | select(.syscall == "close_range")][0].pid' "$TRACE")
+	child=$(jq -s -r '[.[] | select(.syscall == "close_range")][0].note | capture("pid (?<p>[0-9]+) \\(calls\\) still holds it, as fd 7").p' "$TRACE")
+	assert [ "$child" -ne "$parent" ]
+	in_order ".syscall == \"close_range\" and .ret == 0 and (.note | test(\"fd 7.s socket stays open: pid $child \\\\(calls\\\\) still holds it, as fd 7: nothing is sent now\"))" \
+		".syscall == \"close\" and .pid == $child and .fd == 7 and .ret == 0 and (.note | test(\"the kernel sends FIN\"))" \
+		'.type == "packet" and (.flags | index("FIN"))' \
+		".call == \"recv\" and .pid == $parent and .ret == 0"
+	# No FIN on the wire before the child's close; the first one is its, by name.
+	run jq -s "(map(.type == \"packet\" and (.flags | index(\"FIN\")) != null) | index(true)) > (map(.syscall == \"close\" and .pid == $child) | index(true))" "$TRACE"
+	assert_output true
+	run jq -s -r '[.[] | select(.type == "packet" and (.flags | index("FIN")))][0].note' "$TRACE"
+	assert_output --regexp '^calls 2 closed its end'
+}
+
 @test "calls: SIGPIPE ignored, default, blocked with a signalfd; MSG_NOSIGNAL; the pending SIGPIPE delivered on unblock" {
 	traced_calls sigpipe 141
 	in_order '.syscall == "rt_sigaction" and (.text | test("SIG_IGN")) and (.note | test("ignored"))' \
