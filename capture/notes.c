@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <limits.h>
 #include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
@@ -328,7 +329,7 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
 {
     const struct syscall_facts *f = &ev->u.sys;
     const struct sock_past *s = &f->past;
-    char a[64], b[64];
+    char a[64], b[64], range[48];
 
     if (f->part == PART_NEVER) {
         explain_never_returned(f, n);
@@ -508,19 +509,20 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
             notebuf_add(n, "no more sending or receiving: the kernel sends FIN");
         return;
     case CALL_CLOSE:
+        if (f->fd2 >= 0) /* close_range: "from 3 to 9", or "from 3 on" up to ~0U */
+            snprintf(range, sizeof range, f->fd2 == INT_MAX ? "from %d on" : "from %d to %d", f->fd,
+                     f->fd2);
         if (f->err)
             notebuf_add(n, "%s failed: %s", f->call, strerror(f->err));
         else if (f->fd2 >= 0 && (f->option & CLOSE_RANGE_CLOEXEC))
             notebuf_add(n,
-                        "every fd from %d to %d is marked close-on-exec: nothing is closed now, an "
-                        "exec will close them",
-                        f->fd, f->fd2);
+                        "every fd %s is marked close-on-exec: nothing is closed now, an exec will "
+                        "close them",
+                        range);
         else if (f->fd2 >= 0) {
             notebuf_add(
-                n,
-                "every fd from %d to %d is closed at once: each socket among them is closed as by "
-                "close()",
-                f->fd, f->fd2);
+                n, "every fd %s is closed at once: each socket among them is closed as by close()",
+                range);
             for (int i = 0; i < f->nheld; i++)
                 explain_held(&f->held[i], true, n);
             if (f->held_more)

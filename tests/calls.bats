@@ -116,8 +116,11 @@ strace_calls() {
 @test "calls: close_range() of a socket a forked child holds sends nothing; the FIN comes at the child's close" {
 	traced_calls closerange
 	local parent child
-	parent=$(jq -s -r '[.[] | select(.syscall == "close_range")][0].pid' "$TRACE")
-	child=$(jq -s -r '[.[] | select(.syscall == "close_range")][0].note | capture("pid (?<p>[0-9]+) \\(calls\\) still holds it, as fd 7").p' "$TRACE")
+	# Marked close-on-exec first: nothing closed, nothing said of holders.
+	in_order '.text == "close_range(7, ~0U, CLOSE_RANGE_CLOEXEC) = 0" and .note == "every fd from 7 on is marked close-on-exec: nothing is closed now, an exec will close them"' \
+		'.text == "close_range(7, ~0U, 0) = 0"'
+	parent=$(jq -s -r '[.[] | select(.text == "close_range(7, ~0U, 0) = 0")][0].pid' "$TRACE")
+	child=$(jq -s -r '[.[] | select(.text == "close_range(7, ~0U, 0) = 0")][0].note | capture("pid (?<p>[0-9]+) \\(calls\\) still holds it, as fd 7").p' "$TRACE")
 	assert [ "$child" -ne "$parent" ]
 	in_order ".syscall == \"close_range\" and .ret == 0 and (.note | test(\"fd 7.s socket stays open: pid $child \\\\(calls\\\\) still holds it, as fd 7: nothing is sent now\"))" \
 		".syscall == \"close\" and .pid == $child and .fd == 7 and .ret == 0 and (.note | test(\"the kernel sends FIN\"))" \
