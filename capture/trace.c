@@ -188,15 +188,14 @@ static void add_held(struct tracer *t, const struct proc *p, int fd, struct sysc
 
 /*
  * A close or close_range of p's at its entry: the TCP sockets it closes
- * (close_range's: the first CLOSE_SCAN_MAX of p's, those in its range),
- * each looked at as close() looks at its one.
+ * (close_range's: those of p's in its range, of the first PROCFS_FDS_MAX
+ * fds /proc lists), each looked at as close() looks at its one.
  */
-#define CLOSE_SCAN_MAX 64
 static void find_closed_held(struct tracer *t, const struct proc *p, const struct call_def *def,
                              const uint64_t args[6], struct syscall_facts *f)
 {
-    int fds[CLOSE_SCAN_MAX];
-    unsigned long inodes[CLOSE_SCAN_MAX];
+    int fds[PROCFS_FDS_MAX];
+    unsigned long inodes[PROCFS_FDS_MAX];
     f->nheld = f->held_more = 0;
     if (!def->no_fd) {
         add_held(t, p, (int)args[0], f);
@@ -204,7 +203,7 @@ static void find_closed_held(struct tracer *t, const struct proc *p, const struc
     }
     if (args[2] & CLOSE_RANGE_CLOEXEC) /* marks them close-on-exec, closes none */
         return;
-    size_t n = procfs_tcp_fds(p->tid, fds, inodes, CLOSE_SCAN_MAX);
+    size_t n = procfs_tcp_fds(p->tid, fds, inodes, PROCFS_FDS_MAX);
     for (size_t i = 0; i < n; i++)
         if ((uint64_t)fds[i] >= args[0] && (uint64_t)fds[i] <= args[1])
             add_held(t, p, fds[i], f);
