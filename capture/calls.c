@@ -193,6 +193,12 @@ const struct call_def calls[] = {
     ROW(epoll_pwait2, CALL_WAIT, .no_fd = true, .want = want_epoll_wait, .entry = entry_epoll_wait,
         .exit = exit_epoll_wait),
 #endif
+#ifdef SYS_select
+    ROW(select, CALL_WAIT, .no_fd = true, .want = want_select, .entry = entry_select,
+        .exit = exit_select),
+#endif
+    ROW(pselect6, CALL_WAIT, .no_fd = true, .want = want_select, .entry = entry_select,
+        .exit = exit_select),
     ROW(epoll_ctl, CALL_WAIT, .no_fd = true, .want = want_epoll_ctl, .entry = entry_epoll_ctl),
 };
 const size_t ncalls = sizeof calls / sizeof calls[0];

@@ -12,6 +12,7 @@
 /* close_range(first, last, flags): every fd from first to last. */
 ENTRY(close_range)
 {
+    char flags[64];
     (void)tid;
     f->fd = (int)args[0];
     f->fd2 = args[1] > 0x7fffffff ? 0x7fffffff : (int)args[1];
@@ -21,7 +22,7 @@ ENTRY(close_range)
         calls_arg(f, "~0U");
     else
         calls_arg(f, "%u", (unsigned)args[1]);
-    calls_arg(f, "%#x", (unsigned)args[2]);
+    calls_arg(f, "%s", tok_flags(close_range_flags, (unsigned)args[2], flags, sizeof flags));
 }
 
 /* close_range is followed when it closes a TCP socket. */

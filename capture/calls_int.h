@@ -86,5 +86,8 @@ ENTRY(epoll_wait);
 EXIT(epoll_wait);
 bool want_epoll_ctl(pid_t tid, const uint64_t args[6]);
 ENTRY(epoll_ctl);
+bool want_select(pid_t tid, const uint64_t args[6]);
+ENTRY(select);
+EXIT(select);
 
 #endif

@@ -37,6 +37,71 @@ static size_t wait_fds_str(const struct wait_facts *w, bool revents, char *buf, 
     return n;
 }
 
+/*
+ * select's sets, each "[4 5]" (the followed sockets in it, and "... (+2
+ * more)" for its fds not shown) or NULL: at the entry, what was asked
+ * (revents false); at the exit, "in [4], out [5]", the sets with a shown
+ * socket ready.
+ */
+static size_t select_sets_str(const struct wait_facts *w, bool revents, char *buf, size_t len)
+{
+    size_t n = 0;
+    int nsets = 0;
+#define PUT(...) (n += (size_t)snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__))
+    for (int s = 0; s < WAIT_SETS; s++) {
+        unsigned bit = (unsigned)select_sets[s].value;
+        int shown = 0;
+        if (!revents && (w->sets_null & (1u << s))) {
+            PUT("%sNULL", s ? ", " : "");
+            continue;
+        }
+        for (int i = 0; i < w->nfds; i++) {
+            if (!((revents ? w->fds[i].revents : w->fds[i].events) & bit))
+                continue;
+            if (!shown++)
+                PUT("%s%s%s[", nsets++ ? ", " : "", revents ? select_sets[s].name : "",
+                    revents ? " " : "");
+            else
+                PUT(" ");
+            PUT("%d", w->fds[i].fd);
+        }
+        if (revents && shown)
+            PUT("]");
+        if (revents)
+            continue;
+        if (!shown)
+            PUT("%s[", nsets++ ? ", " : "");
+        if (w->set_more[s])
+            PUT("%s... (+%d more)", shown ? " " : "", w->set_more[s]);
+        PUT("]");
+    }
+#undef PUT
+    return n;
+}
+
+/* select(6, [4 5], [], NULL, {tv_sec=5, tv_usec=0}) and pselect's (... {tv_sec, tv_nsec}, &sigmask). */
+static size_t select_str(const struct syscall_facts *f, char *buf, size_t len)
+{
+    const struct wait_facts *w = &f->wait;
+    bool pselect = strcmp(f->call, "select") != 0;
+    size_t n = 0;
+#define PUT(...) (n += (size_t)snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__))
+    PUT("%s(%lld, ", f->call, f->len);
+    n += select_sets_str(w, false, buf + n, n < len ? len - n : 0);
+    if (w->timeout_ms == -1)
+        PUT(", NULL");
+    else if (w->timeout_ms < -1)
+        PUT(", &timeout");
+    else if (pselect)
+        PUT(", {tv_sec=%lld, tv_nsec=%ld}", (long long)w->timeout.tv_sec, w->timeout.tv_nsec);
+    else
+        PUT(", {tv_sec=%lld, tv_usec=%ld}", (long long)w->timeout.tv_sec,
+            w->timeout.tv_nsec / 1000);
+    PUT("%s)", pselect ? ", &sigmask" : "");
+#undef PUT
+    return n;
+}
+
 /* "send(4, "done\n", 5) = -1 EPIPE" */
 void describe_call(const struct syscall_facts *f, char *buf, size_t len)
 {
@@ -114,6 +179,10 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
         break;
     case CALL_CLOSE: PUT("close(%d)", f->fd); break;
     case CALL_WAIT:
+        if (f->wait.sets) {
+            n += select_str(f, buf + n, n < len ? len - n : 0);
+            break;
+        }
         if (f->syscall[0] == 'e') /* epoll_wait ...: the instance, and the sockets it watches */
             PUT("%s(%d, watching ", f->call, f->fd2);
         else
@@ -162,6 +231,13 @@ result:
         if (f->ret > f->wait.nready)
             PUT("%s... (+%lld more)", f->wait.nready ? ", " : "", f->ret - f->wait.nready);
         PUT("]");
+    } else if (f->kind == CALL_WAIT && f->wait.sets && !f->err) {
+        /* As strace: what came on the shown sockets, set by set; or that none did. */
+        char ready[128];
+        if (f->ret == 0)
+            PUT(" (Timeout)");
+        else if (select_sets_str(&f->wait, true, ready, sizeof ready) > 0)
+            PUT(" (%s)", ready);
     } else if (f->kind == CALL_WAIT && f->ret > 0) {
         PUT(" ");
         n += wait_fds_str(&f->wait, true, buf + n, n < len ? len - n : 0);

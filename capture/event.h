@@ -57,7 +57,7 @@ enum call_kind {
     CALL_DUP,      /* dup, dup2, dup3, fcntl F_DUPFD: a second fd for the same socket */
     CALL_OPTION,   /* setsockopt, getsockopt, fcntl F_SETFL: how the socket behaves */
     CALL_SIGNAL,   /* sigaction, sigprocmask, signalfd of SIGPIPE: what a SIGPIPE will do */
-    CALL_WAIT,     /* poll, ppoll, epoll_wait ...: waiting until a socket is ready; epoll_ctl */
+    CALL_WAIT,     /* poll, select, epoll_wait ...: waiting until a socket is ready; epoll_ctl */
     CALL_OWN_ARGS, /* never a call's kind: describe_call's for a call with syscall_facts.args */
 };
 
@@ -96,6 +96,7 @@ struct wait_fd {
 #define WAIT_LISTENING 1 /* listen() succeeded on it: readable means a connection to accept */
 #define WAIT_FIN_SEEN 2  /* a receive on it returned 0: the peer's FIN came */
 
+#define WAIT_SETS 3      /* select's sets: readfds, writefds, exceptfds */
 #define WAIT_FDS_MAX 4   /* followed sockets of one wait kept; the rest are counted */
 #define WAIT_READ_MAX 64 /* pollfd entries read from the tracee; the rest are counted */
 #define WAIT_BLOCKED_S                                                                             \
@@ -115,6 +116,16 @@ struct wait_facts {
     /* epoll_wait: the events of the first ready entries (which fd, epoll does not say). */
     uint16_t ready[WAIT_FDS_MAX];
     int nready;
+    /*
+     * select, pselect6: fds[].events and revents are its three sets, as the
+     * bits of select_sets (vocab.h): readfds POLLIN, writefds POLLOUT,
+     * exceptfds POLLPRI. Which sets were NULL, how many fds of each are not
+     * shown, and the timeout as given (a timeval's microseconds as ns).
+     */
+    bool sets;
+    uint8_t sets_null; /* bit i: the i-th set (select_sets order) was NULL */
+    int set_more[WAIT_SETS];
+    struct timespec timeout;
 };
 
 /* What a process had arranged for SIGPIPE before a call, as its calls and exec showed. */
@@ -130,6 +141,16 @@ struct exit_facts {
     int signo; /* terminating signal, or 0 */
     int core;  /* a core dump was written */
 };
+
+/* A socket a close closes that other traced processes still hold: this process's fd, and they. */
+struct close_held {
+    int fd;
+    int holders; /* how many other processes hold it; the first one's pid, fd and name: */
+    pid_t holder;
+    int holder_fd;
+    char holder_name[16];
+};
+#define CLOSE_HELD_MAX 4 /* sockets of one close_range whose holders are named; the rest counted */
 
 struct syscall_facts {
     enum call_kind kind;
@@ -165,14 +186,13 @@ struct syscall_facts {
     enum call_part part; /* the whole call, or which half of it */
     bool settled;        /* whole for good: a loop's turn, or judged when it returned */
     /*
-     * close: the other traced processes that held the same socket at its
-     * entry (a forked child, a parent, an exec'd program): how many, and the
-     * first one's pid, name and fd. While one does, closing sends nothing.
+     * close, close_range: the sockets it closes that other traced processes
+     * held at its entry (a forked child, a parent, an exec'd program). While
+     * one does, closing sends nothing.
      */
-    int holders;
-    pid_t holder;
-    int holder_fd;
-    char holder_name[16];
+    struct close_held held[CLOSE_HELD_MAX];
+    int nheld;
+    int held_more; /* close_range: sockets held elsewhere beyond held[] */
     /* For PART_NEVER: how its process ended (ended_by_exec: a new program ended the call). */
     struct exit_facts ended;
     bool ended_by_exec;

@@ -128,12 +128,15 @@ static void jendpoint(struct json *j, const char *key, const struct endpoint *e)
         jstr(j, key, endpoint_str(e, a, sizeof(a)));
 }
 
-/* ["POLLIN","POLLHUP"]: the bits of a poll mask by name (unknown ones in hex). */
-static void jpoll_flags(struct json *j, unsigned bits)
+/*
+ * ["POLLIN","POLLHUP"]: the bits of a poll mask by name (unknown ones in
+ * hex); a select's sets by theirs (names: select_sets), ["in","out"].
+ */
+static void jpoll_flags(struct json *j, const struct tok *names, unsigned bits)
 {
     jput(j, "[", 1);
     int k = 0;
-    for (const struct tok *t = poll_event_names; t->name; t++)
+    for (const struct tok *t = names; t->name; t++)
         if (bits & (unsigned)t->value) {
             jraw(j, "%s\"%s\"", k++ ? "," : "", t->name);
             bits &= ~(unsigned)t->value;
@@ -143,18 +146,22 @@ static void jpoll_flags(struct json *j, unsigned bits)
     jput(j, "]", 1);
 }
 
-/* A wait's followed sockets: "fds":[{"fd":4,"events":[...],"revents":[...]}], and the rest. */
+/*
+ * A wait's followed sockets: "fds":[{"fd":4,"events":[...],"revents":[...]}]
+ * (a select's sets as events: "in", "out", "except"), and the rest.
+ */
 static void jwait(struct json *j, const struct syscall_facts *f, bool unfinished)
 {
     const struct wait_facts *w = &f->wait;
     bool epoll = f->syscall[0] == 'e';
+    const struct tok *names = w->sets ? select_sets : poll_event_names;
     jraw(j, ",\"%s\":%lld,\"fds\":[", epoll ? "maxevents" : "nfds", f->len);
     for (int i = 0; i < w->nfds; i++) {
         jraw(j, "%s{\"fd\":%d,\"events\":", i ? "," : "", w->fds[i].fd);
-        jpoll_flags(j, w->fds[i].events);
+        jpoll_flags(j, names, w->fds[i].events);
         if (!unfinished && !epoll) {
             jraw(j, ",\"revents\":");
-            jpoll_flags(j, w->fds[i].revents);
+            jpoll_flags(j, names, w->fds[i].revents);
         }
         jput(j, "}", 1);
     }
@@ -163,7 +170,7 @@ static void jwait(struct json *j, const struct syscall_facts *f, bool unfinished
         for (int i = 0; i < w->nready; i++) {
             if (i)
                 jput(j, ",", 1);
-            jpoll_flags(j, w->ready[i]);
+            jpoll_flags(j, names, w->ready[i]);
         }
     }
     jraw(j, "],\"fds_not_shown\":%d,\"timeout_ms\":", w->others + w->more);

@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/close_range.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -273,11 +275,22 @@ static void explain_wait(const struct syscall_facts *f, struct notebuf *n)
                         "fd %d is readable and the peer closed its end (POLLRDHUP): a read "
                         "returns what is left, then 0 at once",
                         fd);
+        else if ((r & POLLIN) && w->sets) /* select: an error makes it readable too */
+            notebuf_add(n,
+                        "fd %d is readable: data waits, the peer's FIN (a read returning 0), or "
+                        "an error (a read failing)",
+                        fd);
         else if (r & POLLIN)
             notebuf_add(n, "fd %d is readable: data waits, or the peer's FIN (a read returning 0)",
                         fd);
+        else if ((r & POLLOUT) && w->sets)
+            notebuf_add(
+                n, "fd %d is writable: the send buffer has room, or an error (a write failing)",
+                fd);
         else if (r & POLLOUT)
             notebuf_add(n, "fd %d is writable: the send buffer has room", fd);
+        else if (r & POLLPRI)
+            notebuf_add(n, "fd %d has urgent (out-of-band) data waiting", fd);
         else
             sep = "";
     }
@@ -291,11 +304,32 @@ static void explain_wait(const struct syscall_facts *f, struct notebuf *n)
         notebuf_add(n, "%sreturned after %.1f ms", n->len ? "; " : "", f->duration * 1e3);
 }
 
+/*
+ * A closed socket another process still holds: "fd 4 closed; the socket
+ * stays open: ...", or, in a close_range's note (in_range), "; fd 4's socket
+ * stays open: ...".
+ */
+static void explain_held(const struct close_held *h, bool in_range, struct notebuf *n)
+{
+    char more[48] = "";
+    if (h->holders > 1)
+        snprintf(more, sizeof(more), " (and %d other process%s)", h->holders - 1,
+                 h->holders > 2 ? "es" : "");
+    if (in_range)
+        notebuf_add(n, "; fd %d's socket stays open", h->fd);
+    else
+        notebuf_add(n, "fd %d closed; the socket stays open", h->fd);
+    notebuf_add(n,
+                ": pid %d (%s) still holds it, as fd %d%s: nothing is sent now; FIN (or RST) "
+                "comes when the last holder closes it or exits",
+                (int)h->holder, h->holder_name, h->holder_fd, more);
+}
+
 static void explain_syscall(const struct event *ev, struct notebuf *n)
 {
     const struct syscall_facts *f = &ev->u.sys;
     const struct sock_past *s = &f->past;
-    char a[64], b[64];
+    char a[64], b[64], range[48];
 
     if (f->part == PART_NEVER) {
         explain_never_returned(f, n);
@@ -475,31 +509,34 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
             notebuf_add(n, "no more sending or receiving: the kernel sends FIN");
         return;
     case CALL_CLOSE:
+        if (f->fd2 >= 0) /* close_range: "from 3 to 9", or "from 3 on" up to ~0U */
+            snprintf(range, sizeof range, f->fd2 == INT_MAX ? "from %d on" : "from %d to %d", f->fd,
+                     f->fd2);
         if (f->err)
-            notebuf_add(n, "close failed: %s", strerror(f->err));
-        else if (f->fd2 >= 0)
+            notebuf_add(n, "%s failed: %s", f->call, strerror(f->err));
+        else if (f->fd2 >= 0 && (f->option & CLOSE_RANGE_CLOEXEC))
+            notebuf_add(n,
+                        "every fd %s is marked close-on-exec: nothing is closed now, an exec will "
+                        "close them",
+                        range);
+        else if (f->fd2 >= 0) {
             notebuf_add(
-                n,
-                "every fd from %d to %d is closed at once: each socket among them is closed as by "
-                "close()",
-                f->fd, f->fd2);
-        else if (s->others > 0)
+                n, "every fd %s is closed at once: each socket among them is closed as by close()",
+                range);
+            for (int i = 0; i < f->nheld; i++)
+                explain_held(&f->held[i], true, n);
+            if (f->held_more)
+                notebuf_add(n, "; and %d more socket%s that other processes still hold",
+                            f->held_more, f->held_more == 1 ? "" : "s");
+        } else if (s->others > 0)
             notebuf_add(
                 n,
                 "fd %d is closed, but %d other fd%s of this process still refer%s to the same socket "
                 "(dup): nothing is sent; the connection ends when the last one is closed",
                 f->fd, s->others, s->others == 1 ? "" : "s", s->others == 1 ? "s" : "");
-        else if (f->holders > 0) {
-            char more[48] = "";
-            if (f->holders > 1)
-                snprintf(more, sizeof(more), " (and %d other process%s)", f->holders - 1,
-                         f->holders > 2 ? "es" : "");
-            notebuf_add(n,
-                        "fd %d closed; the socket stays open: pid %d (%s) still holds it, as fd "
-                        "%d%s: nothing is sent now; FIN (or RST) comes when the last holder closes "
-                        "it or exits",
-                        f->fd, (int)f->holder, f->holder_name, f->holder_fd, more);
-        } else if (s->listening)
+        else if (f->nheld > 0)
+            explain_held(&f->held[0], false, n);
+        else if (s->listening)
             notebuf_add(
                 n,
                 "the listening socket is closed: connections queued and not accepted are reset, new ones refused");

@@ -3,6 +3,7 @@
  */
 #include "owners.h"
 
+#include <linux/close_range.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,6 +292,23 @@ static void use_drop_closed(struct owners *o, const struct event *ev, int first,
     }
 }
 
+/*
+ * pid runs a new program, named comm: what it owns is the new program's,
+ * but for the sockets (their local endpoints, except[]) the exec closed.
+ */
+static void rename_owner(struct owners *o, pid_t pid, const char comm[16],
+                         const struct endpoint *except, int nexcept)
+{
+    for (size_t i = 0; i < o->nowners; i++) {
+        struct owner *w = &o->owners[i];
+        bool closed = false;
+        for (int j = 0; j < nexcept && !closed; j++)
+            closed = endpoint_equal(&w->ep, &except[j]);
+        if (w->pid == pid && !closed)
+            memcpy(w->comm, comm, sizeof(w->comm));
+    }
+}
+
 void owners_learn(struct owners *o, const struct event *ev)
 {
     if (ev->type == EV_EXIT) {
@@ -302,11 +320,16 @@ void owners_learn(struct owners *o, const struct event *ev)
     }
     if (ev->type == EV_EXEC) {
         /* The kernel closed its close-on-exec sockets; the others stay with the new program. */
+        struct endpoint closed[EXEC_CLOEXEC_MAX];
+        int nclosed = 0;
         for (size_t i = 0; i < o->nuses; i++)
             for (int j = 0; j < ev->u.exec.ncloexec; j++)
                 if (o->uses[i].open && o->uses[i].pid == ev->pid &&
-                    o->uses[i].fd == ev->u.exec.cloexec_fds[j])
+                    o->uses[i].fd == ev->u.exec.cloexec_fds[j] && nclosed < EXEC_CLOEXEC_MAX) {
                     use_close(&o->uses[i], &ev->t, 0);
+                    closed[nclosed++] = o->uses[i].local;
+                }
+        rename_owner(o, ev->pid, ev->proc, closed, nclosed);
         return;
     }
     if (ev->type != EV_SYSCALL)
@@ -354,16 +377,18 @@ void owners_learn(struct owners *o, const struct event *ev)
             u->dups[u->ndups++] = (int)f->ret;
         break;
     case CALL_CLOSE:
-        /* Another process still holds the socket (a fork's other side): the use goes on, theirs. */
-        if (!f->err && f->holders > 0 && f->fd2 < 0 && (u = use_find(o, ev->pid, f->fd)) &&
-            !u->ndups) {
-            u->pid = f->holder;
-            u->fd = f->holder_fd;
-            set_owner(o, &u->local, f->holder, f->holder_name);
+        if (f->err || (f->fd2 >= 0 && (f->option & CLOSE_RANGE_CLOEXEC)))
             break;
+        /* Another process still holds a socket (a fork's other side): the use goes on, theirs. */
+        for (int i = 0; i < f->nheld; i++) {
+            const struct close_held *h = &f->held[i];
+            if ((u = use_find(o, ev->pid, h->fd)) && !u->ndups) {
+                u->pid = h->holder;
+                u->fd = h->holder_fd;
+                set_owner(o, &u->local, h->holder, h->holder_name);
+            }
         }
-        if (!f->err)
-            use_drop_closed(o, ev, f->fd, f->fd2 >= 0 ? f->fd2 : f->fd);
+        use_drop_closed(o, ev, f->fd, f->fd2 >= 0 ? f->fd2 : f->fd);
         break;
     default: break;
     }

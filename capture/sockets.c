@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,8 @@ static void learn_call(struct sockets *s, pid_t pid, const struct syscall_facts 
             p->signalfd = true;
         break;
     case CALL_CLOSE:
+        if (f->err || (f->fd2 >= 0 && (f->option & CLOSE_RANGE_CLOEXEC)))
+            break;
         if (f->fd2 >= 0)
             sock_forget_range(s, pid, f->fd, f->fd2);
         else

@@ -14,6 +14,7 @@
 #include "trace.h"
 
 #include <errno.h>
+#include <linux/close_range.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -144,16 +145,18 @@ static void forget_freed(struct tracer *t, const struct proc *p, unsigned long n
 static bool is_socket(enum fd_kind k) { return k == FDK_TCP || k == FDK_OTHER_SOCKET; }
 
 /*
- * A close of fd, a TCP socket of p's, at its entry: which other traced
- * processes hold the same socket (a forked child, a parent)? Each process
- * is looked at once, in /proc/PID/fd; while one holds it, closing sends nothing.
+ * fd, a TCP socket of p's, about to be closed: which other traced processes
+ * hold the same socket (a forked child, a parent)? Each process is looked
+ * at once, in /proc/PID/fd; while one holds it, closing sends nothing.
+ * Returns whether one does, with h filled.
  */
-static void find_holders(struct tracer *t, const struct proc *p, int fd, struct syscall_facts *f)
+static bool find_holders(struct tracer *t, const struct proc *p, int fd, struct close_held *h)
 {
     unsigned long inode;
-    f->holders = 0;
+    memset(h, 0, sizeof(*h));
+    h->fd = fd;
     if (procfs_fd_socket(p->tid, fd, &inode) != 1)
-        return;
+        return false;
     for (size_t i = 0; i < t->nprocs; i++) {
         const struct proc *q = &t->procs[i];
         bool seen = q->tgid == p->tgid;
@@ -162,12 +165,48 @@ static void find_holders(struct tracer *t, const struct proc *p, int fd, struct 
         int held = seen ? -1 : procfs_socket_fd(q->tgid, inode);
         if (held < 0)
             continue;
-        if (f->holders++ == 0) {
-            f->holder = q->tgid;
-            f->holder_fd = held;
-            memcpy(f->holder_name, q->comm, sizeof(f->holder_name));
+        if (h->holders++ == 0) {
+            h->holder = q->tgid;
+            h->holder_fd = held;
+            memcpy(h->holder_name, q->comm, sizeof(h->holder_name));
         }
     }
+    return h->holders > 0;
+}
+
+/* A socket of p's being closed: if other processes hold it, one more of f's held sockets. */
+static void add_held(struct tracer *t, const struct proc *p, int fd, struct syscall_facts *f)
+{
+    struct close_held h;
+    if (!find_holders(t, p, fd, &h))
+        return;
+    if (f->nheld < CLOSE_HELD_MAX)
+        f->held[f->nheld++] = h;
+    else
+        f->held_more++;
+}
+
+/*
+ * A close or close_range of p's at its entry: the TCP sockets it closes
+ * (close_range's: those of p's in its range, of the first PROCFS_FDS_MAX
+ * fds /proc lists), each looked at as close() looks at its one.
+ */
+static void find_closed_held(struct tracer *t, const struct proc *p, const struct call_def *def,
+                             const uint64_t args[6], struct syscall_facts *f)
+{
+    int fds[PROCFS_FDS_MAX];
+    unsigned long inodes[PROCFS_FDS_MAX];
+    f->nheld = f->held_more = 0;
+    if (!def->no_fd) {
+        add_held(t, p, (int)args[0], f);
+        return;
+    }
+    if (args[2] & CLOSE_RANGE_CLOEXEC) /* marks them close-on-exec, closes none */
+        return;
+    size_t n = procfs_tcp_fds(p->tid, fds, inodes, PROCFS_FDS_MAX);
+    for (size_t i = 0; i < n; i++)
+        if ((uint64_t)fds[i] >= args[0] && (uint64_t)fds[i] <= args[1])
+            add_held(t, p, fds[i], f);
 }
 
 /*
@@ -207,9 +246,8 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
     if (def->kind == CALL_SOCKET ? !calls_is_tcp_socket(args) : k == FDK_OTHER_SOCKET)
         return 0;
     calls_entry(def, p->tid, args, fd, &p->facts);
-    p->facts.holders = 0;
-    if (def->kind == CALL_CLOSE && !def->no_fd && k == FDK_TCP)
-        find_holders(t, p, fd, &p->facts);
+    if (def->kind == CALL_CLOSE && (def->no_fd || k == FDK_TCP))
+        find_closed_held(t, p, def, args, &p->facts);
     p->def = def;
     memcpy(p->args, args, sizeof(p->args));
     p->entered = trace_now();

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <signal.h>
@@ -192,6 +193,20 @@ const struct tok poll_event_names[] = {
     { EPOLLWAKEUP, "EPOLLWAKEUP" },
     { EPOLLONESHOT, "EPOLLONESHOT" },
     { (long)EPOLLET, "EPOLLET" },
+    { 0, NULL },
+};
+
+/* select's three sets in its arguments' order, each as the poll bit that says the same. */
+const struct tok select_sets[] = {
+    { POLLIN, "in" },
+    { POLLOUT, "out" },
+    { POLLPRI, "except" },
+    { 0, NULL },
+};
+
+const struct tok close_range_flags[] = {
+    { CLOSE_RANGE_UNSHARE, "CLOSE_RANGE_UNSHARE" },
+    { CLOSE_RANGE_CLOEXEC, "CLOSE_RANGE_CLOEXEC" },
     { 0, NULL },
 };
 

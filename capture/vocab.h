@@ -51,6 +51,10 @@ extern const struct tok shutdown_modes[];
 
 /* poll's events and revents (POLLIN ...). */
 extern const struct tok poll_event_names[];
+/* select's readfds, writefds and exceptfds, in that order, as poll bits: "in", "out", "except". */
+extern const struct tok select_sets[];
+/* close_range's flags. */
+extern const struct tok close_range_flags[];
 /* epoll_ctl's operations. */
 extern const struct tok epoll_ctl_ops[];
 /*

@@ -113,6 +113,26 @@ strace_calls() {
 	assert_output true
 }
 
+@test "calls: close_range() of a socket a forked child holds sends nothing; the FIN comes at the child's close" {
+	traced_calls closerange
+	local parent child
+	# Marked close-on-exec first: nothing closed, nothing said of holders.
+	in_order '.text == "close_range(7, ~0U, CLOSE_RANGE_CLOEXEC) = 0" and .note == "every fd from 7 on is marked close-on-exec: nothing is closed now, an exec will close them"' \
+		'.text == "close_range(7, ~0U, 0) = 0"'
+	parent=$(jq -s -r '[.[] | select(.text == "close_range(7, ~0U, 0) = 0")][0].pid' "$TRACE")
+	child=$(jq -s -r '[.[] | select(.text == "close_range(7, ~0U, 0) = 0")][0].note | capture("pid (?<p>[0-9]+) \\(calls\\) still holds it, as fd 7").p' "$TRACE")
+	assert [ "$child" -ne "$parent" ]
+	in_order ".syscall == \"close_range\" and .ret == 0 and (.note | test(\"fd 7.s socket stays open: pid $child \\\\(calls\\\\) still holds it, as fd 7: nothing is sent now\"))" \
+		".syscall == \"close\" and .pid == $child and .fd == 7 and .ret == 0 and (.note | test(\"the kernel sends FIN\"))" \
+		'.type == "packet" and (.flags | index("FIN"))' \
+		".call == \"recv\" and .pid == $parent and .ret == 0"
+	# No FIN on the wire before the child's close; the first one is its, by name.
+	run jq -s "(map(.type == \"packet\" and (.flags | index(\"FIN\")) != null) | index(true)) > (map(.syscall == \"close\" and .pid == $child) | index(true))" "$TRACE"
+	assert_output true
+	run jq -s -r '[.[] | select(.type == "packet" and (.flags | index("FIN")))][0].note' "$TRACE"
+	assert_output --regexp '^calls 2 closed its end'
+}
+
 @test "calls: SIGPIPE ignored, default, blocked with a signalfd; MSG_NOSIGNAL; the pending SIGPIPE delivered on unblock" {
 	traced_calls sigpipe 141
 	in_order '.syscall == "rt_sigaction" and (.text | test("SIG_IGN")) and (.note | test("ignored"))' \
@@ -234,4 +254,48 @@ strace_from_accept() {
 		'(.text // "" | sub(" \\([0-9.]+ ms\\)$"; "")) == "epoll_ctl(6, EPOLL_CTL_DEL, 5, NULL) = 0" and .note == "epoll fd 6 no longer watches fd 5"'
 	run echo "$text"
 	assert_line --regexp "a busy loop: its epoll_p?wait returns at once every turn"
+}
+
+@test "calls: a select loop on a closed peer returns at once every turn, and is called a busy loop" {
+	traced_calls selectspin
+	local text=$output
+	# strace: glibc's select() is pselect6; 1000 of them = 1, and 1000 recvs = 0.
+	run strace_from_accept 'pselect6|recvfrom' selectspin
+	assert_equal "$(grep -c '^pselect6 1$' <<<"$output")" 1000
+	assert_equal "$(grep -c '^recvfrom 0$' <<<"$output")" 1000
+	assert_equal "$(total '.call == "select" and .syscall == "pselect6" and .ret == 1')" 1000
+	assert_equal "$(total '.call == "recv" and .ret == 0')" 1000
+	# The line: the socket asked about, the pipe counted, what came; in JSON, field by field.
+	assert_equal "$(count '(.text // "" | sub(" \\([0-9.]+ ms\\)$"; "")) == "select(7, [5 ... (+1 more)], NULL, NULL, {tv_sec=10, tv_usec=0}) = 1 (in [5])"')" \
+		"$(count '.call == "select"')"
+	assert_equal "$(count '.call == "select" and .nfds == 7 and .timeout_ms == 10000 and .fds_not_shown == 1 and .fds == [{"fd": 5, "events": ["in"], "revents": ["in"]}]')" \
+		"$(count '.call == "select"')"
+	# The first cannot tell a FIN from data or an error; after recv() = 0, a read returns 0 at once.
+	in_order '.call == "select" and (.note | test("^fd 5 is readable: data waits, the peer.s FIN \\(a read returning 0\\), or an error")) and (.note | test("returned at once$"))' \
+		'.call == "recv" and .ret == 0' \
+		'.call == "select" and (.note | test("a read will return 0 at once")) and (.note | test("returned at once$"))'
+	run echo "$text"
+	assert_line --partial "a busy loop: its select returns at once every turn"
+	refute_line --partial "nothing in it waits"
+}
+
+@test "calls: a select that waits is told from one that does not: select, pselect and the select system call" {
+	traced_calls selectwait
+	local text=$output
+	# strace: timeout 0 and 100 ms find nothing; the system call is woken by the data.
+	run strace_from_accept 'select|pselect6|recvfrom' selectwait
+	assert_output $'pselect6 0\npselect6 0\nselect 1\nrecvfrom 4'
+	run jq -r 'select(.call // "" | test("select")) | .text | sub(" \\([0-9.]+ ms\\)$"; "")' "$TRACE"
+	assert_output - <<-'EOF'
+		select(6, [5], NULL, NULL, {tv_sec=0, tv_usec=0}) = 0 (Timeout)
+		pselect(6, [5], NULL, NULL, {tv_sec=0, tv_nsec=100000000}, &sigmask) = 0 (Timeout)
+		select(6, [5], NULL, [], {tv_sec=10, tv_usec=0}) = 1 (in [5])
+	EOF
+	in_order '.call == "select" and .syscall == "pselect6" and .timeout_ms == 0 and .note == "nothing ready; with timeout 0 select does not wait"' \
+		'.call == "pselect" and .timeout_ms == 100 and .duration >= 0.1 and (.note | test("^nothing ready within the timeout; waited [0-9]+ ms$"))' \
+		'.call == "select" and .syscall == "select" and .ret == 1 and .duration >= 0.05 and .fds == [{"fd": 5, "events": ["in"], "revents": ["in"]}] and (.note | test("^fd 5 is readable: .*; waited [0-9]+ ms$"))' \
+		'.call == "recv" and .ret == 4 and .data == "wake"'
+	run echo "$text"
+	assert_line --partial "pselect(6, [5], NULL, NULL, {tv_sec=0, tv_nsec=100000000}, &sigmask) = 0 (Timeout)"
+	refute_line --partial "busy loop"
 }

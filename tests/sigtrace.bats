@@ -633,6 +633,19 @@ exec_traced() {
 	assert_success
 }
 
+@test "sigtrace: after an exec, the packets and notes of a socket it kept name the new program; of one it closed, the old" {
+	exec_traced keep
+	local fin='.type == "packet" and (.src | endswith(":4444") | not) and (.flags | index("FIN"))'
+	assert_equal "$(events "$fin" | jq -r '"\(.from) \(.note)"' | cut -d " " -f 1-5)" "true true closed its end"
+	# Every packet it sends after the exec names it, and so does the connection's summary.
+	run jq -c -s '(map(.type == "exec" and (.path | endswith("/true"))) | index(true)) as $exec
+		| .[$exec:] | map(select(.type == "packet" and (.src | endswith(":4444") | not)) | .from) | unique' "$TRACE"
+	assert_output '["true"]'
+	assert_equal "$(count '.type == "connection" and .from == "true" and (.note | test("^true closed first"))')" 1
+	exec_traced cloexec
+	assert_equal "$(events "$fin" | jq -r '"\(.from) \(.note)"' | cut -d " " -f 1-5)" "cloexec-exec cloexec-exec closed its end"
+}
+
 # --- a socket two processes hold ---------------------------------------------------------
 
 @test "sigtrace: a forking server's close of the accepted fd promises no FIN while its child holds it; the child's end closes it" {
