@@ -115,12 +115,19 @@ fuzz: deps $(BUILD)/fuzz/fuzz_decode ## fuzz the packet decoder and connection t
 	$(BUILD)/fuzz/fuzz_decode -max_total_time=$(FUZZ_TIME) -artifact_prefix=$(BUILD)/fuzz/ \
 		$(BUILD)/fuzz/corpus $(BUILD)/fuzz/seeds
 
-# Test files run side by side, as many as the machine has cores (GNU parallel),
-# each test waiting for conditions rather than for time, so load does not fail them.
-TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Test files run side by side (GNU parallel), each test waiting for conditions
+# rather than for time, so load does not fail them. Twice as many files as the
+# machine has cores: many spend much of their time waiting (for a scenario's
+# pause, a grader's time limits, a browser), and a core is not left idle then.
+TEST_JOBS ?= $(shell echo $$((2 * $$(nproc 2>/dev/null || echo 1))))
+# The longest files start first (their order from a quiet run, longest first), so
+# that the run does not end waiting for one begun last; the others follow.
+TEST_FIRST := sigtrace html golden grade solution grade-servers quiz grade-hostile causality offline
+TEST_FILES := $(TEST_FIRST:%=tests/%.bats) \
+	$(filter-out $(TEST_FIRST:%=tests/%.bats),$(sort $(wildcard tests/*.bats)))
 
 test: all unit ## run the whole test suite: the unit tests, then bats (TEST_JOBS files at once)
-	bats --jobs $(TEST_JOBS) --no-parallelize-within-files tests
+	bats --jobs $(TEST_JOBS) --no-parallelize-within-files $(TEST_FILES)
 
 # Further targets, one file per concern (grading, docs, benchmarks, ...).
 include $(sort $(wildcard mk/*.mk))
