@@ -43,7 +43,6 @@ struct tcp_side {
 };
 
 struct tcp_conn {
-    struct tcp_conn *hnext;         /* hash chain */
     size_t hash;                    /* of its 4-tuple, both directions alike */
     struct tcp_conn *older, *newer; /* in the order connections began */
     struct tcp_side side[2];        /* side[0] sent the first segment seen */
@@ -67,9 +66,25 @@ struct tcp_conn {
 };
 
 struct tcp_table {
-    struct tcp_conn **buckets;
-    size_t nbuckets;
-    size_t count;
+    /*
+     * The connections by 4-tuple: open addressing, linear probing, at most
+     * half full. Each slot holds its connection's hash, so that a probe past
+     * another connection reads the slots alone, never that connection (most
+     * are closed ones waiting for their timer, long out of the cache).
+     */
+    struct tcp_slot {
+        size_t hash;
+        struct tcp_conn *c; /* NULL: empty */
+    } * slots;
+    size_t nslots;         /* a power of two */
+    size_t count;          /* connections in the slots */
+    struct tcp_conn *last; /* the connection the last lookup found, or NULL */
+    /*
+     * Connections forgotten, kept for the next ones (linked by newer): a
+     * capture opens and closes connections all along, and this spares
+     * malloc and free one each.
+     */
+    struct tcp_conn *spare;
     struct tcp_conn *oldest, *newest;
     unsigned long segments; /* segments tracked: their serial numbers */
     uint64_t next_serial;

@@ -1,9 +1,11 @@
 /*
  * tcp_table: where the tracker keeps its connections: a hash of their
- * 4-tuples (both directions in one bucket), the order they began in, and a
- * heap by the time their next timer runs out (tcp.h: Zeek's timers), so that
- * finding what runs out takes no walk through all, in whatever order the
- * segments' times come.
+ * 4-tuples (both directions alike: open addressing, the hashes in the slots),
+ * the order they began in, and a heap by the time their next timer runs out
+ * (tcp.h: Zeek's timers), so that finding what runs out takes no walk
+ * through all, in whatever order the segments' times come. A connection
+ * forgotten is kept for the next one: a capture opens and closes them all
+ * along.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -13,7 +15,7 @@
 
 #include "tcp_int.h"
 
-#define TABLE_FIRST_BUCKETS 64
+#define TABLE_FIRST_SLOTS 128
 
 /* A 64-bit finaliser (MurmurHash3's fmix64): every bit of x moves every bit of the result. */
 static inline uint64_t mix64(uint64_t x)
@@ -59,85 +61,114 @@ bool side_is(const struct tcp_side *s, int family, const uint8_t *addr, uint16_t
     return memcmp(s->ep.addr, addr, 4) == 0;
 }
 
+/* Is c the connection of seg's 4-tuple, either way? */
+static inline bool conn_is(const struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    return (side_is(&c->side[0], seg->family, seg->src, seg->sport) &&
+            side_is(&c->side[1], seg->family, seg->dst, seg->dport)) ||
+           (side_is(&c->side[1], seg->family, seg->src, seg->sport) &&
+            side_is(&c->side[0], seg->family, seg->dst, seg->dport));
+}
+
 struct tcp_table *tcp_table_new(void)
 {
     struct tcp_table *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    t->nbuckets = TABLE_FIRST_BUCKETS;
-    t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
-    if (!t->buckets) {
+    t->nslots = TABLE_FIRST_SLOTS;
+    t->slots = calloc(t->nslots, sizeof *t->slots);
+    if (!t->slots) {
         free(t);
         return NULL;
     }
     return t;
 }
 
-void tcp_table_free(struct tcp_table *t)
+static void free_list(struct tcp_conn *c)
 {
-    if (!t)
-        return;
-    struct tcp_conn *c = t->oldest;
     while (c) {
         struct tcp_conn *next = c->newer;
         free(c);
         c = next;
     }
-    free(t->buckets);
+}
+
+void tcp_table_free(struct tcp_table *t)
+{
+    if (!t)
+        return;
+    free_list(t->oldest);
+    free_list(t->spare);
+    free(t->slots);
     free(t->heap);
     free(t);
 }
 
-/* Double the buckets when the chains grow long; on failure keep the old ones. */
-static void table_grow(struct tcp_table *t)
+/* Where c goes in slots (mask: their number less one): the first empty slot from its hash on. */
+static void slot_put(struct tcp_slot *slots, size_t mask, struct tcp_conn *c)
 {
-    size_t n = t->nbuckets * 2;
-    struct tcp_conn **b = calloc(n, sizeof *b);
+    size_t i = c->hash & mask;
+    while (slots[i].c)
+        i = (i + 1) & mask;
+    slots[i].hash = c->hash;
+    slots[i].c = c;
+}
+
+/* Double the slots; false (the old ones kept) when out of memory. */
+static bool table_grow(struct tcp_table *t)
+{
+    size_t n = t->nslots * 2;
+    struct tcp_slot *b = calloc(n, sizeof *b);
     if (!b)
-        return;
-    for (size_t i = 0; i < t->nbuckets; i++) {
-        struct tcp_conn *c = t->buckets[i];
-        while (c) {
-            struct tcp_conn *next = c->hnext;
-            size_t h = c->hash & (n - 1);
-            c->hnext = b[h];
-            b[h] = c;
-            c = next;
-        }
-    }
-    free(t->buckets);
-    t->buckets = b;
-    t->nbuckets = n;
+        return false;
+    for (size_t i = 0; i < t->nslots; i++)
+        if (t->slots[i].c)
+            slot_put(b, n - 1, t->slots[i].c);
+    free(t->slots);
+    t->slots = b;
+    t->nslots = n;
+    return true;
 }
 
 struct tcp_conn *table_find(struct tcp_table *t, const struct tcp_seg *seg)
 {
     size_t hash = tuple_hash(seg->family, seg->src, seg->sport, seg->dst, seg->dport);
-    for (struct tcp_conn *c = t->buckets[hash & (t->nbuckets - 1)]; c; c = c->hnext) {
-        if (c->hash != hash)
-            continue;
-        if ((side_is(&c->side[0], seg->family, seg->src, seg->sport) &&
-             side_is(&c->side[1], seg->family, seg->dst, seg->dport)) ||
-            (side_is(&c->side[1], seg->family, seg->src, seg->sport) &&
-             side_is(&c->side[0], seg->family, seg->dst, seg->dport)))
-            return c;
+    /* Segments of one connection often come in a row. */
+    if (t->last && t->last->hash == hash && conn_is(t->last, seg))
+        return t->last;
+    size_t mask = t->nslots - 1;
+    for (size_t i = hash & mask; t->slots[i].c; i = (i + 1) & mask) {
+        if (t->slots[i].hash == hash && conn_is(t->slots[i].c, seg))
+            return t->last = t->slots[i].c;
     }
     return NULL;
 }
 
-/* Take c out of the hash (it stays in the begin-order list). */
+/*
+ * Take c out of the slots (it stays in the begin-order list). The slots
+ * after it that probed past it move back, so that no probe stops short.
+ */
 static void table_unhash(struct tcp_table *t, struct tcp_conn *c)
 {
-    struct tcp_conn **pp = &t->buckets[c->hash & (t->nbuckets - 1)];
-    while (*pp) {
-        if (*pp == c) {
-            *pp = c->hnext;
-            c->hnext = NULL;
-            t->count--;
+    size_t mask = t->nslots - 1, i = c->hash & mask;
+    while (t->slots[i].c != c) {
+        if (!t->slots[i].c)
             return;
-        }
-        pp = &(*pp)->hnext;
+        i = (i + 1) & mask;
     }
+    if (t->last == c)
+        t->last = NULL;
+    t->count--;
+    for (size_t j = (i + 1) & mask; t->slots[j].c; j = (j + 1) & mask) {
+        size_t home = t->slots[j].hash & mask;
+        /* Stays if its home lies cyclically in (i, j]: a probe for it never passes i. */
+        if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+            continue;
+        t->slots[i] = t->slots[j];
+        i = j;
+    }
+    t->slots[i].c = NULL;
+    t->slots[i].hash = 0;
 }
 
 /* --- the heap of timers ------------------------------------------------------------ */
@@ -246,7 +277,8 @@ static void forget(struct tcp_table *t, struct tcp_conn *c, tcp_done_fn done, vo
         table_unhash(t, c);
     heap_remove(t, c);
     list_remove(t, c);
-    free(c);
+    c->newer = t->spare;
+    t->spare = c;
     if (done)
         done(&s, ctx);
 }
@@ -269,9 +301,16 @@ struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
         t->early++;
         forget(t, heap_top(t), t->done, t->done_ctx);
     }
-    struct tcp_conn *c = calloc(1, sizeof *c);
-    if (!c)
+    /* Past half full, the slots double; out of memory, they fill further, never to the last. */
+    if (t->count + 1 > t->nslots / 2 && !table_grow(t) && t->count + 1 >= t->nslots)
         return NULL;
+    struct tcp_conn *c = t->spare;
+    if (c) {
+        t->spare = c->newer;
+        memset(c, 0, sizeof *c);
+    } else if (!(c = calloc(1, sizeof *c))) {
+        return NULL;
+    }
     side_init(&c->side[0], seg->family, seg->src, seg->sport);
     side_init(&c->side[1], seg->family, seg->dst, seg->dport);
     c->hash = tuple_hash(seg->family, seg->src, seg->sport, seg->dst, seg->dport);
@@ -286,15 +325,11 @@ struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
     c->attempt_ns = c->delete_ns = c->expire_ns = INT64_MAX;
     c->due_ns = ts_ns(ts) + ZEEK_TCP_INACTIVITY_TIMEOUT_NS;
     if (!heap_push(t, c)) {
-        free(c);
+        c->newer = t->spare;
+        t->spare = c;
         return NULL;
     }
-
-    if (t->count >= t->nbuckets)
-        table_grow(t);
-    size_t h = c->hash & (t->nbuckets - 1);
-    c->hnext = t->buckets[h];
-    t->buckets[h] = c;
+    slot_put(t->slots, t->nslots - 1, c);
     t->count++;
 
     c->older = t->newest;

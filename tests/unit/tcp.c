@@ -85,6 +85,80 @@ static const struct conn_summary *finish(struct run *r)
     return &r->last;
 }
 
+/*
+ * Thousands of connections at once, their segments in a random order, each
+ * reset now and then and begun again on the same ports (the table then
+ * replaces it at its SYN): every segment is found in its own connection
+ * (its relative number counts that connection's bytes alone), and every
+ * connection begun is summarised once.
+ */
+static void check_many_at_once(void)
+{
+    enum { N = 3000, STEPS = 200000 };
+    static uint32_t isn[N], sent[N];
+    static bool open[N];
+    struct run r;
+    start(&r);
+    tcp_on_done(r.t, collect, &r);
+    uint64_t rng = 42;
+    unsigned begun = 0, wrong = 0;
+    for (unsigned step = 0; step < STEPS; step++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint32_t i = (uint32_t)(rng >> 33) % N, what = (uint32_t)(rng >> 20) % 64;
+        struct tcp_seg s = {
+            .family = AF_INET, .window = 65535, .sport = (uint16_t)(20000 + i % 7), .dport = 3333
+        };
+        uint8_t a[4] = { 10, 1, (uint8_t)(i >> 8), (uint8_t)i }, b[4] = { 10, 2, 0, 1 };
+        memcpy(s.src, a, 4);
+        memcpy(s.dst, b, 4);
+        struct seg_facts f;
+        r.now.tv_nsec += 1000000;
+        if (r.now.tv_nsec >= 1000000000) {
+            r.now.tv_sec++;
+            r.now.tv_nsec -= 1000000000;
+        }
+        if (!open[i]) {
+            s.flags = TCPF_SYN;
+            s.seq = isn[i] = (uint32_t)rng;
+            sent[i] = 0;
+            open[i] = true;
+            begun++;
+            wrong += tcp_track(r.t, &s, &r.now, &f) != 0;
+            wrong += f.kind != SEG_SYN;
+            struct tcp_seg answer = { .family = AF_INET,
+                                      .window = 65535,
+                                      .sport = s.dport,
+                                      .dport = s.sport,
+                                      .flags = TCPF_SYN | TCPF_ACK,
+                                      .seq = 7,
+                                      .ack = s.seq + 1 };
+            memcpy(answer.src, b, 4);
+            memcpy(answer.dst, a, 4);
+            wrong += tcp_track(r.t, &answer, &r.now, &f) != 0;
+            wrong += f.kind != SEG_SYN_ACK || f.from_orig;
+        } else if (what == 0) {
+            s.flags = TCPF_RST;
+            s.seq = isn[i] + 1 + sent[i];
+            open[i] = false;
+            wrong += tcp_track(r.t, &s, &r.now, &f) != 0;
+            wrong += f.kind != SEG_RST || f.rel_seq != 1 + sent[i];
+        } else {
+            s.flags = TCPF_PSH | TCPF_ACK;
+            s.ack = 8;
+            s.seq = isn[i] + 1 + sent[i];
+            s.payload_len = s.payload_caplen = 1 + what % 9;
+            wrong += tcp_track(r.t, &s, &r.now, &f) != 0;
+            wrong += f.kind != SEG_DATA || f.rel_seq != 1 + sent[i] || !f.from_orig;
+            sent[i] += s.payload_len;
+        }
+    }
+    CHECK(wrong == 0);
+    tcp_flush(r.t, collect, &r);
+    CHECK(r.summaries == (int)begun);
+    CHECK(begun > N + N / 2);
+    tcp_table_free(r.t);
+}
+
 int main(void)
 {
     struct run r;
@@ -354,5 +428,7 @@ int main(void)
     tcp_flush(r.t, collect, &r);
     CHECK(r.summaries == TCP_CONN_MAX + 10);
     tcp_table_free(r.t);
+
+    check_many_at_once();
     return check_done();
 }
