@@ -139,8 +139,11 @@ static int read_file(struct run *r)
 {
     int n = 0;
     capture_packet_fn fn = r->opt.summary ? annotate_packet_summary : annotate_packet;
-    while (!read_stop && (n = capture_dispatch(r->cap, 256, fn, r)) > 0)
+    while (!read_stop && (n = capture_dispatch(r->cap, 256, fn, r)) > 0) {
+        annotate_summary_drain(r);
         tcp_expire(r->tcp, &r->last_t, annotate_connection, r);
+    }
+    annotate_summary_drain(r);
     if (read_stop)
         return 0;
     if (n == -2) {
@@ -397,6 +400,8 @@ static void cleanup(struct run *r)
     sockets_free(r->sockets);
     owners_free(r->owners);
     tcp_table_free(r->tcp);
+    free(r->queued);
+    free(r->queued_t);
     output_free(r->out);
 }
 

@@ -110,8 +110,16 @@ static inline int64_t ts_ns(const struct timespec *ts)
     return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
 }
 
-/* The connection seg belongs to, or NULL. */
-struct tcp_conn *table_find(struct tcp_table *t, const struct tcp_seg *seg);
+/* The hash of seg's 4-tuple, the same both ways: what table_find() looks for. */
+size_t table_hash(const struct tcp_seg *seg);
+/* The connection seg belongs to (hash: table_hash(seg)), or NULL. */
+struct tcp_conn *table_find(struct tcp_table *t, const struct tcp_seg *seg, size_t hash);
+/*
+ * Where a lookup of hash will go, asked of the memory ahead of time: its
+ * slot (step 0), or, once the slot is near, the connection in it (step 1).
+ * Only a hint: nothing changes.
+ */
+void table_prefetch(const struct tcp_table *t, size_t hash, int step);
 /* A new connection that seg begins (side[0] its sender), at ts; NULL when out of memory. */
 struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
                            const struct timespec *ts);

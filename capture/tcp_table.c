@@ -44,10 +44,25 @@ static inline uint64_t endpoint_mix(int family, const uint8_t *addr, uint16_t po
     return mix64(k);
 }
 
-/* The hash of a 4-tuple, the same both ways: the sum of its ends' own. */
+/*
+ * The hash of a 4-tuple, the same both ways: for IPv4, its two ends as
+ * numbers, the smaller first, mixed once; else the sum of its ends' own.
+ */
 static inline size_t tuple_hash(int family, const uint8_t *a1, uint16_t p1, const uint8_t *a2,
                                 uint16_t p2)
 {
+    if (family == AF_INET) {
+        uint32_t x, y;
+        memcpy(&x, a1, 4);
+        memcpy(&y, a2, 4);
+        uint64_t e1 = (uint64_t)x << 16 | p1, e2 = (uint64_t)y << 16 | p2;
+        if (e1 > e2) {
+            uint64_t swap = e1;
+            e1 = e2;
+            e2 = swap;
+        }
+        return (size_t)mix64(e1 * 0x9e3779b97f4a7c15ULL ^ e2);
+    }
     return (size_t)(endpoint_mix(family, a1, p1) + endpoint_mix(family, a2, p2));
 }
 
@@ -130,9 +145,13 @@ static bool table_grow(struct tcp_table *t)
     return true;
 }
 
-struct tcp_conn *table_find(struct tcp_table *t, const struct tcp_seg *seg)
+size_t table_hash(const struct tcp_seg *seg)
 {
-    size_t hash = tuple_hash(seg->family, seg->src, seg->sport, seg->dst, seg->dport);
+    return tuple_hash(seg->family, seg->src, seg->sport, seg->dst, seg->dport);
+}
+
+struct tcp_conn *table_find(struct tcp_table *t, const struct tcp_seg *seg, size_t hash)
+{
     /* Segments of one connection often come in a row. */
     if (t->last && t->last->hash == hash && conn_is(t->last, seg))
         return t->last;
@@ -142,6 +161,28 @@ struct tcp_conn *table_find(struct tcp_table *t, const struct tcp_seg *seg)
             return t->last = t->slots[i].c;
     }
     return NULL;
+}
+
+void table_prefetch(const struct tcp_table *t, size_t hash, int step)
+{
+    size_t mask = t->nslots - 1, i = hash & mask;
+    if (step == 0) {
+        __builtin_prefetch(&t->slots[i]);
+        return;
+    }
+    /* The first connection with that hash: almost always the one (a probe stops at a gap). */
+    for (size_t n = 0; t->slots[i].c && n < 8; i = (i + 1) & mask, n++) {
+        if (t->slots[i].hash != hash)
+            continue;
+        /* Its every line (written, most of them), each asked for once, without a loop. */
+        const char *c = (const char *)t->slots[i].c;
+#define LINE(n) __builtin_prefetch(c + 64 * (n), 1)
+        LINE(0), LINE(1), LINE(2), LINE(3), LINE(4), LINE(5), LINE(6), LINE(7);
+        LINE(8), LINE(9), LINE(10), LINE(11), LINE(12), LINE(13), LINE(14), LINE(15);
+#undef LINE
+        _Static_assert(sizeof(struct tcp_conn) <= 16 * 64, "a connection in 16 lines");
+        return;
+    }
 }
 
 /*
