@@ -344,26 +344,26 @@ size_t tcp_track_many(struct tcp_table *t, const struct tcp_seg *segs, const str
 {
     /*
      * What a segment costs is mostly waiting for its connection to come from
-     * memory: the slot of the segment AHEAD * 2 on is asked for, and the
-     * connection of the one AHEAD on, whose slot came meanwhile, so that
-     * both are there by their turn. The segments are tracked one by one, in
-     * their order, as tcp_track() would.
+     * memory: the slot of the segment SLOT_AHEAD on is asked for, and the
+     * connection of the one CONN_AHEAD on, whose slot came meanwhile, so
+     * that both are there by their turn. The segments are tracked one by
+     * one, in their order, as tcp_track() would.
      */
-    enum { AHEAD = 6, CHUNK = 64 };
+    enum { SLOT_AHEAD = 16, CONN_AHEAD = 8, CHUNK = 256 };
     size_t untracked = 0;
     while (n > 0) {
         size_t m = n < CHUNK ? n : CHUNK, hash[CHUNK];
         for (size_t i = 0; i < m; i++)
             hash[i] = table_hash(&segs[i]);
-        for (size_t i = 0; i < m && i < 2 * AHEAD; i++)
+        for (size_t i = 0; i < m && i < SLOT_AHEAD; i++)
             table_prefetch(t, hash[i], 0);
-        for (size_t i = 0; i < m && i < AHEAD; i++)
+        for (size_t i = 0; i < m && i < CONN_AHEAD; i++)
             table_prefetch(t, hash[i], 1);
         for (size_t i = 0; i < m; i++) {
-            if (i + 2 * AHEAD < m)
-                table_prefetch(t, hash[i + 2 * AHEAD], 0);
-            if (i + AHEAD < m)
-                table_prefetch(t, hash[i + AHEAD], 1);
+            if (i + SLOT_AHEAD < m)
+                table_prefetch(t, hash[i + SLOT_AHEAD], 0);
+            if (i + CONN_AHEAD < m)
+                table_prefetch(t, hash[i + CONN_AHEAD], 1);
             struct seg_facts f;
             if (track(t, &segs[i], hash[i], &ts[i], false, &f) < 0)
                 untracked++;

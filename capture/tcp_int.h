@@ -62,7 +62,7 @@ struct tcp_conn {
     int64_t expire_ns;  /* ExpireTimer: tcp_session_timer after one side closed, and again */
     int64_t due_ns;     /* the first of them and the inactivity timeout: its place in the heap */
     bool attempt_armed; /* attempt_ns was set once: Zeek arms it once */
-    size_t heap_at;     /* its index in the table's heap */
+    uint32_t id;        /* its index in the table's heap_at[] (kept while it is a spare) */
 };
 
 struct tcp_table {
@@ -98,8 +98,17 @@ struct tcp_table {
         int64_t due_ns;
         uint64_t serial;
         struct tcp_conn *c;
+        uint32_t id; /* c's */
     } * heap;
     size_t heap_len, heap_cap;
+    /*
+     * Where each connection is in the heap, by its id: a sift moves many, and
+     * writing their places here, not into each (most long out of the cache),
+     * keeps it in the heap and in this array alone.
+     */
+    uint32_t *heap_at;
+    uint32_t nids; /* ids given: connections made, in use or spare */
+    size_t ids_cap;
     unsigned long early; /* summarised early: TCP_CONN_MAX were open */
     tcp_done_fn done;    /* tcp_on_done() */
     void *done_ctx;

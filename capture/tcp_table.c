@@ -116,6 +116,7 @@ void tcp_table_free(struct tcp_table *t)
     free_list(t->spare);
     free(t->slots);
     free(t->heap);
+    free(t->heap_at);
     free(t);
 }
 
@@ -217,12 +218,12 @@ static void table_unhash(struct tcp_table *t, struct tcp_conn *c)
 static void heap_set(struct tcp_table *t, size_t at, struct heap_slot slot)
 {
     t->heap[at] = slot;
-    slot.c->heap_at = at;
+    t->heap_at[slot.id] = (uint32_t)at;
 }
 
 static struct heap_slot slot_of(struct tcp_conn *c)
 {
-    return (struct heap_slot){ c->due_ns, c->serial, c };
+    return (struct heap_slot){ c->due_ns, c->serial, c, c->id };
 }
 
 /*
@@ -267,9 +268,9 @@ static void sift_down(struct tcp_table *t, size_t at)
 /* c's due_ns changed: back in its place. */
 static void heap_fix(struct tcp_table *t, struct tcp_conn *c)
 {
-    t->heap[c->heap_at].due_ns = c->due_ns;
-    sift_up(t, c->heap_at);
-    sift_down(t, c->heap_at);
+    t->heap[t->heap_at[c->id]].due_ns = c->due_ns;
+    sift_up(t, t->heap_at[c->id]);
+    sift_down(t, t->heap_at[c->id]);
 }
 
 static bool heap_push(struct tcp_table *t, struct tcp_conn *c)
@@ -283,19 +284,19 @@ static bool heap_push(struct tcp_table *t, struct tcp_conn *c)
         t->heap_cap = cap;
     }
     heap_set(t, t->heap_len++, slot_of(c));
-    sift_up(t, c->heap_at);
+    sift_up(t, t->heap_at[c->id]);
     return true;
 }
 
 static void heap_remove(struct tcp_table *t, struct tcp_conn *c)
 {
-    size_t at = c->heap_at;
+    size_t at = t->heap_at[c->id];
     struct heap_slot last = t->heap[--t->heap_len];
     if (last.c == c)
         return;
     heap_set(t, at, last);
     sift_up(t, at);
-    sift_down(t, last.c->heap_at);
+    sift_down(t, t->heap_at[last.id]);
 }
 
 static void list_remove(struct tcp_table *t, struct tcp_conn *c)
@@ -348,9 +349,21 @@ struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
     struct tcp_conn *c = t->spare;
     if (c) {
         t->spare = c->newer;
+        uint32_t id = c->id;
         memset(c, 0, sizeof *c);
-    } else if (!(c = calloc(1, sizeof *c))) {
-        return NULL;
+        c->id = id;
+    } else {
+        if (t->nids == t->ids_cap) {
+            size_t cap = t->ids_cap ? t->ids_cap * 2 : 256;
+            uint32_t *grown = realloc(t->heap_at, cap * sizeof *grown);
+            if (!grown)
+                return NULL;
+            t->heap_at = grown;
+            t->ids_cap = cap;
+        }
+        if (!(c = calloc(1, sizeof *c)))
+            return NULL;
+        c->id = t->nids++;
     }
     side_init(&c->side[0], seg->family, seg->src, seg->sport);
     side_init(&c->side[1], seg->family, seg->dst, seg->dport);
@@ -419,8 +432,8 @@ void table_timers(struct tcp_table *t, struct tcp_conn *c, int64_t now_ns)
      */
     int64_t due = first_due(c);
     if (due < c->due_ns) {
-        c->due_ns = t->heap[c->heap_at].due_ns = due;
-        sift_up(t, c->heap_at);
+        c->due_ns = t->heap[t->heap_at[c->id]].due_ns = due;
+        sift_up(t, t->heap_at[c->id]);
     }
 }
 
