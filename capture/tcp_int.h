@@ -43,26 +43,30 @@ struct tcp_side {
 };
 
 struct tcp_conn {
-    size_t hash;                    /* of its 4-tuple, both directions alike */
-    struct tcp_conn *older, *newer; /* in the order connections began */
-    struct tcp_side side[2];        /* side[0] sent the first segment seen */
+    /* What a segment reads or writes, first: ... */
+    size_t hash;             /* of its 4-tuple, both directions alike */
+    struct tcp_side side[2]; /* side[0] sent the first segment seen */
     struct zeek_conn zeek;
     int first_close; /* index into side[] of the side that closed first, or -1 */
     bool first_close_rst;
-    bool detached; /* replaced by a new connection on the same ports: out of the hash */
-    /* The outermost tunnel its first segment came through (decode.h), or none. */
-    const char *tunnel;
-    char tunnel_src[48], tunnel_dst[48];
-    struct timespec first, last;
-    uint64_t serial; /* the order connections began in, for summaries */
+    bool detached;      /* replaced by a new connection on the same ports: out of the hash */
+    bool attempt_armed; /* attempt_ns was set once: Zeek arms it once */
+    uint32_t id;        /* its index in the table's heap_at[] (kept while it is a spare) */
+    struct timespec last;
 
     /* Zeek's timers (tcp.h): when each runs out, INT64_MAX when not set. */
     int64_t attempt_ns; /* tcp_attempt_delay after the originator's SYN */
     int64_t delete_ns;  /* tcp_close_delay after its close completed */
     int64_t expire_ns;  /* ExpireTimer: tcp_session_timer after one side closed, and again */
     int64_t due_ns;     /* the first of them and the inactivity timeout: its place in the heap */
-    bool attempt_armed; /* attempt_ns was set once: Zeek arms it once */
-    uint32_t id;        /* its index in the table's heap_at[] (kept while it is a spare) */
+
+    /* ... then what only its start and its end need (table_prefetch asks for the part above). */
+    struct tcp_conn *older, *newer; /* in the order connections began */
+    /* The outermost tunnel its first segment came through (decode.h), or none. */
+    const char *tunnel;
+    char tunnel_src[48], tunnel_dst[48];
+    struct timespec first;
+    uint64_t serial; /* the order connections began in, for summaries */
 };
 
 struct tcp_table {
