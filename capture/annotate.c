@@ -88,34 +88,31 @@ static void name_end(struct run *r, const struct endpoint *e, bool orig, char *n
 void annotate_connection(const struct conn_summary *s, void *ctx)
 {
     struct run *r = ctx;
-    struct event *ev = event_new(EV_CONNECTION);
-    if (ev) {
-        char comm[2][16], label[2][40], speech[2][48];
-        ev->u.conn = *s;
-        ev->t = s->last;
-        name_end(r, &s->orig_ep, true, comm[0], sizeof comm[0], label[0], sizeof label[0],
-                 speech[0], sizeof speech[0]);
-        name_end(r, &s->resp_ep, false, comm[1], sizeof comm[1], label[1], sizeof label[1],
-                 speech[1], sizeof speech[1]);
-        /* The summary names only ends a traced process owns. */
-        str_append(ev->u.conn.orig_name, sizeof ev->u.conn.orig_name, 0,
-                   comm[0][0] ? label[0] : "");
-        str_append(ev->u.conn.resp_name, sizeof ev->u.conn.resp_name, 0,
-                   comm[1][0] ? label[1] : "");
-        notes_connection(&ev->u.conn, speech[0], speech[1], ev->note, sizeof ev->note);
-    }
+    /* Out as soon as made: on the stack, not from malloc (a capture has connections by the 100,000). */
+    struct event record, *ev = &record;
+    char comm[2][16], label[2][40], speech[2][48];
+    memset(ev, 0, sizeof *ev);
+    ev->type = EV_CONNECTION;
+    ev->repeat = 1;
+    ev->u.conn = *s;
+    ev->t = s->last;
+    name_end(r, &s->orig_ep, true, comm[0], sizeof comm[0], label[0], sizeof label[0], speech[0],
+             sizeof speech[0]);
+    name_end(r, &s->resp_ep, false, comm[1], sizeof comm[1], label[1], sizeof label[1], speech[1],
+             sizeof speech[1]);
+    /* The summary names only ends a traced process owns. */
+    str_append(ev->u.conn.orig_name, sizeof ev->u.conn.orig_name, 0, comm[0][0] ? label[0] : "");
+    str_append(ev->u.conn.resp_name, sizeof ev->u.conn.resp_name, 0, comm[1][0] ? label[1] : "");
+    notes_connection(&ev->u.conn, speech[0], speech[1], ev->note, sizeof ev->note);
     owners_forget(r->owners, &s->orig_ep, &s->resp_ep);
     if (r->zeek_log)
         connlog_write(r->zeek_log, s);
-    if (!ev)
-        return;
     output_event(r->out, ev, NULL);
     if (r->pcapng) {
         char line[1024];
         output_describe(r->out, ev, line, sizeof(line));
         pending_add(r, line);
     }
-    event_free(ev);
 }
 
 /*
@@ -391,19 +388,43 @@ void annotate_packet(const struct timespec *ts, const uint8_t *frame, uint32_t c
 /*
  * From a capture file read for its summary (--summary): decode and track,
  * nothing more. No event, no copy of the frame, no names, no notes: what a
- * packet costs here is what the connections' records need.
+ * packet costs here is what the connections' records need. The segment
+ * waits in the queue (its payload is never read: only its lengths count),
+ * to be tracked with the others (tcp_track_many says why).
  */
 void annotate_packet_summary(const struct timespec *ts, const uint8_t *frame, uint32_t caplen,
                              uint32_t wirelen, void *ctx)
 {
     struct run *r = ctx;
-    struct tcp_seg seg;
-    struct seg_facts f;
     (void)wirelen;
-    if (!decoded(r, ts, frame, caplen, &seg))
+    if (!r->queued) {
+        r->queued = malloc(SUMMARY_QUEUE * sizeof *r->queued);
+        r->queued_t = malloc(SUMMARY_QUEUE * sizeof *r->queued_t);
+        if (!r->queued || !r->queued_t) {
+            free(r->queued);
+            free(r->queued_t);
+            r->queued = NULL;
+            r->queued_t = NULL;
+            skip_frame(r, "out of memory, not tracked");
+            return;
+        }
+    }
+    struct tcp_seg *seg = &r->queued[r->nqueued];
+    if (!decoded(r, ts, frame, caplen, seg))
+        return;
+    seg->payload = NULL;
+    r->queued_t[r->nqueued++] = *ts;
+    if (r->nqueued == SUMMARY_QUEUE)
+        annotate_summary_drain(r);
+}
+
+void annotate_summary_drain(struct run *r)
+{
+    if (!r->nqueued)
         return;
     /* A segment the tracker had no memory for is missing from its connection's record: said. */
-    if (tcp_track(r->tcp, &seg, ts, &f) < 0)
+    for (size_t n = tcp_track_many(r->tcp, r->queued, r->queued_t, r->nqueued); n > 0; n--)
         skip_frame(r, "out of memory, not tracked");
-    r->last_t = *ts;
+    r->last_t = r->queued_t[r->nqueued - 1];
+    r->nqueued = 0;
 }

@@ -18,6 +18,7 @@ struct capture {
     char name[256];
     capture_packet_fn fn;
     void *ctx;
+    char *buffer; /* the file's stdio buffer (open_buffered), freed once pcap_close closed it */
 };
 
 /* Compile the BPF expression text and set it. */
@@ -120,6 +121,35 @@ struct capture *capture_open_live(const char *iface, const char *filter, uint32_
     return c;
 }
 
+/*
+ * A capture file read through a larger buffer than stdio's own (4 KB): a
+ * million packets are then some seventy reads instead of eighteen thousand,
+ * and each read costs a system call. NULL when that cannot be done (standard
+ * input, a file that will not open or is no capture): libpcap then opens it
+ * itself, and says what is wrong in its words.
+ */
+static pcap_t *open_buffered(struct capture *c, const char *path)
+{
+    enum { READ_BUFFER = 1 << 20 };
+    if (!strcmp(path, "-"))
+        return NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char unused[PCAP_ERRBUF_SIZE];
+    pcap_t *p = NULL;
+    /* glibc sizes the buffer it allocates itself by the file system's block, whatever we ask. */
+    c->buffer = malloc(READ_BUFFER);
+    if (c->buffer && setvbuf(f, c->buffer, _IOFBF, READ_BUFFER) == 0)
+        p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, unused);
+    if (!p) {
+        fclose(f);
+        free(c->buffer);
+        c->buffer = NULL;
+    }
+    return p;
+}
+
 struct capture *capture_open_file(const char *path, const char *filter, char *err, size_t errlen)
 {
     char pcap_err[PCAP_ERRBUF_SIZE] = "";
@@ -129,7 +159,10 @@ struct capture *capture_open_file(const char *path, const char *filter, char *er
         return NULL;
     }
     snprintf(c->name, sizeof(c->name), "%s", path);
-    c->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
+    c->pcap = open_buffered(c, path);
+    if (!c->pcap)
+        c->pcap =
+            pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, pcap_err);
     if (!c->pcap) {
         snprintf(err, errlen, "cannot read %s: %s (give a pcap or pcapng file)", path, pcap_err);
         free(c);
@@ -145,6 +178,7 @@ struct capture *capture_open_file(const char *path, const char *filter, char *er
      */
     if (filter && *filter && apply_filter(c, filter, err, errlen) < 0) {
         pcap_close(c->pcap);
+        free(c->buffer);
         free(c);
         return NULL;
     }
@@ -214,5 +248,6 @@ void capture_close(struct capture *c)
     if (!c)
         return;
     pcap_close(c->pcap);
+    free(c->buffer);
     free(c);
 }

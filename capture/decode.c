@@ -338,12 +338,50 @@ static layer_fn link_layer(int linktype)
     return NULL;
 }
 
+/*
+ * The frame most captures are made of: Ethernet, IPv4 with no options and
+ * no fragment, TCP, each header whole and its lengths consistent. true with
+ * *seg filled in as the layers one by one would fill it; false for any other
+ * frame, *seg untouched, which the layers then decode (and say what is wrong).
+ * Every packet of a long capture comes here first.
+ */
+static bool decode_plain_tcp(int linktype, const uint8_t *p, uint32_t caplen, struct tcp_seg *seg)
+{
+    if (linktype != DLT_EN10MB || caplen < 14 + 20 + 20 || get16(p + 12) != ETHERTYPE_IPV4)
+        return false;
+    const uint8_t *ip = p + 14, *tcp = ip + 20;
+    uint32_t total = get16(ip + 2), have = caplen - 14 < total ? caplen - 14 : total;
+    if (ip[0] != 0x45 || ip[9] != IPPROTO_TCP_NUM || (get16(ip + 6) & 0x3fff) != 0 ||
+        total < 20 + 20 || have < 20 + 20)
+        return false;
+    uint32_t hlen = (uint32_t)(tcp[12] >> 4) * 4;
+    if (hlen < 20 || hlen > total - 20 || hlen > have - 20)
+        return false;
+    memset(seg, 0, sizeof *seg);
+    seg->family = AF_INET;
+    seg->ip_len = total;
+    memcpy(seg->src, ip + 12, 4);
+    memcpy(seg->dst, ip + 16, 4);
+    seg->sport = get16(tcp);
+    seg->dport = get16(tcp + 2);
+    seg->seq = get32(tcp + 4);
+    seg->ack = get32(tcp + 8);
+    seg->flags = tcp[13];
+    seg->window = get16(tcp + 14);
+    seg->payload_len = total - 20 - hlen;
+    seg->payload_caplen = have - 20 - hlen;
+    seg->payload = tcp + hlen;
+    return true;
+}
+
 enum decode_result decode_frame(int linktype, const uint8_t *frame, uint32_t caplen,
                                 struct tcp_seg *seg, const char **why)
 {
-    memset(seg, 0, sizeof *seg);
     if (why)
         *why = "";
+    if (decode_plain_tcp(linktype, frame, caplen, seg))
+        return DECODE_TCP;
+    memset(seg, 0, sizeof *seg);
     layer_fn decode = link_layer(linktype);
     if (!decode)
         return fail(DECODE_OTHER, "unsupported link type", why);

@@ -54,6 +54,25 @@ static inline bool plain_ascii(uint8_t c)
 }
 
 /*
+ * Are the 8 bytes at p all plain_ascii()? Word at a time: a note or a
+ * line is mostly such bytes, and each is looked at once. A byte below
+ * 0x20, one of 0x7f or more, a backslash or a quote makes it false (the
+ * tests below are exact for "some byte is").
+ */
+static inline bool plain_ascii8(const uint8_t *p)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t x, bs, qu;
+    memcpy(&x, p, 8);
+    bs = x ^ (ones * '\\');
+    qu = x ^ (ones * '"');
+    uint64_t below = (x - ones * 0x20) & ~x;                   /* some byte < 0x20 */
+    uint64_t above = (x + ones * (127 - 0x7e)) | x;            /* some byte > 0x7e */
+    uint64_t zero = ((bs - ones) & ~bs) | ((qu - ones) & ~qu); /* a backslash or a quote */
+    return ((below | above | zero) & highs) == 0;
+}
+
+/*
  * The piece of s (n > 0 bytes) that comes next: returns how many bytes it
  * takes; *esc gets its escape and *esclen that escape's length, or 0 when
  * the bytes are shown as they are.
@@ -114,6 +133,8 @@ static size_t escape_into(const uint8_t *src, size_t len, unsigned flags, enum s
          * a quote ends it: next_piece() says what they need).
          */
         size_t run = 0, most = len - i < limit - n ? len - i : limit - n;
+        while (run + 8 <= most && plain_ascii8(src + i + run))
+            run += 8;
         while (run < most && plain_ascii(src[i + run]))
             run++;
         if (run) {

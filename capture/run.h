@@ -22,6 +22,8 @@
 
 /* Comments kept for the next packet in the pcapng file. */
 #define PENDING_MAX 64
+/* Segments of a --summary queued to be tracked together (tcp_track_many). */
+#define SUMMARY_QUEUE 256
 /* Reasons to skip a frame, counted apart (decode.c has fewer); any more count as the last. */
 #define SKIP_REASONS_MAX 16
 
@@ -51,6 +53,10 @@ struct run {
     struct timespec last_t; /* the time of the last event let out */
     int failed;
     unsigned long lost; /* packets the capture lost (live) */
+    /* --summary: segments decoded, not yet tracked, and their times (annotate_summary_drain). */
+    struct tcp_seg *queued;
+    struct timespec *queued_t;
+    size_t nqueued;
 };
 
 /* annotate.c: where events go. */
@@ -62,9 +68,16 @@ void annotate_event(struct run *r, struct event *ev);
 void annotate_packet(const struct timespec *ts, const uint8_t *frame, uint32_t caplen,
                      uint32_t wirelen, void *ctx);
 
-/* The same, for --summary: decoded and tracked only, for the connections' records. */
+/*
+ * The same, for --summary: decoded and tracked only, for the connections'
+ * records. The segments wait in a queue and are tracked together: call
+ * annotate_summary_drain() after each capture_dispatch().
+ */
 void annotate_packet_summary(const struct timespec *ts, const uint8_t *frame, uint32_t caplen,
                              uint32_t wirelen, void *ctx);
+
+/* The segments annotate_packet_summary() queued: tracked now, in their order. */
+void annotate_summary_drain(struct run *r);
 
 /* From the tracer: what a process did, explained, into the timeline. */
 void annotate_process_event(struct event *ev, void *ctx);

@@ -271,12 +271,13 @@ static bool want_flip(const struct tcp_seg *seg)
 }
 
 /* The connection seg belongs to, a new one where it begins one; NULL when out of memory. */
-static struct tcp_conn *conn_for(struct tcp_table *t, const struct tcp_seg *seg,
-                                 const struct timespec *ts)
+static struct tcp_conn *conn_for(struct tcp_table *t, const struct tcp_seg *seg, size_t hash,
+                                 const struct timespec *ts, bool *replaced)
 {
-    struct tcp_conn *c = table_find(t, seg);
+    struct tcp_conn *c = table_find(t, seg, hash);
     if (c && zeek_is_reuse(&c->zeek, seg)) {
         table_detach(t, c);
+        *replaced = true;
         c = NULL;
     }
     if (c)
@@ -287,15 +288,20 @@ static struct tcp_conn *conn_for(struct tcp_table *t, const struct tcp_seg *seg,
     return c;
 }
 
-int tcp_track(struct tcp_table *t, const struct tcp_seg *seg, const struct timespec *ts,
-              struct seg_facts *facts)
+/*
+ * tcp_track(), hash being table_hash(seg). Unless told, facts says only what
+ * the connection keeps (a RST's kind): the summary needs no more.
+ */
+static int track(struct tcp_table *t, const struct tcp_seg *seg, size_t hash,
+                 const struct timespec *ts, bool tell, struct seg_facts *facts)
 {
     memset(facts, 0, sizeof *facts);
     facts->from_orig = true;
     /* Zeek's timers run out at this segment's time, before it is seen. */
     if (t->done)
         table_expire(t, ts_ns(ts), t->done, t->done_ctx);
-    struct tcp_conn *c = conn_for(t, seg, ts);
+    bool replaced = false;
+    struct tcp_conn *c = conn_for(t, seg, hash, ts, &replaced);
     if (!c) {
         facts->kind = SEG_UNTRACKED;
         facts->rel_seq = seg->seq;
@@ -306,7 +312,8 @@ int tcp_track(struct tcp_table *t, const struct tcp_seg *seg, const struct times
     struct tcp_side *s = &c->side[at], *peer = &c->side[!at];
     bool was_numbered = s->numbered;
 
-    facts->kind = classify_segment(c, s, seg, facts);
+    if (tell || (seg->flags & TCPF_RST))
+        facts->kind = classify_segment(c, s, seg, facts);
     number_segment(s, peer, seg, facts);
     account_data(t, s, peer, was_numbered, seg, facts);
     zeek_process(&c->zeek, at, seg);
@@ -317,15 +324,60 @@ int tcp_track(struct tcp_table *t, const struct tcp_seg *seg, const struct times
     c->last = *ts;
     table_timers(t, c, ts_ns(ts));
     facts->from_orig = is_orig(c, s);
-    /* A connection this segment replaced ends now, told before the segment is. */
-    if (t->done)
+    /*
+     * A connection this segment replaced ends now, told before the segment
+     * is (nothing else can run out: the timers just set run out later).
+     */
+    if (t->done && replaced)
         table_expire(t, ts_ns(ts), t->done, t->done_ctx);
     return 0;
 }
 
+int tcp_track(struct tcp_table *t, const struct tcp_seg *seg, const struct timespec *ts,
+              struct seg_facts *facts)
+{
+    return track(t, seg, table_hash(seg), ts, true, facts);
+}
+
+size_t tcp_track_many(struct tcp_table *t, const struct tcp_seg *segs, const struct timespec *ts,
+                      size_t n)
+{
+    /*
+     * What a segment costs is mostly waiting for its connection to come from
+     * memory: the slot of the segment SLOT_AHEAD on is asked for, and the
+     * connection of the one CONN_AHEAD on, whose slot came meanwhile, so
+     * that both are there by their turn. The segments are tracked one by
+     * one, in their order, as tcp_track() would.
+     */
+    enum { SLOT_AHEAD = 16, CONN_AHEAD = 8, CHUNK = 256 };
+    size_t untracked = 0;
+    while (n > 0) {
+        size_t m = n < CHUNK ? n : CHUNK, hash[CHUNK];
+        for (size_t i = 0; i < m; i++)
+            hash[i] = table_hash(&segs[i]);
+        for (size_t i = 0; i < m && i < SLOT_AHEAD; i++)
+            table_prefetch(t, hash[i], 0);
+        for (size_t i = 0; i < m && i < CONN_AHEAD; i++)
+            table_prefetch(t, hash[i], 1);
+        for (size_t i = 0; i < m; i++) {
+            if (i + SLOT_AHEAD < m)
+                table_prefetch(t, hash[i + SLOT_AHEAD], 0);
+            if (i + CONN_AHEAD < m)
+                table_prefetch(t, hash[i + CONN_AHEAD], 1);
+            struct seg_facts f;
+            if (track(t, &segs[i], hash[i], &ts[i], false, &f) < 0)
+                untracked++;
+        }
+        segs += m;
+        ts += m;
+        n -= m;
+    }
+    return untracked;
+}
+
 void tcp_set_cause(struct tcp_table *t, const struct tcp_seg *seg, const struct rst_cause *cause)
 {
-    struct tcp_conn *c = table_find(t, seg);
+    struct tcp_conn *c = table_find(t, seg, table_hash(seg));
     if (!c)
         return;
     struct tcp_side *s =

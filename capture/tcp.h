@@ -118,6 +118,13 @@ int tcp_track(struct tcp_table *t, const struct tcp_seg *seg, const struct times
               struct seg_facts *facts);
 
 /*
+ * tcp_track() for n segments in a row, their facts unused (a summary):
+ * the same, faster. Returns how many were not tracked (out of memory).
+ */
+size_t tcp_track_many(struct tcp_table *t, const struct tcp_seg *segs, const struct timespec *ts,
+                      size_t n);
+
+/*
  * The sender of seg (just tracked, its facts reset_first) left this many
  * bytes unread when it closed, as its process's reads say: kept for the
  * connection's summary.

@@ -43,33 +43,52 @@ struct tcp_side {
 };
 
 struct tcp_conn {
-    struct tcp_conn *hnext;         /* hash chain */
-    size_t hash;                    /* of its 4-tuple, both directions alike */
-    struct tcp_conn *older, *newer; /* in the order connections began */
-    struct tcp_side side[2];        /* side[0] sent the first segment seen */
+    /* What a segment reads or writes, first: ... */
+    size_t hash;             /* of its 4-tuple, both directions alike */
+    struct tcp_side side[2]; /* side[0] sent the first segment seen */
     struct zeek_conn zeek;
     int first_close; /* index into side[] of the side that closed first, or -1 */
     bool first_close_rst;
-    bool detached; /* replaced by a new connection on the same ports: out of the hash */
-    /* The outermost tunnel its first segment came through (decode.h), or none. */
-    const char *tunnel;
-    char tunnel_src[48], tunnel_dst[48];
-    struct timespec first, last;
-    uint64_t serial; /* the order connections began in, for summaries */
+    bool detached;      /* replaced by a new connection on the same ports: out of the hash */
+    bool attempt_armed; /* attempt_ns was set once: Zeek arms it once */
+    uint32_t id;        /* its index in the table's heap_at[] (kept while it is a spare) */
+    struct timespec last;
 
     /* Zeek's timers (tcp.h): when each runs out, INT64_MAX when not set. */
     int64_t attempt_ns; /* tcp_attempt_delay after the originator's SYN */
     int64_t delete_ns;  /* tcp_close_delay after its close completed */
     int64_t expire_ns;  /* ExpireTimer: tcp_session_timer after one side closed, and again */
     int64_t due_ns;     /* the first of them and the inactivity timeout: its place in the heap */
-    bool attempt_armed; /* attempt_ns was set once: Zeek arms it once */
-    size_t heap_at;     /* its index in the table's heap */
+
+    /* ... then what only its start and its end need (table_prefetch asks for the part above). */
+    struct tcp_conn *older, *newer; /* in the order connections began */
+    /* The outermost tunnel its first segment came through (decode.h), or none. */
+    const char *tunnel;
+    char tunnel_src[48], tunnel_dst[48];
+    struct timespec first;
+    uint64_t serial; /* the order connections began in, for summaries */
 };
 
 struct tcp_table {
-    struct tcp_conn **buckets;
-    size_t nbuckets;
-    size_t count;
+    /*
+     * The connections by 4-tuple: open addressing, linear probing, at most
+     * half full. Each slot holds its connection's hash, so that a probe past
+     * another connection reads the slots alone, never that connection (most
+     * are closed ones waiting for their timer, long out of the cache).
+     */
+    struct tcp_slot {
+        size_t hash;
+        struct tcp_conn *c; /* NULL: empty */
+    } * slots;
+    size_t nslots;         /* a power of two */
+    size_t count;          /* connections in the slots */
+    struct tcp_conn *last; /* the connection the last lookup found, or NULL */
+    /*
+     * Connections forgotten, kept for the next ones (linked by newer): a
+     * capture opens and closes connections all along, and this spares
+     * malloc and free one each.
+     */
+    struct tcp_conn *spare;
     struct tcp_conn *oldest, *newest;
     unsigned long segments; /* segments tracked: their serial numbers */
     uint64_t next_serial;
@@ -83,8 +102,17 @@ struct tcp_table {
         int64_t due_ns;
         uint64_t serial;
         struct tcp_conn *c;
+        uint32_t id; /* c's */
     } * heap;
     size_t heap_len, heap_cap;
+    /*
+     * Where each connection is in the heap, by its id: a sift moves many, and
+     * writing their places here, not into each (most long out of the cache),
+     * keeps it in the heap and in this array alone.
+     */
+    uint32_t *heap_at;
+    uint32_t nids; /* ids given: connections made, in use or spare */
+    size_t ids_cap;
     unsigned long early; /* summarised early: TCP_CONN_MAX were open */
     tcp_done_fn done;    /* tcp_on_done() */
     void *done_ctx;
@@ -95,8 +123,16 @@ static inline int64_t ts_ns(const struct timespec *ts)
     return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
 }
 
-/* The connection seg belongs to, or NULL. */
-struct tcp_conn *table_find(struct tcp_table *t, const struct tcp_seg *seg);
+/* The hash of seg's 4-tuple, the same both ways: what table_find() looks for. */
+size_t table_hash(const struct tcp_seg *seg);
+/* The connection seg belongs to (hash: table_hash(seg)), or NULL. */
+struct tcp_conn *table_find(struct tcp_table *t, const struct tcp_seg *seg, size_t hash);
+/*
+ * Where a lookup of hash will go, asked of the memory ahead of time: its
+ * slot (step 0), or, once the slot is near, the connection in it (step 1).
+ * Only a hint: nothing changes.
+ */
+void table_prefetch(const struct tcp_table *t, size_t hash, int step);
 /* A new connection that seg begins (side[0] its sender), at ts; NULL when out of memory. */
 struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
                            const struct timespec *ts);

@@ -1,11 +1,14 @@
 /*
  * tcp_table: where the tracker keeps its connections: a hash of their
- * 4-tuples (both directions in one bucket), the order they began in, and a
- * heap by the time their next timer runs out (tcp.h: Zeek's timers), so that
- * finding what runs out takes no walk through all, in whatever order the
- * segments' times come.
+ * 4-tuples (both directions alike: open addressing, the hashes in the slots),
+ * the order they began in, and a heap by the time their next timer runs out
+ * (tcp.h: Zeek's timers), so that finding what runs out takes no walk
+ * through all, in whatever order the segments' times come. A connection
+ * forgotten is kept for the next one: a capture opens and closes them all
+ * along.
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +16,7 @@
 
 #include "tcp_int.h"
 
-#define TABLE_FIRST_BUCKETS 64
+#define TABLE_FIRST_SLOTS 128
 
 /* A 64-bit finaliser (MurmurHash3's fmix64): every bit of x moves every bit of the result. */
 static inline uint64_t mix64(uint64_t x)
@@ -42,10 +45,25 @@ static inline uint64_t endpoint_mix(int family, const uint8_t *addr, uint16_t po
     return mix64(k);
 }
 
-/* The hash of a 4-tuple, the same both ways: the sum of its ends' own. */
+/*
+ * The hash of a 4-tuple, the same both ways: for IPv4, its two ends as
+ * numbers, the smaller first, mixed once; else the sum of its ends' own.
+ */
 static inline size_t tuple_hash(int family, const uint8_t *a1, uint16_t p1, const uint8_t *a2,
                                 uint16_t p2)
 {
+    if (family == AF_INET) {
+        uint32_t x, y;
+        memcpy(&x, a1, 4);
+        memcpy(&y, a2, 4);
+        uint64_t e1 = (uint64_t)x << 16 | p1, e2 = (uint64_t)y << 16 | p2;
+        if (e1 > e2) {
+            uint64_t swap = e1;
+            e1 = e2;
+            e2 = swap;
+        }
+        return (size_t)mix64(e1 * 0x9e3779b97f4a7c15ULL ^ e2);
+    }
     return (size_t)(endpoint_mix(family, a1, p1) + endpoint_mix(family, a2, p2));
 }
 
@@ -59,85 +77,141 @@ bool side_is(const struct tcp_side *s, int family, const uint8_t *addr, uint16_t
     return memcmp(s->ep.addr, addr, 4) == 0;
 }
 
+/* Is c the connection of seg's 4-tuple, either way? */
+static inline bool conn_is(const struct tcp_conn *c, const struct tcp_seg *seg)
+{
+    return (side_is(&c->side[0], seg->family, seg->src, seg->sport) &&
+            side_is(&c->side[1], seg->family, seg->dst, seg->dport)) ||
+           (side_is(&c->side[1], seg->family, seg->src, seg->sport) &&
+            side_is(&c->side[0], seg->family, seg->dst, seg->dport));
+}
+
 struct tcp_table *tcp_table_new(void)
 {
     struct tcp_table *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
-    t->nbuckets = TABLE_FIRST_BUCKETS;
-    t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
-    if (!t->buckets) {
+    t->nslots = TABLE_FIRST_SLOTS;
+    t->slots = calloc(t->nslots, sizeof *t->slots);
+    if (!t->slots) {
         free(t);
         return NULL;
     }
     return t;
 }
 
-void tcp_table_free(struct tcp_table *t)
+static void free_list(struct tcp_conn *c)
 {
-    if (!t)
-        return;
-    struct tcp_conn *c = t->oldest;
     while (c) {
         struct tcp_conn *next = c->newer;
         free(c);
         c = next;
     }
-    free(t->buckets);
+}
+
+void tcp_table_free(struct tcp_table *t)
+{
+    if (!t)
+        return;
+    free_list(t->oldest);
+    free_list(t->spare);
+    free(t->slots);
     free(t->heap);
+    free(t->heap_at);
     free(t);
 }
 
-/* Double the buckets when the chains grow long; on failure keep the old ones. */
-static void table_grow(struct tcp_table *t)
+/* Where c goes in slots (mask: their number less one): the first empty slot from its hash on. */
+static void slot_put(struct tcp_slot *slots, size_t mask, struct tcp_conn *c)
 {
-    size_t n = t->nbuckets * 2;
-    struct tcp_conn **b = calloc(n, sizeof *b);
-    if (!b)
-        return;
-    for (size_t i = 0; i < t->nbuckets; i++) {
-        struct tcp_conn *c = t->buckets[i];
-        while (c) {
-            struct tcp_conn *next = c->hnext;
-            size_t h = c->hash & (n - 1);
-            c->hnext = b[h];
-            b[h] = c;
-            c = next;
-        }
-    }
-    free(t->buckets);
-    t->buckets = b;
-    t->nbuckets = n;
+    size_t i = c->hash & mask;
+    while (slots[i].c)
+        i = (i + 1) & mask;
+    slots[i].hash = c->hash;
+    slots[i].c = c;
 }
 
-struct tcp_conn *table_find(struct tcp_table *t, const struct tcp_seg *seg)
+/* Double the slots; false (the old ones kept) when out of memory. */
+static bool table_grow(struct tcp_table *t)
 {
-    size_t hash = tuple_hash(seg->family, seg->src, seg->sport, seg->dst, seg->dport);
-    for (struct tcp_conn *c = t->buckets[hash & (t->nbuckets - 1)]; c; c = c->hnext) {
-        if (c->hash != hash)
-            continue;
-        if ((side_is(&c->side[0], seg->family, seg->src, seg->sport) &&
-             side_is(&c->side[1], seg->family, seg->dst, seg->dport)) ||
-            (side_is(&c->side[1], seg->family, seg->src, seg->sport) &&
-             side_is(&c->side[0], seg->family, seg->dst, seg->dport)))
-            return c;
+    size_t n = t->nslots * 2;
+    struct tcp_slot *b = calloc(n, sizeof *b);
+    if (!b)
+        return false;
+    for (size_t i = 0; i < t->nslots; i++)
+        if (t->slots[i].c)
+            slot_put(b, n - 1, t->slots[i].c);
+    free(t->slots);
+    t->slots = b;
+    t->nslots = n;
+    return true;
+}
+
+size_t table_hash(const struct tcp_seg *seg)
+{
+    return tuple_hash(seg->family, seg->src, seg->sport, seg->dst, seg->dport);
+}
+
+struct tcp_conn *table_find(struct tcp_table *t, const struct tcp_seg *seg, size_t hash)
+{
+    /* Segments of one connection often come in a row. */
+    if (t->last && t->last->hash == hash && conn_is(t->last, seg))
+        return t->last;
+    size_t mask = t->nslots - 1;
+    for (size_t i = hash & mask; t->slots[i].c; i = (i + 1) & mask) {
+        if (t->slots[i].hash == hash && conn_is(t->slots[i].c, seg))
+            return t->last = t->slots[i].c;
     }
     return NULL;
 }
 
-/* Take c out of the hash (it stays in the begin-order list). */
+void table_prefetch(const struct tcp_table *t, size_t hash, int step)
+{
+    size_t mask = t->nslots - 1, i = hash & mask;
+    if (step == 0) {
+        __builtin_prefetch(&t->slots[i]);
+        return;
+    }
+    /* The first connection with that hash: almost always the one (a probe stops at a gap). */
+    for (size_t n = 0; t->slots[i].c && n < 8; i = (i + 1) & mask, n++) {
+        if (t->slots[i].hash != hash)
+            continue;
+        /* The lines a segment uses (written, most of them), each asked for once, without a loop. */
+        const char *c = (const char *)t->slots[i].c;
+#define LINE(n) __builtin_prefetch(c + 64 * (n), 1)
+        LINE(0), LINE(1), LINE(2), LINE(3), LINE(4), LINE(5), LINE(6);
+        LINE(7), LINE(8), LINE(9), LINE(10), LINE(11), LINE(12);
+#undef LINE
+        _Static_assert(offsetof(struct tcp_conn, older) <= 13 * 64, "its busy part in 13 lines");
+        return;
+    }
+}
+
+/*
+ * Take c out of the slots (it stays in the begin-order list). The slots
+ * after it that probed past it move back, so that no probe stops short.
+ */
 static void table_unhash(struct tcp_table *t, struct tcp_conn *c)
 {
-    struct tcp_conn **pp = &t->buckets[c->hash & (t->nbuckets - 1)];
-    while (*pp) {
-        if (*pp == c) {
-            *pp = c->hnext;
-            c->hnext = NULL;
-            t->count--;
+    size_t mask = t->nslots - 1, i = c->hash & mask;
+    while (t->slots[i].c != c) {
+        if (!t->slots[i].c)
             return;
-        }
-        pp = &(*pp)->hnext;
+        i = (i + 1) & mask;
     }
+    if (t->last == c)
+        t->last = NULL;
+    t->count--;
+    for (size_t j = (i + 1) & mask; t->slots[j].c; j = (j + 1) & mask) {
+        size_t home = t->slots[j].hash & mask;
+        /* Stays if its home lies cyclically in (i, j]: a probe for it never passes i. */
+        if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+            continue;
+        t->slots[i] = t->slots[j];
+        i = j;
+    }
+    t->slots[i].c = NULL;
+    t->slots[i].hash = 0;
 }
 
 /* --- the heap of timers ------------------------------------------------------------ */
@@ -145,12 +219,12 @@ static void table_unhash(struct tcp_table *t, struct tcp_conn *c)
 static void heap_set(struct tcp_table *t, size_t at, struct heap_slot slot)
 {
     t->heap[at] = slot;
-    slot.c->heap_at = at;
+    t->heap_at[slot.id] = (uint32_t)at;
 }
 
 static struct heap_slot slot_of(struct tcp_conn *c)
 {
-    return (struct heap_slot){ c->due_ns, c->serial, c };
+    return (struct heap_slot){ c->due_ns, c->serial, c, c->id };
 }
 
 /*
@@ -195,9 +269,9 @@ static void sift_down(struct tcp_table *t, size_t at)
 /* c's due_ns changed: back in its place. */
 static void heap_fix(struct tcp_table *t, struct tcp_conn *c)
 {
-    t->heap[c->heap_at].due_ns = c->due_ns;
-    sift_up(t, c->heap_at);
-    sift_down(t, c->heap_at);
+    t->heap[t->heap_at[c->id]].due_ns = c->due_ns;
+    sift_up(t, t->heap_at[c->id]);
+    sift_down(t, t->heap_at[c->id]);
 }
 
 static bool heap_push(struct tcp_table *t, struct tcp_conn *c)
@@ -211,19 +285,19 @@ static bool heap_push(struct tcp_table *t, struct tcp_conn *c)
         t->heap_cap = cap;
     }
     heap_set(t, t->heap_len++, slot_of(c));
-    sift_up(t, c->heap_at);
+    sift_up(t, t->heap_at[c->id]);
     return true;
 }
 
 static void heap_remove(struct tcp_table *t, struct tcp_conn *c)
 {
-    size_t at = c->heap_at;
+    size_t at = t->heap_at[c->id];
     struct heap_slot last = t->heap[--t->heap_len];
     if (last.c == c)
         return;
     heap_set(t, at, last);
     sift_up(t, at);
-    sift_down(t, last.c->heap_at);
+    sift_down(t, t->heap_at[last.id]);
 }
 
 static void list_remove(struct tcp_table *t, struct tcp_conn *c)
@@ -246,7 +320,8 @@ static void forget(struct tcp_table *t, struct tcp_conn *c, tcp_done_fn done, vo
         table_unhash(t, c);
     heap_remove(t, c);
     list_remove(t, c);
-    free(c);
+    c->newer = t->spare;
+    t->spare = c;
     if (done)
         done(&s, ctx);
 }
@@ -269,9 +344,28 @@ struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
         t->early++;
         forget(t, heap_top(t), t->done, t->done_ctx);
     }
-    struct tcp_conn *c = calloc(1, sizeof *c);
-    if (!c)
+    /* Past half full, the slots double; out of memory, they fill further, never to the last. */
+    if (t->count + 1 > t->nslots / 2 && !table_grow(t) && t->count + 1 >= t->nslots)
         return NULL;
+    struct tcp_conn *c = t->spare;
+    if (c) {
+        t->spare = c->newer;
+        uint32_t id = c->id;
+        memset(c, 0, sizeof *c);
+        c->id = id;
+    } else {
+        if (t->nids == t->ids_cap) {
+            size_t cap = t->ids_cap ? t->ids_cap * 2 : 256;
+            uint32_t *grown = realloc(t->heap_at, cap * sizeof *grown);
+            if (!grown)
+                return NULL;
+            t->heap_at = grown;
+            t->ids_cap = cap;
+        }
+        if (!(c = calloc(1, sizeof *c)))
+            return NULL;
+        c->id = t->nids++;
+    }
     side_init(&c->side[0], seg->family, seg->src, seg->sport);
     side_init(&c->side[1], seg->family, seg->dst, seg->dport);
     c->hash = tuple_hash(seg->family, seg->src, seg->sport, seg->dst, seg->dport);
@@ -286,15 +380,11 @@ struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
     c->attempt_ns = c->delete_ns = c->expire_ns = INT64_MAX;
     c->due_ns = ts_ns(ts) + ZEEK_TCP_INACTIVITY_TIMEOUT_NS;
     if (!heap_push(t, c)) {
-        free(c);
+        c->newer = t->spare;
+        t->spare = c;
         return NULL;
     }
-
-    if (t->count >= t->nbuckets)
-        table_grow(t);
-    size_t h = c->hash & (t->nbuckets - 1);
-    c->hnext = t->buckets[h];
-    t->buckets[h] = c;
+    slot_put(t->slots, t->nslots - 1, c);
     t->count++;
 
     c->older = t->newest;
@@ -343,8 +433,8 @@ void table_timers(struct tcp_table *t, struct tcp_conn *c, int64_t now_ns)
      */
     int64_t due = first_due(c);
     if (due < c->due_ns) {
-        c->due_ns = t->heap[c->heap_at].due_ns = due;
-        sift_up(t, c->heap_at);
+        c->due_ns = t->heap[t->heap_at[c->id]].due_ns = due;
+        sift_up(t, t->heap_at[c->id]);
     }
 }
 

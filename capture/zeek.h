@@ -42,17 +42,15 @@ enum zeek_state {
 
 /* TCP_Endpoint: one side's state and sequence space. */
 struct zeek_endpoint {
+    /* What every segment reads or writes first, together (a packet touches fewer lines). */
     bool is_orig;
-    enum zeek_state state, prev_state;
-    int64_t start_seq;
-    uint32_t last_seq, ack_seq, seq_wraps, ack_wraps;
-    int fin_cnt;
+    bool first_seen; /* SetFirstPacketSeen: a segment came from it */
     bool did_close;
-    uint64_t hist_last_syn, hist_last_fin, hist_last_rst;
-    uint32_t rxmt_cnt, rxmt_thresh, win0_cnt, win0_thresh, gap_cnt, gap_thresh;
+    enum zeek_state state, prev_state;
+    int fin_cnt;
+    uint32_t last_seq, ack_seq, seq_wraps, ack_wraps;
+    int64_t start_seq;
     uint64_t fin_seq; /* FIN_seq: relative, one past the FIN */
-    bool first_seen;  /* SetFirstPacketSeen: a segment came from it */
-    uint64_t missed;  /* its bytes counted in missed_bytes */
 
     /*
      * TCP_Reassembler's view of the bytes it sent, in relative numbers (1:
@@ -62,10 +60,15 @@ struct zeek_endpoint {
      * the bytes are is kept, never the bytes.
      */
     uint64_t reassem_seq, trim_seq;
+    size_t n_above;
+
+    /* What only some segments need: a SYN, FIN or RST again, a retransmission, a gap. */
+    uint64_t missed; /* its bytes counted in missed_bytes */
+    uint64_t hist_last_syn, hist_last_fin, hist_last_rst;
+    uint32_t rxmt_cnt, rxmt_thresh, win0_cnt, win0_thresh, gap_cnt, gap_thresh;
     struct zeek_range {
         uint64_t seq, upper;
     } above[ZEEK_ABOVE_MAX];
-    size_t n_above;
 };
 
 #define ZEEK_HISTORY_MAX 32
@@ -73,14 +76,14 @@ struct zeek_endpoint {
 struct zeek_conn {
     struct zeek_endpoint ep[2];
     uint32_t hist_seen;
-    char history[ZEEK_HISTORY_MAX];
-    size_t hist_len;
     bool ended;            /* a RST, or both sides closed: what Zeek would time out soon */
     bool close_done;       /* the last segment completed the close: tcp_close_delay starts */
     bool close_half;       /* the last segment closed one side only: ExpireTimer starts */
     bool is_partial;       /* TCPSessionAdapter's is_partial: its start was not seen */
     uint64_t missed_bytes; /* conn.log's missed_bytes: the content gaps' lengths */
     uint64_t seg_missed;   /* of them, those the last segment revealed */
+    size_t hist_len;
+    char history[ZEEK_HISTORY_MAX];
 };
 
 /* A connection whose first segment came from ep[0], the originator. */

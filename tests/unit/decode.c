@@ -2,6 +2,7 @@
 #include "../../capture/decode.h"
 
 #include <pcap/dlt.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -75,6 +76,46 @@ static enum decode_result decode(int linktype, const struct frame *f, uint32_t c
     return decode_frame(linktype, f->b, caplen, seg, why);
 }
 
+/* Do a and b hold the same segment, read from the same bytes? */
+static bool same_seg(const struct tcp_seg *a, const struct tcp_seg *b)
+{
+    return a->family == b->family && !memcmp(a->src, b->src, 16) && !memcmp(a->dst, b->dst, 16) &&
+           a->sport == b->sport && a->dport == b->dport && a->seq == b->seq && a->ack == b->ack &&
+           a->flags == b->flags && a->window == b->window && a->payload_len == b->payload_len &&
+           a->payload_caplen == b->payload_caplen && a->ip_len == b->ip_len &&
+           a->payload == b->payload && a->tunnels == b->tunnels && a->tunnel == b->tunnel &&
+           a->outer_family == b->outer_family;
+}
+
+/*
+ * Ethernet, IPv4, TCP: the frame a capture holds most, which decode_frame
+ * reads at once, says what the layers one by one say of the same IP packet
+ * (DLT_IPV4), whatever the bytes of its headers and however it was cut.
+ */
+static void check_plain_tcp_as_layers(const struct frame *f)
+{
+    static const uint8_t values[] = { 0,    1,    4,    5,    6,    0x14, 0x20, 0x28, 0x3f,
+                                      0x40, 0x44, 0x45, 0x46, 0x4f, 0x50, 0x60, 0xf0, 0xff };
+    unsigned differ = 0, tried = 0;
+    for (uint32_t at = 14; at < 14 + 20 + 20; at++) {
+        for (size_t v = 0; v < sizeof values; v++) {
+            struct frame m = *f;
+            m.b[at] = values[v];
+            for (uint32_t caplen = 14; caplen <= m.n; caplen++) {
+                struct tcp_seg a, b;
+                const char *why_a, *why_b;
+                enum decode_result ra = decode_frame(DLT_EN10MB, m.b, caplen, &a, &why_a);
+                enum decode_result rb = decode_frame(DLT_IPV4, m.b + 14, caplen - 14, &b, &why_b);
+                tried++;
+                if (ra != rb || strcmp(why_a, why_b) || (ra == DECODE_TCP && !same_seg(&a, &b)))
+                    differ++;
+            }
+        }
+    }
+    CHECK(tried > 10000);
+    CHECK(differ == 0);
+}
+
 int main(void)
 {
     struct tcp_seg seg;
@@ -93,6 +134,7 @@ int main(void)
     CHECK(seg.payload_len == 5 && seg.payload_caplen == 5);
     CHECK(memcmp(seg.payload, "done\n", 5) == 0);
     CHECK(seg.src[0] == 127 && seg.dst[3] == 2);
+    check_plain_tcp_as_layers(&f);
 
     /* Cut by the snap length: inside the TCP header, inside the payload */
     CHECK(decode(DLT_EN10MB, &f, 14 + 20 + 10, &seg, &why) == DECODE_TRUNCATED);

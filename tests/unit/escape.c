@@ -39,6 +39,32 @@ static const char *cut(const char *s, size_t len, size_t total, size_t size)
     return escape_cut((const uint8_t *)s, len, total, buf, size);
 }
 
+/*
+ * Printable ASCII is copied eight bytes at a time: any other byte, in any of
+ * the eight places and whatever the flags, is escaped as it would be alone.
+ */
+static void check_each_byte_in_each_place(void)
+{
+    unsigned differ = 0;
+    for (unsigned flags = 0; flags <= (ESCAPE_QUOTE | ESCAPE_KEEP_LINES); flags++) {
+        for (unsigned b = 0; b < 256; b++) {
+            uint8_t alone = (uint8_t)b;
+            char esc[16], want[64], got[64];
+            escape_text(&alone, 1, flags, esc, sizeof esc);
+            for (size_t at = 0; at < 16; at++) {
+                uint8_t src[24];
+                memset(src, 'a', sizeof src);
+                src[at] = (uint8_t)b;
+                snprintf(want, sizeof want, "%.*s%s%.*s", (int)at, "aaaaaaaaaaaaaaaa", esc,
+                         (int)(sizeof src - at - 1), "aaaaaaaaaaaaaaaaaaaaaaaa");
+                escape_text(src, sizeof src, flags, got, sizeof got);
+                differ += strcmp(got, want) != 0;
+            }
+        }
+    }
+    CHECK(differ == 0);
+}
+
 int main(void)
 {
     /* Text for people: text stays text, nothing reaches the terminal that acts on it */
@@ -124,5 +150,7 @@ int main(void)
     /* Cut where room ends, never inside an entity or a character. */
     CHECK_STR(html("ab<cd", 5), "ab");
     CHECK_STR(html("a\u2192b", 3), "a");
+
+    check_each_byte_in_each_place();
     return check_done();
 }

@@ -85,6 +85,182 @@ static const struct conn_summary *finish(struct run *r)
     return &r->last;
 }
 
+/*
+ * Thousands of connections at once, their segments in a random order, each
+ * reset now and then and begun again on the same ports (the table then
+ * replaces it at its SYN): every segment is found in its own connection
+ * (its relative number counts that connection's bytes alone), and every
+ * connection begun is summarised once.
+ */
+static void check_many_at_once(void)
+{
+    enum { N = 3000, STEPS = 200000 };
+    static uint32_t isn[N], sent[N];
+    static bool open[N];
+    struct run r;
+    start(&r);
+    tcp_on_done(r.t, collect, &r);
+    uint64_t rng = 42;
+    unsigned begun = 0, wrong = 0;
+    for (unsigned step = 0; step < STEPS; step++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint32_t i = (uint32_t)(rng >> 33) % N, what = (uint32_t)(rng >> 20) % 64;
+        struct tcp_seg s = {
+            .family = AF_INET, .window = 65535, .sport = (uint16_t)(20000 + i % 7), .dport = 3333
+        };
+        uint8_t a[4] = { 10, 1, (uint8_t)(i >> 8), (uint8_t)i }, b[4] = { 10, 2, 0, 1 };
+        memcpy(s.src, a, 4);
+        memcpy(s.dst, b, 4);
+        struct seg_facts f;
+        r.now.tv_nsec += 1000000;
+        if (r.now.tv_nsec >= 1000000000) {
+            r.now.tv_sec++;
+            r.now.tv_nsec -= 1000000000;
+        }
+        if (!open[i]) {
+            s.flags = TCPF_SYN;
+            s.seq = isn[i] = (uint32_t)rng;
+            sent[i] = 0;
+            open[i] = true;
+            begun++;
+            wrong += tcp_track(r.t, &s, &r.now, &f) != 0;
+            wrong += f.kind != SEG_SYN;
+            struct tcp_seg answer = { .family = AF_INET,
+                                      .window = 65535,
+                                      .sport = s.dport,
+                                      .dport = s.sport,
+                                      .flags = TCPF_SYN | TCPF_ACK,
+                                      .seq = 7,
+                                      .ack = s.seq + 1 };
+            memcpy(answer.src, b, 4);
+            memcpy(answer.dst, a, 4);
+            wrong += tcp_track(r.t, &answer, &r.now, &f) != 0;
+            wrong += f.kind != SEG_SYN_ACK || f.from_orig;
+        } else if (what == 0) {
+            s.flags = TCPF_RST;
+            s.seq = isn[i] + 1 + sent[i];
+            open[i] = false;
+            wrong += tcp_track(r.t, &s, &r.now, &f) != 0;
+            wrong += f.kind != SEG_RST || f.rel_seq != 1 + sent[i];
+        } else {
+            s.flags = TCPF_PSH | TCPF_ACK;
+            s.ack = 8;
+            s.seq = isn[i] + 1 + sent[i];
+            s.payload_len = s.payload_caplen = 1 + what % 9;
+            wrong += tcp_track(r.t, &s, &r.now, &f) != 0;
+            wrong += f.kind != SEG_DATA || f.rel_seq != 1 + sent[i] || !f.from_orig;
+            sent[i] += s.payload_len;
+        }
+    }
+    CHECK(wrong == 0);
+    tcp_flush(r.t, collect, &r);
+    CHECK(r.summaries == (int)begun);
+    CHECK(begun > N + N / 2);
+    tcp_table_free(r.t);
+}
+
+/* The summaries a table gave, in their order. */
+struct kept {
+    struct conn_summary s[8192];
+    int n;
+};
+
+static void keep(const struct conn_summary *s, void *ctx)
+{
+    struct kept *k = ctx;
+    if (k->n < 8192)
+        k->s[k->n] = *s;
+    k->n++;
+}
+
+static bool same_summary(const struct conn_summary *a, const struct conn_summary *b)
+{
+    return !strcmp(a->orig, b->orig) && !strcmp(a->resp, b->resp) &&
+           !strcmp(a->conn_state, b->conn_state) && !strcmp(a->history, b->history) &&
+           a->orig_bytes == b->orig_bytes && a->resp_bytes == b->resp_bytes &&
+           a->orig_pkts == b->orig_pkts && a->resp_pkts == b->resp_pkts &&
+           a->missed_bytes == b->missed_bytes && a->first.tv_sec == b->first.tv_sec &&
+           a->first.tv_nsec == b->first.tv_nsec && a->last.tv_sec == b->last.tv_sec &&
+           a->last.tv_nsec == b->last.tv_nsec && a->first_close == b->first_close &&
+           a->orig_side.rst_kind == b->orig_side.rst_kind &&
+           a->resp_side.rst_kind == b->resp_side.rst_kind;
+}
+
+/*
+ * tcp_track_many is tcp_track one by one: random segments of a few hundred
+ * connections (any flags, sequence numbers near and far, times with gaps
+ * that let timers run out), fed both ways in batches of every size, give
+ * the same summaries in the same order.
+ */
+static void check_many_as_one_by_one(void)
+{
+    enum { N = 300, SEGS = 8000 };
+    static struct tcp_seg segs[SEGS];
+    static struct timespec when[SEGS];
+    static struct kept one, many;
+    static const uint8_t flag_mix[] = { TCPF_SYN,
+                                        TCPF_SYN | TCPF_ACK,
+                                        TCPF_ACK,
+                                        TCPF_ACK,
+                                        TCPF_PSH | TCPF_ACK,
+                                        TCPF_PSH | TCPF_ACK,
+                                        TCPF_FIN | TCPF_ACK,
+                                        TCPF_RST,
+                                        TCPF_RST | TCPF_ACK };
+    uint64_t rng = 7;
+    struct timespec now = { 1000, 0 };
+    for (int k = 0; k < SEGS; k++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint32_t i = (uint32_t)(rng >> 33) % N, r2 = (uint32_t)(rng >> 8);
+        bool back = r2 & 1;
+        struct tcp_seg *s = &segs[k];
+        memset(s, 0, sizeof *s);
+        s->family = AF_INET;
+        uint8_t client[4] = { 10, 3, (uint8_t)(i >> 8), (uint8_t)i }, server[4] = { 10, 4, 0, 1 };
+        memcpy(s->src, back ? server : client, 4);
+        memcpy(s->dst, back ? client : server, 4);
+        s->sport = back ? 80 : (uint16_t)(40000 + i);
+        s->dport = back ? (uint16_t)(40000 + i) : 80;
+        s->flags = flag_mix[(r2 >> 1) % sizeof flag_mix];
+        s->seq = (i * 100000u) + ((r2 >> 5) % 4096) + (back ? 50000000u : 0);
+        s->ack = (i * 100000u) + ((r2 >> 13) % 4096) + (back ? 0 : 50000000u);
+        s->window = (r2 >> 20) % 16 ? 1000 : 0;
+        s->payload_len = s->payload_caplen = (s->flags & TCPF_PSH) ? 1 + (r2 >> 24) % 100 : 0;
+        s->ip_len = 40 + s->payload_len;
+        now.tv_nsec += 1000000 + (long)((r2 >> 3) % 1000) * 1000;
+        if ((r2 >> 28) == 0)
+            now.tv_sec += 7; /* a gap: timers run out */
+        if (now.tv_nsec >= 1000000000) {
+            now.tv_sec++;
+            now.tv_nsec -= 1000000000;
+        }
+        when[k] = now;
+    }
+    struct tcp_table *a = tcp_table_new(), *b = tcp_table_new();
+    tcp_on_done(a, keep, &one);
+    tcp_on_done(b, keep, &many);
+    for (int k = 0; k < SEGS; k++) {
+        struct seg_facts f;
+        tcp_track(a, &segs[k], &when[k], &f);
+    }
+    size_t untracked = 0;
+    for (int k = 0, size = 1; k < SEGS; k += size, size = size % 97 + 1)
+        untracked +=
+            tcp_track_many(b, segs + k, when + k,
+                           (size_t)(SEGS - k) < (size_t)size ? (size_t)(SEGS - k) : (size_t)size);
+    tcp_flush(a, keep, &one);
+    tcp_flush(b, keep, &many);
+    CHECK(untracked == 0);
+
+    CHECK(one.n == many.n && one.n > N && one.n <= 8192);
+    int differ = 0;
+    for (int k = 0; k < one.n && k < many.n && k < 8192; k++)
+        differ += !same_summary(&one.s[k], &many.s[k]);
+    CHECK(differ == 0);
+    tcp_table_free(a);
+    tcp_table_free(b);
+}
+
 int main(void)
 {
     struct run r;
@@ -354,5 +530,8 @@ int main(void)
     tcp_flush(r.t, collect, &r);
     CHECK(r.summaries == TCP_CONN_MAX + 10);
     tcp_table_free(r.t);
+
+    check_many_at_once();
+    check_many_as_one_by_one();
     return check_done();
 }
