@@ -403,21 +403,27 @@ connections() {
 }
 
 @test "offline: --ladder-file draws what --ladder prints, for every fixture, beside the text timeline" {
-	local f name drawn=0
-	for f in "$FIXTURES"/*.pcap*; do
-		name=${f##*/}
-		run "$SIGTRACE" -r "$f" --ladder
-		((status == 0)) || continue
-		"$SIGTRACE" -r "$f" >"$BATS_TEST_TMPDIR/text.want" 2>/dev/null
-		"$SIGTRACE" -r "$f" --ladder >"$BATS_TEST_TMPDIR/ladder.want" 2>/dev/null
-		run --separate-stderr "$SIGTRACE" -r "$f" --ladder-file "$BATS_TEST_TMPDIR/$name.ladder"
+	# One run a fixture, against its golden text and ladder (tests/golden/TESTLIST), which end
+	# as scripts/golden ends them: what went to standard error, after a marker line.
+	local input mode expected rest f rc drawn=0 err=$BATS_TEST_TMPDIR/stderr
+	while read -r _ input mode expected rest; do
+		[[ $mode == ladder && $input == fixture:* ]] || continue
+		rc=0
+		"$SIGTRACE" -r "$FIXTURES/${input#fixture:}" --ladder-file "$BATS_TEST_TMPDIR/ladder" \
+			>"$BATS_TEST_TMPDIR/text" 2>"$err" || rc=$?
+		((rc == 0)) || continue
+		if [[ -s $err ]]; then
+			for f in text ladder; do
+				{ echo "--- stderr, exit 0 ---"; cat "$err"; } >>"$BATS_TEST_TMPDIR/$f"
+			done
+		fi
+		# Standard output is the text timeline, as without the option; the file, the ladder.
+		run diff "$BATS_TEST_DIRNAME/golden/expected/${expected%.ladder}.txt" "$BATS_TEST_TMPDIR/text"
 		assert_success
-		# Standard output is the text timeline, as without the option.
-		assert_equal "$output" "$(cat "$BATS_TEST_TMPDIR/text.want")"
-		run cmp "$BATS_TEST_TMPDIR/ladder.want" "$BATS_TEST_TMPDIR/$name.ladder"
+		run diff "$BATS_TEST_DIRNAME/golden/expected/$expected" "$BATS_TEST_TMPDIR/ladder"
 		assert_success
 		drawn=$((drawn + 1))
-	done
+	done <"$BATS_TEST_DIRNAME/golden/TESTLIST"
 	assert [ "$drawn" -ge 20 ]
 	# Like the pictures: refused before the run where it cannot be written, and with --summary.
 	run "$SIGTRACE" -r "$FIXTURES/orderly.pcap" --ladder-file "$BATS_TEST_TMPDIR/no/such/dir/l"
