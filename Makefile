@@ -117,8 +117,8 @@ fuzz: deps $(BUILD)/fuzz/fuzz_decode ## fuzz the packet decoder and connection t
 
 # Test files run side by side (GNU parallel), as many as the machine has cores,
 # each test waiting for conditions rather than for time, so load does not fail
-# them. (Twice as many kept no core idler: the suite is bound by its CPU time,
-# and took more of it: 486 s against 478 s, quiet, 2 cores.)
+# them. (Twice as many, tried on 2 cores, made it no faster: the suite is bound
+# by its CPU time.)
 TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # The longest files start first (their order from a quiet run, longest first), so
 # that the run does not end waiting for one begun last; the others follow.
