@@ -48,11 +48,28 @@ bool want_poll(pid_t tid, const uint64_t args[6])
     return false;
 }
 
+/*
+ * A wait's voluntary context switches at its entry stop, then at its exit
+ * stop whether it slept in between (wait_facts.slept says how).
+ */
+static void switches_at_entry(pid_t tid, struct wait_facts *w)
+{
+    w->switches = procfs_voluntary_switches(tid);
+}
+
+static void switches_at_exit(pid_t tid, struct wait_facts *w)
+{
+    long long now = procfs_voluntary_switches(tid);
+    if (w->switches >= 0 && now >= w->switches)
+        w->slept = now - w->switches >= 2 ? SLEPT_YES : SLEPT_NO;
+}
+
 /* poll(fds, nfds, timeout), ppoll(fds, nfds, tmo_p, sigmask, sigsetsize). */
 ENTRY(poll)
 {
     struct pollfd p[WAIT_READ_MAX];
     struct wait_facts *w = &f->wait;
+    switches_at_entry(tid, w);
     size_t n = peek_pollfds(tid, args[0], args[1], p);
     w->more = args[1] > n ? (int)(args[1] - n > 0x7fffffff ? 0x7fffffff : args[1] - n) : 0;
     for (size_t i = 0; i < n; i++) {
@@ -83,6 +100,7 @@ EXIT(poll)
 {
     struct pollfd p[WAIT_READ_MAX];
     struct wait_facts *w = &f->wait;
+    switches_at_exit(tid, w);
     if (f->ret <= 0)
         return;
     size_t n = peek_pollfds(tid, args[0], args[1], p);
@@ -137,6 +155,7 @@ bool want_epoll_wait(pid_t tid, const uint64_t args[6])
 ENTRY(epoll_wait)
 {
     struct wait_facts *w = &f->wait;
+    switches_at_entry(tid, w);
     epoll_watched(tid, (int)args[0], w);
     f->fd = w->nfds ? w->fds[0].fd : -1;
     f->fd2 = (int)args[0];
@@ -159,6 +178,7 @@ EXIT(epoll_wait)
 {
     struct epoll_event ev[WAIT_FDS_MAX];
     struct wait_facts *w = &f->wait;
+    switches_at_exit(tid, w);
     if (f->ret <= 0)
         return;
     size_t want = (uint64_t)f->ret < WAIT_FDS_MAX ? (size_t)f->ret : WAIT_FDS_MAX;
@@ -298,6 +318,7 @@ ENTRY(select)
     struct wait_facts *w = &f->wait;
     struct select_entry se = { w, 0 };
     bool pselect = strcmp(f->syscall, "pselect6") == 0;
+    switches_at_entry(tid, w);
     w->sets = true;
     for (int s = 0; s < WAIT_SETS; s++)
         if (!args[1 + s])
@@ -335,6 +356,7 @@ ENTRY(select)
 EXIT(select)
 {
     struct wait_facts *w = &f->wait;
+    switches_at_exit(tid, w);
     if (f->ret <= 0)
         return;
     for (int k = 0; k < w->nfds; k++)

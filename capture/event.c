@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +73,8 @@ int event_same_call(const struct event *a, const struct event *b)
            x->ret == y->ret && x->err == y->err && x->datalen == y->datalen &&
            memcmp(x->data, y->data, x->datalen) == 0 && endpoint_equal(&x->addr, &y->addr) &&
            x->msg_flags == y->msg_flags && strcmp(x->args, y->args) == 0 &&
-           memcmp(&x->wait, &y->wait, sizeof x->wait) == 0;
+           /* What the wait asked and got; whether it slept is measured, as its duration is. */
+           memcmp(&x->wait, &y->wait, offsetof(struct wait_facts, switches)) == 0;
 }
 
 int event_same(const struct event *a, const struct event *b)
@@ -208,4 +210,11 @@ const char *signal_name(int signo)
     else
         snprintf(buf, sizeof(names[0]), "signal %d", signo);
     return buf;
+}
+
+bool wait_waited(const struct syscall_facts *f)
+{
+    if (f->wait.slept != SLEPT_UNKNOWN)
+        return f->wait.slept == SLEPT_YES;
+    return f->duration >= WAIT_BLOCKED_S;
 }

@@ -126,6 +126,16 @@ struct wait_facts {
     uint8_t sets_null; /* bit i: the i-th set (select_sets order) was NULL */
     int set_more[WAIT_SETS];
     struct timespec timeout;
+    /*
+     * Whether the kernel put the task to sleep in the call, from its voluntary
+     * context switches at the entry stop and at the exit stop: one more is the
+     * exit stop alone (it found something ready at once), two or more is a
+     * sleep too. The time between the stops says less: a tracer slow to serve
+     * them (a loaded machine) makes a call that never slept look long. These
+     * two come last: event_same_call compares what comes before them.
+     */
+    long long switches; /* at the entry stop; -1: unknown */
+    enum wait_slept { SLEPT_UNKNOWN, SLEPT_NO, SLEPT_YES } slept;
 };
 
 /* What a process had arranged for SIGPIPE before a call, as its calls and exec showed. */
@@ -199,6 +209,9 @@ struct syscall_facts {
     struct wait_facts wait;            /* CALL_WAIT: its sockets and timeout */
     struct timespec entered, returned; /* its entry and, but for an entry, its return */
 };
+
+/* Did the wait f wait? Its sleep when known, else its time against WAIT_BLOCKED_S. */
+bool wait_waited(const struct syscall_facts *f);
 
 struct signal_facts {
     int signo;

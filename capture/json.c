@@ -178,6 +178,8 @@ static void jwait(struct json *j, const struct syscall_facts *f, bool unfinished
         jraw(j, "null");
     else
         jraw(j, "%lld", w->timeout_ms);
+    if (!unfinished && w->slept != SLEPT_UNKNOWN)
+        jraw(j, ",\"slept\":%s", w->slept == SLEPT_YES ? "true" : "false");
 }
 
 static void json_syscall(struct json *j, const struct event *ev, unsigned long repeat)

@@ -296,10 +296,13 @@ static void explain_wait(const struct syscall_facts *f, struct notebuf *n)
     }
     if (f->part != PART_WHOLE && f->part != PART_RESUMED)
         return;
-    if (f->duration >= WAIT_BLOCKED_S)
-        notebuf_add(n, "%swaited %.0f ms", n->len ? "; " : "", f->duration * 1e3);
-    else if (f->duration < 0.001)
+    /* Whether it slept decides, when known: a slow tracer lengthens a call that never slept. */
+    if (f->wait.slept == SLEPT_NO || (f->wait.slept == SLEPT_UNKNOWN && f->duration < 0.001))
         notebuf_add(n, "%sreturned at once", n->len ? "; " : "");
+    else if (wait_waited(f) && f->duration >= 0.001)
+        notebuf_add(n, "%swaited %.0f ms", n->len ? "; " : "", f->duration * 1e3);
+    else if (wait_waited(f))
+        notebuf_add(n, "%swaited %.1f ms", n->len ? "; " : "", f->duration * 1e3);
     else
         notebuf_add(n, "%sreturned after %.1f ms", n->len ? "; " : "", f->duration * 1e3);
 }

@@ -283,6 +283,15 @@ pid_t procfs_tgid(pid_t tid) { return status_pid(tid, "\nTgid:"); }
 
 pid_t procfs_ppid(pid_t tid) { return status_pid(tid, "\nPPid:"); }
 
+long long procfs_voluntary_switches(pid_t tid)
+{
+    char buf[4096];
+    if (read_small(tid, "status", buf, sizeof(buf)) <= 0)
+        return -1;
+    const char *at = strstr(buf, "\nvoluntary_ctxt_switches:");
+    return at ? strtoll(at + 26, NULL, 10) : -1;
+}
+
 pid_t procfs_ns_tgid(pid_t tid)
 {
     char buf[4096];

@@ -66,6 +66,11 @@ pid_t procfs_tgid(pid_t tid);
 pid_t procfs_ppid(pid_t tid);
 /* The same, as tid's own PID namespace numbers it (the last of NStgid), or -1. */
 pid_t procfs_ns_tgid(pid_t tid);
+/*
+ * How many times tid has given up the CPU of its own accord so far (it slept,
+ * or stopped for the tracer: voluntary_ctxt_switches), or -1.
+ */
+long long procfs_voluntary_switches(pid_t tid);
 
 /*
  * If tid runs an interpreter (comm python3, bash, perl, node ...) on a

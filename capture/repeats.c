@@ -111,7 +111,7 @@ static void count_wait(struct repeat_facts *r, const struct event *e)
     if (e->type != EV_SYSCALL || e->u.sys.kind != CALL_WAIT)
         return;
     r->waits++;
-    if (e->u.sys.duration >= WAIT_BLOCKED_S)
+    if (wait_waited(&e->u.sys))
         r->waits_blocked++;
 }
 
