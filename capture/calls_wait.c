@@ -64,6 +64,17 @@ static void switches_at_exit(pid_t tid, struct wait_facts *w)
         w->slept = now - w->switches >= 2 ? SLEPT_YES : SLEPT_NO;
 }
 
+/* A timeout given as a pointer to a timespec: -1 for NULL (no timeout), -2 unreadable, else ms rounded up. */
+static long long timespec_timeout_ms(pid_t tid, uint64_t addr)
+{
+    struct timespec ts;
+    if (!addr)
+        return -1;
+    if (calls_peek(tid, addr, &ts, sizeof ts) != sizeof ts)
+        return -2;
+    return (long long)ts.tv_sec * 1000 + (ts.tv_nsec + 999999) / 1000000;
+}
+
 /* poll(fds, nfds, timeout), ppoll(fds, nfds, tmo_p, sigmask, sigsetsize). */
 ENTRY(poll)
 {
@@ -82,17 +93,10 @@ ENTRY(poll)
     }
     f->fd = w->nfds ? w->fds[0].fd : -1;
     f->len = (long long)args[1];
-    if (f->syscall[0] == 'p' && f->syscall[1] == 'p') { /* ppoll: a timespec, or NULL */
-        struct timespec ts;
-        if (!args[2])
-            w->timeout_ms = -1;
-        else if (calls_peek(tid, args[2], &ts, sizeof ts) == sizeof ts)
-            w->timeout_ms = (long long)ts.tv_sec * 1000 + (ts.tv_nsec + 999999) / 1000000; /* up */
-        else
-            w->timeout_ms = -2; /* unreadable */
-    } else {
+    if (f->syscall[0] == 'p' && f->syscall[1] == 'p') /* ppoll: a timespec, or NULL */
+        w->timeout_ms = timespec_timeout_ms(tid, args[2]);
+    else
         w->timeout_ms = (int)args[2] < 0 ? -1 : (int)args[2];
-    }
 }
 
 /* What came: the revents of the followed sockets, as the kernel wrote them. */
@@ -160,17 +164,10 @@ ENTRY(epoll_wait)
     f->fd = w->nfds ? w->fds[0].fd : -1;
     f->fd2 = (int)args[0];
     f->len = (long long)(int)args[2];
-    if (f->syscall[strlen(f->syscall) - 1] == '2') { /* epoll_pwait2: a timespec, or NULL */
-        struct timespec ts;
-        if (!args[3])
-            w->timeout_ms = -1;
-        else if (calls_peek(tid, args[3], &ts, sizeof ts) == sizeof ts)
-            w->timeout_ms = (long long)ts.tv_sec * 1000 + (ts.tv_nsec + 999999) / 1000000;
-        else
-            w->timeout_ms = -2;
-    } else {
+    if (f->syscall[strlen(f->syscall) - 1] == '2') /* epoll_pwait2: a timespec, or NULL */
+        w->timeout_ms = timespec_timeout_ms(tid, args[3]);
+    else
         w->timeout_ms = (int)args[3] < 0 ? -1 : (int)args[3];
-    }
 }
 
 /* What came: the events of the first ready entries. */

@@ -33,6 +33,24 @@ enum {
 };
 
 /*
+ * The TCP header's fields at p (its data offset hlen checked by the caller),
+ * and the payload after it: seg_len bytes on the wire, caplen captured.
+ */
+static void tcp_fields(const uint8_t *p, uint32_t hlen, uint32_t seg_len, uint32_t caplen,
+                       struct tcp_seg *seg)
+{
+    seg->sport = get16(p);
+    seg->dport = get16(p + 2);
+    seg->seq = get32(p + 4);
+    seg->ack = get32(p + 8);
+    seg->flags = p[13];
+    seg->window = get16(p + 14);
+    seg->payload_len = seg_len - hlen;
+    seg->payload_caplen = caplen - hlen;
+    seg->payload = p + hlen;
+}
+
+/*
  * The TCP header at p. seg_len is the segment's length from the IP header
  * (the wire), caplen what was captured of it (never more than seg_len).
  */
@@ -51,15 +69,7 @@ static enum decode_result decode_tcp(const uint8_t *p, uint32_t caplen, uint32_t
     if (caplen < hlen)
         return fail(DECODE_TRUNCATED, "TCP options cut by the snap length", why);
 
-    seg->sport = get16(p);
-    seg->dport = get16(p + 2);
-    seg->seq = get32(p + 4);
-    seg->ack = get32(p + 8);
-    seg->flags = p[13];
-    seg->window = get16(p + 14);
-    seg->payload_len = seg_len - hlen;
-    seg->payload_caplen = caplen - hlen;
-    seg->payload = p + hlen;
+    tcp_fields(p, hlen, seg_len, caplen, seg);
     return DECODE_TCP;
 }
 
@@ -362,15 +372,7 @@ static bool decode_plain_tcp(int linktype, const uint8_t *p, uint32_t caplen, st
     seg->ip_len = total;
     memcpy(seg->src, ip + 12, 4);
     memcpy(seg->dst, ip + 16, 4);
-    seg->sport = get16(tcp);
-    seg->dport = get16(tcp + 2);
-    seg->seq = get32(tcp + 4);
-    seg->ack = get32(tcp + 8);
-    seg->flags = tcp[13];
-    seg->window = get16(tcp + 14);
-    seg->payload_len = total - 20 - hlen;
-    seg->payload_caplen = have - 20 - hlen;
-    seg->payload = tcp + hlen;
+    tcp_fields(tcp, hlen, total - 20, have - 20, seg);
     return true;
 }
 
