@@ -7,25 +7,20 @@
 #include "notes.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <linux/close_range.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include "notebuf.h"
+#include "notes_int.h"
 
 static int interrupted(int err) { return err == EINTR || is_restart_code(err); }
 
 /* Notes for failures every call can have. 1 if the note is written. */
-static int common_failure(const struct event *ev, struct notebuf *n)
+int notes_common_failure(const struct event *ev, struct notebuf *n)
 {
     const struct syscall_facts *f = &ev->u.sys;
     if (interrupted(f->err)) {
@@ -87,113 +82,6 @@ static void explain_epipe_signal(const struct syscall_facts *f, struct notebuf *
         notebuf_add(n, "; the kernel also raises SIGPIPE");
 }
 
-/* What an option set (or read) means for the connection. */
-static void explain_option(const struct event *ev, struct notebuf *n)
-{
-    const struct syscall_facts *f = &ev->u.sys;
-    bool set = strcmp(f->syscall, "getsockopt") != 0;
-    if (f->err) {
-        if (!common_failure(ev, n))
-            notebuf_add(n, "%s failed: %s", f->syscall, strerror(f->err));
-        return;
-    }
-    if (f->option_level < 0) { /* fcntl F_SETFL */
-        if (f->value & O_NONBLOCK)
-            notebuf_add(
-                n, "fd %d is non-blocking now: a call that would wait fails with EAGAIN instead",
-                f->fd);
-        else
-            notebuf_add(n, "fd %d blocks now: a call waits until it can be done", f->fd);
-        return;
-    }
-    if (!f->value_known) {
-        notebuf_add(n, "the option's value could not be read");
-        return;
-    }
-    if (f->option_level == SOL_SOCKET) {
-        switch (f->option) {
-        case SO_LINGER:
-            if (!f->value)
-                notebuf_add(n,
-                            "SO_LINGER off: close() returns at once, and the kernel sends what is "
-                            "left, then FIN, in the background");
-            else if (!f->value2)
-                notebuf_add(n, "SO_LINGER on with 0 seconds: close() will abort the connection, "
-                               "sending RST instead of FIN and throwing away unsent data");
-            else
-                notebuf_add(n,
-                            "SO_LINGER on with %lld s: close() waits up to that long for what "
-                            "is left to be sent and acknowledged",
-                            f->value2);
-            return;
-        case SO_ERROR:
-            if (f->value == 0)
-                notebuf_add(
-                    n, "no error pending on the socket%s",
-                    set ? ""
-                        : ": a non-blocking connect() that poll() reported done has succeeded");
-            else
-                notebuf_add(n, "the socket's pending error, now read and cleared: %s (%s)%s",
-                            errno_name((int)f->value), strerror((int)f->value),
-                            f->value == ECONNREFUSED
-                                ? "; a non-blocking connect() ended this way: nothing listened"
-                                : "");
-            return;
-        case SO_KEEPALIVE:
-            notebuf_add(n, "keep-alive %s: %s", f->value ? "on" : "off",
-                        f->value ? "after a long silence the kernel probes the peer, and a "
-                                   "peer that does not answer makes the next call fail"
-                                 : "a silent peer that is gone is never noticed until a send");
-            return;
-        case SO_SNDBUF:
-        case SO_RCVBUF:
-            notebuf_add(n, "the %s buffer %s %lld bytes%s",
-                        f->option == SO_SNDBUF ? "send" : "receive", set ? "asked for:" : "is",
-                        f->value, set ? " (Linux doubles the value for its own bookkeeping)" : "");
-            return;
-        }
-    }
-    if (f->option_level == IPPROTO_TCP && f->option == TCP_NODELAY) {
-        notebuf_add(n, "Nagle's algorithm %s: small writes %s", f->value ? "off" : "on",
-                    f->value ? "go out at once" : "may wait for the previous one's ACK");
-        return;
-    }
-    notebuf_add(n, "%s done", f->syscall);
-}
-
-/* sigaction, sigprocmask and signalfd, where they concern SIGPIPE. */
-static void explain_sigpipe_call(const struct syscall_facts *f, struct notebuf *n)
-{
-    if (f->err) {
-        notebuf_add(n, "%s failed: %s", f->syscall, strerror(f->err));
-        return;
-    }
-    if (!strcmp(f->syscall, "rt_sigaction")) {
-        if (!f->value_known)
-            notebuf_add(n, "SIGPIPE's disposition changes (the new one could not be read)");
-        else if (f->value == (long long)(uintptr_t)SIG_IGN)
-            notebuf_add(n, "from now on SIGPIPE is ignored: a write to a closed connection just "
-                           "fails with EPIPE (ignoring is kept across exec)");
-        else if (f->value == (long long)(uintptr_t)SIG_DFL)
-            notebuf_add(n, "from now on SIGPIPE has its default action: a write to a closed "
-                           "connection kills the process");
-        else
-            notebuf_add(n, "from now on SIGPIPE runs the process's handler: a write to a closed "
-                           "connection fails with EPIPE after the handler returns (an exec resets "
-                           "a handler to the default)");
-    } else if (!strcmp(f->syscall, "rt_sigprocmask")) {
-        bool blocks = f->option == SIG_BLOCK || (f->option == SIG_SETMASK && f->value2);
-        if (blocks)
-            notebuf_add(n, "SIGPIPE is blocked from now on: a failed write's SIGPIPE waits, "
-                           "pending, until it is unblocked (the mask is kept across exec)");
-        else
-            notebuf_add(n, "SIGPIPE is unblocked: one that was pending is delivered now");
-    } else {
-        notebuf_add(n, "a signalfd for SIGPIPE: while SIGPIPE is blocked, a pending one is read "
-                       "from the fd instead of being delivered");
-    }
-}
-
 /* A call its process's end cut short (PART_NEVER): how the process ended while it ran. */
 static void explain_never_returned(const struct syscall_facts *f, struct notebuf *n)
 {
@@ -211,100 +99,6 @@ static void explain_never_returned(const struct syscall_facts *f, struct notebuf
                     "never returned: the process exited (code %d) while the call waited; "
                     "every thread of a process ends with it",
                     x->code);
-}
-
-/* What a wait's ready sockets mean, and whether it waited. */
-static void explain_wait(const struct syscall_facts *f, struct notebuf *n)
-{
-    const struct wait_facts *w = &f->wait;
-    const char *sep = "";
-    if (f->args[0]) { /* epoll_ctl */
-        if (f->err)
-            notebuf_add(n, "%s failed: %s", f->call, strerror(f->err));
-        else if (f->option == EPOLL_CTL_DEL)
-            notebuf_add(n, "epoll fd %d no longer watches fd %d", f->fd2, f->fd);
-        else
-            notebuf_add(n, "epoll fd %d watches fd %d from now on, for what its events name",
-                        f->fd2, f->fd);
-        return;
-    }
-    if (f->syscall[0] == 'e' && f->ret > 0) {
-        /* What came, but not on which fd: the program's data says, and it is opaque. */
-        notebuf_add(n,
-                    "%lld of what epoll fd %d watches %s ready (epoll_wait says what, not "
-                    "which fd)",
-                    f->ret, f->fd2, f->ret == 1 ? "is" : "are");
-        sep = "; ";
-    }
-    if (f->ret == 0 && w->timeout_ms == 0) {
-        notebuf_add(n, "nothing ready; with timeout 0 %s does not wait", f->call);
-        return;
-    }
-    if (f->ret == 0)
-        notebuf_add(n, "nothing ready within the timeout");
-    for (int i = 0; i < w->nfds && f->ret > 0 && f->syscall[0] != 'e'; i++) {
-        int fd = w->fds[i].fd;
-        unsigned r = w->fds[i].revents;
-        bool fin_seen = w->fds[i].past & WAIT_FIN_SEEN;
-        if (!r)
-            continue;
-        notebuf_add(n, "%s", sep);
-        sep = "; ";
-        if (r & POLLNVAL)
-            notebuf_add(n, "fd %d is not open (POLLNVAL)", fd);
-        else if (r & POLLERR)
-            notebuf_add(n,
-                        "fd %d has an error pending (POLLERR: a RST came, or a connect failed): "
-                        "the next call on it fails with it",
-                        fd);
-        else if (r & POLLHUP)
-            notebuf_add(n,
-                        "fd %d is closed both ways (POLLHUP): a read returns what is left, then 0 "
-                        "at once; it will never wait again",
-                        fd);
-        else if ((r & POLLIN) && (w->fds[i].past & WAIT_LISTENING))
-            notebuf_add(n, "fd %d, listening, has a connection waiting: accept() takes it at once",
-                        fd);
-        else if ((r & POLLIN) && fin_seen)
-            notebuf_add(n,
-                        "fd %d is readable: a read will return 0 at once (the peer closed its "
-                        "end, as an earlier receive showed)",
-                        fd);
-        else if (r & POLLRDHUP)
-            notebuf_add(n,
-                        "fd %d is readable and the peer closed its end (POLLRDHUP): a read "
-                        "returns what is left, then 0 at once",
-                        fd);
-        else if ((r & POLLIN) && w->sets) /* select: an error makes it readable too */
-            notebuf_add(n,
-                        "fd %d is readable: data waits, the peer's FIN (a read returning 0), or "
-                        "an error (a read failing)",
-                        fd);
-        else if (r & POLLIN)
-            notebuf_add(n, "fd %d is readable: data waits, or the peer's FIN (a read returning 0)",
-                        fd);
-        else if ((r & POLLOUT) && w->sets)
-            notebuf_add(
-                n, "fd %d is writable: the send buffer has room, or an error (a write failing)",
-                fd);
-        else if (r & POLLOUT)
-            notebuf_add(n, "fd %d is writable: the send buffer has room", fd);
-        else if (r & POLLPRI)
-            notebuf_add(n, "fd %d has urgent (out-of-band) data waiting", fd);
-        else
-            sep = "";
-    }
-    if (f->part != PART_WHOLE && f->part != PART_RESUMED)
-        return;
-    /* Whether it slept decides, when known: a slow tracer lengthens a call that never slept. */
-    if (f->wait.slept == SLEPT_NO || (f->wait.slept == SLEPT_UNKNOWN && f->duration < 0.001))
-        notebuf_add(n, "%sreturned at once", n->len ? "; " : "");
-    else if (wait_waited(f) && f->duration >= 0.001)
-        notebuf_add(n, "%swaited %.0f ms", n->len ? "; " : "", f->duration * 1e3);
-    else if (wait_waited(f))
-        notebuf_add(n, "%swaited %.1f ms", n->len ? "; " : "", f->duration * 1e3);
-    else
-        notebuf_add(n, "%sreturned after %.1f ms", n->len ? "; " : "", f->duration * 1e3);
 }
 
 /*
@@ -340,7 +134,7 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
     }
 
     if (f->err && f->kind != CALL_SEND && f->kind != CALL_RECV && f->kind != CALL_CONNECT &&
-        common_failure(ev, n))
+        notes_common_failure(ev, n))
         return;
     switch (f->kind) {
     case CALL_SOCKET:
@@ -414,7 +208,7 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
         else if (f->err == ETIMEDOUT)
             notebuf_add(n, "no answer from %s: the SYNs went unanswered until the kernel gave up",
                         a);
-        else if (!common_failure(ev, n))
+        else if (!notes_common_failure(ev, n))
             notebuf_add(n, "connect to %s failed: %s", a, strerror(f->err));
         return;
     case CALL_SEND:
@@ -430,7 +224,7 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
         } else if (f->err == ECONNRESET) {
             notebuf_add(n, "the peer reset the connection (RST): what was sent is lost");
         } else if (f->err) {
-            if (!common_failure(ev, n))
+            if (!notes_common_failure(ev, n))
                 notebuf_add(n, "send failed: %s", strerror(f->err));
         } else if (is_mmsg(f)) {
             notebuf_add(n, "%lld message%s handed to the kernel", f->ret, f->ret == 1 ? "" : "s");
@@ -484,7 +278,7 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
                 n,
                 "the peer reset the connection (RST): it closed with data unread, or was gone when our data came");
         } else if (f->err) {
-            if (!common_failure(ev, n))
+            if (!notes_common_failure(ev, n))
                 notebuf_add(n, "receive failed: %s", strerror(f->err));
         } else if (is_mmsg(f)) {
             notebuf_add(n, "%lld message%s arrived from the peer", f->ret, f->ret == 1 ? "" : "s");
@@ -558,7 +352,7 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
         return;
     case CALL_DUP:
         if (f->err) {
-            if (!common_failure(ev, n))
+            if (!notes_common_failure(ev, n))
                 notebuf_add(n, "%s failed: %s", f->call, strerror(f->err));
             return;
         }
@@ -568,9 +362,9 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
             "the connection ends when the last is closed",
             f->ret, f->fd);
         return;
-    case CALL_OPTION: explain_option(ev, n); return;
-    case CALL_SIGNAL: explain_sigpipe_call(f, n); return;
-    case CALL_WAIT: explain_wait(f, n); return;
+    case CALL_OPTION: notes_option(ev, n); return;
+    case CALL_SIGNAL: notes_sigpipe_call(f, n); return;
+    case CALL_WAIT: notes_wait(f, n); return;
     case CALL_OWN_ARGS: return;
     }
 }

@@ -7,7 +7,9 @@
  * facts, and the past its trackers gave it (a recv that returned 0 makes the
  * next send's note say the peer has closed: sockets.h). Nothing depends on
  * which program runs. notes_tcp.c writes the notes of segments and
- * connections; notes.c the others. A phrase a reader sees is written once.
+ * connections, notes_option.c those of options and of SIGPIPE's settings,
+ * notes_wait.c those of poll, select and epoll, notes.c the others. A
+ * phrase a reader sees is written once.
  */
 #ifndef SIGTRACE_NOTES_H
 #define SIGTRACE_NOTES_H

@@ -1,0 +1,23 @@
+/*
+ * notes_int: what notes.c shares with the files that write the notes of
+ * one kind of call (notes_option.c, notes_wait.c). Private to the notes.
+ */
+#ifndef SIGTRACE_NOTES_INT_H
+#define SIGTRACE_NOTES_INT_H
+
+#include "event.h"
+#include "notebuf.h"
+
+/* The note of a failure any call can have (EBADF, EINTR, ...): 1 if one was written. */
+int notes_common_failure(const struct event *ev, struct notebuf *n);
+
+/* setsockopt, getsockopt, fcntl F_SETFL. */
+void notes_option(const struct event *ev, struct notebuf *n);
+
+/* sigaction, sigprocmask and signalfd, where they concern SIGPIPE. */
+void notes_sigpipe_call(const struct syscall_facts *f, struct notebuf *n);
+
+/* poll, select, epoll_ctl and the epoll waits. */
+void notes_wait(const struct syscall_facts *f, struct notebuf *n);
+
+#endif
