@@ -593,21 +593,38 @@ void trace_on_status(struct tracer *t, pid_t tid, int status)
     on_signal(t, p, sig);
 }
 
+/* The most stops taken from the kernel before any is handled. */
+#define PUMP_BATCH 64
+
+/*
+ * Every process stopped now is taken first, then each is handled (and
+ * resumed) in turn, as strace does. Handling each as waitpid returns it
+ * starves the others: waitpid(-1) reports the newest tracee first, and a
+ * busy loop resumed a moment ago is stopped again by the next call, so a
+ * spinning server kept its parent shell from ever being served.
+ */
 int trace_pump(struct tracer *t, int max)
 {
     int handled = 0;
     while (handled < max) {
-        int status;
-        pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
-        if (tid == 0)
-            break;
-        if (tid < 0) {
-            if (errno == EINTR)
+        pid_t tids[PUMP_BATCH];
+        int statuses[PUMP_BATCH], n = 0, left = max - handled;
+        while (n < PUMP_BATCH && n < left) {
+            pid_t tid = waitpid(-1, &statuses[n], __WALL | WNOHANG);
+            if (tid < 0 && errno == EINTR)
                 continue;
-            return handled ? handled : -1; /* ECHILD: nobody is left */
+            if (tid <= 0) {
+                if (tid < 0 && n == 0 && handled == 0)
+                    return -1; /* ECHILD: nobody is left */
+                break;
+            }
+            tids[n++] = tid;
         }
-        handled++;
-        trace_on_status(t, tid, status);
+        for (int i = 0; i < n; i++)
+            trace_on_status(t, tids[i], statuses[i]);
+        handled += n;
+        if (n < PUMP_BATCH && n < left)
+            break; /* the kernel had no more */
     }
     return handled;
 }
