@@ -89,6 +89,7 @@ enum {
     STATUS_FD = 3,         /* where a jail reports (--jailed) */
     LEAVE_MS = 1000,       /* how long the server's group may take to die once killed */
     SAMPLE_MS = 10,        /* how often the server's tasks' states are looked at */
+    MIN_LOOKS = 10,        /* looks a window takes, however long the probe waits for a CPU */
     PF_EXITING_FLAG = 0x4, /* the kernel's PF_EXITING, in /proc/PID/stat's flags: in exit() */
     RESCAN_MS = 100,       /* how often the list of its processes is taken again */
     MAX_FINDINGS = 6,
@@ -819,7 +820,7 @@ static void count_running_tasks(pid_t pid, int *running)
 
 /*
  * Look at the state of every task of the server's every SAMPLE_MS until
- * DEADLINE, draining its stderr meanwhile. The list of its processes is
+ * DEADLINE, and at least MIN_LOOKS times, draining its stderr meanwhile. The list of its processes is
  * taken again every RESCAN_MS, to see the ones it starts.
  */
 static struct state_count count_states(struct run *r, int64_t deadline)
@@ -828,7 +829,12 @@ static struct state_count count_states(struct run *r, int64_t deadline)
     struct state_count c = { 0 };
     int n = 0;
     int64_t rescan = 0;
-    while (now_ms() < deadline) {
+    /*
+     * On a loaded machine the probe itself can wait for a CPU past the
+     * deadline, having looked once or not at all: a window with fewer than
+     * MIN_LOOKS looks is no measure (a spinning server once read as 0).
+     */
+    while (now_ms() < deadline || c.looks < MIN_LOOKS) {
         if (now_ms() >= rescan) {
             n = server_procs(r, procs);
             rescan = now_ms() + RESCAN_MS;
