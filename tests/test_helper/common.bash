@@ -78,6 +78,9 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 spawn() {
 	local out=$1
 	shift
+	# The job opens $out when it gets to run, which can be after the caller
+	# looks at it: made here first, it is there (and empty) from the start.
+	: >"$out"
 	# <&0: a background job would otherwise read /dev/null, not the caller's input.
 	env --default-signal=PIPE "$@" <&0 >"$out" 2>&1 3>&- &
 	BG_PID=$!
