@@ -415,7 +415,13 @@ char *decode_endpoint_str(int family, const uint8_t *addr, uint16_t port, char *
         /* What inet_ntop and snprintf would write, without them: every packet needs two. */
         char text[sizeof("255.255.255.255:65535")], *p = text;
         for (int i = 0; i < 4; i++) {
-            p = put_decimal(p, addr[i]);
+            /* A byte's digits: at most three, each known without a loop. */
+            unsigned v = addr[i];
+            if (v >= 100)
+                *p++ = (char)('0' + v / 100);
+            if (v >= 10)
+                *p++ = (char)('0' + v / 10 % 10);
+            *p++ = (char)('0' + v % 10);
             *p++ = i < 3 ? '.' : ':';
         }
         p = put_decimal(p, port);

@@ -295,7 +295,11 @@ static struct tcp_conn *conn_for(struct tcp_table *t, const struct tcp_seg *seg,
 static int track(struct tcp_table *t, const struct tcp_seg *seg, size_t hash,
                  const struct timespec *ts, bool tell, struct seg_facts *facts)
 {
-    memset(facts, 0, sizeof *facts);
+    /* Untold, only what the connection keeps is read: a RST's kind, set below for a RST. */
+    if (tell)
+        memset(facts, 0, sizeof *facts);
+    else
+        facts->rst = RST_NONE;
     facts->from_orig = true;
     /* Zeek's timers run out at this segment's time, before it is seen. */
     if (t->done)

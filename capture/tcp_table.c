@@ -487,16 +487,29 @@ static bool timer_ends(struct tcp_conn *c, int64_t now_ns)
 void table_expire(struct tcp_table *t, int64_t now_ns, tcp_done_fn done, void *ctx)
 {
     /* A key is never later than its timer: past a key later than now, nothing runs out. */
+    bool moved = false;
     while (t->heap_len && t->heap[0].due_ns <= now_ns) {
         struct tcp_conn *c = heap_top(t);
         if (c->due_ns > now_ns)
             break;
+        moved = true;
         if (timer_ends(c, now_ns)) {
             forget(t, c, done, ctx);
         } else {
             c->due_ns = first_due(c);
             heap_fix(t, c);
         }
+    }
+    /*
+     * The connection now on top is the next one read whole (its timers,
+     * then its summary), and most have been idle for seconds, long out of
+     * the cache: asked for now, it comes while the segments before its
+     * time are tracked.
+     */
+    if (moved && t->heap_len) {
+        const char *c = (const char *)t->heap[0].c;
+        for (size_t at = 0; at < sizeof(struct tcp_conn); at += 64)
+            __builtin_prefetch(c + at);
     }
 }
 

@@ -2,6 +2,7 @@
  * text: the timeline, one aligned line an event: time since the start, who,
  * what, and the note; colour on a terminal unless NO_COLOR is set.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -87,12 +88,20 @@ static void put_bytes(struct line_buf *b, const char *src, size_t len, int fill)
 static void put(struct line_buf *b, const char *str) { put_bytes(b, str, strlen(str), 0); }
 static void put_spaces(struct line_buf *b, size_t count) { put_bytes(b, NULL, count, 1); }
 
-/* Printed width of a UTF-8 string (each code point counts one). */
+/*
+ * Printed width of a UTF-8 string (each code point counts one): its bytes
+ * less its continuation bytes (10xxxxxx), counted 8 at a time.
+ */
 static size_t width(const char *s)
 {
-    size_t w = 0;
-    for (; *s; s++)
-        w += ((unsigned char)*s & 0xc0) != 0x80;
+    size_t len = strlen(s), w = len, i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        w -= (size_t)__builtin_popcountll(x & ~(x << 1) & 0x8080808080808080ULL);
+    }
+    for (; i < len; i++)
+        w -= ((unsigned char)s[i] & 0xc0) == 0x80;
     return w;
 }
 

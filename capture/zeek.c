@@ -406,6 +406,8 @@ static void deliver(struct zeek_endpoint *e)
             e->reassem_seq = e->above[gone].upper;
         gone++;
     }
+    if (!gone)
+        return;
     memmove(e->above, e->above + gone, (e->n_above - gone) * sizeof e->above[0]);
     e->n_above -= gone;
 }
@@ -457,6 +459,12 @@ static void data_sent(struct zeek_endpoint *e, uint64_t seq, uint32_t len)
         return;
     if (seq < e->trim_seq)
         seq = e->trim_seq;
+    /* In order, no hole open (most data): what insert_range and deliver would do, at once. */
+    if (!e->n_above && seq <= e->reassem_seq) {
+        if (upper > e->reassem_seq)
+            e->reassem_seq = upper;
+        return;
+    }
     insert_range(e, seq, upper);
     deliver(e);
 }
