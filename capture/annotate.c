@@ -265,6 +265,7 @@ static void output_due(struct run *r, struct event *ev)
     struct event *older;
     while ((older = timeline_pop_until(r->timeline, &t, tid)))
         annotate_event(r, older);
+    output_flush(r->out); /* before the write goes ahead */
 }
 
 /*

@@ -110,6 +110,7 @@ static void drain_timeline(struct run *r, const struct timespec *now)
         annotate_event(r, ev);
     if (r->last_t.tv_sec)
         tcp_expire(r->tcp, &r->last_t, annotate_connection, r);
+    output_flush(r->out);
 }
 
 /* Reading a file: the signal that asked to stop, or 0. */
