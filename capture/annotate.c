@@ -250,8 +250,7 @@ void annotate_event(struct run *r, struct event *ev)
 static void output_due(struct run *r, struct event *ev)
 {
     if (r->cap)
-        while (capture_dispatch(r->cap, 1000, annotate_packet, r) > 0)
-            ;
+        capture_drain(r->cap, DRAIN_BATCHES, annotate_packet, r);
     /*
      * Not past an exec under way, though: its event, stamped at its entry,
      * is made when it completes. What came after that entry (this write too)
@@ -266,6 +265,7 @@ static void output_due(struct run *r, struct event *ev)
     struct event *older;
     while ((older = timeline_pop_until(r->timeline, &t, tid)))
         annotate_event(r, older);
+    output_flush(r->out); /* before the write goes ahead */
 }
 
 /*
@@ -287,8 +287,7 @@ void annotate_process_event(struct event *ev, void *ctx)
         return;
     }
     if (r->cap && (ev->type == EV_SYSCALL || ev->type == EV_EXIT))
-        while (capture_dispatch(r->cap, 1000, annotate_packet, r) > 0)
-            ;
+        capture_drain(r->cap, DRAIN_BATCHES, annotate_packet, r);
     sockets_see(r->sockets, ev);
     notes_explain(ev);
     timeline_push(r->timeline, ev);

@@ -232,6 +232,20 @@ int capture_dispatch(struct capture *c, int max, capture_packet_fn fn, void *ctx
     return n < 0 ? 0 : n;
 }
 
+int capture_drain(struct capture *c, int max_batches, capture_packet_fn fn, void *ctx)
+{
+    int total = 0;
+    for (int i = 0; i < max_batches; i++) {
+        int n = capture_dispatch(c, CAPTURE_BATCH, fn, ctx);
+        if (n < 0)
+            return n == -2 ? -2 : total;
+        total += n;
+        if (n < CAPTURE_BATCH)
+            break;
+    }
+    return total;
+}
+
 int capture_stats(const struct capture *c, struct capture_stats *st)
 {
     struct pcap_stat ps;

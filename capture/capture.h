@@ -67,6 +67,15 @@ const char *capture_name(const struct capture *c); /* the interface or file */
  * capture_error).
  */
 int capture_dispatch(struct capture *c, int max, capture_packet_fn fn, void *ctx);
+
+/*
+ * A live capture: hand fn what the buffer holds now, up to max_batches
+ * batches of CAPTURE_BATCH. A batch that comes back short has emptied the
+ * buffer, so no call is made only to find it empty (that costs a poll()).
+ * Returns how many, or -2 on error.
+ */
+#define CAPTURE_BATCH 1000
+int capture_drain(struct capture *c, int max_batches, capture_packet_fn fn, void *ctx);
 const char *capture_error(const struct capture *c);
 
 /*

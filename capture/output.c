@@ -125,7 +125,7 @@ void output_line(struct output *o, FILE *f, const char *line)
 {
     if (!f || o->failed)
         return;
-    if (fputs(line, f) == EOF || fputc('\n', f) == EOF || (o->live && fflush(f) == EOF))
+    if (fputs(line, f) == EOF || fputc('\n', f) == EOF)
         o->failed = errno ? errno : EIO;
 }
 
@@ -133,6 +133,14 @@ static void flush(struct output *o, FILE *f)
 {
     if (f && !o->failed && fflush(f) == EOF)
         o->failed = errno ? errno : EIO;
+}
+
+void output_flush(struct output *o)
+{
+    if (!o->live)
+        return;
+    flush(o, o->out);
+    flush(o, o->json);
 }
 
 const char *output_label(struct output *o, pid_t pid, const char *comm)

@@ -25,12 +25,15 @@ struct output;
 
 /*
  * out: the chosen format's stream (NULL: none); json: a JSON Lines copy (NULL: none).
- * live: each line goes out as soon as it is printed (someone watches, and the
- * traced processes write to the same stream); else the streams buffer, and
- * output_finish() flushes them.
+ * live: the lines printed go out at each output_flush() (someone watches, and
+ * the traced processes write to the same stream); else the streams buffer,
+ * and output_finish() flushes them.
  */
 struct output *output_new(FILE *out, enum output_format format, int color, FILE *json, int live);
 void output_free(struct output *o);
+
+/* Live: what was printed goes out now, in one write rather than one a line. */
+void output_flush(struct output *o);
 
 /*
  * How the text timeline names a process: its name, and "client 2" for a

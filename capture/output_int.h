@@ -15,7 +15,7 @@ struct output {
     FILE *out, *json;
     enum output_format format;
     bool color;
-    bool live;   /* flush each line */
+    bool live;   /* flushed at each output_flush() */
     int columns; /* the terminal\'s width; 0 when out is no terminal */
     int failed;  /* errno of the first failed write, else 0 */
     bool started;

@@ -24,6 +24,11 @@
 #define PENDING_MAX 64
 /* Segments of a --summary queued to be tracked together (tcp_track_many). */
 #define SUMMARY_QUEUE 256
+/*
+ * A live capture read at once: at most this many batches of CAPTURE_BATCH
+ * packets (what is left waits for the next read; the stops get their turn).
+ */
+#define DRAIN_BATCHES 64
 /* Reasons to skip a frame, counted apart (decode.c has fewer); any more count as the last. */
 #define SKIP_REASONS_MAX 16
 

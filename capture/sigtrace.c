@@ -6,12 +6,14 @@
  *   sigtrace [options] -- COMMAND [ARG...]
  *   sigtrace [options] -r FILE
  *
- * One thread, one loop: poll the capture and a signalfd (SIGCHLD says a
- * traced process stopped; SIGINT, SIGTERM and SIGHUP say stop), take what
- * the capture and the tracer have, let the timeline put it in order, and
- * print what is due. While traced processes keep stopping, the loop does not
- * sleep between rounds: waking a sleeping CPU for each stop would slow a
- * busy process to a crawl, and a traced lab must behave as the untraced lab.
+ * One thread, one loop: poll a signalfd (SIGCHLD says a traced process
+ * stopped; SIGINT, SIGTERM and SIGHUP say stop), take what the tracer and
+ * the capture have, let the timeline put it in order, and print what is due.
+ * While traced processes keep stopping, the loop does not sleep between
+ * rounds: waking a sleeping CPU for each stop would slow a busy process to a
+ * crawl, and a traced lab must behave as the untraced lab. Packets do not
+ * wake the loop: the capture is read at every followed call's return and at
+ * least every POLL_MS, well within the grace the timeline gives them.
  *
  * Exit status: COMMAND's (128 + N if a signal N killed it); 130, 143 or 129
  * when sigtrace itself was interrupted by SIGINT, SIGTERM or SIGHUP (the
@@ -108,6 +110,7 @@ static void drain_timeline(struct run *r, const struct timespec *now)
         annotate_event(r, ev);
     if (r->last_t.tv_sec)
         tcp_expire(r->tcp, &r->last_t, annotate_connection, r);
+    output_flush(r->out);
 }
 
 /* Reading a file: the signal that asked to stop, or 0. */
@@ -180,15 +183,22 @@ static int serve_stops(struct run *r)
 /* Returns the signal that interrupted the run, or 0. */
 static int trace_loop(struct run *r, int sigfd)
 {
-    struct pollfd fds[2] = { { sigfd, POLLIN, 0 }, { capture_fd(r->cap), POLLIN, 0 } };
+    struct pollfd fds[1] = { { sigfd, POLLIN, 0 } };
     struct timespec ended = { 0, 0 }, asked = { 0, 0 };
     int interrupted = 0, insist = 0, done = 0;
     for (;;) {
-        /* Woken by a stop (SIGCHLD), a packet, a signal to sigtrace, or the clock. */
-        poll(fds, fds[1].fd >= 0 ? 2 : 1, POLL_MS);
+        /*
+         * Woken by a stop (SIGCHLD), a signal to sigtrace, or the clock. Not
+         * by a packet: each would wake the tracer as often as the traced
+         * processes send, on their time (the sender's kernel does the waking).
+         */
+        poll(fds, 1, POLL_MS);
         if (fds[0].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+            /* The signals pending, all in one read (SIGCHLD comes once however many stopped). */
+            struct signalfd_siginfo sis[4];
+            ssize_t got = read(sigfd, sis, sizeof(sis));
+            for (ssize_t i = 0; i < got / (ssize_t)sizeof(sis[0]); i++) {
+                const struct signalfd_siginfo si = sis[i];
                 if (si.ssi_signo == SIGCHLD)
                     continue;
                 if (interrupted) {
@@ -207,7 +217,7 @@ static int trace_loop(struct run *r, int sigfd)
             done = 1;
             ended = now_real();
         }
-        int packets = capture_dispatch(r->cap, 1000, annotate_packet, r);
+        int packets = capture_drain(r->cap, DRAIN_BATCHES, annotate_packet, r);
         struct timespec now = now_real();
         drain_timeline(r, &now);
         /* The last packets may still be on their way: give them the grace. */

@@ -268,7 +268,13 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
     return 1;
 }
 
-static void on_exit_call(struct tracer *t, struct proc *p, int64_t rval, int is_error)
+/*
+ * At the return: the result and what it brought, read while the process is
+ * stopped. The event is made here and told once the process runs again
+ * (the tracer's bookkeeping then overlaps its next steps; its next followed
+ * call stops it before it can send anything).
+ */
+static struct event *on_exit_call(struct proc *p, int64_t rval, int is_error)
 {
     struct timespec ts = trace_now();
     struct syscall_facts *f = &p->facts;
@@ -286,10 +292,9 @@ static void on_exit_call(struct tracer *t, struct proc *p, int64_t rval, int is_
      */
     struct timespec at = (f->kind == CALL_ACCEPT || f->kind == CALL_RECV) ? ts : p->entered;
     struct event *ev = trace_event_for(p, EV_SYSCALL, &at);
-    if (!ev)
-        return;
-    ev->u.sys = *f;
-    t->emit(ev, t->ctx);
+    if (ev)
+        ev->u.sys = *f;
+    return ev;
 }
 
 /* Resume a process that is not in the middle of a followed call. */
@@ -370,13 +375,15 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
         on_entry(t, p, info.entry.nr, info.entry.args);
         ptrace(PTRACE_SYSCALL, p->tid, 0, 0);
         return;
-    case PTRACE_SYSCALL_INFO_EXIT:
+    case PTRACE_SYSCALL_INFO_EXIT: {
         /* A successful exec was told at PTRACE_EVENT_EXEC; a failed one ends here unsaid. */
         p->exec_entered = (struct timespec){ 0, 0 };
-        if (p->in_call)
-            on_exit_call(t, p, info.exit.rval, info.exit.is_error);
+        struct event *ev = p->in_call ? on_exit_call(p, info.exit.rval, info.exit.is_error) : NULL;
         resume(t, p->tid, 0);
+        if (ev)
+            t->emit(ev, t->ctx);
         return;
+    }
     default: resume(t, p->tid, 0);
     }
 }
