@@ -230,7 +230,10 @@ nothing_left() {
 	wait_for 5 nothing_left
 	run jq -e . "$TRACE"
 	assert_success
-	# The scenario got SIGINT first, and ended by itself, removing its files.
+	# The scenario got SIGINT first, and ended by itself, removing its files. (Every
+	# exit, and the first event, printed: bats shows them if an assertion fails.)
+	head -n 1 "$TRACE"
+	events '.type == "exit"'
 	assert_equal "$(count ".type == \"exit\" and .pid == $(top_pid) and .code == 130")" 1
 	assert_equal "$(count '.type == "exit" and .proc == "server"')" 1
 	assert_equal "$(count '.type == "connection"')" 1
@@ -243,6 +246,8 @@ nothing_left() {
 	wait_for 5 nothing_left
 	run jq -e . "$TRACE"
 	assert_success
+	head -n 1 "$TRACE"
+	events '.type == "exit"'
 	assert_equal "$(count ".type == \"exit\" and .pid == $(top_pid) and .code == 143")" 1
 	assert_equal "$(count '.type == "exit" and .proc == "server"')" 1
 	assert_equal "$(count '.type == "connection"')" 1
