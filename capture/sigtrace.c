@@ -207,7 +207,7 @@ static int trace_loop(struct run *r, int sigfd)
                 }
                 interrupted = (int)si.ssi_signo;
                 asked = now_real();
-                trace_signal_command(r->tracer, interrupted);
+                trace_signal_command(r->tracer, interrupted, si.ssi_code == SI_KERNEL);
             }
         }
         if (interrupted && (insist || ns_since(&asked) > GRACE_NS))

@@ -53,8 +53,14 @@ int trace_start(struct tracer *t);
  */
 int trace_pump(struct tracer *t, int max);
 
-/* Send sig to the command (its first process), if it is still running. */
-void trace_signal_command(struct tracer *t, int sig);
+/*
+ * Send sig to the command's processes, as a terminal sends its Ctrl-C to the
+ * foreground job: to every traced process in the process group of the
+ * command's first process. A signal that came from the terminal itself
+ * (from_terminal) reached that group already when it is sigtrace's own, and
+ * is not sent again.
+ */
+void trace_signal_command(struct tracer *t, int sig, int from_terminal);
 
 /* SIGKILL every traced process: none is left stopped, and none outlives the tracer. */
 void trace_kill_all(struct tracer *t);

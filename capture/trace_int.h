@@ -44,6 +44,7 @@ struct tracer {
     struct proc *procs;
     size_t nprocs, cap;
     pid_t top;
+    pid_t group; /* the command's process group, as it started */
     int top_status, top_done;
     int seccomp;
     int go_fd;           /* the pipe that holds the command until trace_start */

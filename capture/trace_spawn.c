@@ -157,6 +157,7 @@ struct tracer *trace_spawn(char *const argv[], const sigset_t *child_mask,
     }
     close(go[0]);
     t->top = pid;
+    t->group = getpgrp(); /* the child's: it starts in ours */
     t->go_fd = go[1];
     long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
                    PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP |
@@ -211,10 +212,23 @@ int trace_start(struct tracer *t)
     }
 }
 
-void trace_signal_command(struct tracer *t, int sig)
+void trace_signal_command(struct tracer *t, int sig, int from_terminal)
 {
-    if (!t->top_done)
-        kill(t->top, sig);
+    /*
+     * The group, not the first process alone: a shell that waits for a child
+     * takes a SIGINT the child did not die of as the child's to handle, and
+     * goes on (bash's "wait and cooperative exit"); its trap never runs.
+     */
+    pid_t group = t->top_done ? -1 : getpgid(t->top);
+    if (group < 0)
+        group = t->group;
+    if (from_terminal && group == getpgrp())
+        return;
+    for (size_t i = 0; i < t->nprocs; i++) {
+        const struct proc *p = &t->procs[i];
+        if (p->tid == p->tgid && getpgid(p->tid) == group)
+            kill(p->tid, sig);
+    }
 }
 
 void trace_kill_all(struct tracer *t)

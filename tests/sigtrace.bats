@@ -192,7 +192,10 @@ same_verdict_spinning() {
 # --- killing the tracer ------------------------------------------------------------------
 
 # interrupt SIGNAL: run lab 2's scenario under the tracer (a long pause, so
-# the server spins), and once the server spins, send SIGNAL to the tracer.
+# the server spins), and once the server spins and the scenario waits out its
+# pause, send SIGNAL to the tracer. (Waiting there, bash runs its trap at once;
+# bash 5.2 can instead fail with a syntax error when a trap runs while it
+# parses a command substitution, and exit 1 or 2 after its cleanup.)
 # Sets TRACE and KILLED_STATUS; the scenario's temporary files go to $SCRATCH.
 interrupt() {
 	TRACE=$BATS_TEST_TMPDIR/trace.jsonl
@@ -203,8 +206,11 @@ interrupt() {
 	spawn "$BATS_TEST_TMPDIR/trace.out" env --default-signal=INT TMPDIR="$SCRATCH" \
 		"$SIGTRACE" --netns -o "$TRACE" -- "$ROOT/labs/scenario" --pause 20 2-send-removed </dev/null
 	local tracer=$BG_PID
-	spinning() { grep -q '"proc":"server","call":"recv".*"ret":0' "$TRACE" 2>/dev/null; }
-	wait_for 20 spinning
+	pausing() {
+		grep -q '"proc":"server","call":"recv".*"ret":0' "$TRACE" 2>/dev/null &&
+			grep -q '"type":"exec".*"path":"[^"]*/sleep"' "$TRACE"
+	}
+	wait_for 20 pausing
 	TRACED_PIDS=$(jq -r 'select(.pid) | .pid' "$TRACE" | sort -u)
 	kill -"$1" "$tracer"
 	KILLED_STATUS=0
@@ -252,6 +258,28 @@ nothing_left() {
 	assert_equal "$(count '.type == "exit" and .proc == "server"')" 1
 	assert_equal "$(count '.type == "connection"')" 1
 	assert_equal "$(find "$SCRATCH" -mindepth 1 | wc -l)" 0
+}
+
+@test "sigtrace: SIGINT reaches the command's whole job: a shell waiting for a foreground child runs its trap" {
+	# A shell that gets SIGINT while its foreground child does not takes the
+	# signal as the child's to handle, and waits on (bash's "wait and
+	# cooperative exit"): the signal must reach the child too, as a terminal's
+	# Ctrl-C does.
+	TRACE=$BATS_TEST_TMPDIR/trace.jsonl
+	spawn "$BATS_TEST_TMPDIR/trace.out" env --default-signal=INT \
+		"$SIGTRACE" -o "$TRACE" -- bash -c 'trap "echo trapped; exit 130" INT; sleep 60; echo after' </dev/null
+	local tracer=$BG_PID
+	sleeping() { grep -q '"type":"exec".*"path":"[^"]*/sleep"' "$TRACE" 2>/dev/null; }
+	wait_for 20 sleeping
+	kill -INT "$tracer"
+	KILLED_STATUS=0
+	wait "$tracer" || KILLED_STATUS=$?
+	assert_equal "$KILLED_STATUS" 130
+	events '.type == "exit"'
+	assert_equal "$(count '.type == "exit" and .proc == "sleep" and .signal == "SIGINT"')" 1
+	assert_equal "$(count ".type == \"exit\" and .pid == $(top_pid) and .code == 130")" 1
+	assert_equal "$(count '.type == "output" and (.text | startswith("trapped"))')" 1
+	assert_equal "$(count '.type == "output" and (.text | startswith("after"))')" 0
 }
 
 @test "sigtrace: SIGKILL to the tracer takes every traced process with it (PTRACE_O_EXITKILL)" {
