@@ -87,6 +87,9 @@ has_server_pid() { [[ -n $(scenario_server_pid "$1") ]]; }
 	wait_for 10 grep -q '^client 1 ' "$BATS_TEST_TMPDIR/out"
 	server=$(scenario_server_pid "$BATS_TEST_TMPDIR/out")
 	alive "$server"
+	# In the pause (bash 5.2 can fail with a syntax error, and exit 1 or 2
+	# after its cleanup, when a trap runs while it parses a command substitution).
+	wait_for 10 pgrep -P "$scenario" -x sleep
 	kill -TERM "$scenario"
 	wait_for 10 gone "$scenario"
 	assert_equal "$(exit_status "$scenario")" 143
