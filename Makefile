@@ -67,8 +67,18 @@ link_tracer = mkdir -p $(@D); \
 # calls between them cost as much as the work. TRACER_LTO= builds without.
 TRACER_LTO ?= -flto=auto
 
-$(TRACER): $(TR_SRCS) $(TR_HDRS)
-	$(call link_tracer,$(CFLAGS) $(TRACER_LTO))
+# One object a source, so that the files compile side by side (make -j) and a
+# change recompiles only what it touches (-MMD: each object's headers).
+TR_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TR_SRCS))
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -D_GNU_SOURCE $(CFLAGS) $(TRACER_LTO) $$(pkg-config --cflags libpcap) -MMD -MP -c -o $@ $<
+
+-include $(TR_OBJS:.o=.d)
+
+$(TRACER): $(TR_OBJS)
+	$(CC) $(WARN) $(CFLAGS) $(TRACER_LTO) -o $@ $(TR_OBJS) $$(pkg-config --libs libpcap)
 
 sigtrace: deps $(TRACER) ## build the tracer, build/sigtrace
 
@@ -131,7 +141,10 @@ TEST_FIRST := sigtrace html golden grade solution grade-servers quiz grade-hosti
 TEST_FILES := $(TEST_FIRST:%=tests/%.bats) \
 	$(filter-out $(TEST_FIRST:%=tests/%.bats),$(sort $(wildcard tests/*.bats)))
 
-test: all unit ## run the whole test suite: the unit tests, then bats (TEST_JOBS files at once)
+# The build runs TEST_JOBS compilers at once, once `deps` has installed what
+# they need (its own make: prerequisites of one target are built side by side).
+test: deps ## run the whole test suite: the unit tests, then bats (TEST_JOBS files at once)
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target DEPS_GROUP=$(DEPS_GROUP) all unit
 	bats --jobs $(TEST_JOBS) --no-parallelize-within-files $(TEST_FILES)
 
 # Further targets, one file per concern (grading, docs, benchmarks, ...).
