@@ -115,7 +115,9 @@ static enum fd_kind fd_kind(struct tracer *t, const struct proc *p, int fd)
     if (k != FDK_UNKNOWN || fd < 0 || procfs_fd_stat(p->tid, fd, &st) < 0)
         return k;
     if (S_ISSOCK(st.st_mode))
-        k = procfs_fd_other_socket(p->tid, fd) ? FDK_OTHER_SOCKET : FDK_TCP;
+        k = !procfs_fd_other_socket(p->tid, fd) ? FDK_TCP
+            : procfs_fd_unix_socket(p->tid, fd) ? FDK_UNIX
+                                                : FDK_OTHER_SOCKET;
     else if (t->out_known && st.st_dev == t->out_dev && st.st_ino == t->out_ino)
         k = FDK_OUTPUT;
     else
@@ -142,7 +144,10 @@ static void forget_freed(struct tracer *t, const struct proc *p, unsigned long n
     }
 }
 
-static bool is_socket(enum fd_kind k) { return k == FDK_TCP || k == FDK_OTHER_SOCKET; }
+static bool is_socket(enum fd_kind k)
+{
+    return k == FDK_TCP || k == FDK_OTHER_SOCKET || k == FDK_UNIX;
+}
 
 /*
  * fd, a TCP socket of p's, about to be closed: which other traced processes
@@ -318,13 +323,14 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
      */
     struct pass_facts pass = { .n = 0 };
     bool quiet = false;
-    if (k == FDK_OTHER_SOCKET && is_msg_call(nr)) {
+    if (k == FDK_UNIX && is_msg_call(nr)) {
         bool mmsg = is_mmsg_call(nr);
         if (def->kind == CALL_SEND ? !calls_peek_rights(p->tid, args, mmsg, UINT64_MAX, &pass)
                                    : !calls_may_pass(p->tid, args, mmsg))
             return 0;
         quiet = def->kind == CALL_RECV;
-    } else if (def->kind == CALL_SOCKET ? !calls_is_tcp_socket(args) : k == FDK_OTHER_SOCKET) {
+    } else if (def->kind == CALL_SOCKET ? !calls_is_tcp_socket(args)
+                                        : k == FDK_OTHER_SOCKET || k == FDK_UNIX) {
         return 0;
     }
     calls_entry(def, p->tid, args, fd, &p->facts);
