@@ -164,19 +164,20 @@ strace_calls() {
 	assert_output --regexp ': 0 violations \(time 0, connect 0, recv 0, epipe 0, sigpipe 0, exit 0\)$'
 }
 
-# The hand-over as strace -ff records calls pass, "call fd [fds] ret" and then
-# "call fd ret" for the write and close on the fd handed over, a line: the
-# sender's process first, then the receiver's (a file each: no call split).
+# The hand-over as strace -ff -yy records calls pass, "call fd [fds] ret" and
+# then "call fd ret" for the write and close on the TCP socket handed over, a
+# line: the sender's process first, then the receiver's (a file each: no call
+# split). strace -yy names what each fd is: only TCP sockets count.
 strace_handover() {
 	local f call
 	mkdir -p "$OUT/strace"
-	strace -ff -qq -o "$OUT/strace/calls" -e trace=sendmsg,recvmsg,close,write "$CALLS" pass >/dev/null 2>&1 3>&- || true
+	strace -ff -yy -qq -o "$OUT/strace/calls" -e trace=sendmsg,recvmsg,close,write "$CALLS" pass >/dev/null 2>&1 3>&- || true
 	for call in sendmsg recvmsg; do
 		for f in "$OUT"/strace/calls.*; do
-			grep -q "^$call(.*SCM_RIGHTS" "$f" || continue
-			sed -n '/SCM_RIGHTS/,$p' "$f" |
-				sed -nE -e 's/^([a-z]+)\(([0-9]+), .*cmsg_data=\[([0-9]+)\].* = (-?[0-9]+)$/\1 \2 [\3] \4/p' \
-					-e 's/^(write|close)\(([0-9]+)[,)].* = (-?[0-9]+)$/\1 \2 \3/p' |
+			grep -q "^$call(.*cmsg_data=\[[0-9]*<TCP:" "$f" || continue
+			sed -nE -e 's/^(sendmsg|recvmsg)\(([0-9]+)<[^ ]*, .*cmsg_data=\[([0-9]+)<TCP:.* = (-?[0-9]+)$/\1 \2 [\3] \4/p' \
+				-e 's/^(write|close)\(([0-9]+)<TCP:.* = (-?[0-9]+)$/\1 \2 \3/p' "$f" |
+				sed -n "/^$call /,\$p" |
 				awk 'NR == 1 { fd = $3; gsub(/[][]/, "", fd); print; next } $2 == fd'
 		done
 	done
@@ -204,6 +205,9 @@ sigtrace_handover() {
 	assert_success
 	run cat "$OUT/sigtrace.list"
 	assert_output $'sendmsg 3 [4] 1\nclose 4 0\nrecvmsg 4 [3] 1\nwrite 3 5\nclose 3 0'
+	# strace saw two hand-overs each way; the pipe's, which carries no socket, is not shown.
+	assert_equal "$(cat "$OUT"/strace/calls.* | grep -cE '^(sendmsg|recvmsg)\(.*SCM_RIGHTS')" 4
+	assert_equal "$(count '.call == "recvmsg" or .call == "sendmsg"')" 2
 }
 
 @test "calls: SIGPIPE ignored, default, blocked with a signalfd; MSG_NOSIGNAL; the pending SIGPIPE delivered on unblock" {
