@@ -241,7 +241,8 @@ result:
         escape_c_literal(f->data, f->datalen, f->ret > (long long)f->datalen, 24, q, sizeof(q));
         PUT(" %s", q);
     }
-    if (f->kind == CALL_RECV && (f->pass.n || f->pass.more)) {
+    /* What a receive brought; what an mmsg send (its own arguments) handed over. */
+    if ((f->kind == CALL_RECV || f->args[0]) && (f->pass.n || f->pass.more)) {
         PUT(", ");
         n += rights_str(&f->pass, buf + n, n < len ? len - n : 0);
     }

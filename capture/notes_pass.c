@@ -45,11 +45,18 @@ static void explain_handed(const struct syscall_facts *f, struct notebuf *n)
             notebuf_add(n, "; ");
         name_socket(&pass->fds[i], n);
     }
-    notebuf_add(n,
-                " (SCM_RIGHTS) to the process that receives on the other end of fd %d: it gets "
-                "an fd of its own for the same socket, and while it holds it, a close() here "
-                "sends nothing",
-                f->fd);
+    if (pass->n + pass->more == 1)
+        notebuf_add(n,
+                    " (SCM_RIGHTS) to the process that receives on the other end of fd %d: it "
+                    "gets an fd of its own for the same socket, and while it holds it, a close() "
+                    "here sends nothing",
+                    f->fd);
+    else
+        notebuf_add(n,
+                    " (SCM_RIGHTS) to the process that receives on the other end of fd %d: it "
+                    "gets fds of its own for the same sockets, and while it holds one, a close() "
+                    "of it here sends nothing",
+                    f->fd);
     explain_rest(pass, n);
 }
 
@@ -67,8 +74,12 @@ static void explain_received(const struct syscall_facts *f, struct notebuf *n)
         else
             notebuf_add(n, ", passed by a process the tracer did not see send it");
     }
-    notebuf_add(n, " (SCM_RIGHTS): this process holds the same socket now, and its calls on it "
-                   "are followed");
+    if (pass->n + pass->more == 1)
+        notebuf_add(n, " (SCM_RIGHTS): this process holds the same socket now, and its calls on "
+                       "it are followed");
+    else
+        notebuf_add(n, " (SCM_RIGHTS): this process holds the same sockets now, and its calls on "
+                       "them are followed");
     explain_rest(pass, n);
 }
 
