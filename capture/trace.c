@@ -372,7 +372,9 @@ static struct event *on_exit_call(struct tracer *t, struct proc *p, int64_t rval
     struct timespec ts = trace_now();
     struct syscall_facts *f = &p->facts;
     p->in_call = 0;
-    if (p->quiet && !received_sockets(t, p, rval, is_error))
+    bool quiet = p->quiet;
+    p->quiet = 0;
+    if (quiet && !received_sockets(t, p, rval, is_error))
         return NULL;
     if (is_error && f->kind == CALL_SEND)
         handed_undo(t, p, &f->pass);
