@@ -54,4 +54,19 @@ size_t calls_peek(pid_t tid, uint64_t addr, void *buf, size_t len);
 uint32_t calls_peek_iov(pid_t tid, uint64_t iov_addr, uint64_t iovcnt, uint64_t limit, uint8_t *out,
                         uint32_t size);
 
+/*
+ * sendmsg, recvmsg (mmsg: sendmmsg, recvmmsg) with these arguments: may one
+ * of its messages carry fds (a control buffer big enough for SCM_RIGHTS)?
+ */
+bool calls_may_pass(pid_t tid, const uint64_t args[6], bool mmsg);
+
+/*
+ * The fds the SCM_RIGHTS messages of such a call carry, read from tid's
+ * memory (a send's at its entry, a receive's at its exit, the first nmsgs
+ * messages, those the kernel filled): the connected or listening TCP
+ * sockets among them, as tid holds them, into *pass. Returns how many.
+ */
+int calls_peek_rights(pid_t tid, const uint64_t args[6], bool mmsg, uint64_t nmsgs,
+                      struct pass_facts *pass);
+
 #endif

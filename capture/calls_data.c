@@ -4,9 +4,12 @@
  * between descriptors (sendfile, splice, tee). What was sent is read at the
  * entry, what was received at the exit, up to the preview (EVENT_PREVIEW).
  */
+#include <netinet/tcp.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "calls_int.h"
+#include "procfs.h"
 #include "vocab.h"
 
 static uint32_t peek_iov(pid_t tid, uint64_t iov_addr, uint64_t iovcnt, uint64_t limit,
@@ -204,4 +207,95 @@ EXIT(pread)
 {
     if (f->ret > 0)
         f->datalen = peek_buf(tid, args[1], (uint64_t)f->ret, f->data);
+}
+
+/* --- sockets handed over: SCM_RIGHTS ------------------------------------------------ */
+
+/* The messages of a sendmsg or recvmsg (one) or of an mmsg call (its first PEEK_IOV_MAX). */
+static uint64_t message_count(const uint64_t args[6], bool mmsg)
+{
+    if (!mmsg)
+        return 1;
+    return args[2] < PEEK_IOV_MAX ? args[2] : PEEK_IOV_MAX;
+}
+
+/* Where the i-th message's msghdr is: an mmsghdr begins with one. */
+static uint64_t message_at(const uint64_t args[6], bool mmsg, uint64_t i)
+{
+    return args[1] + (mmsg ? i * sizeof(struct mmsghdr) : 0);
+}
+
+bool calls_may_pass(pid_t tid, const uint64_t args[6], bool mmsg)
+{
+    for (uint64_t i = 0; i < message_count(args, mmsg); i++) {
+        struct msghdr msg;
+        if (calls_peek(tid, message_at(args, mmsg, i), &msg, sizeof msg) == sizeof msg &&
+            msg.msg_control && msg.msg_controllen >= CMSG_LEN(sizeof(int)))
+            return true;
+    }
+    return false;
+}
+
+/* fd of tid, one of those a message carries: one more followed socket in *pass, or another fd. */
+static void add_passed(pid_t tid, int fd, struct pass_facts *pass)
+{
+    unsigned long inode;
+    int state;
+    struct pass_fd *p = &pass->fds[pass->n];
+    if (procfs_fd_socket(tid, fd, &inode) != 1 || procfs_fd_other_socket(tid, fd) == 1) {
+        pass->others++;
+    } else if (pass->n == PASS_FDS_MAX) {
+        pass->more++;
+    } else if (procfs_tcp_socket(tid, inode, &p->local, &p->remote, &state) == 0) {
+        p->fd = fd;
+        p->inode = inode;
+        p->listening = state == TCP_LISTEN;
+        pass->n++;
+    } else {
+        pass->others++; /* a TCP socket neither connected nor listening: nothing to follow */
+    }
+}
+
+/* The fds of one message's control data (at most PASS_CONTROL_MAX bytes of it) into *pass. */
+static void peek_rights(pid_t tid, uint64_t msg_addr, struct pass_facts *pass)
+{
+    struct msghdr msg;
+    union {
+        uint8_t buf[PASS_CONTROL_MAX];
+        struct cmsghdr align;
+    } control;
+    if (calls_peek(tid, msg_addr, &msg, sizeof msg) != sizeof msg || !msg.msg_control ||
+        msg.msg_controllen < CMSG_LEN(sizeof(int)))
+        return;
+    size_t want = msg.msg_controllen, got;
+    if (want > sizeof control.buf) {
+        pass->control_cut += want - sizeof control.buf;
+        want = sizeof control.buf;
+    }
+    got = calls_peek(tid, (uint64_t)(uintptr_t)msg.msg_control, control.buf, want);
+    pass->control_cut += want - got;
+    struct msghdr local = { .msg_control = control.buf, .msg_controllen = got };
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&local); c; c = CMSG_NXTHDR(&local, c)) {
+        /* Its length as the tracee wrote it, but never past what was read. */
+        size_t room = got - (size_t)((uint8_t *)c - control.buf);
+        size_t len = c->cmsg_len < room ? c->cmsg_len : room;
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || len < CMSG_LEN(0))
+            continue;
+        for (size_t i = 0; i < (len - CMSG_LEN(0)) / sizeof(int); i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            add_passed(tid, fd, pass);
+        }
+    }
+}
+
+int calls_peek_rights(pid_t tid, const uint64_t args[6], bool mmsg, uint64_t nmsgs,
+                      struct pass_facts *pass)
+{
+    memset(pass, 0, sizeof *pass);
+    if (nmsgs > message_count(args, mmsg))
+        nmsgs = message_count(args, mmsg);
+    for (uint64_t i = 0; i < nmsgs; i++)
+        peek_rights(tid, message_at(args, mmsg, i), pass);
+    return pass->n + pass->more;
 }

@@ -102,6 +102,21 @@ static size_t select_str(const struct syscall_facts *f, char *buf, size_t len)
     return n;
 }
 
+/* The followed sockets an SCM_RIGHTS message carried: "SCM_RIGHTS [5 6 ... (+1 more)]". */
+static size_t rights_str(const struct pass_facts *pass, char *buf, size_t len)
+{
+    size_t n = 0;
+#define PUT(...) (n += (size_t)snprintf(buf + n, n < len ? len - n : 0, __VA_ARGS__))
+    PUT("SCM_RIGHTS [");
+    for (int i = 0; i < pass->n; i++)
+        PUT("%s%d", i ? " " : "", pass->fds[i].fd);
+    if (pass->more)
+        PUT("%s... (+%d more)", pass->n ? " " : "", pass->more);
+    PUT("]");
+#undef PUT
+    return n;
+}
+
 /* "send(4, "done\n", 5) = -1 EPIPE" */
 void describe_call(const struct syscall_facts *f, char *buf, size_t len)
 {
@@ -159,6 +174,10 @@ void describe_call(const struct syscall_facts *f, char *buf, size_t len)
             PUT("%s(%d, %s, %lld", f->call, f->fd, q, f->len);
         else
             PUT("%s(%d, %s", f->call, f->fd, q);
+        if (f->pass.n || f->pass.more) {
+            PUT(", ");
+            n += rights_str(&f->pass, buf + n, n < len ? len - n : 0);
+        }
         if (!f->addr.family)
             PUT("%s%s)", f->msg_flags ? ", " : "",
                 f->msg_flags
@@ -221,6 +240,11 @@ result:
     if (f->kind == CALL_RECV && f->ret > 0 && (f->datalen || !f->args[0])) {
         escape_c_literal(f->data, f->datalen, f->ret > (long long)f->datalen, 24, q, sizeof(q));
         PUT(" %s", q);
+    }
+    /* What a receive brought; what an mmsg send (its own arguments) handed over. */
+    if ((f->kind == CALL_RECV || f->args[0]) && (f->pass.n || f->pass.more)) {
+        PUT(", ");
+        n += rights_str(&f->pass, buf + n, n < len ? len - n : 0);
     }
     if (f->kind == CALL_WAIT && f->ret > 0 && f->syscall[0] == 'e' && !f->args[0]) {
         /* epoll_wait: the events only; which fd each is, its data (the program's own) says. */

@@ -64,6 +64,16 @@ void event_free(struct event *ev)
     free(ev);
 }
 
+/* The same sockets handed over (SCM_RIGHTS), by fd and connection. */
+static bool same_passed(const struct syscall_facts *x, const struct syscall_facts *y)
+{
+    for (int i = 0; i < x->pass.n && i < y->pass.n; i++)
+        if (x->pass.fds[i].fd != y->pass.fds[i].fd ||
+            !endpoint_equal(&x->pass.fds[i].remote, &y->pass.fds[i].remote))
+            return false;
+    return true;
+}
+
 int event_same_call(const struct event *a, const struct event *b)
 {
     if (a->type != EV_SYSCALL || b->type != EV_SYSCALL || a->tid != b->tid)
@@ -73,6 +83,7 @@ int event_same_call(const struct event *a, const struct event *b)
            x->ret == y->ret && x->err == y->err && x->datalen == y->datalen &&
            memcmp(x->data, y->data, x->datalen) == 0 && endpoint_equal(&x->addr, &y->addr) &&
            x->msg_flags == y->msg_flags && strcmp(x->args, y->args) == 0 &&
+           x->pass.n == y->pass.n && x->pass.more == y->pass.more && same_passed(x, y) &&
            /* What the wait asked and got; whether it slept is measured, as its duration is. */
            memcmp(&x->wait, &y->wait, offsetof(struct wait_facts, switches)) == 0;
 }

@@ -84,6 +84,7 @@ struct sock_past {
     bool reset;          /* a call on it failed with ECONNRESET: the peer's RST came */
     bool nonblocking;    /* O_NONBLOCK (SOCK_NONBLOCK, or fcntl F_SETFL) */
     bool linger_zero;    /* SO_LINGER set on, with 0 seconds: close() sends RST */
+    bool passed;         /* handed to another process (sendmsg, SCM_RIGHTS): it may hold it */
     int others;          /* other fds of this process on the same socket (dup) */
 };
 
@@ -162,6 +163,32 @@ struct close_held {
 };
 #define CLOSE_HELD_MAX 4 /* sockets of one close_range whose holders are named; the rest counted */
 
+/*
+ * A followed socket that a sendmsg hands to another process over a UNIX
+ * socket (SCM_RIGHTS), or that a recvmsg takes in: the fd in the caller,
+ * the connection, and for a receive, who passed it, if the tracer saw it.
+ */
+struct pass_fd {
+    int fd;
+    unsigned long inode; /* the socket's, as /proc names it */
+    struct endpoint local, remote;
+    bool listening; /* a listening socket (its remote is none), not a connection */
+    pid_t by;       /* a receive: the traced process that passed it, its fd and name; 0: not seen */
+    int by_fd;
+    char by_name[16];
+};
+#define PASS_FDS_MAX 4        /* followed sockets of one message named; the rest counted */
+#define PASS_CONTROL_MAX 4096 /* bytes of a message's control data read; the rest counted */
+
+/* The fds an SCM_RIGHTS message carries: the followed sockets among them, and the rest. */
+struct pass_facts {
+    struct pass_fd fds[PASS_FDS_MAX];
+    int n;
+    int more;             /* followed sockets beyond fds */
+    int others;           /* fds that are no followed socket (a pipe, a file, another socket) */
+    uint64_t control_cut; /* bytes of control data beyond PASS_CONTROL_MAX, not read */
+};
+
 struct syscall_facts {
     enum call_kind kind;
     const char *call;     /* what the program called, as a programmer says it: "send" */
@@ -203,6 +230,8 @@ struct syscall_facts {
     struct close_held held[CLOSE_HELD_MAX];
     int nheld;
     int held_more; /* close_range: sockets held elsewhere beyond held[] */
+    /* sendmsg, recvmsg on a UNIX socket: the followed sockets it passes or receives. */
+    struct pass_facts pass;
     /* For PART_NEVER: how its process ended (ended_by_exec: a new program ended the call). */
     struct exit_facts ended;
     bool ended_by_exec;

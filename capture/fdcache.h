@@ -19,7 +19,8 @@
 enum fd_kind {
     FDK_UNKNOWN,      /* not remembered (or not open) */
     FDK_TCP,          /* a TCP socket */
-    FDK_OTHER_SOCKET, /* a UNIX, UDP ... socket */
+    FDK_OTHER_SOCKET, /* a UDP, netlink ... socket */
+    FDK_UNIX,         /* a UNIX socket: not followed, but it may hand TCP sockets over */
     FDK_OUTPUT,       /* sigtrace's own standard output */
     FDK_FILE,         /* anything else: a file, a pipe, a terminal */
 };

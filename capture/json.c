@@ -228,6 +228,17 @@ static void json_syscall(struct json *j, const struct event *ev, unsigned long r
         jraw(j, ",\"data\":");
         jbytes(j, f->data, f->datalen);
     }
+    /* Sockets handed over (SCM_RIGHTS): those sent, at the send; those received, once back. */
+    if ((f->pass.n || f->pass.more) && (f->kind == CALL_SEND || !unfinished)) {
+        jraw(j, ",\"%s\":[", f->kind == CALL_SEND ? "passed" : "received");
+        for (int i = 0; i < f->pass.n; i++)
+            jraw(j, "%s%d", i ? "," : "", f->pass.fds[i].fd);
+        jput(j, "]", 1);
+        if (f->pass.more)
+            jraw(j, ",\"rights_not_shown\":%d", f->pass.more);
+        if (f->pass.control_cut)
+            jraw(j, ",\"control_cut\":%llu", (unsigned long long)f->pass.control_cut);
+    }
     jendpoint(j, "addr", &f->addr);
     if (!unfinished) {
         jendpoint(j, "local", &f->local);

@@ -122,6 +122,47 @@ static void explain_held(const struct close_held *h, bool in_range, struct noteb
                 (int)h->holder, h->holder_name, h->holder_fd, more);
 }
 
+/* A receive on a followed socket: what came, or why nothing did. */
+static void explain_receive(const struct event *ev, struct notebuf *n)
+{
+    const struct syscall_facts *f = &ev->u.sys;
+    const struct sock_past *s = &f->past;
+    if (f->ret == 0 && f->len != 0 && s->reset && !s->peer_closed) {
+        notebuf_add(
+            n, "end of stream, after the reset: the RST closed the socket both ways, and once its "
+               "error (ECONNRESET) was reported, every receive returns 0 at once; this 0 does not "
+               "mean the peer sent FIN");
+    } else if (f->ret == 0 && f->len != 0) {
+        if (s->peer_closed)
+            notebuf_add(
+                n,
+                "end of stream again: the peer closed its end (FIN); every further receive returns 0 at once");
+        else
+            notebuf_add(
+                n,
+                "end of stream: the peer closed its end (FIN); every further receive returns 0 at once");
+    } else if (f->err == ECONNRESET) {
+        notebuf_add(
+            n,
+            "the peer reset the connection (RST): it closed with data unread, or was gone when our data came");
+    } else if (f->err) {
+        if (!notes_common_failure(ev, n))
+            notebuf_add(n, "receive failed: %s", strerror(f->err));
+    } else if (is_mmsg(f)) {
+        notebuf_add(n, "%lld message%s arrived from the peer", f->ret, f->ret == 1 ? "" : "s");
+        if (f->value_known)
+            notebuf_add(n, ", %lld bytes in all", f->value);
+    } else if (f->msg_flags & MSG_PEEK) {
+        notebuf_add(
+            n,
+            "%lld bytes are waiting, looked at and left in place (MSG_PEEK): the next receive "
+            "returns them again",
+            f->ret);
+    } else {
+        notebuf_add(n, "%lld bytes arrived from the peer", f->ret);
+    }
+}
+
 static void explain_syscall(const struct event *ev, struct notebuf *n)
 {
     const struct syscall_facts *f = &ev->u.sys;
@@ -212,6 +253,15 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
             notebuf_add(n, "connect to %s failed: %s", a, strerror(f->err));
         return;
     case CALL_SEND:
+    case CALL_RECV:
+        if (!f->err && (f->pass.n || f->pass.more)) {
+            notes_pass(f, n);
+            return;
+        }
+        if (f->kind == CALL_RECV) {
+            explain_receive(ev, n);
+            return;
+        }
         if (f->err == EPIPE) {
             if (s->connect_failed)
                 notebuf_add(n,
@@ -257,43 +307,6 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
                 f->ret);
         }
         return;
-    case CALL_RECV:
-        if (f->ret == 0 && f->len != 0 && s->reset && !s->peer_closed) {
-            notebuf_add(
-                n,
-                "end of stream, after the reset: the RST closed the socket both ways, and once its "
-                "error (ECONNRESET) was reported, every receive returns 0 at once; this 0 does not "
-                "mean the peer sent FIN");
-        } else if (f->ret == 0 && f->len != 0) {
-            if (s->peer_closed)
-                notebuf_add(
-                    n,
-                    "end of stream again: the peer closed its end (FIN); every further receive returns 0 at once");
-            else
-                notebuf_add(
-                    n,
-                    "end of stream: the peer closed its end (FIN); every further receive returns 0 at once");
-        } else if (f->err == ECONNRESET) {
-            notebuf_add(
-                n,
-                "the peer reset the connection (RST): it closed with data unread, or was gone when our data came");
-        } else if (f->err) {
-            if (!notes_common_failure(ev, n))
-                notebuf_add(n, "receive failed: %s", strerror(f->err));
-        } else if (is_mmsg(f)) {
-            notebuf_add(n, "%lld message%s arrived from the peer", f->ret, f->ret == 1 ? "" : "s");
-            if (f->value_known)
-                notebuf_add(n, ", %lld bytes in all", f->value);
-        } else if (f->msg_flags & MSG_PEEK) {
-            notebuf_add(
-                n,
-                "%lld bytes are waiting, looked at and left in place (MSG_PEEK): the next receive "
-                "returns them again",
-                f->ret);
-        } else {
-            notebuf_add(n, "%lld bytes arrived from the peer", f->ret);
-        }
-        return;
     case CALL_SHUTDOWN:
         if (f->err)
             notebuf_add(n, "shutdown failed: %s", strerror(f->err));
@@ -333,6 +346,8 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
                 f->fd, s->others, s->others == 1 ? "" : "s", s->others == 1 ? "s" : "");
         else if (f->nheld > 0)
             explain_held(&f->held[0], false, n);
+        else if (s->passed)
+            notes_close_passed(f, n);
         else if (s->listening)
             notebuf_add(
                 n,

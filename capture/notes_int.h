@@ -1,6 +1,6 @@
 /*
  * notes_int: what notes.c shares with the files that write the notes of
- * one kind of call (notes_option.c, notes_wait.c). Private to the notes.
+ * one kind of call (notes_option.c, notes_wait.c, notes_pass.c). Private to the notes.
  */
 #ifndef SIGTRACE_NOTES_INT_H
 #define SIGTRACE_NOTES_INT_H
@@ -19,5 +19,12 @@ void notes_sigpipe_call(const struct syscall_facts *f, struct notebuf *n);
 
 /* poll, select, epoll_ctl and the epoll waits. */
 void notes_wait(const struct syscall_facts *f, struct notebuf *n);
+
+/*
+ * sendmsg and recvmsg that hand followed sockets over (SCM_RIGHTS), when
+ * they succeeded; and the close() of a socket handed over.
+ */
+void notes_pass(const struct syscall_facts *f, struct notebuf *n);
+void notes_close_passed(const struct syscall_facts *f, struct notebuf *n);
 
 #endif

@@ -205,14 +205,17 @@ static bool use_drop_fd(struct sock_use *u, int fd)
     return false;
 }
 
-/* A process now holds a connection as fd: a closed use of the same ends makes room. */
-static void use_start(struct owners *o, const struct event *ev, int fd)
+/*
+ * pid now holds a connection as fd: a use of the same ends makes room, a
+ * closed one, or an open one another process handed over (SCM_RIGHTS).
+ */
+static void use_start(struct owners *o, pid_t pid, int fd, const struct endpoint *at,
+                      const struct endpoint *peer)
 {
-    const struct syscall_facts *f = &ev->u.sys;
-    if (!f->local.family || !f->remote.family)
+    if (!at->family || !peer->family)
         return;
-    struct sock_use *u = use_find(o, ev->pid, fd);
-    struct endpoint local = wire_endpoint(&f->local), remote = wire_endpoint(&f->remote);
+    struct sock_use *u = use_find(o, pid, fd);
+    struct endpoint local = wire_endpoint(at), remote = wire_endpoint(peer);
     for (size_t i = 0; i < o->nuses && !u; i++)
         if (endpoint_equal(&o->uses[i].local, &local) &&
             endpoint_equal(&o->uses[i].remote, &remote))
@@ -229,10 +232,10 @@ static void use_start(struct owners *o, const struct event *ev, int fd)
         u = &o->uses[o->nuses++];
     }
     memset(u, 0, sizeof(*u));
-    u->pid = ev->pid;
+    u->pid = pid;
     u->fd = fd;
-    u->local = wire_endpoint(&f->local);
-    u->remote = wire_endpoint(&f->remote);
+    u->local = local;
+    u->remote = remote;
     u->open = 1;
 }
 
@@ -349,7 +352,7 @@ void owners_learn(struct owners *o, const struct event *ev)
     case CALL_ACCEPT:
         if (!f->err) {
             set_owner(o, &f->local, ev->pid, ev->proc);
-            use_start(o, ev, (int)f->ret);
+            use_start(o, ev->pid, (int)f->ret, &f->local, &f->remote);
         }
         break;
     case CALL_CONNECT:
@@ -358,9 +361,16 @@ void owners_learn(struct owners *o, const struct event *ev)
         else if (f->addr.family)
             connecting_add(o, ev);
         if (!f->err)
-            use_start(o, ev, f->fd);
+            use_start(o, ev->pid, f->fd, &f->local, &f->remote);
         break;
     case CALL_RECV:
+        /* Sockets handed over (SCM_RIGHTS): the receiver holds them now, and answers for them. */
+        for (int i = 0; i < f->pass.n; i++) {
+            const struct pass_fd *r = &f->pass.fds[i];
+            set_owner(o, &r->local, ev->pid, ev->proc);
+            if (!r->listening)
+                use_start(o, ev->pid, r->fd, &r->local, &r->remote);
+        }
         if (f->moved > 0 && (u = use_find(o, ev->pid, f->fd)))
             u->read += (uint64_t)f->moved;
         break;

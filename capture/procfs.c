@@ -97,15 +97,31 @@ int procfs_socket_fd(pid_t pid, unsigned long inode)
     return found;
 }
 
+/* The protocol of fd of tid's socket ("TCP", "UNIX" ...) into proto: 0, or -1 if it is none. */
+static int socket_proto(pid_t tid, int fd, char *proto, size_t len)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)tid, fd);
+    ssize_t n = getxattr(path, "system.sockprotoname", proto, len - 1);
+    if (n <= 0)
+        return -1;
+    proto[n] = '\0';
+    return 0;
+}
+
 int procfs_fd_other_socket(pid_t tid, int fd)
 {
-    char path[64], proto[32];
-    snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)tid, fd);
-    ssize_t n = getxattr(path, "system.sockprotoname", proto, sizeof(proto) - 1);
-    if (n <= 0)
+    char proto[32];
+    if (socket_proto(tid, fd, proto, sizeof proto) < 0)
         return 0; /* no such fd, or no socket: the call shows what happens */
-    proto[n] = '\0';
     return strcmp(proto, "TCP") && strcmp(proto, "TCPv6");
+}
+
+int procfs_fd_unix_socket(pid_t tid, int fd)
+{
+    char proto[32];
+    /* "UNIX" (datagrams and sequenced packets), "UNIX-STREAM" */
+    return socket_proto(tid, fd, proto, sizeof proto) == 0 && strncmp(proto, "UNIX", 4) == 0;
 }
 
 int procfs_tcp_socket_in(pid_t tid, unsigned first, unsigned last)

@@ -44,6 +44,9 @@ int procfs_fd_stat(pid_t tid, int fd, struct stat *st);
  */
 int procfs_fd_other_socket(pid_t tid, int fd);
 
+/* 1 if fd of tid is a UNIX socket (the one kind that hands fds over, SCM_RIGHTS), else 0. */
+int procfs_fd_unix_socket(pid_t tid, int fd);
+
 /* 1 if tid has a TCP socket open on an fd from first to last, else 0. */
 int procfs_tcp_socket_in(pid_t tid, unsigned first, unsigned last);
 

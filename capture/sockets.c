@@ -202,12 +202,20 @@ static void learn_call(struct sockets *s, pid_t pid, const struct syscall_facts 
         }
         break;
     case CALL_RECV:
+        for (int i = 0; i < f->pass.n; i++)
+            sock_forget(s, pid, f->pass.fds[i].fd); /* a socket received on a reused fd */
         if (!f->err && f->ret == 0 && f->len != 0 && (e = sock_entry(s, pid, f->fd))) {
             e->past.peer_closed = true;
             share(s, e);
         }
         /* fall through */
     case CALL_SEND:
+        /* Handed over (SCM_RIGHTS): the receiver may hold the socket after our close. */
+        for (int i = 0; f->kind == CALL_SEND && !f->err && i < f->pass.n; i++)
+            if ((e = sock_entry(s, pid, f->pass.fds[i].fd))) {
+                e->past.passed = true;
+                share(s, e);
+            }
         if (f->err == ECONNRESET && (e = sock_entry(s, pid, f->fd))) {
             e->past.reset = true;
             share(s, e);

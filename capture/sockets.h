@@ -1,7 +1,7 @@
 /*
  * sockets: what each process's sockets have been through, as its own calls
  * showed: a receive that returned 0 (the peer's FIN came), a connect that
- * failed, listen(); and whether its last followed call failed with EPIPE.
+ * failed, listen(), a hand-over to another process (SCM_RIGHTS); and whether its last followed call failed with EPIPE.
  * Before notes.c explains a call or a signal, the event is given that past
  * (syscall_facts.past, signal_facts.after_epipe), so a note can say what the
  * call means in context: a send after a receive returned 0 is a send to a

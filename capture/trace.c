@@ -115,7 +115,9 @@ static enum fd_kind fd_kind(struct tracer *t, const struct proc *p, int fd)
     if (k != FDK_UNKNOWN || fd < 0 || procfs_fd_stat(p->tid, fd, &st) < 0)
         return k;
     if (S_ISSOCK(st.st_mode))
-        k = procfs_fd_other_socket(p->tid, fd) ? FDK_OTHER_SOCKET : FDK_TCP;
+        k = !procfs_fd_other_socket(p->tid, fd) ? FDK_TCP
+            : procfs_fd_unix_socket(p->tid, fd) ? FDK_UNIX
+                                                : FDK_OTHER_SOCKET;
     else if (t->out_known && st.st_dev == t->out_dev && st.st_ino == t->out_ino)
         k = FDK_OUTPUT;
     else
@@ -142,7 +144,10 @@ static void forget_freed(struct tracer *t, const struct proc *p, unsigned long n
     }
 }
 
-static bool is_socket(enum fd_kind k) { return k == FDK_TCP || k == FDK_OTHER_SOCKET; }
+static bool is_socket(enum fd_kind k)
+{
+    return k == FDK_TCP || k == FDK_OTHER_SOCKET || k == FDK_UNIX;
+}
 
 /*
  * fd, a TCP socket of p's, about to be closed: which other traced processes
@@ -209,6 +214,76 @@ static void find_closed_held(struct tracer *t, const struct proc *p, const struc
             add_held(t, p, fds[i], f);
 }
 
+/* --- sockets handed over: SCM_RIGHTS ------------------------------------------ */
+
+static bool is_msg_call(unsigned long nr)
+{
+    return nr == SYS_sendmsg || nr == SYS_recvmsg || nr == SYS_sendmmsg || nr == SYS_recvmmsg;
+}
+
+static bool is_mmsg_call(unsigned long nr) { return nr == SYS_sendmmsg || nr == SYS_recvmmsg; }
+
+/* p hands over the followed sockets in pass: remembered for their receiver. */
+static void handed_add(struct tracer *t, const struct proc *p, const struct pass_facts *pass)
+{
+    for (int i = 0; i < pass->n; i++) {
+        struct handed *h = &t->handed[t->nhanded++ % HANDED_MAX];
+        h->inode = pass->fds[i].inode;
+        h->pid = p->tgid;
+        h->fd = pass->fds[i].fd;
+        memcpy(h->comm, p->comm, sizeof(h->comm));
+    }
+}
+
+/* The latest hand-over of the socket with this inode, or NULL. */
+static struct handed *handed_find(struct tracer *t, unsigned long inode)
+{
+    size_t kept = t->nhanded < HANDED_MAX ? t->nhanded : HANDED_MAX;
+    for (size_t i = 1; i <= kept; i++) {
+        struct handed *h = &t->handed[(t->nhanded - i) % HANDED_MAX];
+        if (h->inode == inode)
+            return h;
+    }
+    return NULL;
+}
+
+/* p's send of pass failed: nothing was handed over. */
+static void handed_undo(struct tracer *t, const struct proc *p, const struct pass_facts *pass)
+{
+    for (int i = 0; i < pass->n; i++) {
+        struct handed *h = handed_find(t, pass->fds[i].inode);
+        if (h && h->pid == p->tgid)
+            h->inode = 0;
+    }
+}
+
+/*
+ * A receive on a UNIX socket returned: the followed sockets it brought, by
+ * whom they were passed where the tracer saw it, and their new fds known as
+ * TCP sockets. False if it brought none: it is not told.
+ */
+static bool received_sockets(struct tracer *t, struct proc *p, int64_t rval, int is_error)
+{
+    struct syscall_facts *f = &p->facts;
+    uint64_t nmsgs = is_error || rval < 0                      ? 0
+                     : is_mmsg_call((unsigned long)p->def->nr) ? (uint64_t)rval
+                                                               : 1;
+    if (!calls_peek_rights(p->tid, p->args, is_mmsg_call((unsigned long)p->def->nr), nmsgs,
+                           &f->pass))
+        return false;
+    for (int i = 0; i < f->pass.n; i++) {
+        struct pass_fd *r = &f->pass.fds[i];
+        const struct handed *h = handed_find(t, r->inode);
+        fdcache_set(t->fds, p->tgid, r->fd, FDK_TCP);
+        if (h) {
+            r->by = h->pid;
+            r->by_fd = h->fd;
+            memcpy(r->by_name, h->comm, sizeof(r->by_name));
+        }
+    }
+    return true;
+}
+
 /*
  * At entry: note the arguments. Returns 1 if the exit must be seen too, 0 if
  * this call is not one we follow (a read or write on a file, say).
@@ -241,17 +316,35 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
     }
     /*
      * TCP only: a UNIX socket (the name service a shell asks for a user's
-     * home, say) or a UDP one is not what the timeline is about.
+     * home, say) or a UDP one is not what the timeline is about, but for
+     * the followed sockets handed over on it (SCM_RIGHTS): a send that
+     * carries one is followed; a receive with room for fds is looked at
+     * when it returns, and told if it brought one.
      */
-    if (def->kind == CALL_SOCKET ? !calls_is_tcp_socket(args) : k == FDK_OTHER_SOCKET)
+    struct pass_facts pass = { .n = 0 };
+    bool quiet = false;
+    if (k == FDK_UNIX && is_msg_call(nr)) {
+        bool mmsg = is_mmsg_call(nr);
+        if (def->kind == CALL_SEND ? !calls_peek_rights(p->tid, args, mmsg, UINT64_MAX, &pass)
+                                   : !calls_may_pass(p->tid, args, mmsg))
+            return 0;
+        quiet = def->kind == CALL_RECV;
+    } else if (def->kind == CALL_SOCKET ? !calls_is_tcp_socket(args)
+                                        : k == FDK_OTHER_SOCKET || k == FDK_UNIX) {
         return 0;
+    }
     calls_entry(def, p->tid, args, fd, &p->facts);
+    p->facts.pass = pass;
+    handed_add(t, p, &pass);
     if (def->kind == CALL_CLOSE && (def->no_fd || k == FDK_TCP))
         find_closed_held(t, p, def, args, &p->facts);
     p->def = def;
     memcpy(p->args, args, sizeof(p->args));
     p->entered = trace_now();
     p->in_call = 1;
+    p->quiet = quiet;
+    if (quiet)
+        return 1;
     /*
      * The timeline hears of the entry now, at its time: what happens while
      * the call runs (the packets a connect waits for) can then be shown
@@ -274,11 +367,17 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
  * (the tracer's bookkeeping then overlaps its next steps; its next followed
  * call stops it before it can send anything).
  */
-static struct event *on_exit_call(struct proc *p, int64_t rval, int is_error)
+static struct event *on_exit_call(struct tracer *t, struct proc *p, int64_t rval, int is_error)
 {
     struct timespec ts = trace_now();
     struct syscall_facts *f = &p->facts;
     p->in_call = 0;
+    bool quiet = p->quiet;
+    p->quiet = 0;
+    if (quiet && !received_sockets(t, p, rval, is_error))
+        return NULL;
+    if (is_error && f->kind == CALL_SEND)
+        handed_undo(t, p, &f->pass);
     calls_exit(p->def, p->tid, p->args, rval, is_error, f);
     f->duration = ts_diff(&ts, &p->entered);
     f->part = PART_WHOLE;
@@ -378,7 +477,8 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
     case PTRACE_SYSCALL_INFO_EXIT: {
         /* A successful exec was told at PTRACE_EVENT_EXEC; a failed one ends here unsaid. */
         p->exec_entered = (struct timespec){ 0, 0 };
-        struct event *ev = p->in_call ? on_exit_call(p, info.exit.rval, info.exit.is_error) : NULL;
+        struct event *ev =
+            p->in_call ? on_exit_call(t, p, info.exit.rval, info.exit.is_error) : NULL;
         resume(t, p->tid, 0);
         if (ev)
             t->emit(ev, t->ctx);

@@ -30,6 +30,7 @@ struct proc {
     int execed;        /* its name is its own program's, not its parent's */
     int in_call;       /* between a followed call's entry and exit */
     int exit_reported; /* its end was told at PTRACE_EVENT_EXIT */
+    int quiet;         /* a receive on another socket: told only if it brings a followed socket */
     const struct call_def *def;
     uint64_t args[6];
     struct timespec entered;
@@ -39,6 +40,19 @@ struct proc {
     int cloexec_fds[EXEC_CLOEXEC_MAX];
     int ncloexec;
 };
+
+/*
+ * A followed socket a traced process handed over (sendmsg, SCM_RIGHTS), as
+ * the tracer saw it at the send's entry: the receiver's recvmsg finds by
+ * the socket's inode who passed it.
+ */
+struct handed {
+    unsigned long inode; /* 0: a free slot */
+    pid_t pid;
+    int fd;
+    char comm[16];
+};
+#define HANDED_MAX 32 /* the latest kept; an older one is overwritten */
 
 struct tracer {
     struct proc *procs;
@@ -53,6 +67,8 @@ struct tracer {
     ino_t out_ino;       /* writes to the same place */
     const char *mark;    /* lines that begin with it are reported (EV_VERDICT), or NULL */
     struct fdcache *fds; /* what each process's fds are */
+    struct handed handed[HANDED_MAX];
+    size_t nhanded; /* sockets handed over so far: the next goes to handed[nhanded % HANDED_MAX] */
     trace_emit_fn emit;
     void *ctx;
 };

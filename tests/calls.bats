@@ -133,6 +133,83 @@ strace_calls() {
 	assert_output --regexp '^calls 2 closed its end'
 }
 
+@test "calls: a connection handed over with SCM_RIGHTS: the sender's close sends nothing; the receiver's calls are followed and its close sends the FIN" {
+	traced_calls pass
+	local parent child peer
+	parent=$(jq -s -r '[.[] | select(.call == "sendmsg")][0].pid' "$TRACE")
+	child=$(jq -s -r '[.[] | select(.call == "recvmsg")][0].pid' "$TRACE")
+	peer=$(jq -s -r '[.[] | select(.call == "accept4" and .ret == 4)][0].remote' "$TRACE")
+	assert [ "$child" -ne "$parent" ]
+	assert_regex "$peer" '^127\.0\.0\.1:[0-9]+$'
+	# The accepted fd 4 goes over the socketpair's fd 3, and is closed: the note says it was passed.
+	in_order ".pid == $parent and .call == \"accept4\" and .ret == 4" \
+		".pid == $parent and .call == \"sendmsg\" and .fd == 3 and .ret == 1 and .passed == [4] and (.text | sub(\" \\\\([0-9.]+ ms\\\\)$\"; \"\")) == \"sendmsg(3, \\\"F\\\", SCM_RIGHTS [4]) = 1\" and (.note | startswith(\"hands over fd 4, the connection to $peer (SCM_RIGHTS)\"))" \
+		".pid == $parent and .call == \"close\" and .fd == 4 and .ret == 0 and (.note | test(\"^fd 4 is closed, but its socket was handed to another process .*: then nothing is sent now\"))" \
+		".pid == $child and .call == \"recvmsg\" and .fd == 4 and .ret == 1 and .received == [3] and (.note | startswith(\"receives fd 3, the connection to $peer, passed by pid $parent (calls) as its fd 4\"))" \
+		".pid == $child and .call == \"write\" and .fd == 3 and .ret == 5 and .data == \"reply\"" \
+		".pid == $child and .call == \"close\" and .fd == 3 and .ret == 0 and (.note | test(\"the kernel sends FIN\"))" \
+		'.type == "packet" and (.flags | index("FIN"))'
+	# The parent's close promises no FIN; the child's UNIX socket calls on their own are not shown.
+	assert_equal "$(count ".pid == $parent and .call == \"close\" and .fd == 4 and (.note | test(\"sends FIN\"))")" 0
+	assert_equal "$(count '.call == "recvmsg" or .call == "sendmsg"')" 2
+	# On the wire: no FIN before the child's close; the reply and the FIN are the child's, by name.
+	run jq -s "(map(.type == \"packet\" and (.flags | index(\"FIN\")) != null) | index(true)) > (map(.call == \"close\" and .pid == $child) | index(true))" "$TRACE"
+	assert_output true
+	run jq -s -r '[.[] | select(.type == "packet" and (.flags | index("FIN")))][0].note' "$TRACE"
+	assert_output --regexp '^calls 2 closed its end'
+	run jq -s -r '[.[] | select(.type == "packet" and .len == 5)][0].note' "$TRACE"
+	assert_output 'calls 2 sends 5 bytes'
+	run "$ROOT/scripts/causality" "$OUT/pass.jsonl"
+	assert_success
+	assert_output --regexp ': 0 violations \(time 0, connect 0, recv 0, epipe 0, sigpipe 0, exit 0\)$'
+}
+
+# The hand-over as strace -ff -yy records calls pass, "call fd [fds] ret" and
+# then "call fd ret" for the write and close on the TCP socket handed over, a
+# line: the sender's process first, then the receiver's (a file each: no call
+# split). strace -yy names what each fd is: only TCP sockets count.
+strace_handover() {
+	local f call
+	mkdir -p "$OUT/strace"
+	strace -ff -yy -qq -o "$OUT/strace/calls" -e trace=sendmsg,recvmsg,close,write "$CALLS" pass >/dev/null 2>&1 3>&- || true
+	for call in sendmsg recvmsg; do
+		for f in "$OUT"/strace/calls.*; do
+			grep -q "^$call(.*cmsg_data=\[[0-9]*<TCP:" "$f" || continue
+			sed -nE -e 's/^(sendmsg|recvmsg)\(([0-9]+)<[^ ]*, .*cmsg_data=\[([0-9]+)<TCP:.* = (-?[0-9]+)$/\1 \2 [\3] \4/p' \
+				-e 's/^(write|close)\(([0-9]+)<TCP:.* = (-?[0-9]+)$/\1 \2 \3/p' "$f" |
+				sed -n "/^$call /,\$p" |
+				awk 'NR == 1 { fd = $3; gsub(/[][]/, "", fd); print; next } $2 == fd'
+		done
+	done
+}
+
+# The same, as sigtrace saw it.
+sigtrace_handover() {
+	local call key
+	for call in sendmsg:passed recvmsg:received; do
+		key=${call#*:} call=${call%:*}
+		jq -s -r --arg call "$call" --arg key "$key" '
+			(to_entries | map(select(.value.call == $call and .value[$key])) | first) as $r
+			| .[$r.key:][] | select(.type == "syscall" and .pid == $r.value.pid)
+			| if .call == $call and .[$key] then "\(.call) \(.fd) [\(.[$key] | join(" "))] \(.ret)"
+			  elif (.call == "write" or .call == "close") and .fd == $r.value[$key][0] then "\(.call) \(.fd) \(.ret)"
+			  else empty end' "$TRACE"
+	done
+}
+
+@test "calls: the SCM_RIGHTS hand-over shows the fds strace records: sendmsg, recvmsg, and the write and close on the fd received" {
+	traced_calls pass
+	sigtrace_handover >"$OUT/sigtrace.list"
+	strace_handover >"$OUT/strace.list"
+	run diff "$OUT/strace.list" "$OUT/sigtrace.list"
+	assert_success
+	run cat "$OUT/sigtrace.list"
+	assert_output $'sendmsg 3 [4] 1\nclose 4 0\nrecvmsg 4 [3] 1\nwrite 3 5\nclose 3 0'
+	# strace saw two hand-overs each way; the pipe's, which carries no socket, is not shown.
+	assert_equal "$(cat "$OUT"/strace/calls.* | grep -cE '^(sendmsg|recvmsg)\(.*SCM_RIGHTS')" 4
+	assert_equal "$(count '.call == "recvmsg" or .call == "sendmsg"')" 2
+}
+
 @test "calls: SIGPIPE ignored, default, blocked with a signalfd; MSG_NOSIGNAL; the pending SIGPIPE delivered on unblock" {
 	traced_calls sigpipe 141
 	in_order '.syscall == "rt_sigaction" and (.text | test("SIG_IGN")) and (.note | test("ignored"))' \
