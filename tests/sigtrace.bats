@@ -125,7 +125,7 @@ capture_both() {
 
 @test "sigtrace: its packets are dumpcap's packets, as tcpdump reads them: count, order, flags, direction" {
 	local dir=$BATS_TEST_TMPDIR
-	run unshare -Urn bash -c "$(declare -f capture_both wait_for); SIGTRACE='$SIGTRACE' ROOT='$ROOT' RUN_LIMIT=$RUN_LIMIT capture_both '$dir'"
+	run unshare -Urn bash -c "$(helper_functions capture_both); SIGTRACE='$SIGTRACE' ROOT='$ROOT' RUN_LIMIT=$RUN_LIMIT capture_both '$dir'"
 	assert_success
 	# tcpdump: "12:00:00.000000 IP 127.0.0.1.51000 > 127.0.0.1.3333: Flags [P.], seq ..., length 5"
 	tcpdump -nn -r "$dir/wire.pcapng" 'tcp' 2>/dev/null | awk '
@@ -380,7 +380,7 @@ lab1_pair() {
 }
 
 @test "sigtrace --ladder: client and server side by side, packets as arrows between them" {
-	run "$SIGTRACE" --netns --ladder -- bash -c "$(declare -f lab1_pair wait_for listening); BUILD='$BUILD' lab1_pair"
+	run "$SIGTRACE" --netns --ladder -- bash -c "$(helper_functions lab1_pair); BUILD='$BUILD' lab1_pair"
 	# The command's status is sigtrace's: the server's death, as wait reports it.
 	assert_failure 141
 	# The header names the columns: client left, server right.
@@ -442,15 +442,17 @@ has_escapes() { grep -q $'\e\\[' "$1"; }
 
 # lab2_on_our_output: lab 2's server with its standard output sigtrace's
 # own; one client leaves, and the server loops printing its stale buffer
-# until it has been stopped a few thousand times by the tracer.
+# until it has written it more than a thousand times.
 lab2_on_our_output() {
 	local server
 	"$BUILD/labs/2-send-removed/server" 3333 &
 	server=$!
 	wait_for 5 listening 3333
 	printf 'hello\n' | "$BUILD/labs/2-send-removed/client" 3333 >/dev/null
+	# Each round of the loop is one write(2) of "hello\n\n": wait until the
+	# kernel has counted 1100 of them done (each one seen by the tracer).
 	# shellcheck disable=SC2317 # called through wait_for
-	looped() { (($(awk '/^voluntary_ctxt_switches:/ { print $2 }' "/proc/$server/status") > 3000)); }
+	looped() { (($(awk '$1 == "syscw:" { print $2 }' "/proc/$server/io") >= 1100)); }
 	wait_for 20 looped
 	kill "$server"
 }
@@ -458,7 +460,7 @@ lab2_on_our_output() {
 @test "sigtrace: a loop printing the same line on sigtrace's output collapses like any repeat" {
 	TRACE=$BATS_TEST_TMPDIR/trace.jsonl
 	run timeout "$RUN_LIMIT" "$SIGTRACE" --netns -o "$TRACE" -- \
-		bash -c "$(declare -f lab2_on_our_output wait_for listening); BUILD='$BUILD' lab2_on_our_output"
+		bash -c "$(helper_functions lab2_on_our_output); BUILD='$BUILD' lab2_on_our_output"
 	assert_success
 	assert [ "$(total '.type == "output" and .proc == "server" and (.text | startswith("hello\n"))')" -ge 1000 ]
 	assert [ "$(count '.type == "output" and .proc == "server"')" -lt 10 ]

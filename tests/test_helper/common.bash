@@ -111,6 +111,11 @@ listening() {
 		/proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
+# helper_functions [NAME...]: the definitions of wait_for and what it
+# calls (nap, listening, alive, gone), and of each NAME, as source for a
+# script run by another shell: `bash -c "$(helper_functions f); f"`.
+helper_functions() { declare -f wait_for nap listening alive gone "$@"; }
+
 alive() { kill -0 "$1" 2>/dev/null; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
 
