@@ -11,7 +11,8 @@
 #                            teardown_processes kills it if it is still running
 #   serve PORT CMD...        start the server CMD... PORT in the background (pid in
 #                            $SERVER_PID, output in $BATS_TEST_TMPDIR/server.out) and
-#                            wait until it listens on PORT
+#                            wait until it listens on PORT; if another process took
+#                            PORT first, on another free port: $PORT is the one used
 #   client_run PORT CMD LINE...  run the client CMD PORT to the end, each LINE on its
 #                            standard input, bounded to 5 s; sets $status and $output
 #   fd_count PID             how many file descriptors PID holds (fd_count_is PID N)
@@ -63,7 +64,7 @@ free_port() {
 	local port hex
 	for _ in $(seq 500); do
 		port=$((10000 + RANDOM % 22000))
-		hex=$(printf '%04X' "$port")
+		printf -v hex '%04X' "$port"
 		if ! awk -v hex="$hex" 'FNR > 1 { split($2, a, ":"); if (a[2] == hex) found = 1 } END { exit !found }' \
 			/proc/net/tcp /proc/net/tcp6 2>/dev/null; then
 			echo "$port"
@@ -106,7 +107,7 @@ nap() {
 
 listening() {
 	local hex
-	hex=$(printf '%04X' "$1")
+	printf -v hex '%04X' "$1"
 	awk -v hex="$hex" 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == hex) found = 1 } END { exit !found }' \
 		/proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
@@ -133,13 +134,54 @@ spawn() {
 
 # Every test that runs a server and its clients starts them here: the server's
 # port is its last argument, for the labs, the solution and the launchers alike.
+#
+# free_port's answer is true when it is given, not when the server binds:
+# another test (of this run, or of another run on the machine) may take the
+# port in between, and then the listener found is not ours (a lab server that
+# never checks bind() goes on, listening on a port the kernel chose). So the
+# listener must be held by the server or one of its descendants (a wrapper
+# such as strace starts it as a child); if it is not, the server is ended and
+# started again on another free port, and $PORT says which.
 serve() {
-	local port=$1
+	local port=$1 try
 	shift
-	spawn "$BATS_TEST_TMPDIR/server.out" "$@" "$port" </dev/null
-	# shellcheck disable=SC2034 # for the test that called
-	SERVER_PID=$BG_PID
-	wait_for 5 listening "$port"
+	for try in 1 2 3; do
+		spawn "$BATS_TEST_TMPDIR/server.out" "$@" "$port" </dev/null
+		# shellcheck disable=SC2034 # for the test that called
+		SERVER_PID=$BG_PID
+		wait_for 5 listening "$port"
+		if serving "$SERVER_PID" "$port"; then
+			# shellcheck disable=SC2034 # for the test that called
+			PORT=$port
+			return 0
+		fi
+		echo "serve: port $port was taken by another process before the server bound it (try $try); moving to another" >&2
+		kill -KILL "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+		port=$(free_port)
+	done
+	echo "serve: every port tried was taken by another process" >&2
+	return 1
+}
+
+# serving PID PORT: the socket listening on PORT is held by PID or by one of
+# its descendants (one find over every process's fds).
+serving() {
+	local hex inode holder p
+	printf -v hex '%04X' "$2"
+	inode=$(awk -v hex="$hex" 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == hex) { print $10; exit } }' \
+		/proc/net/tcp /proc/net/tcp6 2>/dev/null)
+	[[ -n $inode ]] || return 1
+	while read -r holder; do
+		holder=${holder#/proc/}
+		p=${holder%%/*}
+		while [[ -n $p && $p != 0 ]]; do
+			[[ $p != "$1" ]] || return 0
+			ppid_of "$p" || break
+			p=$PPID_OF
+		done
+	done < <(find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\[$inode\]" 2>/dev/null)
+	return 1
 }
 
 client_run() {
