@@ -113,7 +113,7 @@ capture_both() {
 	dumpcap -i lo -q -f tcp -w "$dir/wire.pcapng" 2>"$dir/dumpcap.err" 3>&- &
 	dumpcap=$!
 	# shellcheck disable=SC2317 # called through wait_for
-	capturing() { grep -q 'Capturing on' "$dir/dumpcap.err" || ! kill -0 "$dumpcap" 2>/dev/null; }
+	capturing() { grep -q 'Capturing on' "$dir/dumpcap.err" || gone "$dumpcap"; }
 	wait_for 10 capturing
 	grep -q 'Capturing on' "$dir/dumpcap.err" || return 1
 	timeout "$RUN_LIMIT" "$SIGTRACE" -o "$dir/trace.jsonl" -- "$ROOT/labs/scenario" 1-naive \

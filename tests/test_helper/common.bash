@@ -5,7 +5,7 @@
 #   free_port                a TCP port below 32768 that nothing uses
 #   wait_for SECONDS CMD...  poll CMD every 10 ms until it succeeds; fail after SECONDS
 #   listening PORT           something listens on PORT (from /proc/net/tcp{,6})
-#   alive PID / gone PID     the process exists / does not
+#   alive PID / gone PID     the process exists and has not ended (a zombie is gone) / it has
 #   spawn OUTFILE CMD...     start CMD in the background (fd 3 closed, SIGPIPE at its
 #                            default, stdin the caller's), output to OUTFILE; its pid is in $BG_PID, and
 #                            teardown_processes kills it if it is still running
@@ -117,8 +117,17 @@ listening() {
 # script run by another shell: `bash -c "$(helper_functions f); f"`.
 helper_functions() { declare -f wait_for nap listening alive gone "$@"; }
 
-alive() { kill -0 "$1" 2>/dev/null; }
-gone() { ! kill -0 "$1" 2>/dev/null; }
+# alive PID: the process exists and has not ended. One that ended but that
+# its parent has not yet waited for (a zombie) is not alive: kill -0 still
+# succeeds on it, and bash reaps its children only when it waits for one,
+# which a poll of bash builtins (wait_for on gone, nap) never does.
+alive() {
+	local stat
+	read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
+	stat=${stat##*) }
+	[[ ${stat:0:1} != Z ]]
+}
+gone() { ! alive "$1"; }
 
 spawn() {
 	local out=$1
