@@ -7,7 +7,6 @@
  * forgotten is kept for the next one: a capture opens and closes them all
  * along.
  */
-#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,10 +178,10 @@ void table_prefetch(const struct tcp_table *t, size_t hash, int step)
         /* The lines a segment uses (written, most of them), each asked for once, without a loop. */
         const char *c = (const char *)t->slots[i].c;
 #define LINE(n) __builtin_prefetch(c + 64 * (n), 1)
-        LINE(0), LINE(1), LINE(2), LINE(3), LINE(4), LINE(5), LINE(6);
-        LINE(7), LINE(8), LINE(9), LINE(10), LINE(11), LINE(12);
+        LINE(0), LINE(1), LINE(2), LINE(3), LINE(4), LINE(5);
+        LINE(6), LINE(7), LINE(8), LINE(9), LINE(10), LINE(11);
 #undef LINE
-        _Static_assert(offsetof(struct tcp_conn, older) <= 13 * 64, "its busy part in 13 lines");
+        _Static_assert(offsetof(struct tcp_conn, older) <= 12 * 64, "its busy part in 12 lines");
         return;
     }
 }
@@ -370,9 +369,12 @@ struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
     side_init(&c->side[1], seg->family, seg->dst, seg->dport);
     c->hash = tuple_hash(seg->family, seg->src, seg->sport, seg->dst, seg->dport);
     if (seg->tunnels > 0 && seg->tunnel &&
-        inet_ntop(seg->outer_family, seg->outer_src, c->tunnel_src, sizeof c->tunnel_src) &&
-        inet_ntop(seg->outer_family, seg->outer_dst, c->tunnel_dst, sizeof c->tunnel_dst))
+        (seg->outer_family == AF_INET || seg->outer_family == AF_INET6)) {
         c->tunnel = seg->tunnel;
+        c->tunnel_family = seg->outer_family;
+        memcpy(c->tunnel_src, seg->outer_src, sizeof c->tunnel_src);
+        memcpy(c->tunnel_dst, seg->outer_dst, sizeof c->tunnel_dst);
+    }
     zeek_init(&c->zeek);
     c->first_close = -1;
     c->first = c->last = *ts;
