@@ -91,6 +91,12 @@ struct tcp_table {
      * malloc and free one each.
      */
     struct tcp_conn *spare;
+    /*
+     * Where new connections come from: slabs of them (conn_slab_new), the
+     * last one used up to slab_used of its slab_cap.
+     */
+    struct conn_slab *slabs;
+    size_t slab_used, slab_cap;
     struct tcp_conn *oldest, *newest;
     unsigned long segments; /* segments tracked: their serial numbers */
     uint64_t next_serial;
