@@ -73,6 +73,23 @@ static inline bool plain_ascii8(const uint8_t *p)
 }
 
 /*
+ * Are the 16 bytes at p all plain_ascii()? The same tests, a byte a lane,
+ * in the compiler's vectors (one SSE2 register on x86-64, NEON on ARM): a
+ * note of 400 bytes is some 25 steps.
+ */
+typedef uint8_t bytes16 __attribute__((vector_size(16)));
+static inline bool plain_ascii16(const uint8_t *p)
+{
+    bytes16 x;
+    memcpy(&x, p, 16);
+    bytes16 bad =
+        (bytes16)((bytes16)(x - 0x20) >= 0x5f) | (bytes16)(x == '\\') | (bytes16)(x == '"');
+    uint64_t half[2];
+    memcpy(half, &bad, 16);
+    return (half[0] | half[1]) == 0;
+}
+
+/*
  * The piece of s (n > 0 bytes) that comes next: returns how many bytes it
  * takes; *esc gets its escape and *esclen that escape's length, or 0 when
  * the bytes are shown as they are.
@@ -133,6 +150,8 @@ static size_t escape_into(const uint8_t *src, size_t len, unsigned flags, enum s
          * a quote ends it: next_piece() says what they need).
          */
         size_t run = 0, most = len - i < limit - n ? len - i : limit - n;
+        while (run + 16 <= most && plain_ascii16(src + i + run))
+            run += 16;
         while (run + 8 <= most && plain_ascii8(src + i + run))
             run += 8;
         while (run < most && plain_ascii(src[i + run]))

@@ -40,6 +40,8 @@ struct output {
 
 /* One line to f (out or json), and a newline; a failure is kept in o->failed. */
 void output_line(struct output *o, FILE *f, const char *line);
+/* The same, its length known. */
+void output_line_len(struct output *o, FILE *f, const char *line, size_t len);
 
 /* The time column: seconds since the first event, blank for a connection's summary. */
 void output_time_column(struct output *o, const struct event *ev, char *buf, size_t len);

@@ -8,6 +8,7 @@
  */
 #include "tcp.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -432,8 +433,10 @@ void tcp_summarise(struct tcp_conn *c, struct conn_summary *out)
     out->orig_missed = zeek_missed_by(&c->zeek, o);
     out->resp_missed = zeek_missed_by(&c->zeek, !o);
     out->tunnel = c->tunnel;
-    memcpy(out->tunnel_src, c->tunnel_src, sizeof out->tunnel_src);
-    memcpy(out->tunnel_dst, c->tunnel_dst, sizeof out->tunnel_dst);
+    if (c->tunnel) {
+        inet_ntop(c->tunnel_family, c->tunnel_src, out->tunnel_src, sizeof out->tunnel_src);
+        inet_ntop(c->tunnel_family, c->tunnel_dst, out->tunnel_dst, sizeof out->tunnel_dst);
+    }
     out->first = c->first;
     out->last = c->last;
     side_summary(orig, resp, &out->orig_side);

@@ -10,36 +10,37 @@
 #include "zeek.h"
 
 struct tcp_side {
+    /* Wider fields first, then the flags together: a connection is many pages, each a fault. */
     struct endpoint ep;
     uint64_t pkts;
-    uint64_t ip_bytes;  /* the IP lengths of its packets (Zeek's orig_ip_bytes, resp_ip_bytes) */
-    bool sent_any;      /* snd_max and first_seq are valid */
-    bool sent_data;     /* it sent payload */
-    uint32_t first_seq; /* where its data starts: after the SYN, or its first segment */
-    uint32_t snd_max;   /* one past the highest sequence number sent */
-    bool syn_seen;
-    uint32_t isn;
-    bool fin_seen;    /* a FIN without RST */
-    uint32_t fin_seq; /* sequence number of the FIN */
-    bool rst_seen;
-    enum rst_kind rst_kind; /* what its first RST meant */
-    bool ack_valid;
-    uint32_t ack_max;       /* highest acknowledgment number it sent */
+    uint64_t ip_bytes; /* the IP lengths of its packets (Zeek's orig_ip_bytes, resp_ip_bytes) */
     uint64_t unanswered_rx; /* payload received since it last sent payload */
-    bool window_closed;     /* the last window it advertised was 0 (its buffer was full) */
+    uint32_t first_seq;     /* where its data starts: after the SYN, or its first segment */
+    uint32_t snd_max;       /* one past the highest sequence number sent */
+    uint32_t isn;
+    uint32_t fin_seq;       /* sequence number of the FIN */
+    uint32_t ack_max;       /* highest acknowledgment number it sent */
+    enum rst_kind rst_kind; /* what its first RST meant */
+    bool sent_any;          /* snd_max and first_seq are valid */
+    bool sent_data;         /* it sent payload */
+    bool syn_seen;
+    bool fin_seen; /* a FIN without RST */
+    bool rst_seen;
+    bool ack_valid;
+    bool window_closed; /* the last window it advertised was 0 (its buffer was full) */
     bool wrote_after_peer_fin;
 
     /* Relative numbers, as Wireshark shows them, and the data they carried. */
     bool numbered;            /* base is set */
-    uint32_t base;            /* its sequence number 0 */
-    uint64_t data_end;        /* bytes of data sent (the highest relative end seen) */
-    unsigned long last_data;  /* the serial number of the last segment that carried data, 0: none */
     bool any_fin;             /* any FIN, with RST or not, since its last SYN */
     bool any_rst;             /* any RST since its last SYN */
     bool reset_first;         /* its first RST came before any FIN of its own ... */
     bool rst_before_peer_fin; /* ... and before any FIN of the peer */
-    long long rst_unread;     /* what its process left unread then; -1: not seen */
     bool rst_linger_zero;     /* its process had set SO_LINGER {on, 0} */
+    uint32_t base;            /* its sequence number 0 */
+    uint64_t data_end;        /* bytes of data sent (the highest relative end seen) */
+    unsigned long last_data;  /* the serial number of the last segment that carried data, 0: none */
+    long long rst_unread;     /* what its process left unread then; -1: not seen */
 };
 
 struct tcp_conn {
@@ -62,9 +63,10 @@ struct tcp_conn {
 
     /* ... then what only its start and its end need (table_prefetch asks for the part above). */
     struct tcp_conn *older, *newer; /* in the order connections began */
-    /* The outermost tunnel its first segment came through (decode.h), or none. */
+    /* The outermost tunnel its first segment came through (decode.h), or none, and its ends. */
     const char *tunnel;
-    char tunnel_src[48], tunnel_dst[48];
+    int tunnel_family;
+    uint8_t tunnel_src[16], tunnel_dst[16]; /* in words only for its summary (inet_ntop) */
     struct timespec first;
     uint64_t serial; /* the order connections began in, for summaries */
 };
@@ -89,6 +91,12 @@ struct tcp_table {
      * malloc and free one each.
      */
     struct tcp_conn *spare;
+    /*
+     * Where new connections come from: slabs of them (conn_slab_new), the
+     * last one used up to slab_used of its slab_cap.
+     */
+    struct conn_slab *slabs;
+    size_t slab_used, slab_cap;
     struct tcp_conn *oldest, *newest;
     unsigned long segments; /* segments tracked: their serial numbers */
     uint64_t next_serial;

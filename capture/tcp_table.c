@@ -7,11 +7,11 @@
  * forgotten is kept for the next one: a capture opens and closes them all
  * along.
  */
-#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "tcp_int.h"
@@ -100,21 +100,72 @@ struct tcp_table *tcp_table_new(void)
     return t;
 }
 
-static void free_list(struct tcp_conn *c)
+/*
+ * Connections are made in slabs, mapped whole: the first small (a capture
+ * of a few connections keeps its memory small), the next ones 2 MB each
+ * and aligned to it, offered to the kernel for huge pages. A capture keeps
+ * thousands of connections at once (each closed one waits
+ * tcp_close_delay), and each 4 KB page of them costs a fault when first
+ * written: a huge page is one fault for 2,400 connections, where the
+ * kernel has one to give (else nothing changes). A connection is never
+ * given back, only kept for the next (spare): the slabs go at the end.
+ */
+struct conn_slab {
+    struct conn_slab *next;
+    size_t bytes; /* mapped */
+};
+#define SLAB_FIRST_CONNS 64
+#define SLAB_BYTES ((size_t)2 << 20)
+/* Where a slab's connections begin: past its header, on a cache line. */
+#define SLAB_HEAD 64
+_Static_assert(sizeof(struct conn_slab) <= SLAB_HEAD, "a slab's header before its connections");
+
+/* A new slab on the list, its connections zero; false when out of memory. */
+static bool conn_slab_new(struct tcp_table *t)
 {
-    while (c) {
-        struct tcp_conn *next = c->newer;
-        free(c);
-        c = next;
+    bool first = !t->slabs;
+    size_t bytes = first ? SLAB_HEAD + SLAB_FIRST_CONNS * sizeof(struct tcp_conn) : SLAB_BYTES;
+    /* Aligned to 2 MB: twice as much mapped, the rest around it given back. */
+    size_t map = first ? bytes : 2 * SLAB_BYTES;
+    uint8_t *p = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return false;
+    if (!first) {
+        size_t lead = (SLAB_BYTES - (uintptr_t)p % SLAB_BYTES) % SLAB_BYTES;
+        if (lead)
+            munmap(p, lead);
+        munmap(p + lead + bytes, map - lead - bytes);
+        p += lead;
+#ifdef MADV_HUGEPAGE
+        madvise(p, bytes, MADV_HUGEPAGE);
+#endif
     }
+    struct conn_slab *slab = (struct conn_slab *)p;
+    slab->next = t->slabs;
+    slab->bytes = bytes;
+    t->slabs = slab;
+    t->slab_used = 0;
+    t->slab_cap = (bytes - SLAB_HEAD) / sizeof(struct tcp_conn);
+    return true;
+}
+
+/* A connection never used, all zero; NULL when out of memory. */
+static struct tcp_conn *conn_alloc(struct tcp_table *t)
+{
+    if ((!t->slabs || t->slab_used == t->slab_cap) && !conn_slab_new(t))
+        return NULL;
+    return (struct tcp_conn *)((uint8_t *)t->slabs + SLAB_HEAD) + t->slab_used++;
 }
 
 void tcp_table_free(struct tcp_table *t)
 {
     if (!t)
         return;
-    free_list(t->oldest);
-    free_list(t->spare);
+    while (t->slabs) {
+        struct conn_slab *next = t->slabs->next;
+        munmap(t->slabs, t->slabs->bytes);
+        t->slabs = next;
+    }
     free(t->slots);
     free(t->heap);
     free(t->heap_at);
@@ -179,10 +230,10 @@ void table_prefetch(const struct tcp_table *t, size_t hash, int step)
         /* The lines a segment uses (written, most of them), each asked for once, without a loop. */
         const char *c = (const char *)t->slots[i].c;
 #define LINE(n) __builtin_prefetch(c + 64 * (n), 1)
-        LINE(0), LINE(1), LINE(2), LINE(3), LINE(4), LINE(5), LINE(6);
-        LINE(7), LINE(8), LINE(9), LINE(10), LINE(11), LINE(12);
+        LINE(0), LINE(1), LINE(2), LINE(3), LINE(4), LINE(5);
+        LINE(6), LINE(7), LINE(8), LINE(9), LINE(10), LINE(11);
 #undef LINE
-        _Static_assert(offsetof(struct tcp_conn, older) <= 13 * 64, "its busy part in 13 lines");
+        _Static_assert(offsetof(struct tcp_conn, older) <= 12 * 64, "its busy part in 12 lines");
         return;
     }
 }
@@ -362,7 +413,7 @@ struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
             t->heap_at = grown;
             t->ids_cap = cap;
         }
-        if (!(c = calloc(1, sizeof *c)))
+        if (!(c = conn_alloc(t)))
             return NULL;
         c->id = t->nids++;
     }
@@ -370,9 +421,12 @@ struct tcp_conn *table_add(struct tcp_table *t, const struct tcp_seg *seg,
     side_init(&c->side[1], seg->family, seg->dst, seg->dport);
     c->hash = tuple_hash(seg->family, seg->src, seg->sport, seg->dst, seg->dport);
     if (seg->tunnels > 0 && seg->tunnel &&
-        inet_ntop(seg->outer_family, seg->outer_src, c->tunnel_src, sizeof c->tunnel_src) &&
-        inet_ntop(seg->outer_family, seg->outer_dst, c->tunnel_dst, sizeof c->tunnel_dst))
+        (seg->outer_family == AF_INET || seg->outer_family == AF_INET6)) {
         c->tunnel = seg->tunnel;
+        c->tunnel_family = seg->outer_family;
+        memcpy(c->tunnel_src, seg->outer_src, sizeof c->tunnel_src);
+        memcpy(c->tunnel_dst, seg->outer_dst, sizeof c->tunnel_dst);
+    }
     zeek_init(&c->zeek);
     c->first_close = -1;
     c->first = c->last = *ts;

@@ -181,7 +181,7 @@ void text_event(struct output *o, const struct event *ev)
         put(&b, *wc ? off : "");
         put_spaces(&b, (size_t)(note[0] ? tpad : 0) + 2);
         put(&b, note);
-        output_line(o, o->out, line);
+        output_line_len(o, o->out, line, b.n);
     }
     flood_warning(o, ev);
 }
