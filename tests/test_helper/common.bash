@@ -127,7 +127,14 @@ alive() {
 	stat=${stat##*) }
 	[[ ${stat:0:1} != Z ]]
 }
-gone() { ! alive "$1"; }
+# gone PID: not alive. A zombie that is this shell's child is reaped first:
+# a fork makes bash wait, and bash then collects every child that ended and
+# keeps its status, so that `wait PID`, even in a command substitution run
+# afterwards, still reports it.
+gone() {
+	! alive "$1" || return 1
+	[[ ! -e /proc/$1 ]] || (:)
+}
 
 spawn() {
 	local out=$1
