@@ -105,27 +105,37 @@ nap() {
 	read -r -t 0.01 _ <>"$fifo" || true
 }
 
-listening() {
+listening() { listener_inode "$1" >/dev/null; }
+
+# listener_inode PORT: the inode of the socket listening on PORT; fails if none.
+listener_inode() {
 	local hex
 	printf -v hex '%04X' "$1"
-	awk -v hex="$hex" 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == hex) found = 1 } END { exit !found }' \
+	awk -v hex="$hex" 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == hex) { print $10; found = 1; exit } } END { exit !found }' \
 		/proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
 # helper_functions [NAME...]: the definitions of wait_for and what it
-# calls (nap, listening, alive, gone), and of each NAME, as source for a
+# calls (nap, listening, alive, gone and theirs), and of each NAME, as source for a
 # script run by another shell: `bash -c "$(helper_functions f); f"`.
-helper_functions() { declare -f wait_for nap listening alive gone "$@"; }
+helper_functions() { declare -f wait_for nap listening listener_inode alive stat_of gone "$@"; }
 
 # alive PID: the process exists and has not ended. One that ended but that
 # its parent has not yet waited for (a zombie) is not alive: kill -0 still
 # succeeds on it, and bash reaps its children only when it waits for one,
 # which a poll of bash builtins (wait_for on gone, nap) never does.
-alive() {
+alive() { stat_of "$1" && [[ $STATE_OF != Z ]]; }
+
+# stat_of PID: sets STATE_OF (R, S, Z ...) and PPID_OF_STAT from PID's
+# /proc stat (fields 3 and 4); fails when PID is gone. (Variables, not
+# output: no subshell, no fork.)
+stat_of() {
 	local stat
 	read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
 	stat=${stat##*) }
-	[[ ${stat:0:1} != Z ]]
+	# shellcheck disable=SC2086 # split the fields on purpose
+	set -- $stat
+	STATE_OF=$1 PPID_OF_STAT=$2
 }
 # gone PID: not alive. A zombie that is this shell's child is reaped first:
 # a fork makes bash wait, and bash then collects every child that ended and
@@ -183,10 +193,8 @@ serve() {
 # serving PID PORT: the socket listening on PORT is held by PID or by one of
 # its descendants (one find over every process's fds).
 serving() {
-	local hex inode holder p
-	printf -v hex '%04X' "$2"
-	inode=$(awk -v hex="$hex" 'FNR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == hex) { print $10; exit } }' \
-		/proc/net/tcp /proc/net/tcp6 2>/dev/null)
+	local inode holder p
+	inode=$(listener_inode "$2")
 	[[ -n $inode ]] || return 1
 	while read -r holder; do
 		holder=${holder#/proc/}
@@ -239,15 +247,10 @@ teardown_processes() {
 	done < <(run_processes)
 }
 
-# ppid_of PID: sets PPID_OF to the parent of PID, from /proc (field 4 of its
-# stat); fails when PID is gone. (A variable, not output: no subshell, no fork.)
+# ppid_of PID: sets PPID_OF to the parent of PID; fails when PID is gone.
 ppid_of() {
-	local stat
-	read -r stat 2>/dev/null <"/proc/$1/stat" || return 1
-	stat=${stat##*) }
-	# shellcheck disable=SC2086 # split the fields on purpose
-	set -- $stat
-	PPID_OF=$2
+	stat_of "$1" || return 1
+	PPID_OF=$PPID_OF_STAT
 }
 
 # The live processes that carry this file's mark, except the shell asking and
