@@ -61,8 +61,8 @@ export SIGPIPE_LAB_RUN=$BATS_FILE_TMPDIR
 BG_PIDS=()
 
 free_port() {
-	local port hex
-	for _ in $(seq 500); do
+	local port hex try
+	for ((try = 0; try < 500; try++)); do
 		port=$((10000 + RANDOM % 22000))
 		printf -v hex '%04X' "$port"
 		if ! awk -v hex="$hex" 'FNR > 1 { split($2, a, ":"); if (a[2] == hex) found = 1 } END { exit !found }' \
