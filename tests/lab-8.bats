@@ -59,7 +59,7 @@ client_when_accepting() {
 back_in_accept() {
 	local p
 	for p in "$1" $(pgrep -P "$1"); do
-		[[ $(cat "/proc/$p/wchan" 2>/dev/null) == inet_csk_accept && -n $(pgrep -P "$p") ]] && return 0
+		[[ $(<"/proc/$p/wchan") == inet_csk_accept && -n $(pgrep -P "$p") ]] 2>/dev/null && return 0
 	done
 	return 1
 }
@@ -145,8 +145,8 @@ back_in_accept() {
 	neighbour_server server-sigchld "$PORT" strace -f -o "$BATS_TEST_TMPDIR/strace.out" \
 		-e trace=accept,wait4,rt_sigreturn,recvfrom -e signal=SIGCHLD,SIGPIPE
 	client_when_accepting hello
-	assert_output "done"
 	assert_success
+	assert_output "done"
 	eintr() { [[ -n $(strace_lines 'rt_sigreturn\(.*= -1 EINTR') ]]; }
 	wait_for 5 eintr
 	# The handler waited for the child that SIGPIPE killed.
@@ -159,8 +159,8 @@ back_in_accept() {
 @test "lab 8: the unchecked -1 from the interrupted accept() becomes a child that spins on fd -1" {
 	neighbour_server server-sigchld "$PORT"
 	client_when_accepting hello
-	assert_output "done"
 	assert_success
+	assert_output "done"
 	# The child that served client 1 was reaped; the one left was forked after the EINTR.
 	one_child() { [[ $(pgrep -P "$SERVER_PID") =~ ^[0-9]+$ ]]; }
 	wait_for 5 one_child
