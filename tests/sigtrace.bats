@@ -105,8 +105,9 @@ teardown() { teardown_processes; }
 
 # capture_both DIR: in a private network namespace (run under unshare -Urn),
 # dumpcap captures lo while the tracer, without --netns, runs lab 1's
-# scenario there. (Debian's tcpdump cannot capture in a user namespace: it
-# insists on switching to its own user. dumpcap does not.)
+# scenario there. (Debian's tcpdump cannot capture, nor even read a file, in a
+# user namespace: it insists on switching to its own user. dumpcap and
+# capinfos do not.)
 capture_both() {
 	local dir=$1 dumpcap rc=0
 	ip link set lo up || return 1
@@ -118,6 +119,19 @@ capture_both() {
 	grep -q 'Capturing on' "$dir/dumpcap.err" || return 1
 	timeout "$RUN_LIMIT" "$SIGTRACE" -o "$dir/trace.jsonl" -- "$ROOT/labs/scenario" 1-naive \
 		>"$dir/trace.out" 2>&1 </dev/null || rc=$?
+	# dumpcap gets packets from the kernel a block at a time, when the block
+	# fills or its timer fires, and loses those it has not got yet when
+	# SIGINT ends it: the last packets of the story (client 2's SYN and the
+	# RST that refuses it) can be among them. So it is stopped once the file
+	# holds as many packets as the tracer saw; if it never does, the
+	# comparison that follows says how the two differ.
+	# shellcheck disable=SC2317 # called through wait_for
+	wire_caught_up() {
+		local caught
+		caught=$(capinfos -c -M -T -r "$dir/wire.pcapng" 2>/dev/null | cut -f 2)
+		((${caught:-0} >= $(grep -c '"type":"packet"' "$dir/trace.jsonl")))
+	}
+	wait_for 10 wire_caught_up || true
 	kill -INT "$dumpcap"
 	wait "$dumpcap" || rc=$?
 	return "$rc"
