@@ -1,5 +1,6 @@
 # Once for the whole suite (bats runs this before the first file and after the
-# last): build what the tests run, and afterwards fail the suite if any process
+# last): build what the tests run and list the bats libraries' files
+# (test_helper/libraries), and afterwards fail the suite if any process
 # a test started is still running. Every process a test starts carries its
 # file's mark under the run's directory (SIGPIPE_LAB_RUN, set in
 # test_helper/common), which is how suite_processes finds them. The suite's own
@@ -7,6 +8,9 @@
 
 setup_suite() {
 	make -C "$(dirname "${BASH_SOURCE[0]}")/.." --no-print-directory -s all >&2
+	# shellcheck source=tests/test_helper/libraries.bash
+	source "$(dirname "${BASH_SOURCE[0]}")/test_helper/libraries.bash"
+	write_library_list
 }
 
 # no_process_left: none of the run's processes is still running.

@@ -22,31 +22,10 @@
 #   run_processes            pids and command lines of live processes this file's tests started
 #   suite_processes          the same for every file of the run
 
-# load_library NAME: bats_load_library NAME, but sourcing the files its
-# load.bash names directly: load.bash finds each with dirname, a process
-# started for each of its files (17 for the three), in every test.
-load_library() {
-	local dir line
-	local -a dirs
-	IFS=: read -r -a dirs <<<"${BATS_LIB_PATH:-/usr/lib/bats}"
-	for dir in "${dirs[@]}"; do
-		[[ -f $dir/$1/load.bash ]] || continue
-		while IFS= read -r line; do
-			if [[ $line =~ ^source\ \"\$\(dirname\ \"\$\{BASH_SOURCE\[0\]\}\"\)/([^\"]+)\"$ ]]; then
-				# shellcheck disable=SC1090 # the library's own files
-				source "$dir/$1/${BASH_REMATCH[1]}"
-			elif [[ -n $line && $line != \#* ]]; then
-				bats_load_library "$1" # a load.bash of another shape: as it is
-				return
-			fi
-		done <"$dir/$1/load.bash"
-		return 0
-	done
-	bats_load_library "$1"
-}
-load_library bats-support
-load_library bats-assert
-load_library bats-file
+# bats-support, bats-assert and bats-file (test_helper/libraries says how).
+# shellcheck source=tests/test_helper/libraries.bash
+source "${BASH_SOURCE[0]%/*}/libraries.bash"
+load_libraries
 
 ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 BUILD=$ROOT/build
@@ -263,24 +242,35 @@ suite_processes() { marked_processes "SIGPIPE_LAB_RUN=$BATS_RUN_TMPDIR/" prefix;
 # marked_processes ENTRY exact|prefix: the live processes with an environment
 # entry that is ENTRY (exact) or begins with it (prefix), except the shell
 # asking and its ancestors and descendants. Every test's teardown asks, so
-# one grep reads the environments, and bash checks only the processes found.
+# one grep reads the environments and, for an exact entry, matches it whole
+# (a test's own shell has some 60 entries: bash reading them one by one,
+# each command traced by bats, took 30 ms); bash checks only the processes found.
 marked_processes() {
 	local environ pid p cmdline
+	local -a found
 	local -A mine=()
+	# Read to the end first: the grep is then no longer running (it may read
+	# its own environment too), and no process of ours reads beside the loop.
+	if [[ $2 == exact ]]; then
+		mapfile -t found < <(grep -lszxF -- "$1" /proc/[0-9]*/environ)
+	else
+		mapfile -t found < <(grep -lszF -- "$1" /proc/[0-9]*/environ)
+	fi
+	# The asking shell's ancestors (a dozen /proc reads): only if a process was found.
+	((${#found[@]})) || return 0
 	p=$BASHPID
 	while [[ -n $p && $p != 0 ]]; do
 		mine[$p]=1
 		ppid_of "$p" || break
 		p=$PPID_OF
 	done
-	while IFS= read -r environ; do
+	for environ in "${found[@]}"; do
 		pid=${environ#/proc/}
 		pid=${pid%/environ}
 		[[ -z ${mine[$pid]:-} ]] || continue
-		has_entry "$environ" "$1" "$2" 2>/dev/null || continue
-		# A process that ends meanwhile is none left behind (the grep below,
-		# say, which reads its own environment too); one whose ancestor ends
-		# meanwhile is no descendant of the asking shell.
+		[[ $2 == exact ]] || entry_begins "$environ" "$1" 2>/dev/null || continue
+		# A process that ends meanwhile is none left behind; one whose
+		# ancestor ends meanwhile is no descendant of the asking shell.
 		p=$pid
 		while [[ -n $p && $p != 0 && -z ${mine[$p]:-} ]]; do
 			if ! ppid_of "$p"; then
@@ -292,18 +282,15 @@ marked_processes() {
 		[[ $p != "$BASHPID" ]] || continue
 		cmdline=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || continue
 		echo "$pid $cmdline"
-	done < <(grep -lszF -- "$1" /proc/[0-9]*/environ)
+	done
 }
 
-# has_entry ENVIRON ENTRY exact|prefix: the environment file holds ENTRY, or an
-# entry that begins with it.
-has_entry() {
+# entry_begins ENVIRON PREFIX: the environment file holds an entry that begins
+# with PREFIX.
+entry_begins() {
 	local entry
 	while IFS= read -r -d '' entry; do
-		case $3 in
-		exact) [[ $entry == "$2" ]] && return 0 ;;
-		prefix) [[ $entry == "$2"* ]] && return 0 ;;
-		esac
+		[[ $entry != "$2"* ]] || return 0
 	done <"$1"
 	return 1
 }
