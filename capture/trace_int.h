@@ -1,13 +1,16 @@
 /*
  * trace_int: the tracer's own types, shared by trace.c (the stops: calls,
- * signals, execs, exits), trace_output.c (what the traced processes write
- * elsewhere than to sockets) and trace_spawn.c (starting the command under
- * its seccomp filter, and ending it). Not for the rest of the tracer.
+ * signals, execs, exits), trace_fds.c (what the descriptors are: their
+ * kinds, sockets others hold at a close, SCM_RIGHTS hand-overs),
+ * trace_output.c (what the traced processes write elsewhere than to
+ * sockets) and trace_spawn.c (starting the command under its seccomp
+ * filter, and ending it). Not for the rest of the tracer.
  */
 #ifndef SIGTRACE_TRACE_INT_H
 #define SIGTRACE_TRACE_INT_H
 
 #include <linux/audit.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
@@ -88,6 +91,34 @@ struct event *trace_event_for(const struct proc *p, enum event_type type,
 
 /* trace.c: handle a status waitpid() gave for tid: a stop, an event, or the end. */
 void trace_on_status(struct tracer *t, pid_t tid, int status);
+
+/* trace_fds.c: what fd of p is, remembered or looked up; FDK_UNKNOWN if it is not open. */
+enum fd_kind trace_fd_kind(struct tracer *t, const struct proc *p, int fd);
+
+/* trace_fds.c: the fds call nr frees, forgotten before it runs (followed or not). */
+void trace_forget_freed(struct tracer *t, const struct proc *p, unsigned long nr,
+                        const uint64_t args[6]);
+
+/* trace_fds.c: k is a socket of some kind. */
+bool trace_is_socket(enum fd_kind k);
+
+/* trace_fds.c: a close or close_range of p's at its entry: the TCP sockets it
+ * closes that other traced processes hold too, in f's held sockets. */
+void trace_find_closed_held(struct tracer *t, const struct proc *p, const struct call_def *def,
+                            const uint64_t args[6], struct syscall_facts *f);
+
+/* trace_fds.c: nr can carry SCM_RIGHTS (sendmsg, recvmsg, sendmmsg, recvmmsg);
+ * nr is one of the two that carry several messages. */
+bool trace_is_msg_call(unsigned long nr);
+bool trace_is_mmsg_call(unsigned long nr);
+
+/* trace_fds.c: p hands over the followed sockets in pass; its send of them failed. */
+void trace_handed_add(struct tracer *t, const struct proc *p, const struct pass_facts *pass);
+void trace_handed_undo(struct tracer *t, const struct proc *p, const struct pass_facts *pass);
+
+/* trace_fds.c: a receive of p's on a UNIX socket returned: the followed sockets it
+ * brought, in p's facts, with who passed them; false if it brought none. */
+bool trace_received_sockets(struct tracer *t, struct proc *p, int64_t rval, int is_error);
 
 /* trace_output.c: a write to something that is not a socket: does a line of it begin with the mark? */
 void trace_look_for_mark(struct tracer *t, struct proc *p, uint64_t buf, uint64_t len);
