@@ -219,11 +219,11 @@ void annotate_event(struct run *r, struct event *ev)
     if (ev->type == EV_VERDICT)
         snprintf(r->verdict, sizeof(r->verdict), "%s", ev->u.verdict);
     /* The pcapng comments tell the story the text timeline tells, whatever the format. */
-    struct event *intro = NULL;
+    struct story_intro intro;
     int story = output_event(r->out, ev, &intro);
     if (r->pcapng) {
-        if (intro) {
-            output_describe(r->out, intro, line, sizeof(line));
+        for (size_t i = 0; i < intro.n; i++) {
+            output_describe(r->out, intro.ev[i], line, sizeof(line));
             pending_add(r, line);
         }
         if (ev->type == EV_PACKET)
@@ -234,7 +234,7 @@ void annotate_event(struct run *r, struct event *ev)
         }
     }
     r->last_t = ev->t;
-    event_free(intro);
+    story_intro_free(&intro);
     event_free(ev);
 }
 

@@ -206,12 +206,12 @@ static bool is_half(const struct event *ev, enum call_part part)
  * inside the call was left out of the story: a helper's exit, say), the two
  * are one line again, at the time a whole call shows.
  */
-static void tell_story(struct output *o, const struct event *ev, const struct event *intro)
+static void tell_story(struct output *o, const struct event *ev, const struct story_intro *intro)
 {
     if (o->half) {
         struct event *half = o->half;
         o->half = NULL;
-        if (ev && is_half(ev, PART_RESUMED) && ev->tid == half->tid && !intro) {
+        if (ev && is_half(ev, PART_RESUMED) && ev->tid == half->tid && !(intro && intro->n)) {
             struct event *whole = event_copy(ev);
             if (whole) {
                 const struct syscall_facts *f = &ev->u.sys;
@@ -229,15 +229,16 @@ static void tell_story(struct output *o, const struct event *ev, const struct ev
     }
     if (!ev)
         return;
-    if (intro)
-        tell(o, intro);
+    for (size_t i = 0; intro && i < intro->n; i++)
+        tell(o, intro->ev[i]);
     if (is_half(ev, PART_UNFINISHED) && (o->half = event_copy(ev)))
         return;
     tell(o, ev);
 }
 
 /* Put one event on o->out in the chosen format; story and intro as story_tells gave them. */
-static void show(struct output *o, const struct event *ev, int story, const struct event *intro)
+static void show(struct output *o, const struct event *ev, int story,
+                 const struct story_intro *intro)
 {
     switch (o->format) {
     case OUT_JSON: json_event(o, o->out, ev); break;
@@ -263,10 +264,10 @@ static void show(struct output *o, const struct event *ev, int story, const stru
     }
 }
 
-int output_event(struct output *o, const struct event *ev, struct event **intro_out)
+int output_event(struct output *o, const struct event *ev, struct story_intro *intro_out)
 {
     /* Whatever the format, the story is the one the text timeline tells. */
-    struct event *intro = NULL;
+    struct story_intro intro;
     int story = story_tells(o->story, ev, &intro);
     /* A process writes to our own output now: a first half held back goes out before it. */
     if (ev->type == EV_OUTPUT && o->format != OUT_JSON)
@@ -274,18 +275,18 @@ int output_event(struct output *o, const struct event *ev, struct event **intro_
     if (o->json)
         json_event(o, o->json, ev);
     if (o->out)
-        show(o, ev, story, intro);
+        show(o, ev, story, &intro);
     /* A picture tells what the ladder tells (unless the ladder keeps them already). */
     if (o->diagram && !(o->out && o->format == OUT_LADDER) &&
         (ev->type == EV_VERDICT || (story && ev->type != EV_REPEAT_START))) {
-        if (intro)
-            ladder_keep(o, intro);
+        for (size_t i = 0; i < intro.n; i++)
+            ladder_keep(o, intro.ev[i]);
         ladder_keep(o, ev);
     }
-    if (intro_out && story)
+    if (intro_out)
         *intro_out = intro;
     else
-        event_free(intro);
+        story_intro_free(&intro);
     return story;
 }
 
@@ -309,4 +310,10 @@ void output_finish(struct output *o)
                 "sigtrace: out of memory: %lu processes could not be followed on the timeline, "
                 "so everything they did is shown\n",
                 story_lost(o->story));
+    if (story_untold(o->story))
+        fprintf(stderr,
+                "sigtrace: %lu calls about SIGPIPE, made before their process used a socket, "
+                "are left out of the timeline (it shows the last %d of each process); "
+                "--json has them all\n",
+                story_untold(o->story), STORY_HELD);
 }

@@ -18,6 +18,7 @@
 #include <stdio.h>
 
 #include "event.h"
+#include "story.h"
 
 enum output_format { OUT_TEXT, OUT_LADDER, OUT_JSON };
 
@@ -46,10 +47,11 @@ const char *output_label(struct output *o, pid_t pid, const char *comm);
  * the text timeline tells (whatever the format), 0 for what it leaves out: the
  * helpers of a script that never touch a socket (grep, date, sleep), their
  * exec and exit, the SIGCHLD their parent gets. When the event makes a
- * process part of the story, *intro (if intro is not NULL) gets that
- * process's earlier exec, to be told first; the caller frees it.
+ * process part of the story, intro (if not NULL) gets that process's
+ * earlier exec and calls about SIGPIPE, told first; the caller frees it
+ * (story_intro_free).
  */
-int output_event(struct output *o, const struct event *ev, struct event **intro);
+int output_event(struct output *o, const struct event *ev, struct story_intro *intro);
 
 /* The end of the run: the text timeline ends with the verdict, if one was seen; everything is flushed. */
 void output_finish(struct output *o);

@@ -16,10 +16,12 @@ struct label {
 /* What the story knows of a process. */
 struct proc_view {
     pid_t pid;
-    bool involved;      /* it made a socket call: everything it does matters */
-    bool server;        /* it listened or accepted: the ladder's right side */
-    struct event *exec; /* its exec, told once it becomes involved */
-    bool flood_told;    /* its repeated writes to the output were said to flood it */
+    bool involved;                  /* it made a socket call: everything it does matters */
+    bool server;                    /* it listened or accepted: the ladder's right side */
+    struct event *exec;             /* its exec, told once it becomes involved */
+    struct event *held[STORY_HELD]; /* its calls about SIGPIPE since, told after it */
+    size_t nheld;
+    bool flood_told; /* its repeated writes to the output were said to flood it */
     struct proc_view *next;
 };
 
@@ -27,8 +29,63 @@ struct story {
     struct label *labels;
     size_t nlabels, caplabels;
     struct proc_view *views;
-    unsigned long lost; /* views that could not be allocated */
+    unsigned long lost;   /* views that could not be allocated */
+    unsigned long untold; /* calls about SIGPIPE left out of an introduction */
 };
+
+/* Forget what v kept for its introduction: its exec, and its calls made since. */
+static void forget_intro(struct proc_view *v)
+{
+    event_free(v->exec);
+    v->exec = NULL;
+    for (size_t i = 0; i < v->nheld; i++)
+        event_free(v->held[i]);
+    v->nheld = 0;
+}
+
+/* Keep a call about SIGPIPE for v's introduction: the last STORY_HELD, the earlier counted. */
+static void hold(struct story *st, struct proc_view *v, const struct event *ev)
+{
+    struct event *copy = event_copy(ev);
+    if (!copy) {
+        st->untold++;
+        return;
+    }
+    if (v->nheld == STORY_HELD) {
+        event_free(v->held[0]);
+        memmove(v->held, v->held + 1, (STORY_HELD - 1) * sizeof(v->held[0]));
+        v->nheld--;
+        st->untold++;
+    }
+    v->held[v->nheld++] = copy;
+}
+
+/* Is every event of a repeat's cycle a call about SIGPIPE (a loop of signal() calls)? */
+static bool about_sigpipe_only(const struct repeat_facts *r)
+{
+    for (int i = 0; i < r->period; i++)
+        if (r->pattern[i]->type != EV_SYSCALL || r->pattern[i]->u.sys.kind != CALL_SIGNAL)
+            return false;
+    return r->period > 0;
+}
+
+/* Hand v's introduction to intro, which then owns it. */
+static void introduce(struct proc_view *v, struct story_intro *intro)
+{
+    if (v->exec)
+        intro->ev[intro->n++] = v->exec;
+    for (size_t i = 0; i < v->nheld; i++)
+        intro->ev[intro->n++] = v->held[i];
+    v->exec = NULL;
+    v->nheld = 0;
+}
+
+void story_intro_free(struct story_intro *in)
+{
+    for (size_t i = 0; i < in->n; i++)
+        event_free(in->ev[i]);
+    in->n = 0;
+}
 
 struct story *story_new(void) { return calloc(1, sizeof(struct story)); }
 
@@ -39,7 +96,7 @@ void story_free(struct story *st)
     free(st->labels);
     while (st->views) {
         struct proc_view *next = st->views->next;
-        event_free(st->views->exec);
+        forget_intro(st->views);
         free(st->views);
         st->views = next;
     }
@@ -47,6 +104,8 @@ void story_free(struct story *st)
 }
 
 unsigned long story_lost(const struct story *st) { return st->lost; }
+
+unsigned long story_untold(const struct story *st) { return st->untold; }
 
 const char *story_label(struct story *st, pid_t pid, const char *comm)
 {
@@ -100,9 +159,9 @@ bool story_is_server(struct story *st, pid_t pid)
     return false;
 }
 
-bool story_tells(struct story *st, const struct event *ev, struct event **intro)
+bool story_tells(struct story *st, const struct event *ev, struct story_intro *intro)
 {
-    *intro = NULL;
+    intro->n = 0;
     struct proc_view *v = NULL;
     switch (ev->type) {
     case EV_PACKET:
@@ -116,34 +175,37 @@ bool story_tells(struct story *st, const struct event *ev, struct event **intro)
         return true; /* forgotten for want of memory: better told than lost */
     switch (ev->type) {
     case EV_REPEAT:
-    case EV_REPEAT_START: return v->involved;
+    case EV_REPEAT_START:
+        if (!v->involved && about_sigpipe_only(&ev->u.rep))
+            hold(st, v, ev);
+        return v->involved;
     case EV_SYSCALL:
-        /* What SIGPIPE will do matters to a process that touches sockets: a helper's stays out. */
-        if (ev->u.sys.kind == CALL_SIGNAL && !v->involved)
+        /*
+         * What SIGPIPE will do matters to a process that touches sockets: a
+         * helper's stays out, and a server's, made before its socket(), waits.
+         */
+        if (ev->u.sys.kind == CALL_SIGNAL && !v->involved) {
+            hold(st, v, ev);
             return false;
+        }
         if (!v->involved) {
             v->involved = true;
-            *intro = v->exec; /* introduce the process: where it came from */
-            v->exec = NULL;
+            introduce(v, intro); /* where it came from, and what it made SIGPIPE do */
         }
         if (ev->u.sys.kind == CALL_LISTEN || ev->u.sys.kind == CALL_ACCEPT)
             v->server = true;
         return true;
     case EV_EXEC:
+        /* The new program keeps no handler; an ignored SIGPIPE its exec's note tells. */
+        forget_intro(v);
         if (v->involved || ev->top)
             return true;
-        event_free(v->exec);
         v->exec = event_copy(ev);
         return false;
     case EV_SIGNAL:
         return v->involved || (ev->u.sig.disposition == DISP_DEFAULT &&
                                ev->u.sig.action != ACT_IGNORE && ev->u.sig.action != ACT_CONTINUE);
-    case EV_EXIT:
-        if (v->exec) {
-            event_free(v->exec);
-            v->exec = NULL;
-        }
-        return v->involved || ev->top || ev->u.exit.signo;
+    case EV_EXIT: forget_intro(v); return v->involved || ev->top || ev->u.exit.signo;
     default: return false;
     }
 }

@@ -5,8 +5,10 @@
  * process that made one (it is "involved"), and of other processes only
  * what kills them: the helpers of a script that never touch a socket (grep,
  * date, sleep), their exec and exit, the SIGCHLD their parent gets, stay
- * out. A process's exec is told when the process becomes involved. Every
- * printer tells the same story; JSON has every event besides.
+ * out. A process's exec, and the calls it made about SIGPIPE since (a
+ * server's signal(SIGPIPE, SIG_IGN) before its socket()), are told when the
+ * process becomes involved. Every printer tells the same story; JSON has
+ * every event besides.
  */
 #ifndef SIGTRACE_STORY_H
 #define SIGTRACE_STORY_H
@@ -17,6 +19,17 @@
 
 /* Writes to the output repeated this often a second flood a terminal. */
 #define FLOOD_PER_SECOND 100
+
+/* The calls about SIGPIPE a process not yet involved may make that are kept for its introduction. */
+#define STORY_HELD 8
+
+/* What is told before an event that makes its process involved, in order; the caller frees it. */
+struct story_intro {
+    struct event *ev[1 + STORY_HELD]; /* its exec, then its calls about SIGPIPE */
+    size_t n;
+};
+
+void story_intro_free(struct story_intro *in);
 
 struct story;
 
@@ -32,10 +45,10 @@ const char *story_label(struct story *st, pid_t pid, const char *comm);
 
 /*
  * Is ev part of the story? When it makes its process part of the story,
- * *intro gets that process's earlier exec, to be told first (the caller
- * frees it), else NULL.
+ * intro gets that process's earlier exec and calls about SIGPIPE, to be told
+ * first; else it is left empty.
  */
-bool story_tells(struct story *st, const struct event *ev, struct event **intro);
+bool story_tells(struct story *st, const struct event *ev, struct story_intro *intro);
 
 /* Did this process listen or accept (the ladder's right-hand side)? */
 bool story_is_server(struct story *st, pid_t pid);
@@ -50,5 +63,11 @@ bool story_floods(struct story *st, const struct event *ev, double *per_second, 
 
 /* Processes the story could not remember for want of memory (each is told as involved). */
 unsigned long story_lost(const struct story *st);
+
+/*
+ * Calls about SIGPIPE made before a process became involved that its
+ * introduction left out: beyond the last STORY_HELD, or for want of memory.
+ */
+unsigned long story_untold(const struct story *st);
 
 #endif

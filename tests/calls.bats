@@ -230,6 +230,29 @@ sigtrace_handover() {
 	assert_line --partial -- '+++ killed by SIGPIPE +++'
 }
 
+@test "calls: what a program made SIGPIPE do before its first socket call is told before that call" {
+	# The text timeline leaves out the calls of processes that never touch a
+	# socket; this one's ten, made before its socket(), are told when it does,
+	# in order, the repeated ones as a repeat (tests/unit/story.c checks the bound).
+	run --separate-stderr timeout "$RUN_LIMIT" "$SIGTRACE" --netns -- "$CALLS" sigactions </dev/null 3>&-
+	assert_success
+	assert_equal "$stderr" ''
+	# What each line is (after its time and process), where it is one of these.
+	run sed -nE 's/^ +[0-9.]+ +calls +(exec|rt_sigaction\(SIGPIPE, \{sa_handler=SIG_[A-Z]+|↻ the same again|↻ repeated 3 more times|socket\(AF_INET).*/\1/p' <<<"$output"
+	assert_output "exec
+rt_sigaction(SIGPIPE, {sa_handler=SIG_DFL
+rt_sigaction(SIGPIPE, {sa_handler=SIG_IGN
+rt_sigaction(SIGPIPE, {sa_handler=SIG_DFL
+rt_sigaction(SIGPIPE, {sa_handler=SIG_IGN
+↻ the same again
+↻ repeated 3 more times
+socket(AF_INET"
+	# JSON has every call: four alone, and a cycle of two seen three times more.
+	traced_calls sigactions
+	assert_equal "$(count '.syscall == "rt_sigaction"')" 6
+	assert_equal "$(jq -s '[.[] | select(.syscall == "rt_sigaction") | .repeat] | add' "$TRACE")" 10
+}
+
 @test "calls: a refused non-blocking connect shows its SO_ERROR" {
 	traced_calls nbconnect
 	in_order '.syscall == "connect" and .errno == "EINPROGRESS"' \
