@@ -17,13 +17,18 @@
 #include "notebuf.h"
 #include "notes_int.h"
 
-static int interrupted(int err) { return err == EINTR || is_restart_code(err); }
-
 /* Notes for failures every call can have. 1 if the note is written. */
 int notes_common_failure(const struct event *ev, struct notebuf *n)
 {
     const struct syscall_facts *f = &ev->u.sys;
-    if (interrupted(f->err)) {
+    if (f->err == EINTR) {
+        notebuf_add(n, "interrupted by a signal whose handler ran: the call failed instead of "
+                       "going on (a handler installed without SA_RESTART, or a call never "
+                       "restarted, such as poll())");
+        return 1;
+    }
+    /* A restart code shows only when a handler's own call is cut short while another waits. */
+    if (is_restart_code(f->err)) {
         notebuf_add(
             n,
             "interrupted by a signal: after the signal is handled, the call is restarted or fails with EINTR");

@@ -239,17 +239,20 @@ static struct event *unfinished_before(struct timeline *tl, const struct timespe
             continue;
         /*
          * A loop's turn shows its first half only when its process ends in
-         * it, and only if that does not send the time back. A call that
-         * has run longer than the grace by asof is no quick turn of a loop
-         * but a wait (a second accept): it is split like any other, so
-         * that if its process dies in it, its first half is where it began.
-         * A loop already being counted stays one.
+         * it or a signal comes to its thread in it, and only if that does
+         * not send the time back. A call that has run longer than the grace
+         * by asof is no quick turn of a loop but a wait (a second accept):
+         * it is split like any other, so that if its process dies in it,
+         * its first half is where it began. A loop already being counted
+         * stays one.
          */
+        bool cut_by_next = next && next->pid == c->entry->pid &&
+                           (next->type == EV_EXIT || next->type == EV_EXEC ||
+                            (next->type == EV_SIGNAL && next->tid == c->entry->tid));
         if (detector_looping(tl, c->entry) &&
             (!asof || ns_between(asof, &c->entry->t) < tl->grace_ns ||
              detector_counting(tl, c->entry)) &&
-            (!next || (next->type != EV_EXIT && next->type != EV_EXEC) ||
-             next->pid != c->entry->pid || ts_cmp(&c->entry->t, &tl->out) < 0)) {
+            (!cut_by_next || ts_cmp(&c->entry->t, &tl->out) < 0)) {
             c->split = PASSED; /* later events go out: it can only be whole, where it returns */
             continue;
         }
@@ -313,9 +316,8 @@ static struct event *never_returned(const struct event *entry, const struct even
 /*
  * The head of the heap goes out. A process that ended or changed program
  * ended the calls its threads were in: before the end goes out, each such
- * call is shown, its first half (where it began, or, if later events went
- * out meanwhile, no earlier than they) and a closing part that says it
- * never returned.
+ * call is shown: its first half, where it began (unless later events went
+ * out meanwhile), and a closing part that says it never returned.
  */
 static struct event *take_head(struct timeline *tl)
 {
@@ -326,13 +328,16 @@ static struct event *take_head(struct timeline *tl)
             if (c->entry->pid != head->pid || ts_cmp(&c->entry->t, &head->t) >= 0)
                 continue;
             struct event *u;
+            /*
+             * Its first half goes where it began, unless later events went
+             * out meanwhile: then the closing part stands alone (its "..."
+             * says the call began earlier), rather than a first half told
+             * after what happened while it ran.
+             */
             if (c->split != SPLIT) {
                 c->split = SPLIT;
-                if ((u = first_half(c->entry))) {
-                    if (ts_cmp(&u->t, &tl->out) < 0)
-                        u->t = tl->out;
+                if (ts_cmp(&c->entry->t, &tl->out) >= 0 && (u = first_half(c->entry)))
                     return u;
-                }
             }
             u = never_returned(c->entry, head);
             inflight_drop(tl, c);

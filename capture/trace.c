@@ -160,6 +160,7 @@ static int on_entry(struct tracer *t, struct proc *p, unsigned long nr, const ui
     if (def->kind == CALL_CLOSE && (def->no_fd || k == FDK_TCP))
         trace_find_closed_held(t, p, def, args, &p->facts);
     p->def = def;
+    p->nr = nr;
     memcpy(p->args, args, sizeof(p->args));
     p->entered = trace_now();
     p->in_call = 1;
@@ -193,6 +194,25 @@ static struct event *on_exit_call(struct tracer *t, struct proc *p, int64_t rval
     struct timespec ts = trace_now();
     struct syscall_facts *f = &p->facts;
     p->in_call = 0;
+    /*
+     * Cut short by a signal, with a restart code the program never sees:
+     * the call is not over. What it returns is known when it enters again
+     * or the handler returns (interrupted_entry, sigreturn_exit); if the
+     * signal kills the process, the timeline says the call never returned.
+     * (A call cut short again inside a handler, while one waits, is told
+     * as it came.)
+     */
+    if (is_error && is_restart_code((int)-rval) && !p->interrupted) {
+        p->interrupted = 1;
+        p->cut.def = p->def;
+        memcpy(p->cut.args, p->args, sizeof(p->cut.args));
+        p->cut.entered = p->entered;
+        p->cut.facts = p->facts;
+        p->cut.nr = p->nr;
+        p->cut.quiet = p->quiet;
+        p->quiet = 0;
+        return NULL;
+    }
     bool quiet = p->quiet;
     p->quiet = 0;
     if (quiet && !trace_received_sockets(t, p, rval, is_error))
@@ -260,6 +280,53 @@ int trace_exec_since(const struct tracer *t, struct timespec *since)
     return found;
 }
 
+/* The interrupted call's state back in p's call fields: it is under way again. */
+static void resume_cut(struct proc *p)
+{
+    p->interrupted = 0;
+    p->def = p->cut.def;
+    memcpy(p->args, p->cut.args, sizeof(p->args));
+    p->entered = p->cut.entered;
+    p->facts = p->cut.facts;
+    p->nr = p->cut.nr;
+    p->quiet = p->cut.quiet;
+    p->in_call = 1;
+}
+
+/*
+ * A call enters while one is interrupted: the same call again, or
+ * restart_syscall, is the kernel restarting it (one call, whose exit is
+ * awaited); rt_sigreturn is its handler returning, whose result says
+ * whether the call fails with EINTR. Returns 1 if the stop is dealt with
+ * (the exit must be seen), 0 for a call of its own (a handler's).
+ */
+static int interrupted_entry(struct proc *p, unsigned long nr)
+{
+    if (nr == p->cut.nr || nr == SYS_restart_syscall) {
+        resume_cut(p);
+        return 1;
+    }
+    if (nr == SYS_rt_sigreturn) {
+        p->in_sigreturn = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * rt_sigreturn returned to a process with an interrupted call: -EINTR is
+ * that call's result, which the program now sees; anything else, and the
+ * kernel restarts the call, which will enter again.
+ */
+static struct event *sigreturn_exit(struct tracer *t, struct proc *p, int64_t rval, int is_error)
+{
+    p->in_sigreturn = 0;
+    if (!is_error || rval != -EINTR)
+        return NULL;
+    resume_cut(p);
+    return on_exit_call(t, p, rval, is_error);
+}
+
 static void on_syscall_stop(struct tracer *t, struct proc *p)
 {
     struct __ptrace_syscall_info info;
@@ -277,6 +344,14 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
 #endif
     switch (info.op) {
     case PTRACE_SYSCALL_INFO_SECCOMP:
+        if (p->interrupted && interrupted_entry(p, info.seccomp.nr)) {
+            ptrace(PTRACE_SYSCALL, p->tid, 0, 0);
+            return;
+        }
+        if (info.seccomp.nr == SYS_rt_sigreturn || info.seccomp.nr == SYS_restart_syscall) {
+            resume(t, p->tid, 0); /* no call of ours was cut short */
+            return;
+        }
         if (is_exec(info.seccomp.nr)) {
             /* Stop at its exit too: a failed exec ends there, and is under way no more. */
             on_exec_entry(p);
@@ -290,6 +365,10 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
         return;
     case PTRACE_SYSCALL_INFO_ENTRY:
         p->in_call = 0;
+        if (p->interrupted && interrupted_entry(p, info.entry.nr)) {
+            ptrace(PTRACE_SYSCALL, p->tid, 0, 0);
+            return;
+        }
         if (is_exec(info.entry.nr))
             on_exec_entry(p);
         on_entry(t, p, info.entry.nr, info.entry.args);
@@ -298,8 +377,11 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
     case PTRACE_SYSCALL_INFO_EXIT: {
         /* A successful exec was told at PTRACE_EVENT_EXEC; a failed one ends here unsaid. */
         p->exec_entered = (struct timespec){ 0, 0 };
-        struct event *ev =
-            p->in_call ? on_exit_call(t, p, info.exit.rval, info.exit.is_error) : NULL;
+        struct event *ev = NULL;
+        if (p->in_sigreturn)
+            ev = sigreturn_exit(t, p, info.exit.rval, info.exit.is_error);
+        else if (p->in_call)
+            ev = on_exit_call(t, p, info.exit.rval, info.exit.is_error);
         resume(t, p->tid, 0);
         if (ev)
             t->emit(ev, t->ctx);
@@ -373,7 +455,7 @@ static void on_exec(struct tracer *t, struct proc *p)
                 return;
         }
     }
-    p->in_call = 0;
+    p->in_call = p->interrupted = p->in_sigreturn = 0;
     p->tgid = p->tid;
     p->execed = 1;
     fdcache_drop(t->fds, p->tgid); /* close-on-exec fds are gone; the rest are looked at again */

@@ -38,6 +38,24 @@ struct proc {
     uint64_t args[6];
     struct timespec entered;
     struct syscall_facts facts; /* what the entry learned */
+    unsigned long nr;           /* the followed call's number */
+    /*
+     * A followed call a signal cut short, which returned a restart code
+     * (ERESTARTSYS ...): the kernel restarts it (the same call enters again,
+     * or restart_syscall) or, once a handler has run, fails it with EINTR
+     * (rt_sigreturn's result). Its state waits here meanwhile, while the
+     * handler's own calls use the fields above.
+     */
+    int interrupted;
+    int in_sigreturn; /* between rt_sigreturn's entry and exit, with a call interrupted */
+    struct {
+        const struct call_def *def;
+        uint64_t args[6];
+        struct timespec entered;
+        struct syscall_facts facts;
+        unsigned long nr;
+        int quiet;
+    } cut;
     /* Its last execve's entry (0: none seen), and the TCP sockets it held close-on-exec then. */
     struct timespec exec_entered;
     int cloexec_fds[EXEC_CLOEXEC_MAX];

@@ -30,14 +30,17 @@
 /* --- starting the command ------------------------------------------------------ */
 
 #ifdef NATIVE_AUDIT_ARCH
-#define EXEC_CALLS 2 /* execve, execveat */
+#define MORE_CALLS 4 /* execve, execveat; rt_sigreturn, restart_syscall (an interrupted call) */
 
 /* In the child: only the calls we follow stop the process; the rest run freely. */
 static int install_filter(void)
 {
-    /* The followed calls, and execve and execveat: an exec is stamped at its entry (trace.c). */
-    struct sock_filter prog[CALLS_MAX + EXEC_CALLS + 5];
-    long nrs[CALLS_MAX + EXEC_CALLS];
+    /*
+     * The followed calls; execve and execveat (an exec is stamped at its entry,
+     * trace.c); rt_sigreturn and restart_syscall (how a call a signal cut short ends).
+     */
+    struct sock_filter prog[CALLS_MAX + MORE_CALLS + 5];
+    long nrs[CALLS_MAX + MORE_CALLS];
     if (ncalls > CALLS_MAX) {
         errno = E2BIG;
         return -1;
@@ -47,6 +50,8 @@ static int install_filter(void)
         nrs[m++] = calls[i].nr;
     nrs[m++] = SYS_execve;
     nrs[m++] = SYS_execveat;
+    nrs[m++] = SYS_rt_sigreturn;
+    nrs[m++] = SYS_restart_syscall;
     size_t n = 0;
     prog[n++] =
         (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));

@@ -253,6 +253,36 @@ socket(AF_INET"
 	assert_equal "$(jq -s '[.[] | select(.syscall == "rt_sigaction") | .repeat] | add' "$TRACE")" 10
 }
 
+@test "calls: a call a signal cuts short shows what the program saw: EINTR, the restarted call's result, or never returned" {
+	# strace shows each of the three recv()s end with "= ? ERESTARTSYS", a
+	# code the program never sees: after the first handler rt_sigreturn
+	# returns -1 EINTR, after the second (SA_RESTART) the call goes on, and
+	# SIGTERM kills the third.
+	# (strace ends as its tracee did, killed by SIGTERM: the subshell's stderr takes bash's word for it.)
+	(strace -qq -o "$OUT/strace.txt" -e trace=recvfrom,rt_sigreturn "$CALLS" interrupt 3>&-) 2>/dev/null || true
+	assert_equal "$(grep -c '^recvfrom(.* = ? ERESTARTSYS' "$OUT/strace.txt")" 3
+	assert_equal "$(grep -c '^rt_sigreturn(.* = -1 EINTR' "$OUT/strace.txt")" 1
+	assert_equal "$(grep -c '^recvfrom(5, "x", 4, .* = 1$' "$OUT/strace.txt")" 1
+	traced_calls interrupt 143
+	# Three recv calls, as the program made them, none with a restart code.
+	run jq -r 'select(.call == "recv" and .part != "unfinished") | "\(.part // "whole") \(.ret) \(.errno)"' "$TRACE"
+	assert_output $'whole -1 EINTR\nwhole 1 null\nnever_returned null null'
+	TRACE=$OUT/interrupt.jsonl
+	assert_equal "$(count '.errno != null and (.errno | test("^ERESTART"))')" 0
+	# Each split around the signal that cut it short.
+	in_order '.call == "recv" and .part == "unfinished"' \
+		'.type == "signal" and .signal == "SIGUSR1"' \
+		'.call == "recv" and .errno == "EINTR" and (.note | test("handler ran"))' \
+		'.call == "recv" and .part == "unfinished"' \
+		'.type == "signal" and .signal == "SIGUSR1"' \
+		'.type == "packet" and .len == 1' \
+		'.call == "recv" and .ret == 1' \
+		'.call == "recv" and .part == "unfinished"' \
+		'.type == "signal" and .signal == "SIGTERM"' \
+		'.call == "recv" and .part == "never_returned" and (.note | test("killed by SIGTERM"))' \
+		'.type == "exit" and .signal == "SIGTERM"'
+}
+
 @test "calls: a refused non-blocking connect shows its SO_ERROR" {
 	traced_calls nbconnect
 	in_order '.syscall == "connect" and .errno == "EINPROGRESS"' \
