@@ -69,12 +69,13 @@ static struct endpoint seg_end(const struct tcp_seg *seg, bool source)
  * timeline labels it (label), its name (name, "" if nobody owns it) and, for
  * a note, the label or the role ("the client") where no process owns it.
  */
-static void name_end(struct run *r, const struct endpoint *e, bool orig, char *name, size_t namelen,
-                     char *label, size_t labellen, char *speech, size_t speechlen)
+static void name_end(struct run *r, const struct endpoint *e, const struct endpoint *peer,
+                     bool orig, char *name, size_t namelen, char *label, size_t labellen,
+                     char *speech, size_t speechlen)
 {
     pid_t pid;
     char comm[16];
-    if (owners_find(r->owners, e, &pid, comm)) {
+    if (owners_find(r->owners, e, peer, &pid, comm)) {
         str_append(name, namelen, 0, comm);
         str_append(label, labellen, 0, output_label(r->out, pid, comm));
         str_append(speech, speechlen, 0, label);
@@ -96,10 +97,10 @@ void annotate_connection(const struct conn_summary *s, void *ctx)
     ev->repeat = 1;
     ev->u.conn = *s;
     ev->t = s->last;
-    name_end(r, &s->orig_ep, true, comm[0], sizeof comm[0], label[0], sizeof label[0], speech[0],
-             sizeof speech[0]);
-    name_end(r, &s->resp_ep, false, comm[1], sizeof comm[1], label[1], sizeof label[1], speech[1],
-             sizeof speech[1]);
+    name_end(r, &s->orig_ep, &s->resp_ep, true, comm[0], sizeof comm[0], label[0], sizeof label[0],
+             speech[0], sizeof speech[0]);
+    name_end(r, &s->resp_ep, &s->orig_ep, false, comm[1], sizeof comm[1], label[1], sizeof label[1],
+             speech[1], sizeof speech[1]);
     /* The summary names only ends a traced process owns. */
     str_append(ev->u.conn.orig_name, sizeof ev->u.conn.orig_name, 0, comm[0][0] ? label[0] : "");
     str_append(ev->u.conn.resp_name, sizeof ev->u.conn.resp_name, 0, comm[1][0] ? label[1] : "");
@@ -125,8 +126,8 @@ static bool explain_packet(struct run *r, struct event *ev)
     struct endpoint src = seg_end(&p->seg, true), dst = seg_end(&p->seg, false);
     pid_t pid;
     char comm[16];
-    if (r->owned_only && !owners_find(r->owners, &src, &pid, comm) &&
-        !owners_find(r->owners, &dst, &pid, comm))
+    if (r->owned_only && !owners_find(r->owners, &src, &dst, &pid, comm) &&
+        !owners_find(r->owners, &dst, &src, &pid, comm))
         return false;
     /* A refused connect's SYN names its port, before the names are read. */
     if ((p->seg.flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN)
@@ -146,9 +147,9 @@ static bool explain_packet(struct run *r, struct event *ev)
         tcp_set_cause(r->tcp, &p->seg, &f.cause);
     }
     char x[48], y[48];
-    name_end(r, &src, f.from_orig, p->from, sizeof p->from, p->from_label, sizeof p->from_label, x,
-             sizeof x);
-    name_end(r, &dst, !f.from_orig, p->to, sizeof p->to, p->to_label, sizeof p->to_label, y,
+    name_end(r, &src, &dst, f.from_orig, p->from, sizeof p->from, p->from_label,
+             sizeof p->from_label, x, sizeof x);
+    name_end(r, &dst, &src, !f.from_orig, p->to, sizeof p->to, p->to_label, sizeof p->to_label, y,
              sizeof y);
     notes_segment(&f, &p->seg, x, y, ev->note, sizeof ev->note);
     return true;

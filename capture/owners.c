@@ -26,6 +26,7 @@ struct owner {
 #define USE_DUPS_MAX 4
 struct sock_use {
     pid_t pid;
+    char comm[16]; /* its holder's name */
     int fd;
     struct endpoint local, remote;
     uint64_t read;
@@ -209,11 +210,12 @@ static bool use_drop_fd(struct sock_use *u, int fd)
  * pid now holds a connection as fd: a use of the same ends makes room, a
  * closed one, or an open one another process handed over (SCM_RIGHTS).
  */
-static void use_start(struct owners *o, pid_t pid, int fd, const struct endpoint *at,
+static void use_start(struct owners *o, const struct event *ev, int fd, const struct endpoint *at,
                       const struct endpoint *peer)
 {
     if (!at->family || !peer->family)
         return;
+    pid_t pid = ev->pid;
     struct sock_use *u = use_find(o, pid, fd);
     struct endpoint local = wire_endpoint(at), remote = wire_endpoint(peer);
     for (size_t i = 0; i < o->nuses && !u; i++)
@@ -233,6 +235,7 @@ static void use_start(struct owners *o, pid_t pid, int fd, const struct endpoint
     }
     memset(u, 0, sizeof(*u));
     u->pid = pid;
+    memcpy(u->comm, ev->proc, sizeof(u->comm));
     u->fd = fd;
     u->local = local;
     u->remote = remote;
@@ -267,7 +270,7 @@ void owners_see_syn(struct owners *o, const struct endpoint *src, const struct e
 {
     pid_t pid;
     char comm[16];
-    if (owners_find(o, src, &pid, comm))
+    if (owners_find(o, src, dst, &pid, comm))
         return;
     for (size_t i = 0; i < o->nconnecting; i++) {
         if (!endpoint_equal(&o->connecting[i].to, dst))
@@ -333,6 +336,9 @@ void owners_learn(struct owners *o, const struct event *ev)
                     closed[nclosed++] = o->uses[i].local;
                 }
         rename_owner(o, ev->pid, ev->proc, closed, nclosed);
+        for (size_t i = 0; i < o->nuses; i++)
+            if (o->uses[i].open && o->uses[i].pid == ev->pid)
+                memcpy(o->uses[i].comm, ev->proc, sizeof(o->uses[i].comm));
         return;
     }
     if (ev->type != EV_SYSCALL)
@@ -352,7 +358,7 @@ void owners_learn(struct owners *o, const struct event *ev)
     case CALL_ACCEPT:
         if (!f->err) {
             set_owner(o, &f->local, ev->pid, ev->proc);
-            use_start(o, ev->pid, (int)f->ret, &f->local, &f->remote);
+            use_start(o, ev, (int)f->ret, &f->local, &f->remote);
         }
         break;
     case CALL_CONNECT:
@@ -361,7 +367,7 @@ void owners_learn(struct owners *o, const struct event *ev)
         else if (f->addr.family)
             connecting_add(o, ev);
         if (!f->err)
-            use_start(o, ev->pid, f->fd, &f->local, &f->remote);
+            use_start(o, ev, f->fd, &f->local, &f->remote);
         break;
     case CALL_RECV:
         /* Sockets handed over (SCM_RIGHTS): the receiver holds them now, and answers for them. */
@@ -369,7 +375,7 @@ void owners_learn(struct owners *o, const struct event *ev)
             const struct pass_fd *r = &f->pass.fds[i];
             set_owner(o, &r->local, ev->pid, ev->proc);
             if (!r->listening)
-                use_start(o, ev->pid, r->fd, &r->local, &r->remote);
+                use_start(o, ev, r->fd, &r->local, &r->remote);
         }
         if (f->moved > 0 && (u = use_find(o, ev->pid, f->fd)))
             u->read += (uint64_t)f->moved;
@@ -389,13 +395,18 @@ void owners_learn(struct owners *o, const struct event *ev)
     case CALL_CLOSE:
         if (f->err || (f->fd2 >= 0 && (f->option & CLOSE_RANGE_CLOEXEC)))
             break;
-        /* Another process still holds a socket (a fork's other side): the use goes on, theirs. */
+        /*
+         * Another process still holds a socket (a fork's other side): the
+         * use goes on, theirs. The connection is theirs, not its local
+         * endpoint: a forking server's next connection to the same address
+         * is still the listener's until a process accepts it.
+         */
         for (int i = 0; i < f->nheld; i++) {
             const struct close_held *h = &f->held[i];
             if ((u = use_find(o, ev->pid, h->fd)) && !u->ndups) {
                 u->pid = h->holder;
+                memcpy(u->comm, h->holder_name, sizeof(u->comm));
                 u->fd = h->holder_fd;
-                set_owner(o, &u->local, h->holder, h->holder_name);
             }
         }
         use_drop_closed(o, ev, f->fd, f->fd2 >= 0 ? f->fd2 : f->fd);
@@ -416,8 +427,23 @@ size_t owners_open(const struct owners *o, pid_t pid, int *fds, struct endpoint 
     return n;
 }
 
-int owners_find(const struct owners *o, const struct endpoint *e, pid_t *pid, char comm[16])
+int owners_find(const struct owners *o, const struct endpoint *e, const struct endpoint *peer,
+                pid_t *pid, char comm[16])
 {
+    /* The connection's holder: an open use first, else the last one to close it. */
+    const struct sock_use *held = NULL;
+    for (size_t i = 0; peer && i < o->nuses; i++) {
+        const struct sock_use *u = &o->uses[i];
+        if (endpoint_equal(&u->local, e) && endpoint_equal(&u->remote, peer) &&
+            (!held || u->open > held->open ||
+             (u->open == held->open && ts_cmp(&u->closed_from, &held->closed_from) > 0)))
+            held = u;
+    }
+    if (held) {
+        *pid = held->pid;
+        memcpy(comm, held->comm, 16);
+        return 1;
+    }
     const struct owner *w = owner_exact(o, e);
     /* Else a socket bound to the wildcard on that port, the latest learned; one bound to :: takes IPv4 too. */
     for (size_t i = o->nwild; i-- > 0 && !w;) {

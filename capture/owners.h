@@ -32,8 +32,14 @@ void owners_learn(struct owners *o, const struct event *ev);
 /* A SYN from src to dst: if nobody owns src, the failed connect() to dst that sent it does. */
 void owners_see_syn(struct owners *o, const struct endpoint *src, const struct endpoint *dst);
 
-/* The owner of an endpoint (exact address first, then a wildcard listener): 1 and *pid, comm set, or 0. */
-int owners_find(const struct owners *o, const struct endpoint *e, pid_t *pid, char comm[16]);
+/*
+ * The owner of an endpoint e talking to peer (NULL: any): the process that
+ * holds that very connection, if one does (of a listener's connections,
+ * each has its own: a forking server's children); else e's owner, exact
+ * address first, then a wildcard listener. 1 and *pid, comm set, or 0.
+ */
+int owners_find(const struct owners *o, const struct endpoint *e, const struct endpoint *peer,
+                pid_t *pid, char comm[16]);
 
 /*
  * A RST from local to remote at t that follows the close() (or exit) of
