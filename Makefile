@@ -106,6 +106,13 @@ $(addprefix lab-,$(LAB_NUMS)): lab-%: deps $(LAB_BINS) $(TRACER) ## run lab N's 
 lab-%:
 	@echo "make: there is no lab $* (the labs are: $(LAB_NUMS))" >&2; exit 2
 
+# `make lab-` (no number, as from `make lab-$N` with N unset): lab-% cannot
+# match an empty stem, so without this rule make would look for lab-.o and
+# answer "there is no lab .o".
+.PHONY: lab-
+lab-:
+	@echo "make: lab- needs a lab number, e.g. make lab-1 (the labs are: $(LAB_NUMS))" >&2; exit 2
+
 solution: deps $(SOL_BINS) $(TRACER) ## build and run the correct server through the same scenario, traced
 	@$(call traced,solution,solution)
 

@@ -143,6 +143,16 @@ $dest/usr/share/man/man1/sigtrace.1"
 	assert_failure
 }
 
+@test "docs: make lab- without a number, or with one that is no lab, says so and lists the labs" {
+	run make -C "$ROOT" --no-print-directory lab-
+	assert_failure 2
+	assert_output --partial "make: lab- needs a lab number, e.g. make lab-1 (the labs are: 1 2 3 "
+	refute_output --partial "lab .o"
+	run make -C "$ROOT" --no-print-directory lab-99
+	assert_failure 2
+	assert_output --partial "make: there is no lab 99 (the labs are: 1 2 3 "
+}
+
 @test "docs: every repository path the docs mention exists" {
 	local doc span word count=0 missing=()
 	for doc in "${DOCS[@]}"; do
