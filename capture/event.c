@@ -74,6 +74,11 @@ static bool same_passed(const struct syscall_facts *x, const struct syscall_fact
     return true;
 }
 
+bool call_at_return(const struct syscall_facts *f)
+{
+    return f->kind == CALL_ACCEPT || f->kind == CALL_RECV || f->kind == CALL_WAIT;
+}
+
 int event_same_call(const struct event *a, const struct event *b)
 {
     if (a->type != EV_SYSCALL || b->type != EV_SYSCALL || a->tid != b->tid)

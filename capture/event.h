@@ -401,6 +401,14 @@ int event_same(const struct event *a, const struct event *b);
 int event_same_call(const struct event *a, const struct event *b);
 
 /*
+ * Where a whole call stands on the timeline: one that takes what packets
+ * brought (accept, recv, a wait such as poll) where it returned, after
+ * them; one that makes packets (connect, send, close, shutdown) where it
+ * started, before them.
+ */
+bool call_at_return(const struct syscall_facts *f);
+
+/*
  * s after the first n bytes of buf (size bytes), cut to fit and terminated,
  * as snprintf(buf + n, size - n, "%s", s) would for n < size (nothing for
  * n >= size), without its parsing; returns n + strlen(s), the length had

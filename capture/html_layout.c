@@ -9,16 +9,15 @@
 #include <string.h>
 
 /*
- * When a call entered and when it returned, in seconds from the first event.
- * The event's time is its entry for a call that makes packets (connect, send,
- * close, shutdown), its return for one that takes what packets brought
- * (accept, recv); its duration gives the other end. The one place that knows.
+ * When a call entered and when it returned, in seconds from the first event:
+ * the event's time is one of them (call_at_return says which), its duration
+ * gives the other.
  */
 void layout_call_span(const struct layout *l, size_t i, double *entry, double *ret)
 {
     const struct syscall_facts *f = &l->o->ladder[i]->u.sys;
     double t = l->t[i];
-    bool at_return = f->kind == CALL_ACCEPT || f->kind == CALL_RECV;
+    bool at_return = call_at_return(f);
     *entry = at_return ? t - f->duration : t;
     *ret = at_return ? t : t + f->duration;
 }

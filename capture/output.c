@@ -216,8 +216,7 @@ static void tell_story(struct output *o, const struct event *ev, const struct st
             if (whole) {
                 const struct syscall_facts *f = &ev->u.sys;
                 whole->u.sys.part = PART_WHOLE;
-                whole->t =
-                    f->kind == CALL_ACCEPT || f->kind == CALL_RECV ? f->returned : f->entered;
+                whole->t = call_at_return(f) ? f->returned : f->entered;
                 tell(o, whole);
                 event_free(whole);
                 event_free(half);

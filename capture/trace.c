@@ -225,12 +225,8 @@ static struct event *on_exit_call(struct tracer *t, struct proc *p, int64_t rval
     f->entered = p->entered;
     f->returned = ts;
 
-    /*
-     * The event's time: a call that makes packets (connect, send, close,
-     * shutdown) is placed where it started, before its packets; a call that
-     * takes what packets brought (accept, recv) is placed where it returned.
-     */
-    struct timespec at = (f->kind == CALL_ACCEPT || f->kind == CALL_RECV) ? ts : p->entered;
+    /* The event's time: where it returned, or where it started (call_at_return). */
+    struct timespec at = call_at_return(f) ? ts : p->entered;
     struct event *ev = trace_event_for(p, EV_SYSCALL, &at);
     if (ev)
         ev->u.sys = *f;
