@@ -146,6 +146,8 @@ static bool explain_packet(struct run *r, struct event *ev)
         f.cause.linger_zero = linger_zero;
         tcp_set_cause(r->tcp, &p->seg, &f.cause);
     }
+    if (f.kind == SEG_FIN_FIRST || f.kind == SEG_FIN_SECOND)
+        f.closed_by = owners_closed_how(r->owners, &src, &dst, &ev->t, &f.closed_signo);
     char x[48], y[48];
     name_end(r, &src, &dst, f.from_orig, p->from, sizeof p->from, p->from_label,
              sizeof p->from_label, x, sizeof x);

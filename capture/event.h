@@ -336,6 +336,14 @@ struct rst_cause {
     bool linger_zero; /* its process had set SO_LINGER {on, 0}: close() aborts with RST */
 };
 
+/* How a process let go of a socket, which sends its FIN (or RST) as it closes. */
+enum close_how {
+    CLOSED_UNKNOWN, /* no close of it was seen */
+    CLOSED_BY_CALL, /* close(), close_range(), dup2() over it */
+    CLOSED_BY_EXIT, /* its process ended: the kernel closed what it held */
+    CLOSED_BY_EXEC, /* close-on-exec, as its process ran a new program */
+};
+
 /* What one side of a connection did, as the summary and its note need it. */
 struct conn_side {
     bool syn_seen, sent_any, fin_seen, rst_seen;

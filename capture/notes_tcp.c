@@ -135,6 +135,19 @@ static bool rst_why(struct notebuf *n, const struct rst_cause *c, const char *wh
     return true;
 }
 
+/* Who closed a FIN's socket, where no close() did: its process's end, or an exec. */
+static void fin_closed_by(struct notebuf *n, const struct seg_facts *f)
+{
+    if (f->closed_by == CLOSED_BY_EXIT && f->closed_signo)
+        notebuf_add(n, " (its process was killed by %s, and the kernel closed the socket)",
+                    signal_name(f->closed_signo));
+    else if (f->closed_by == CLOSED_BY_EXIT)
+        notebuf_add(n, " (its process exited, and the kernel closed the socket)");
+    else if (f->closed_by == CLOSED_BY_EXEC)
+        notebuf_add(n, " (closed on exec: its process ran a new program, and the socket was "
+                       "close-on-exec)");
+}
+
 void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const char *x,
                    const char *y, char *buf, size_t len)
 {
@@ -184,6 +197,7 @@ void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const c
             notebuf_add(&n, "%s sends %u byte%s and closes its end too", x, bytes, plural(bytes));
         else
             notebuf_add(&n, "%s closes its end too", x);
+        fin_closed_by(&n, f);
         notebuf_add(&n, ": both directions are closed, an orderly end");
         break;
     case SEG_FIN_FIRST:
@@ -191,7 +205,11 @@ void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const c
             notebuf_add(&n, "%s sends %u byte%s and closes its end", x, bytes, plural(bytes));
         else
             notebuf_add(&n, "%s closed its end", x);
-        notebuf_add(&n, " (close(), or shutdown() for writing): it will send no more data");
+        if (f->closed_by == CLOSED_BY_EXIT || f->closed_by == CLOSED_BY_EXEC)
+            fin_closed_by(&n, f);
+        else
+            notebuf_add(&n, " (close(), or shutdown() for writing)");
+        notebuf_add(&n, ": it will send no more data");
         break;
     case SEG_DATA_AFTER_PEER_RST:
         notebuf_add(&n,

@@ -35,6 +35,8 @@ struct sock_use {
     int dups[USE_DUPS_MAX]; /* other fds of the process on the same socket (dup) */
     int ndups;
     struct timespec closed_from, closed_until; /* the close() call's entry and return */
+    enum close_how how;                        /* how it was closed */
+    int signo;                                 /* CLOSED_BY_EXIT: the signal that killed it, or 0 */
 };
 
 /*
@@ -242,9 +244,11 @@ static void use_start(struct owners *o, const struct event *ev, int fd, const st
     u->open = 1;
 }
 
-static void use_close(struct sock_use *u, const struct timespec *from, double duration)
+static void use_close(struct sock_use *u, const struct timespec *from, double duration,
+                      enum close_how how)
 {
     u->open = 0;
+    u->how = how;
     u->closed_from = *from;
     u->closed_until = *from;
     long long ns = (long long)(duration * 1e9);
@@ -291,7 +295,7 @@ static void use_drop_closed(struct owners *o, const struct event *ev, int first,
             continue;
         for (int fd = u->fd; u->open && fd >= first && fd <= last; fd = u->fd)
             if (use_drop_fd(u, fd))
-                use_close(u, &ev->t, ev->u.sys.duration);
+                use_close(u, &ev->t, ev->u.sys.duration, CLOSED_BY_CALL);
         for (int j = u->ndups; j-- > 0;)
             if (u->dups[j] >= first && u->dups[j] <= last)
                 use_drop_fd(u, u->dups[j]);
@@ -320,8 +324,10 @@ void owners_learn(struct owners *o, const struct event *ev)
     if (ev->type == EV_EXIT) {
         /* The kernel closes what the process still held. */
         for (size_t i = 0; i < o->nuses; i++)
-            if (o->uses[i].open && o->uses[i].pid == ev->pid)
-                use_close(&o->uses[i], &ev->t, 0);
+            if (o->uses[i].open && o->uses[i].pid == ev->pid) {
+                use_close(&o->uses[i], &ev->t, 0, CLOSED_BY_EXIT);
+                o->uses[i].signo = ev->u.exit.signo;
+            }
         return;
     }
     if (ev->type == EV_EXEC) {
@@ -332,7 +338,7 @@ void owners_learn(struct owners *o, const struct event *ev)
             for (int j = 0; j < ev->u.exec.ncloexec; j++)
                 if (o->uses[i].open && o->uses[i].pid == ev->pid &&
                     o->uses[i].fd == ev->u.exec.cloexec_fds[j] && nclosed < EXEC_CLOEXEC_MAX) {
-                    use_close(&o->uses[i], &ev->t, 0);
+                    use_close(&o->uses[i], &ev->t, 0, CLOSED_BY_EXEC);
                     closed[nclosed++] = o->uses[i].local;
                 }
         rename_owner(o, ev->pid, ev->proc, closed, nclosed);
@@ -484,6 +490,25 @@ bool owners_read_at_close(const struct owners *o, const struct endpoint *local,
     *read = u->read;
     *linger_zero = u->linger_zero;
     return true;
+}
+
+enum close_how owners_closed_how(const struct owners *o, const struct endpoint *local,
+                                 const struct endpoint *remote, const struct timespec *t,
+                                 int *signo)
+{
+    /* Packet and call times come from different clocks' readings: allow a little. */
+    const double slack = 0.005;
+    const struct sock_use *last = NULL;
+    for (size_t i = 0; i < o->nuses; i++) {
+        const struct sock_use *u = &o->uses[i];
+        if (u->open || !endpoint_equal(&u->local, local) || !endpoint_equal(&u->remote, remote) ||
+            ts_diff(t, &u->closed_from) < -slack)
+            continue;
+        if (!last || ts_cmp(&u->closed_from, &last->closed_from) > 0)
+            last = u;
+    }
+    *signo = last ? last->signo : 0;
+    return last ? last->how : CLOSED_UNKNOWN;
 }
 
 void owners_forget(struct owners *o, const struct endpoint *a, const struct endpoint *b)

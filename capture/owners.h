@@ -42,6 +42,14 @@ int owners_find(const struct owners *o, const struct endpoint *e, const struct e
                 pid_t *pid, char comm[16]);
 
 /*
+ * How the socket local-remote, whose FIN (or RST) comes at t, was closed: by
+ * the last close of it seen by then; *signo, the signal its process died of.
+ */
+enum close_how owners_closed_how(const struct owners *o, const struct endpoint *local,
+                                 const struct endpoint *remote, const struct timespec *t,
+                                 int *signo);
+
+/*
  * A RST from local to remote at t that follows the close() (or exit) of
  * the owner's socket: true, *read (the bytes its process had read) and
  * *linger_zero (it had set SO_LINGER {on, 0}); false if no such close was seen.

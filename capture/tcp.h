@@ -105,6 +105,8 @@ struct seg_facts {
     uint64_t missed; /* its ACK showed this many of the receiver's bytes were never captured */
     uint32_t
         hole; /* data that starts this many bytes past the highest its sender was seen to send */
+    enum close_how closed_by; /* a FIN: how its sender's process closed the socket, if seen */
+    int closed_signo;         /* CLOSED_BY_EXIT: the signal its process died of, or 0 */
 };
 
 struct tcp_table;
