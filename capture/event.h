@@ -148,9 +148,11 @@ struct pipe_past {
 };
 
 struct exit_facts {
-    int code;  /* exit code, or -1 when killed */
-    int signo; /* terminating signal, or 0 */
-    int core;  /* a core dump was written */
+    int code;             /* exit code, or -1 when killed */
+    int signo;            /* terminating signal, or 0 */
+    int core;             /* a core dump was written */
+    pid_t sender;         /* the terminating signal was sent with kill() by this process; or 0 */
+    char sender_name[16]; /* its name, or "" */
 };
 
 /* A socket a close closes that other traced processes still hold: this process's fd, and they. */

@@ -436,11 +436,17 @@ static void explain_signal(const struct event *ev, struct notebuf *n)
 static void explain_exit(const struct event *ev, struct notebuf *n)
 {
     const struct exit_facts *x = &ev->u.exit;
-    if (x->signo == SIGPIPE)
+    if (x->signo == SIGPIPE && x->sender)
+        notebuf_add(n,
+                    "killed by SIGPIPE, which %s (pid %d) sent with kill(): no write of its own "
+                    "failed; SIGPIPE's default action is to terminate (a shell reports status 141)",
+                    x->sender_name[0] ? x->sender_name : "another process", (int)x->sender);
+    else if (x->signo == SIGPIPE)
         notebuf_add(
             n,
-            "killed by SIGPIPE: it wrote to a connection closed for writing, and neither ignored nor "
-            "caught SIGPIPE, whose default action is to terminate (a shell reports status 141)");
+            "killed by SIGPIPE: a write failed with EPIPE (the connection was closed for writing, "
+            "or never connected), and it neither ignored nor caught SIGPIPE, whose default action "
+            "is to terminate (a shell reports status 141)");
     else if (x->signo == SIGKILL)
         notebuf_add(
             n,

@@ -428,6 +428,13 @@ static void on_signal(struct tracer *t, struct proc *p, int sig)
                     s->sender_name[0] = '\0';
             }
         }
+        /* Kept for the process's end, should this signal be what kills it. */
+        struct proc *leader = p->tid == p->tgid ? p : proc_find(t, p->tgid);
+        for (struct proc *q = p; q; q = q == leader ? NULL : leader) {
+            q->last_signo = sig;
+            q->last_sender = s->sender;
+            memcpy(q->last_sender_name, s->sender_name, sizeof(q->last_sender_name));
+        }
         t->emit(ev, t->ctx);
     }
     /* Deliver it exactly as it came. */
@@ -507,6 +514,11 @@ static void report_exit(struct tracer *t, struct proc *p, int status)
                 ev->u.exit.code = -1;
                 ev->u.exit.signo = WTERMSIG(status);
                 ev->u.exit.core = WCOREDUMP(status) != 0;
+                if (p->last_signo == ev->u.exit.signo && p->last_sender) {
+                    ev->u.exit.sender = p->last_sender;
+                    memcpy(ev->u.exit.sender_name, p->last_sender_name,
+                           sizeof(ev->u.exit.sender_name));
+                }
             }
             t->emit(ev, t->ctx);
         }

@@ -46,6 +46,10 @@ struct proc {
      * (rt_sigreturn's result). Its state waits here meanwhile, while the
      * handler's own calls use the fields above.
      */
+    /* The last signal delivered to the process (to its leader's entry too), and who sent it. */
+    int last_signo;
+    pid_t last_sender;
+    char last_sender_name[16];
     int interrupted;
     int in_sigreturn; /* between rt_sigreturn's entry and exit, with a call interrupted */
     struct {

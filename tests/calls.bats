@@ -283,6 +283,17 @@ socket(AF_INET"
 		'.type == "exit" and .signal == "SIGTERM"'
 }
 
+@test "calls: a SIGPIPE sent with kill() kills, and the end's note says who sent it, not that a write failed" {
+	traced_calls killpipe 141
+	# The child, which sends it and exits 0.
+	local kid
+	kid=$(jq -r 'select(.type == "exit" and .code == 0) | .pid' "$TRACE")
+	[[ $kid =~ ^[0-9]+$ ]]
+	in_order ".type == \"signal\" and .signal == \"SIGPIPE\" and (.note | contains(\"(pid $kid) with kill()\"))" \
+		".type == \"exit\" and .signal == \"SIGPIPE\" and (.note | contains(\"(pid $kid) sent with kill(): no write of its own failed\"))"
+	assert_equal "$(count '.type == "exit" and (.note | test("a write failed")))')" 0
+}
+
 @test "calls: a refused non-blocking connect shows its SO_ERROR" {
 	traced_calls nbconnect
 	in_order '.syscall == "connect" and .errno == "EINPROGRESS"' \
