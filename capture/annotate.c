@@ -148,6 +148,12 @@ static bool explain_packet(struct run *r, struct event *ev)
     }
     if (f.kind == SEG_FIN_FIRST || f.kind == SEG_FIN_SECOND)
         f.closed_by = owners_closed_how(r->owners, &src, &dst, &ev->t, &f.closed_signo);
+    if (f.kind == SEG_RST) {
+        int signo;
+        f.never_accepted = f.rst != RST_AGAIN && f.rst != RST_REFUSED && f.rst != RST_CANCEL &&
+                           owners_unaccepted(r->owners, &src, &dst, &ev->t);
+        f.peer_closed = owners_closed_how(r->owners, &dst, &src, &ev->t, &signo) != CLOSED_UNKNOWN;
+    }
     char x[48], y[48];
     name_end(r, &src, &dst, f.from_orig, p->from, sizeof p->from, p->from_label,
              sizeof p->from_label, x, sizeof x);

@@ -135,6 +135,15 @@ static bool rst_why(struct notebuf *n, const struct rst_cause *c, const char *wh
     return true;
 }
 
+/* What a RST does to its receiver: its next call fails, unless its socket is closed already. */
+static void rst_peer_next(struct notebuf *n, const struct seg_facts *f, const char *y)
+{
+    if (f->peer_closed)
+        notebuf_add(n, "; %s had closed its socket already: no call of its is left to fail", y);
+    else
+        notebuf_add(n, "; %s's next recv() or send() %s", y, FAILS_WITH_ECONNRESET);
+}
+
 /* Who closed a FIN's socket, where no close() did: its process's end, or an exec. */
 static void fin_closed_by(struct notebuf *n, const struct seg_facts *f)
 {
@@ -184,10 +193,17 @@ void notes_segment(const struct seg_facts *f, const struct tcp_seg *seg, const c
     case SEG_RST:
         /* Where the processes tell why, that is the note; else what the wire tells. */
         snprintf(who, sizeof who, "%s closed", x);
-        if (f->reset_first && rst_why(&n, &f->cause, who))
-            notebuf_add(&n, "; %s's next recv() or send() %s", y, FAILS_WITH_ECONNRESET);
-        else
+        if (f->never_accepted) {
+            notebuf_add(&n,
+                        "%s's listening socket closed with this connection still in its queue, "
+                        "never accepted: the kernel resets each such connection",
+                        x);
+            rst_peer_next(&n, f, y);
+        } else if (f->reset_first && rst_why(&n, &f->cause, who)) {
+            rst_peer_next(&n, f, y);
+        } else {
             note_rst(&n, f, x, y);
+        }
         break;
     case SEG_FIN_AGAIN:
         notebuf_add(&n, "%s repeats its FIN (retransmission: not acknowledged in time)", x);

@@ -50,9 +50,24 @@ struct connecting {
 };
 #define CONNECTING_MAX 8
 
+/*
+ * A listening socket of a traced process, while it listens and once
+ * closed: closing it resets the connections still in its queue.
+ */
+struct listener {
+    pid_t pid;
+    int fd;
+    struct endpoint local;
+    bool open;
+    struct timespec closed_at;
+};
+#define LISTENERS_MAX 16 /* the latest kept; an older one is overwritten */
+
 struct owners {
     struct connecting connecting[CONNECTING_MAX];
     size_t nconnecting;
+    struct listener listeners[LISTENERS_MAX];
+    size_t nlisteners; /* listen() calls so far: the next goes to listeners[n % LISTENERS_MAX] */
     /*
      * Owners in the order they were learned, found through a hash of their
      * endpoint: every packet asks for both of its ends, and every connection
@@ -319,9 +334,23 @@ static void rename_owner(struct owners *o, pid_t pid, const char comm[16],
     }
 }
 
+/* pid's listening sockets among fds first to last (all of them: -1) close at t. */
+static void listeners_close(struct owners *o, pid_t pid, int first, int last,
+                            const struct timespec *t)
+{
+    for (size_t i = 0; i < LISTENERS_MAX && i < o->nlisteners; i++) {
+        struct listener *l = &o->listeners[i];
+        if (l->open && l->pid == pid && (first < 0 || (l->fd >= first && l->fd <= last))) {
+            l->open = false;
+            l->closed_at = *t;
+        }
+    }
+}
+
 void owners_learn(struct owners *o, const struct event *ev)
 {
     if (ev->type == EV_EXIT) {
+        listeners_close(o, ev->pid, -1, -1, &ev->t);
         /* The kernel closes what the process still held. */
         for (size_t i = 0; i < o->nuses; i++)
             if (o->uses[i].open && o->uses[i].pid == ev->pid) {
@@ -353,8 +382,12 @@ void owners_learn(struct owners *o, const struct event *ev)
     struct sock_use *u;
     switch (f->kind) {
     case CALL_LISTEN:
-        if (!f->err)
+        if (!f->err) {
             set_owner(o, &f->local, ev->pid, ev->proc);
+            o->listeners[o->nlisteners++ % LISTENERS_MAX] = (struct listener){
+                .pid = ev->pid, .fd = f->fd, .local = wire_endpoint(&f->local), .open = true
+            };
+        }
         break;
     case CALL_BIND:
         /* A wildcard bind names nothing yet: listen will. */
@@ -416,6 +449,9 @@ void owners_learn(struct owners *o, const struct event *ev)
             }
         }
         use_drop_closed(o, ev, f->fd, f->fd2 >= 0 ? f->fd2 : f->fd);
+        /* A listener another process still holds (a forking server's child) goes on listening. */
+        if (!f->nheld)
+            listeners_close(o, ev->pid, f->fd, f->fd2 >= 0 ? f->fd2 : f->fd, &ev->t);
         break;
     default: break;
     }
@@ -490,6 +526,27 @@ bool owners_read_at_close(const struct owners *o, const struct endpoint *local,
     *read = u->read;
     *linger_zero = u->linger_zero;
     return true;
+}
+
+bool owners_unaccepted(const struct owners *o, const struct endpoint *local,
+                       const struct endpoint *remote, const struct timespec *t)
+{
+    /* Packet and call times come from different clocks' readings: allow a little. */
+    const double slack = 0.005;
+    for (size_t i = 0; i < o->nuses; i++)
+        if (endpoint_equal(&o->uses[i].local, local) && endpoint_equal(&o->uses[i].remote, remote))
+            return false; /* a process held it: it was accepted */
+    bool closed = false;
+    for (size_t i = 0; i < LISTENERS_MAX && i < o->nlisteners; i++) {
+        const struct listener *l = &o->listeners[i];
+        if (l->local.port != local->port ||
+            (!endpoint_is_any(&l->local) && !endpoint_equal(&l->local, local)))
+            continue;
+        if (l->open)
+            return false; /* one still listens there: its queue was not reset */
+        closed = closed || ts_diff(t, &l->closed_at) >= -slack;
+    }
+    return closed;
 }
 
 enum close_how owners_closed_how(const struct owners *o, const struct endpoint *local,

@@ -42,6 +42,15 @@ int owners_find(const struct owners *o, const struct endpoint *e, const struct e
                 pid_t *pid, char comm[16]);
 
 /*
+ * A RST from local to remote at t, for a connection no traced process ever
+ * held, once the listening socket on local closed and none listens there
+ * any more: it was still in the listener's queue, never accepted, and
+ * closing the listener reset it.
+ */
+bool owners_unaccepted(const struct owners *o, const struct endpoint *local,
+                       const struct endpoint *remote, const struct timespec *t);
+
+/*
  * How the socket local-remote, whose FIN (or RST) comes at t, was closed: by
  * the last close of it seen by then; *signo, the signal its process died of.
  */

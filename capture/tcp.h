@@ -106,6 +106,8 @@ struct seg_facts {
     uint32_t
         hole; /* data that starts this many bytes past the highest its sender was seen to send */
     enum close_how closed_by; /* a FIN: how its sender's process closed the socket, if seen */
+    bool never_accepted;      /* a RST: its listener closed with the connection in its queue */
+    bool peer_closed;         /* a RST: the receiver's process had closed its socket already */
     int closed_signo;         /* CLOSED_BY_EXIT: the signal its process died of, or 0 */
 };
 

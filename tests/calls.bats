@@ -294,6 +294,14 @@ socket(AF_INET"
 	assert_equal "$(count '.type == "exit" and (.note | test("a write failed")))')" 0
 }
 
+@test "calls: a listener closed with a connection it never accepted: the RST says so, and the client's recv fails" {
+	traced_calls unaccepted
+	in_order '.call == "close" and .fd == 3' \
+		'.type == "packet" and (.flags | index("RST")) and (.note | test("listening socket closed with this connection still in its queue, never accepted")) and (.note | test("next recv\\(\\) or send\\(\\) fails with ECONNRESET"))' \
+		'.call == "recv" and .errno == "ECONNRESET"'
+	assert_equal "$(count '.type == "packet" and (.note | test("unread")))')" 0
+}
+
 @test "calls: a refused non-blocking connect shows its SO_ERROR" {
 	traced_calls nbconnect
 	in_order '.syscall == "connect" and .errno == "EINPROGRESS"' \
