@@ -100,6 +100,12 @@ enum {
 
 #define RUNNABLE_LIMIT                                                                             \
     0.5 /* runnable seconds per second, over every task: at or above it, it spins */
+/*
+ * CPU seconds per second, over every task, below which the scheduler's
+ * account of waiting is not believed: a spinning server starved by a busy
+ * machine still gets a share of a CPU, far above it.
+ */
+#define SPIN_RUN_MIN 0.02
 
 /* What the signal handler kills before the probe dies. */
 static volatile sig_atomic_t server_pgid;
@@ -1244,7 +1250,14 @@ static double watch_runnable(struct run *r, struct runnable_window *w)
     w->accounted = ((double)(w->grew.run_ns + w->grew.wait_ns) / 1e9) / w->wall;
     w->looks = states.looks;
     w->seen = states.looks ? (double)states.running / states.looks : 0;
-    /* The scheduler accounts a task's wait only once it runs: under load, seen can be the surer. */
+    /*
+     * The scheduler accounts a task's wait only once it runs: under load,
+     * seen can be the surer. And that account can come from before the
+     * window (a child that waited long for a CPU, ran a moment and slept):
+     * with next to no CPU time in the window, only the states count.
+     */
+    if ((double)w->grew.run_ns / 1e9 / w->wall < SPIN_RUN_MIN)
+        return w->seen;
     return w->accounted > w->seen ? w->accounted : w->seen;
 }
 
