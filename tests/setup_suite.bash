@@ -2,7 +2,7 @@
 # last): build what the tests run and list the bats libraries' files
 # (test_helper/libraries), and afterwards fail the suite if any process
 # a test started is still running. Every process a test starts carries its
-# file's mark under the run's directory (SIGPIPE_LAB_RUN, set in
+# test's mark under the run's directory (SIGPIPE_LAB_RUN, set in
 # test_helper/common), which is how suite_processes finds them. The suite's own
 # processes (bats, GNU parallel) carry none: common is not loaded here.
 

@@ -31,11 +31,13 @@ ROOT=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 BUILD=$ROOT/build
 export ROOT BUILD
 export NO_COLOR=1
-# Every process a test starts inherits this mark: its file's, so that a test
-# cleans up after its own file only while other files run beside it, and
-# under the run's directory, so that setup_suite.bash can prove that none of
-# them outlived the suite.
-export SIGPIPE_LAB_RUN=$BATS_FILE_TMPDIR
+# Every process a test starts inherits this mark: its test's (its file's, in
+# setup_file), so that a test's teardown cleans up after itself alone while
+# other tests run beside it (other files, or the same file's under bats
+# --jobs without --no-parallelize-within-files), and under the run's
+# directory, so that setup_suite.bash can prove that none of them outlived
+# the suite.
+export SIGPIPE_LAB_RUN=${BATS_TEST_TMPDIR:-$BATS_FILE_TMPDIR}
 
 BG_PIDS=()
 
@@ -232,7 +234,7 @@ ppid_of() {
 	PPID_OF=$PPID_OF_STAT
 }
 
-# The live processes that carry this file's mark, except the shell asking and
+# The live processes that carry this test's mark, except the shell asking and
 # its ancestors and descendants (bats itself, and the asking test's pipeline).
 run_processes() { marked_processes "SIGPIPE_LAB_RUN=$SIGPIPE_LAB_RUN" exact; }
 
