@@ -63,7 +63,7 @@ link_tracer = mkdir -p $(@D); \
 		$$(pkg-config --libs libpcap)
 
 # The tracer is optimised across its files (link-time optimisation): its
-# per-packet path runs through decode.c, tcp.c, tcp_table.c and zeek.c, and
+# per-packet path runs through decode.c, tcp.c, tcp_table.c and zeek*.c, and
 # calls between them cost as much as the work. TRACER_LTO= builds without.
 TRACER_LTO ?= -flto=auto
 
@@ -120,7 +120,7 @@ solution: deps $(SOL_BINS) $(TRACER) ## build and run the correct server through
 # reads untrusted bytes, seeded with the capture fixtures (as classic pcap, the
 # target's input format). Crashes land in build/fuzz/ as crash-* files.
 FUZZ_TIME ?= 60
-FUZZ_SRCS := capture/fuzz_decode.c capture/decode.c capture/decode_tunnel.c capture/tcp.c capture/tcp_table.c capture/zeek.c capture/notes_tcp.c capture/notebuf.c capture/vocab.c \
+FUZZ_SRCS := capture/fuzz_decode.c capture/decode.c capture/decode_tunnel.c capture/tcp.c capture/tcp_table.c capture/zeek.c capture/zeek_gaps.c capture/notes_tcp.c capture/notebuf.c capture/vocab.c \
 	capture/event.c capture/pcapng.c
 .PHONY: fuzz
 

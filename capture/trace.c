@@ -9,7 +9,8 @@
  * A read, write or close on something that is not a socket is let go at its
  * first stop. Without the filter every system call stops twice, and the
  * same code runs on the calls we follow. Starting the command, and its
- * seccomp filter: trace_spawn.c.
+ * seccomp filter: trace_spawn.c; its processes' signals, programs and
+ * ends: trace_life.c.
  */
 #include "trace.h"
 
@@ -36,7 +37,7 @@ struct timespec trace_now(void)
 
 /* --- the process table ------------------------------------------------------- */
 
-static struct proc *proc_find(struct tracer *t, pid_t tid)
+struct proc *trace_proc_find(struct tracer *t, pid_t tid)
 {
     for (size_t i = 0; i < t->nprocs; i++)
         if (t->procs[i].tid == tid)
@@ -46,7 +47,7 @@ static struct proc *proc_find(struct tracer *t, pid_t tid)
 
 struct proc *proc_add(struct tracer *t, pid_t tid, const struct proc *parent)
 {
-    struct proc *p = proc_find(t, tid);
+    struct proc *p = trace_proc_find(t, tid);
     if (p)
         return p;
     if (t->nprocs == t->cap) {
@@ -84,7 +85,7 @@ struct proc *proc_add(struct tracer *t, pid_t tid, const struct proc *parent)
     return p;
 }
 
-static void proc_remove(struct tracer *t, struct proc *p)
+void trace_proc_remove(struct tracer *t, struct proc *p)
 {
     size_t i = (size_t)(p - t->procs);
     t->procs[i] = t->procs[--t->nprocs];
@@ -234,7 +235,7 @@ static struct event *on_exit_call(struct tracer *t, struct proc *p, int64_t rval
 }
 
 /* Resume a process that is not in the middle of a followed call. */
-static void resume(struct tracer *t, pid_t tid, int sig)
+void trace_resume(struct tracer *t, pid_t tid, int sig)
 {
     ptrace(t->seccomp ? PTRACE_CONT : PTRACE_SYSCALL, tid, 0, (void *)(long)sig);
 }
@@ -328,13 +329,13 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
     struct __ptrace_syscall_info info;
     memset(&info, 0, sizeof(info));
     if (ptrace(PTRACE_GET_SYSCALL_INFO, p->tid, (void *)sizeof(info), &info) <= 0) {
-        resume(t, p->tid, 0);
+        trace_resume(t, p->tid, 0);
         return;
     }
 #ifdef NATIVE_AUDIT_ARCH
     /* A 32-bit program on a 64-bit kernel numbers its calls differently: let it be. */
     if (info.arch != NATIVE_AUDIT_ARCH && info.op != PTRACE_SYSCALL_INFO_EXIT) {
-        resume(t, p->tid, 0);
+        trace_resume(t, p->tid, 0);
         return;
     }
 #endif
@@ -345,7 +346,7 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
             return;
         }
         if (info.seccomp.nr == SYS_rt_sigreturn || info.seccomp.nr == SYS_restart_syscall) {
-            resume(t, p->tid, 0); /* no call of ours was cut short */
+            trace_resume(t, p->tid, 0); /* no call of ours was cut short */
             return;
         }
         if (is_exec(info.seccomp.nr)) {
@@ -357,7 +358,7 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
         if (on_entry(t, p, info.seccomp.nr, info.seccomp.args))
             ptrace(PTRACE_SYSCALL, p->tid, 0, 0);
         else
-            resume(t, p->tid, 0);
+            trace_resume(t, p->tid, 0);
         return;
     case PTRACE_SYSCALL_INFO_ENTRY:
         p->in_call = 0;
@@ -378,161 +379,13 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
             ev = sigreturn_exit(t, p, info.exit.rval, info.exit.is_error);
         else if (p->in_call)
             ev = on_exit_call(t, p, info.exit.rval, info.exit.is_error);
-        resume(t, p->tid, 0);
+        trace_resume(t, p->tid, 0);
         if (ev)
             t->emit(ev, t->ctx);
         return;
     }
-    default: resume(t, p->tid, 0);
+    default: trace_resume(t, p->tid, 0);
     }
-}
-
-/* --- signals, execs, exits ---------------------------------------------------- */
-
-static void on_signal(struct tracer *t, struct proc *p, int sig)
-{
-    struct timespec ts = trace_now();
-    struct event *ev = trace_event_for(p, EV_SIGNAL, &ts);
-    if (ev) {
-        struct signal_facts *s = &ev->u.sig;
-        uint64_t ignored = 0, caught = 0;
-        s->signo = sig;
-        s->disposition = DISP_DEFAULT;
-        if (procfs_signal_masks(p->tid, &ignored, &caught) == 0) {
-            uint64_t bit = 1ULL << (sig - 1);
-            if (ignored & bit)
-                s->disposition = DISP_IGNORED;
-            else if (caught & bit)
-                s->disposition = DISP_CAUGHT;
-        }
-        s->action = sig_default_action(sig);
-        siginfo_t si;
-        if (ptrace(PTRACE_GETSIGINFO, p->tid, 0, &si) == 0) {
-            /*
-             * si_pid is numbered in the receiver's PID namespace: the
-             * process's own number there means the kernel raised it (a
-             * failed write's SIGPIPE); another one, in a namespace of its
-             * own, names nobody the tracer can look up.
-             */
-            pid_t self_ns = procfs_ns_tgid(p->tid);
-            bool nested = self_ns > 0 && self_ns != p->tgid;
-            if ((si.si_code == SI_USER || si.si_code == SI_TKILL || si.si_code == SI_QUEUE) &&
-                si.si_pid > 0 && si.si_pid != p->tgid && si.si_pid != self_ns) {
-                s->sender = si.si_pid;
-                struct proc *sender = nested ? NULL : proc_find(t, si.si_pid);
-                s->sender_name[0] = '\0';
-                if (sender)
-                    memcpy(s->sender_name, sender->comm, sizeof(s->sender_name));
-                else if (!nested &&
-                         procfs_comm(si.si_pid, s->sender_name, sizeof(s->sender_name)) < 0)
-                    s->sender_name[0] = '\0';
-            }
-        }
-        /* Kept for the process's end, should this signal be what kills it. */
-        struct proc *leader = p->tid == p->tgid ? p : proc_find(t, p->tgid);
-        for (struct proc *q = p; q; q = q == leader ? NULL : leader) {
-            q->last_signo = sig;
-            q->last_sender = s->sender;
-            memcpy(q->last_sender_name, s->sender_name, sizeof(q->last_sender_name));
-        }
-        t->emit(ev, t->ctx);
-    }
-    /* Deliver it exactly as it came. */
-    resume(t, p->tid, sig);
-}
-
-static void on_exec(struct tracer *t, struct proc *p)
-{
-    unsigned long former = 0;
-    /* A thread that execs takes over the leader's id; forget the thread. */
-    if (ptrace(PTRACE_GETEVENTMSG, p->tid, 0, &former) == 0 && (pid_t)former != p->tid) {
-        struct proc *old = proc_find(t, (pid_t)former);
-        if (old) {
-            pid_t tid = p->tid;
-            p->exec_entered = old->exec_entered;
-            p->ncloexec = old->ncloexec;
-            memcpy(p->cloexec_fds, old->cloexec_fds, sizeof(p->cloexec_fds));
-            proc_remove(t, old);
-            p = proc_find(t, tid);
-            if (!p)
-                return;
-        }
-    }
-    p->in_call = p->interrupted = p->in_sigreturn = 0;
-    p->tgid = p->tid;
-    p->execed = 1;
-    fdcache_drop(t->fds, p->tgid); /* close-on-exec fds are gone; the rest are looked at again */
-    /*
-     * A script goes by its own name, as the kernel names a script it starts
-     * by its #! line: one run through "#!/usr/bin/env bash" is env first,
-     * then bash with the script as argument, and "python3 server.py" is
-     * server.py.
-     */
-    if (procfs_comm(p->tid, p->comm, sizeof(p->comm)) < 0)
-        snprintf(p->comm, sizeof(p->comm), "?");
-    else
-        procfs_script_name(p->tid, p->comm, p->comm, sizeof(p->comm));
-    /* Stamped at its entry; at this stop if the entry was not seen. */
-    struct timespec ts = p->exec_entered.tv_sec ? p->exec_entered : trace_now();
-    p->exec_entered = (struct timespec){ 0, 0 };
-    struct event *ev = trace_event_for(p, EV_EXEC, &ts);
-    if (ev) {
-        ev->u.exec.ncloexec = p->ncloexec;
-        memcpy(ev->u.exec.cloexec_fds, p->cloexec_fds, sizeof(p->cloexec_fds));
-        if (procfs_exe(p->tid, ev->u.exec.path, sizeof(ev->u.exec.path)) < 0)
-            snprintf(ev->u.exec.path, sizeof(ev->u.exec.path), "?");
-        if (procfs_cmdline(p->tid, ev->u.exec.argv, sizeof(ev->u.exec.argv),
-                           &ev->u.exec.argv_total) < 0)
-            ev->u.exec.argv[0] = '\0';
-        /* What SIGPIPE does in the new program: SIG_IGN and the mask survive exec. */
-        uint64_t ignored, caught, blocked, bit = 1ULL << (SIGPIPE - 1);
-        if (procfs_signal_masks(p->tid, &ignored, &caught) == 0)
-            ev->u.exec.sigpipe_ignored = (ignored & bit) != 0;
-        if (procfs_signal_blocked(p->tid, &blocked) == 0)
-            ev->u.exec.sigpipe_blocked = (blocked & bit) != 0;
-        t->emit(ev, t->ctx);
-    }
-}
-
-/*
- * A process's end, reported once: at PTRACE_EVENT_EXIT, while its files are
- * still open (the FIN or RST its sockets' closing sends comes after), or,
- * when that stop was missed (killed before it could stop), when it is gone.
- */
-static void report_exit(struct tracer *t, struct proc *p, int status)
-{
-    /* A thread's end is not the process's end: only the leader's is reported. */
-    if (p->tid == p->tgid && !p->exit_reported) {
-        p->exit_reported = 1;
-        fdcache_drop(t->fds, p->tgid);
-        struct timespec ts = trace_now();
-        struct event *ev = trace_event_for(p, EV_EXIT, &ts);
-        if (ev) {
-            if (WIFEXITED(status)) {
-                ev->u.exit.code = WEXITSTATUS(status);
-            } else {
-                ev->u.exit.code = -1;
-                ev->u.exit.signo = WTERMSIG(status);
-                ev->u.exit.core = WCOREDUMP(status) != 0;
-                if (p->last_signo == ev->u.exit.signo && p->last_sender) {
-                    ev->u.exit.sender = p->last_sender;
-                    memcpy(ev->u.exit.sender_name, p->last_sender_name,
-                           sizeof(ev->u.exit.sender_name));
-                }
-            }
-            t->emit(ev, t->ctx);
-        }
-    }
-}
-
-static void on_exit_status(struct tracer *t, struct proc *p, int status)
-{
-    if (p->tid == t->top) {
-        t->top_status = status;
-        t->top_done = 1;
-    }
-    report_exit(t, p, status);
-    proc_remove(t, p);
 }
 
 static int is_stop_signal(int sig)
@@ -542,7 +395,7 @@ static int is_stop_signal(int sig)
 
 void trace_on_status(struct tracer *t, pid_t tid, int status)
 {
-    struct proc *p = proc_find(t, tid);
+    struct proc *p = trace_proc_find(t, tid);
     if (!p)
         p = proc_add(t, tid, NULL);
     if (!p) { /* out of memory: keep the process running, untraced in effect */
@@ -551,7 +404,7 @@ void trace_on_status(struct tracer *t, pid_t tid, int status)
         return;
     }
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
-        on_exit_status(t, p, status);
+        trace_on_exit_status(t, p, status);
         return;
     }
     if (!WIFSTOPPED(status))
@@ -578,17 +431,17 @@ void trace_on_status(struct tracer *t, pid_t tid, int status)
             if (child && child->tgid != parent.tgid)
                 fdcache_copy(t->fds, parent.tgid, child->tgid);
         }
-        resume(t, tid, 0);
+        trace_resume(t, tid, 0);
         return;
     case PTRACE_EVENT_EXEC:
-        on_exec(t, p);
-        resume(t, tid, 0);
+        trace_on_exec(t, p);
+        trace_resume(t, tid, 0);
         return;
     case PTRACE_EVENT_EXIT:
         /* The status it will end with; its files are not closed yet. */
         if (ptrace(PTRACE_GETEVENTMSG, tid, 0, &msg) == 0)
-            report_exit(t, p, (int)msg);
-        resume(t, tid, 0);
+            trace_report_exit(t, p, (int)msg);
+        trace_resume(t, tid, 0);
         return;
     case PTRACE_EVENT_STOP:
         /*
@@ -600,15 +453,15 @@ void trace_on_status(struct tracer *t, pid_t tid, int status)
         if (is_stop_signal(sig))
             ptrace(PTRACE_LISTEN, tid, 0, 0);
         else
-            resume(t, tid, 0);
+            trace_resume(t, tid, 0);
         return;
-    default: resume(t, tid, 0); return;
+    default: trace_resume(t, tid, 0); return;
     }
     if (sig == (SIGTRAP | 0x80)) {
         on_syscall_stop(t, p);
         return;
     }
-    on_signal(t, p, sig);
+    trace_on_signal(t, p, sig);
 }
 
 /* The most stops taken from the kernel before any is handled. */

@@ -1,6 +1,7 @@
 /*
- * trace_int: the tracer's own types, shared by trace.c (the stops: calls,
- * signals, execs, exits), trace_fds.c (what the descriptors are: their
+ * trace_int: the tracer's own types, shared by trace.c (the process table
+ * and the stops: calls, and which stop is what), trace_life.c (signals,
+ * execs, exits), trace_fds.c (what the descriptors are: their
  * kinds, sockets others hold at a close, SCM_RIGHTS hand-overs),
  * trace_output.c (what the traced processes write elsewhere than to
  * sockets) and trace_spawn.c (starting the command under its seccomp
@@ -103,6 +104,20 @@ struct tracer {
  * given); NULL when out of memory.
  */
 struct proc *proc_add(struct tracer *t, pid_t tid, const struct proc *parent);
+/* The process table's entry for tid, or NULL; an entry's removal (the process has ended). */
+struct proc *trace_proc_find(struct tracer *t, pid_t tid);
+void trace_proc_remove(struct tracer *t, struct proc *p);
+/* The process resumed with (or without) sig, after a stop that was not a followed call's. */
+void trace_resume(struct tracer *t, pid_t tid, int sig);
+
+/* trace_life.c: a signal-delivery stop: the signal told, and delivered as it came. */
+void trace_on_signal(struct tracer *t, struct proc *p, int sig);
+/* trace_life.c: PTRACE_EVENT_EXEC: the new program told. */
+void trace_on_exec(struct tracer *t, struct proc *p);
+/* trace_life.c: the process's end, told once (at PTRACE_EVENT_EXIT, or when it is gone). */
+void trace_report_exit(struct tracer *t, struct proc *p, int status);
+/* trace_life.c: the process is gone (waitpid's status): its end told, its entry removed. */
+void trace_on_exit_status(struct tracer *t, struct proc *p, int status);
 
 /* trace.c: the time now, as events carry it. */
 struct timespec trace_now(void);

@@ -8,7 +8,7 @@ UNIT_TESTS := $(basename $(notdir $(wildcard tests/unit/*.c)))
 unit_srcs_escape   := capture/escape.c
 unit_srcs_notebuf  := capture/notebuf.c
 unit_srcs_decode   := capture/decode.c capture/decode_tunnel.c capture/vocab.c
-unit_srcs_tcp      := capture/tcp.c capture/tcp_table.c capture/zeek.c capture/event.c capture/decode.c capture/decode_tunnel.c capture/vocab.c
+unit_srcs_tcp      := capture/tcp.c capture/tcp_table.c capture/zeek.c capture/zeek_gaps.c capture/event.c capture/decode.c capture/decode_tunnel.c capture/vocab.c
 unit_srcs_timeline := capture/timeline.c capture/repeats.c capture/event.c capture/decode.c capture/decode_tunnel.c capture/vocab.c
 unit_srcs_story    := capture/story.c capture/event.c capture/decode.c capture/decode_tunnel.c capture/vocab.c
 
