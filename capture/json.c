@@ -224,7 +224,8 @@ static void json_syscall(struct json *j, const struct event *ev, unsigned long r
         if (t)
             jstr(j, "socktype", t);
     }
-    if (f->datalen) {
+    /* A send's bytes are there at its entry; a receive's only once it returned. */
+    if (f->datalen && (f->kind == CALL_SEND || !unfinished)) {
         jraw(j, ",\"data\":");
         jbytes(j, f->data, f->datalen);
     }

@@ -164,7 +164,7 @@ static void explain_receive(const struct event *ev, struct notebuf *n)
             "returns them again",
             f->ret);
     } else {
-        notebuf_add(n, "%lld bytes arrived from the peer", f->ret);
+        notebuf_add(n, "%lld byte%s arrived from the peer", f->ret, f->ret == 1 ? "" : "s");
     }
 }
 
@@ -289,9 +289,9 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
         } else if (s->peer_closed) {
             notebuf_add(
                 n,
-                "%lld bytes accepted, but the peer has already closed its end (a receive returned 0): "
-                "if it is gone, its kernel answers with RST, and the next send fails with EPIPE",
-                f->ret);
+                "%lld byte%s accepted, but the peer has already closed its end (a receive returned "
+                "0): if it is gone, its kernel answers with RST, and the next send fails with EPIPE",
+                f->ret, f->ret == 1 ? "" : "s");
         } else if (f->len >= 0 && f->ret < f->len && blocking(f)) {
             notebuf_add(
                 n,
@@ -305,11 +305,12 @@ static void explain_syscall(const struct event *ev, struct notebuf *n)
                 "only %lld of the %lld bytes were taken: the send buffer is full; the rest must be sent again",
                 f->ret, f->len);
         } else {
-            notebuf_add(
-                n,
-                "%lld bytes handed to the kernel, which sends them: success says they were queued, "
-                "not that the peer has read them",
-                f->ret);
+            bool one = f->ret == 1;
+            notebuf_add(n,
+                        "%lld %s handed to the kernel, which sends %s: success says %s queued, "
+                        "not that the peer has read %s",
+                        f->ret, one ? "byte" : "bytes", one ? "it" : "them",
+                        one ? "it was" : "they were", one ? "it" : "them");
         }
         return;
     case CALL_SHUTDOWN:

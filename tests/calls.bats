@@ -269,6 +269,9 @@ socket(AF_INET"
 	assert_output $'whole -1 EINTR\nwhole 1 null\nnever_returned null null'
 	TRACE=$OUT/interrupt.jsonl
 	assert_equal "$(count '.errno != null and (.errno | test("^ERESTART"))')" 0
+	# A receive's first half has no bytes yet; its second has the one that came.
+	assert_equal "$(count '.call == "recv" and .part == "unfinished" and has("data")')" 0
+	assert_equal "$(count '.call == "recv" and .data == "x" and .note == "1 byte arrived from the peer"')" 1
 	# Each split around the signal that cut it short.
 	in_order '.call == "recv" and .part == "unfinished"' \
 		'.type == "signal" and .signal == "SIGUSR1"' \
