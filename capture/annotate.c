@@ -344,6 +344,12 @@ void annotate_report_skipped(struct run *r)
     if (r->others)
         fprintf(stderr, PROG ": left out %lu packet%s between endpoints no traced process used\n",
                 r->others, r->others == 1 ? "" : "s");
+    if (r->caplen_over)
+        fprintf(stderr,
+                PROG ": %lu frame%s claimed more bytes captured than the packet had on the wire "
+                     "(caplen > len, which no capture writes: the file was edited or damaged); "
+                     "read as captured\n",
+                r->caplen_over, r->caplen_over == 1 ? "" : "s");
 }
 
 /*
@@ -351,8 +357,11 @@ void annotate_report_skipped(struct run *r)
  * (its time impossible, or decode found no segment): counted by the reason.
  */
 static bool decoded(struct run *r, const struct timespec *ts, const uint8_t *frame, uint32_t caplen,
-                    struct tcp_seg *seg)
+                    uint32_t wirelen, struct tcp_seg *seg)
 {
+    /* A record no capture makes (a file edited or damaged): read as captured, and counted. */
+    if (caplen > wirelen)
+        r->caplen_over++;
     const char *why = capture_time_problem(ts);
     if (!why && decode_frame(r->linktype, frame, caplen, seg, &why) == DECODE_TCP)
         return true;
@@ -366,7 +375,7 @@ void annotate_packet(const struct timespec *ts, const uint8_t *frame, uint32_t c
 {
     struct run *r = ctx;
     struct tcp_seg seg;
-    if (!decoded(r, ts, frame, caplen, &seg))
+    if (!decoded(r, ts, frame, caplen, wirelen, &seg))
         return;
     struct event *ev = event_new(EV_PACKET);
     uint8_t *copy = malloc(caplen ? caplen : 1);
@@ -404,7 +413,6 @@ void annotate_packet_summary(const struct timespec *ts, const uint8_t *frame, ui
                              uint32_t wirelen, void *ctx)
 {
     struct run *r = ctx;
-    (void)wirelen;
     if (!r->queued) {
         r->queued = malloc(SUMMARY_QUEUE * sizeof *r->queued);
         r->queued_t = malloc(SUMMARY_QUEUE * sizeof *r->queued_t);
@@ -418,7 +426,7 @@ void annotate_packet_summary(const struct timespec *ts, const uint8_t *frame, ui
         }
     }
     struct tcp_seg *seg = &r->queued[r->nqueued];
-    if (!decoded(r, ts, frame, caplen, seg))
+    if (!decoded(r, ts, frame, caplen, wirelen, seg))
         return;
     seg->payload = NULL;
     r->queued_t[r->nqueued++] = *ts;

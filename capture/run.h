@@ -50,6 +50,7 @@ struct run {
     struct skipped_facts skipped[SKIP_REASONS_MAX]; /* frames skipped, by reason */
     size_t nskipped;
     unsigned long others;       /* packets of endpoints no traced process used (owned_only) */
+    unsigned long caplen_over;  /* frames that claim more bytes captured than on the wire */
     char *pending[PENDING_MAX]; /* process events since the last packet, for its comments */
     size_t npending;
     unsigned long pending_lost;

@@ -38,6 +38,26 @@ packet_count() { grep -c '"type":"packet"' <<<"$JSON" || true; }
 	assert_output --partial '"history":"ShADadFf"'
 }
 
+@test "offline: a record that claims more bytes captured than on the wire is read, and counted on stderr" {
+	# orderly.pcap with its first record's length on the wire one byte short
+	# of its captured length (little-endian fields at bytes 32 and 36).
+	local f=$BATS_TEST_TMPDIR/over.pcap cap
+	cp "$FIXTURES/orderly.pcap" "$f"
+	cap=$(od -A n -t u4 -j 32 -N 4 "$f" | tr -d ' ')
+	printf '%b' "$(printf '\\x%02x\\x%02x\\x00\\x00' $(((cap - 1) & 255)) $(((cap - 1) >> 8 & 255)))" |
+		dd of="$f" bs=1 seek=36 conv=notrunc 2>/dev/null
+	assert_equal "$(od -A n -t u4 -j 36 -N 4 "$f" | tr -d ' ')" $((cap - 1))
+	run --separate-stderr "$SIGTRACE" --json -r "$f"
+	assert_success
+	# shellcheck disable=SC2154 # run --separate-stderr sets it
+	assert_equal "$stderr" "sigtrace: 1 frame claimed more bytes captured than the packet had on the wire (caplen > len, which no capture writes: the file was edited or damaged); read as captured"
+	# Every packet is still there, and the connection as the untouched file's.
+	local over=$output
+	annotate orderly.pcap
+	assert_equal "$(grep -c '"type":"packet"' <<<"$over")" "$(packet_count)"
+	assert_equal "$(grep '"type":"connection"' <<<"$over")" "$(connection_line)"
+}
+
 @test "offline: data after the client's FIN is RSTO, and its RST means EPIPE and SIGPIPE" {
 	annotate write-after-close.pcap
 	assert_success
