@@ -96,6 +96,7 @@ void annotate_connection(const struct conn_summary *s, void *ctx)
     ev->type = EV_CONNECTION;
     ev->repeat = 1;
     ev->u.conn = *s;
+    ev->u.conn.capture_cut = r->capture_cut;
     ev->t = s->last;
     name_end(r, &s->orig_ep, &s->resp_ep, true, comm[0], sizeof comm[0], label[0], sizeof label[0],
              speech[0], sizeof speech[0]);

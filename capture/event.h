@@ -374,6 +374,7 @@ struct conn_summary {
     struct conn_side orig_side, resp_side;
     int first_close;      /* -1: neither side closed; 0: the originator first; 1: the responder */
     bool first_close_rst; /* and it did so with RST */
+    bool capture_cut;     /* the capture file ended cut short, or its reading was interrupted */
 };
 
 struct event {

@@ -392,6 +392,8 @@ void json_event(struct output *o, FILE *f, const struct event *ev)
         jraw(&j, ",\"orig_ip_bytes\":%llu,\"resp_ip_bytes\":%llu",
              (unsigned long long)c->orig_ip_bytes, (unsigned long long)c->resp_ip_bytes);
         jraw(&j, ",\"missed_bytes\":%llu", (unsigned long long)c->missed_bytes);
+        if (c->capture_cut)
+            jraw(&j, ",\"capture_cut\":true");
         if (c->tunnel) {
             jstr(&j, "tunnel", c->tunnel);
             jstr(&j, "tunnel_src", c->tunnel_src);

@@ -336,6 +336,9 @@ void notes_connection(const struct conn_summary *s, const char *on, const char *
     struct notebuf text = notebuf_at(buf, len), *n = &text;
     const struct conn_side *o = &s->orig_side, *r = &s->resp_side;
 
+    /* A file cut short: the record is of what it holds, not of how the connection went on. */
+    if (s->capture_cut)
+        notebuf_add(n, "(the capture ends cut short: this is what it holds) ");
     /* Before anything the close says: what follows was seen with holes in it. */
     if (s->missed_bytes) {
         notebuf_add(n, "%llu byte%s %s never seen by the capture (",

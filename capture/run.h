@@ -51,6 +51,7 @@ struct run {
     size_t nskipped;
     unsigned long others;       /* packets of endpoints no traced process used (owned_only) */
     unsigned long caplen_over;  /* frames that claim more bytes captured than on the wire */
+    bool capture_cut;           /* the file ended cut short, or its reading was interrupted */
     char *pending[PENDING_MAX]; /* process events since the last packet, for its comments */
     size_t npending;
     unsigned long pending_lost;

@@ -148,10 +148,13 @@ static int read_file(struct run *r)
         tcp_expire(r->tcp, &r->last_t, annotate_connection, r);
     }
     annotate_summary_drain(r);
-    if (read_stop)
+    if (read_stop) {
+        r->capture_cut = true;
         return 0;
+    }
     if (n == -2) {
         fprintf(stderr, PROG ": cannot read %s: %s\n", r->opt.read_path, capture_error(r->cap));
+        r->capture_cut = true;
         return 1;
     }
     return 0;

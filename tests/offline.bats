@@ -388,6 +388,11 @@ connections() {
 	assert_equal "$(packet_count)" 10
 	assert_output --partial 'sigtrace: cannot read'
 	assert_output --partial 'damaged-cut.pcap'
+	# Its connection's record says it is of a file cut short, not of how the connection went on.
+	assert_equal "$(connection_line | jq -r '.capture_cut')" true
+	assert_equal "$(connection_line | jq -r '.note | startswith("(the capture ends cut short: this is what it holds) ")')" true
+	annotate orderly.pcap
+	assert_equal "$(connection_line | jq -r '.capture_cut')" null
 }
 
 @test "offline: a file that is not a capture is refused with a reason" {
