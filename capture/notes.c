@@ -147,9 +147,9 @@ static void explain_receive(const struct event *ev, struct notebuf *n)
                 n,
                 "end of stream: the peer closed its end (FIN); every further receive returns 0 at once");
     } else if (f->err == ECONNRESET) {
-        notebuf_add(
-            n,
-            "the peer reset the connection (RST): it closed with data unread, or was gone when our data came");
+        notebuf_add(n, "the peer reset the connection (RST): it closed with data unread or with "
+                       "SO_LINGER zero, or our data came to a socket it had closed (the RST's "
+                       "note says which)");
     } else if (f->err) {
         if (!notes_common_failure(ev, n))
             notebuf_add(n, "receive failed: %s", strerror(f->err));
