@@ -301,7 +301,7 @@ socket(AF_INET"
 	traced_calls unaccepted
 	in_order '.call == "close" and .fd == 3' \
 		'.type == "packet" and (.flags | index("RST")) and (.note | test("listening socket closed with this connection still in its queue, never accepted")) and (.note | test("next recv\\(\\) or send\\(\\) fails with ECONNRESET"))' \
-		'.call == "recv" and .errno == "ECONNRESET"'
+		'.call == "recv" and .errno == "ECONNRESET" and (.note | test("SO_LINGER zero, or our data came to a socket it had closed \\(the RST.s note says which\\)"))'
 	assert_equal "$(count '.type == "packet" and (.note | test("unread")))')" 0
 }
 
