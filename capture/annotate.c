@@ -153,6 +153,9 @@ static bool explain_packet(struct run *r, struct event *ev)
         int signo;
         f.never_accepted = f.rst != RST_AGAIN && f.rst != RST_REFUSED && f.rst != RST_CANCEL &&
                            owners_unaccepted(r->owners, &src, &dst, &ev->t);
+        if (f.never_accepted) /* for the connection's record too */
+            tcp_set_cause(r->tcp, &p->seg,
+                          &(struct rst_cause){ .unread = -1, .never_accepted = true });
         f.peer_closed = owners_closed_how(r->owners, &dst, &src, &ev->t, &signo) != CLOSED_UNKNOWN;
     }
     char x[48], y[48];

@@ -334,8 +334,9 @@ struct rst_cause {
     bool first; /* the RST came before any FIN of either side */
     bool
         peer_answered; /* the resetting side had sent data after the last its peer sent (or it sent none) */
-    long long unread; /* bytes its process left unread at close(), just before; -1: not seen */
-    bool linger_zero; /* its process had set SO_LINGER {on, 0}: close() aborts with RST */
+    long long unread;    /* bytes its process left unread at close(), just before; -1: not seen */
+    bool linger_zero;    /* its process had set SO_LINGER {on, 0}: close() aborts with RST */
+    bool never_accepted; /* its listener closed with the connection in its queue, never accepted */
 };
 
 /* How a process let go of a socket, which sends its FIN (or RST) as it closes. */

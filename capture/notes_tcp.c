@@ -395,6 +395,11 @@ void notes_connection(const struct conn_summary *s, const char *on, const char *
                 n,
                 "; then %s reset the connection: %s's next write fails with EPIPE and " RAISES_SIGPIPE,
                 fn, gn);
+        } else if (g->rst_seen && g->cause.never_accepted) {
+            notebuf_add(n,
+                        "; %s never accepted the connection, and its kernel reset it when the "
+                        "listening socket closed",
+                        gn);
         } else if (g->rst_seen) {
             notebuf_add(n, "; %s answered with RST instead of closing", gn);
         } else {

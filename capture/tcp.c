@@ -391,6 +391,8 @@ void tcp_set_cause(struct tcp_table *t, const struct tcp_seg *seg, const struct 
         s->rst_unread = cause->unread;
         s->rst_linger_zero = cause->linger_zero;
     }
+    if (cause->never_accepted)
+        s->rst_never_accepted = true;
 }
 
 /* --- summaries ----------------------------------------------------------------------- */
@@ -408,6 +410,7 @@ static void side_summary(const struct tcp_side *s, const struct tcp_side *peer,
     out->cause.first = true;
     out->cause.unread = s->rst_unread;
     out->cause.linger_zero = s->rst_linger_zero;
+    out->cause.never_accepted = s->rst_never_accepted;
     out->cause.peer_answered = !peer->numbered || s->last_data > peer->last_data;
 }
 

@@ -37,10 +37,12 @@ struct tcp_side {
     bool reset_first;         /* its first RST came before any FIN of its own ... */
     bool rst_before_peer_fin; /* ... and before any FIN of the peer */
     bool rst_linger_zero;     /* its process had set SO_LINGER {on, 0} */
-    uint32_t base;            /* its sequence number 0 */
-    uint64_t data_end;        /* bytes of data sent (the highest relative end seen) */
-    unsigned long last_data;  /* the serial number of the last segment that carried data, 0: none */
-    long long rst_unread;     /* what its process left unread then; -1: not seen */
+    bool
+        rst_never_accepted; /* its RST came as its listener closed: the connection was never accepted */
+    uint32_t base;          /* its sequence number 0 */
+    uint64_t data_end;      /* bytes of data sent (the highest relative end seen) */
+    unsigned long last_data; /* the serial number of the last segment that carried data, 0: none */
+    long long rst_unread;    /* what its process left unread then; -1: not seen */
 };
 
 struct tcp_conn {
