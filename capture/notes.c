@@ -22,9 +22,10 @@ int notes_common_failure(const struct event *ev, struct notebuf *n)
 {
     const struct syscall_facts *f = &ev->u.sys;
     if (f->err == EINTR) {
-        notebuf_add(n, "interrupted by a signal whose handler ran: the call failed instead of "
-                       "going on (a handler installed without SA_RESTART, or a call never "
-                       "restarted, such as poll())");
+        notebuf_add(n, "interrupted by a signal: the call failed instead of going on (after a "
+                       "handler installed without SA_RESTART; poll(), select() and epoll_wait() "
+                       "fail so whatever the handler, and epoll_wait() even after a stop, a "
+                       "tracer's too)");
         return 1;
     }
     /* A restart code shows only when a handler's own call is cut short while another waits. */

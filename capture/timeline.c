@@ -94,12 +94,35 @@ static long long ns_between(const struct timespec *later, const struct timespec 
 
 /* --- calls in flight ------------------------------------------------------------ */
 
+/* Calls one thread may have in flight: one, and one a handler makes in each of 3 nested handlers. */
+#define NESTED_CALLS_MAX 4
+
+/*
+ * The call of tid's that entered last: a signal handler's call comes in
+ * above the one its signal cut short, and returns first.
+ */
 static struct inflight *inflight_for(struct timeline *tl, pid_t tid)
 {
+    struct inflight *last = NULL;
     for (size_t i = 0; i < tl->ncalls; i++)
-        if (tl->calls[i].entry->tid == tid)
-            return &tl->calls[i];
-    return NULL;
+        if (tl->calls[i].entry->tid == tid &&
+            (!last || ts_cmp(&tl->calls[i].entry->t, &last->entry->t) >= 0))
+            last = &tl->calls[i];
+    return last;
+}
+
+/* tid's call that entered first, and how many it has in flight. */
+static struct inflight *inflight_oldest(struct timeline *tl, pid_t tid, size_t *n)
+{
+    struct inflight *first = NULL;
+    *n = 0;
+    for (size_t i = 0; i < tl->ncalls; i++)
+        if (tl->calls[i].entry->tid == tid) {
+            ++*n;
+            if (!first || ts_cmp(&tl->calls[i].entry->t, &first->entry->t) < 0)
+                first = &tl->calls[i];
+        }
+    return first;
 }
 
 static void inflight_drop(struct timeline *tl, struct inflight *c)
@@ -110,10 +133,17 @@ static void inflight_drop(struct timeline *tl, struct inflight *c)
 
 int timeline_enter(struct timeline *tl, struct event *entry)
 {
-    struct inflight *c = inflight_for(tl, entry->tid);
-    if (c) { /* a call whose return never came (the process went on elsewhere) */
-        event_free(c->entry);
-        *c = (struct inflight){ entry, 0 };
+    /*
+     * A thread has more than one call in flight only while signal handlers
+     * run (each can make calls while the one its signal cut short waits).
+     * Beyond that, the oldest is a call whose return never came (a handler
+     * jumped out of it): it goes.
+     */
+    size_t n;
+    struct inflight *oldest = inflight_oldest(tl, entry->tid, &n);
+    if (n > NESTED_CALLS_MAX) {
+        event_free(oldest->entry);
+        *oldest = (struct inflight){ entry, 0 };
         return 0;
     }
     if (tl->ncalls == tl->capcalls) {

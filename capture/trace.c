@@ -87,6 +87,7 @@ struct proc *proc_add(struct tracer *t, pid_t tid, const struct proc *parent)
 
 void trace_proc_remove(struct tracer *t, struct proc *p)
 {
+    event_free(p->held_eintr);
     size_t i = (size_t)(p - t->procs);
     t->procs[i] = t->procs[--t->nprocs];
 }
@@ -197,20 +198,17 @@ static struct event *on_exit_call(struct tracer *t, struct proc *p, int64_t rval
     p->in_call = 0;
     /*
      * Cut short by a signal, with a restart code the program never sees:
-     * the call is not over. What it returns is known when it enters again
-     * or the handler returns (interrupted_entry, sigreturn_exit); if the
-     * signal kills the process, the timeline says the call never returned.
-     * (A call cut short again inside a handler, while one waits, is told
-     * as it came.)
+     * the call is not over. What it returns is known when it enters again,
+     * or when the handler the signal runs returns (trace_life.c gives it to
+     * the handler's frame); if the signal kills the process, the timeline
+     * says the call never returned.
      */
-    if (is_error && is_restart_code((int)-rval) && !p->interrupted) {
-        p->interrupted = 1;
-        p->cut.def = p->def;
+    if (is_error && is_restart_code((int)-rval) && !p->pending) {
+        p->pending = 1;
+        p->cut = (struct cut_call){
+            .def = p->def, .entered = p->entered, .facts = p->facts, .nr = p->nr, .quiet = p->quiet
+        };
         memcpy(p->cut.args, p->args, sizeof(p->cut.args));
-        p->cut.entered = p->entered;
-        p->cut.facts = p->facts;
-        p->cut.nr = p->nr;
-        p->cut.quiet = p->quiet;
         p->quiet = 0;
         return NULL;
     }
@@ -277,51 +275,84 @@ int trace_exec_since(const struct tracer *t, struct timespec *since)
     return found;
 }
 
-/* The interrupted call's state back in p's call fields: it is under way again. */
-static void resume_cut(struct proc *p)
+void trace_flush_eintr(struct tracer *t, struct proc *p)
 {
-    p->interrupted = 0;
-    p->def = p->cut.def;
-    memcpy(p->args, p->cut.args, sizeof(p->args));
-    p->entered = p->cut.entered;
-    p->facts = p->cut.facts;
-    p->nr = p->cut.nr;
-    p->quiet = p->cut.quiet;
+    if (p->held_eintr) {
+        struct event *ev = p->held_eintr;
+        p->held_eintr = NULL;
+        t->emit(ev, t->ctx);
+    }
+}
+
+/* A cut call's state back in p's call fields: it is under way again. */
+static void resume_cut(struct proc *p, const struct cut_call *c)
+{
+    p->def = c->def;
+    memcpy(p->args, c->args, sizeof(p->args));
+    p->entered = c->entered;
+    p->facts = c->facts;
+    p->nr = c->nr;
+    p->quiet = c->quiet;
     p->in_call = 1;
 }
 
 /*
- * A call enters while one is interrupted: the same call again, or
- * restart_syscall, is the kernel restarting it (one call, whose exit is
- * awaited); rt_sigreturn is its handler returning, whose result says
- * whether the call fails with EINTR. Returns 1 if the stop is dealt with
- * (the exit must be seen), 0 for a call of its own (a handler's).
+ * A call enters while one cut short waits to be restarted: the same call
+ * with the same arguments, or restart_syscall, is the kernel restarting it
+ * (one call, whose exit is awaited): 1. Anything else, and the thread went
+ * on some other way (a handler that jumped out, say): the call is told as
+ * it ended, with its restart code, and 0.
  */
-static int interrupted_entry(struct proc *p, unsigned long nr)
+static int restarted(struct tracer *t, struct proc *p, unsigned long nr, const uint64_t args[6])
 {
-    if (nr == p->cut.nr || nr == SYS_restart_syscall) {
-        resume_cut(p);
+    p->pending = 0;
+    struct cut_call c = p->cut;
+    resume_cut(p, &c);
+    if (nr == SYS_restart_syscall || (nr == c.nr && memcmp(args, c.args, sizeof(c.args)) == 0))
         return 1;
-    }
-    if (nr == SYS_rt_sigreturn) {
-        p->in_sigreturn = 1;
-        return 1;
-    }
+    struct event *ev = on_exit_call(t, p, -(int64_t)c.facts.err, 1);
+    if (ev)
+        t->emit(ev, t->ctx);
     return 0;
 }
 
 /*
- * rt_sigreturn returned to a process with an interrupted call: -EINTR is
- * that call's result, which the program now sees; anything else, and the
- * kernel restarts the call, which will enter again.
+ * rt_sigreturn returned: the handler's frame comes off. A call it had cut
+ * short failed with EINTR if that is the result (the program sees it now),
+ * else the kernel restarts it at the thread's next entry.
  */
 static struct event *sigreturn_exit(struct tracer *t, struct proc *p, int64_t rval, int is_error)
 {
     p->in_sigreturn = 0;
-    if (!is_error || rval != -EINTR)
+    if (p->nframes == 0)
         return NULL;
-    resume_cut(p);
-    return on_exit_call(t, p, rval, is_error);
+    p->nframes--;
+    if (!p->frames[p->nframes].has_cut)
+        return NULL;
+    struct cut_call c = p->frames[p->nframes].cut;
+    if (is_error && rval == -EINTR) {
+        resume_cut(p, &c);
+        return on_exit_call(t, p, rval, is_error);
+    }
+    p->cut = c;
+    p->pending = 1;
+    return NULL;
+}
+
+/* A call's entry, after what a signal left to settle: 1 if the stop is dealt with. */
+static int entry_after_signal(struct tracer *t, struct proc *p, unsigned long nr,
+                              const uint64_t args[6])
+{
+    if (nr == SYS_rt_sigreturn && p->nframes > 0) {
+        p->in_sigreturn = 1;
+        ptrace(PTRACE_SYSCALL, p->tid, 0, 0);
+        return 1;
+    }
+    if (p->pending && nr != SYS_rt_sigreturn && restarted(t, p, nr, args)) {
+        ptrace(PTRACE_SYSCALL, p->tid, 0, 0);
+        return 1;
+    }
+    return 0;
 }
 
 static void on_syscall_stop(struct tracer *t, struct proc *p)
@@ -341,10 +372,8 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
 #endif
     switch (info.op) {
     case PTRACE_SYSCALL_INFO_SECCOMP:
-        if (p->interrupted && interrupted_entry(p, info.seccomp.nr)) {
-            ptrace(PTRACE_SYSCALL, p->tid, 0, 0);
+        if (entry_after_signal(t, p, info.seccomp.nr, info.seccomp.args))
             return;
-        }
         if (info.seccomp.nr == SYS_rt_sigreturn || info.seccomp.nr == SYS_restart_syscall) {
             trace_resume(t, p->tid, 0); /* no call of ours was cut short */
             return;
@@ -362,10 +391,8 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
         return;
     case PTRACE_SYSCALL_INFO_ENTRY:
         p->in_call = 0;
-        if (p->interrupted && interrupted_entry(p, info.entry.nr)) {
-            ptrace(PTRACE_SYSCALL, p->tid, 0, 0);
+        if (entry_after_signal(t, p, info.entry.nr, info.entry.args))
             return;
-        }
         if (is_exec(info.entry.nr))
             on_exec_entry(p);
         on_entry(t, p, info.entry.nr, info.entry.args);
@@ -375,12 +402,17 @@ static void on_syscall_stop(struct tracer *t, struct proc *p)
         /* A successful exec was told at PTRACE_EVENT_EXEC; a failed one ends here unsaid. */
         p->exec_entered = (struct timespec){ 0, 0 };
         struct event *ev = NULL;
+        bool direct = !p->in_sigreturn;
         if (p->in_sigreturn)
             ev = sigreturn_exit(t, p, info.exit.rval, info.exit.is_error);
         else if (p->in_call)
             ev = on_exit_call(t, p, info.exit.rval, info.exit.is_error);
         trace_resume(t, p->tid, 0);
-        if (ev)
+        if (ev && direct && ev->type == EV_SYSCALL && ev->u.sys.err == EINTR) {
+            /* A signal made it fail: told after that signal, whose stop is next, at its return. */
+            ev->t = ev->u.sys.returned;
+            p->held_eintr = ev;
+        } else if (ev)
             t->emit(ev, t->ctx);
         return;
     }
@@ -404,6 +436,7 @@ void trace_on_status(struct tracer *t, pid_t tid, int status)
         return;
     }
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
+        trace_flush_eintr(t, p);
         trace_on_exit_status(t, p, status);
         return;
     }
@@ -411,6 +444,9 @@ void trace_on_status(struct tracer *t, pid_t tid, int status)
         return;
     int sig = WSTOPSIG(status);
     int ptrace_event = (unsigned)status >> 16;
+    /* A -1 EINTR waits for the signal-delivery stop that follows it; any other stop lets it go. */
+    if (p->held_eintr && (ptrace_event != 0 || sig == (SIGTRAP | 0x80)))
+        trace_flush_eintr(t, p);
     unsigned long msg;
     switch (ptrace_event) {
     case 0: break;

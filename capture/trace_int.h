@@ -27,6 +27,18 @@
 #endif
 
 /* One traced thread. */
+/* A followed call a signal cut short: what its end will need. */
+struct cut_call {
+    const struct call_def *def;
+    uint64_t args[6];
+    struct timespec entered;
+    struct syscall_facts facts;
+    unsigned long nr;
+    int quiet;
+};
+#define HANDLER_FRAMES_MAX                                                                         \
+    4 /* nested handlers followed; a deeper one's cut call is told as it came */
+
 struct proc {
     pid_t tid, tgid;
     char comm[16];
@@ -40,27 +52,28 @@ struct proc {
     struct timespec entered;
     struct syscall_facts facts; /* what the entry learned */
     unsigned long nr;           /* the followed call's number */
-    /*
-     * A followed call a signal cut short, which returned a restart code
-     * (ERESTARTSYS ...): the kernel restarts it (the same call enters again,
-     * or restart_syscall) or, once a handler has run, fails it with EINTR
-     * (rt_sigreturn's result). Its state waits here meanwhile, while the
-     * handler's own calls use the fields above.
-     */
     /* The last signal delivered to the process (to its leader's entry too), and who sent it. */
     int last_signo;
     pid_t last_sender;
     char last_sender_name[16];
-    int interrupted;
-    int in_sigreturn; /* between rt_sigreturn's entry and exit, with a call interrupted */
+    /*
+     * A followed call a signal cut short returns a restart code (ERESTARTSYS
+     * ...) the program never sees. With no handler to run, the kernel
+     * restarts it: the same call enters again, or restart_syscall (cut,
+     * pending). A handler's frame takes it instead: when the handler
+     * returns, rt_sigreturn's result says whether the call failed with EINTR
+     * or is restarted (then pending again). The handler's own calls, and
+     * the calls it cuts short in turn, come in between.
+     */
+    struct cut_call cut;
+    int pending;
     struct {
-        const struct call_def *def;
-        uint64_t args[6];
-        struct timespec entered;
-        struct syscall_facts facts;
-        unsigned long nr;
-        int quiet;
-    } cut;
+        int has_cut;
+        struct cut_call cut;
+    } frames[HANDLER_FRAMES_MAX]; /* the handlers running, innermost last */
+    int nframes;
+    int in_sigreturn;         /* between rt_sigreturn's entry and exit, a frame to take off */
+    struct event *held_eintr; /* a call's -1 EINTR, told after the signal that caused it */
     /* Its last execve's entry (0: none seen), and the TCP sockets it held close-on-exec then. */
     struct timespec exec_entered;
     int cloexec_fds[EXEC_CLOEXEC_MAX];
@@ -109,6 +122,9 @@ struct proc *trace_proc_find(struct tracer *t, pid_t tid);
 void trace_proc_remove(struct tracer *t, struct proc *p);
 /* The process resumed with (or without) sig, after a stop that was not a followed call's. */
 void trace_resume(struct tracer *t, pid_t tid, int sig);
+
+/* trace.c: the -1 EINTR p's last call returned, held for the signal that caused it, told now. */
+void trace_flush_eintr(struct tracer *t, struct proc *p);
 
 /* trace_life.c: a signal-delivery stop: the signal told, and delivered as it came. */
 void trace_on_signal(struct tracer *t, struct proc *p, int sig);

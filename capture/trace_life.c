@@ -14,19 +14,36 @@
 void trace_on_signal(struct tracer *t, struct proc *p, int sig)
 {
     struct timespec ts = trace_now();
+    uint64_t ignored = 0, caught = 0, bit = 1ULL << (sig - 1);
+    enum disposition disposition = DISP_DEFAULT;
+    if (procfs_signal_masks(p->tid, &ignored, &caught) == 0)
+        disposition = ignored & bit ? DISP_IGNORED : caught & bit ? DISP_CAUGHT : DISP_DEFAULT;
+    /* A handler will run: its frame takes the call this signal cut short, if there is one. */
+    if (disposition == DISP_CAUGHT && p->nframes < HANDLER_FRAMES_MAX) {
+        p->frames[p->nframes].has_cut = p->pending;
+        p->frames[p->nframes].cut = p->cut;
+        p->nframes++;
+        p->pending = 0;
+    }
+    /*
+     * A call that failed with EINTR because of this signal returned before
+     * its delivery stop: the signal was there first, and is told so, just
+     * before the call's result.
+     */
+    if (p->held_eintr) {
+        struct timespec before = p->held_eintr->u.sys.returned;
+        if (before.tv_nsec-- == 0) {
+            before.tv_sec--;
+            before.tv_nsec = 999999999;
+        }
+        if (ts_cmp(&before, &ts) < 0)
+            ts = before;
+    }
     struct event *ev = trace_event_for(p, EV_SIGNAL, &ts);
     if (ev) {
         struct signal_facts *s = &ev->u.sig;
-        uint64_t ignored = 0, caught = 0;
         s->signo = sig;
-        s->disposition = DISP_DEFAULT;
-        if (procfs_signal_masks(p->tid, &ignored, &caught) == 0) {
-            uint64_t bit = 1ULL << (sig - 1);
-            if (ignored & bit)
-                s->disposition = DISP_IGNORED;
-            else if (caught & bit)
-                s->disposition = DISP_CAUGHT;
-        }
+        s->disposition = disposition;
         s->action = sig_default_action(sig);
         siginfo_t si;
         if (ptrace(PTRACE_GETSIGINFO, p->tid, 0, &si) == 0) {
@@ -59,6 +76,7 @@ void trace_on_signal(struct tracer *t, struct proc *p, int sig)
         }
         t->emit(ev, t->ctx);
     }
+    trace_flush_eintr(t, p);
     /* Deliver it exactly as it came. */
     trace_resume(t, p->tid, sig);
 }
@@ -80,7 +98,8 @@ void trace_on_exec(struct tracer *t, struct proc *p)
                 return;
         }
     }
-    p->in_call = p->interrupted = p->in_sigreturn = 0;
+    trace_flush_eintr(t, p);
+    p->in_call = p->pending = p->nframes = p->in_sigreturn = 0;
     p->tgid = p->tid;
     p->execed = 1;
     fdcache_drop(t->fds, p->tgid); /* close-on-exec fds are gone; the rest are looked at again */

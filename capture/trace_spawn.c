@@ -257,6 +257,8 @@ void trace_free(struct tracer *t)
     if (t->go_fd >= 0)
         close(t->go_fd);
     fdcache_free(t->fds);
+    for (size_t i = 0; i < t->nprocs; i++)
+        event_free(t->procs[i].held_eintr);
     free(t->procs);
     free(t);
 }

@@ -275,7 +275,7 @@ socket(AF_INET"
 	# Each split around the signal that cut it short.
 	in_order '.call == "recv" and .part == "unfinished"' \
 		'.type == "signal" and .signal == "SIGUSR1"' \
-		'.call == "recv" and .errno == "EINTR" and (.note | test("handler ran"))' \
+		'.call == "recv" and .errno == "EINTR" and (.note | test("after a handler installed without SA_RESTART"))' \
 		'.call == "recv" and .part == "unfinished"' \
 		'.type == "signal" and .signal == "SIGUSR1"' \
 		'.type == "packet" and .len == 1' \
@@ -284,6 +284,27 @@ socket(AF_INET"
 		'.type == "signal" and .signal == "SIGTERM"' \
 		'.call == "recv" and .part == "never_returned" and (.note | test("killed by SIGTERM"))' \
 		'.type == "exit" and .signal == "SIGTERM"'
+}
+
+@test "calls: a handler's own call is not taken for the call its signal cut short, and an EINTR follows its signal" {
+	# strace: the main recv ends "= ? ERESTARTSYS", the handler's recv on
+	# another socket returns its byte, rt_sigreturn returns -1 EINTR; then
+	# epoll_wait fails with EINTR at once, before the signal is delivered.
+	(strace -qq -o "$OUT/strace.txt" -e trace=recvfrom,rt_sigreturn,epoll_wait "$CALLS" handlercall 3>&-) 2>/dev/null || true
+	assert_equal "$(grep -c '^recvfrom(.*MSG_DONTWAIT.* = 1$' "$OUT/strace.txt")" 1
+	# (Each handler's rt_sigreturn gives back -1 EINTR: the recv's, and the epoll_wait's it had already.)
+	assert_equal "$(grep -c '^rt_sigreturn(.* = -1 EINTR' "$OUT/strace.txt")" 2
+	assert_equal "$(grep -c '^epoll_wait(.* = -1 EINTR' "$OUT/strace.txt")" 1
+	traced_calls handlercall
+	TRACE=$OUT/handlercall.jsonl
+	in_order '.call == "recv" and .part == "unfinished" and .fd == 5' \
+		'.type == "signal" and .signal == "SIGUSR1"' \
+		'.call == "recv" and .fd != 5 and .ret == 1 and .data == "h"' \
+		'.call == "recv" and .part == "resumed" and .fd == 5 and .errno == "EINTR"' \
+		'.syscall == "epoll_wait" and .part == "unfinished"' \
+		'.type == "signal" and .signal == "SIGUSR1"' \
+		'.syscall == "epoll_wait" and .part == "resumed" and .errno == "EINTR"'
+	assert_equal "$(count '.call == "recv" and .fd == 5 and .ret != null')" 1
 }
 
 @test "calls: a SIGPIPE sent with kill() kills, and the end's note says who sent it, not that a write failed" {
