@@ -19,6 +19,12 @@ struct owner {
 #define NONE ((size_t)-1)
 
 /*
+ * Packet and call times come from different clocks' readings: a close and
+ * its FIN or RST may seem this many seconds apart the wrong way round.
+ */
+#define CLOCK_SLACK_S 0.005
+
+/*
  * A connected socket of a traced process, while the process holds it: how
  * much it read. A close() (or the process's exit) marks it closed; the RST
  * that close() sends instead of FIN finds it there.
@@ -186,6 +192,13 @@ static void set_owner(struct owners *o, const struct endpoint *where, pid_t pid,
     memcpy(slot->comm, comm, sizeof(slot->comm));
 }
 
+/* u is the socket with these ends. */
+static bool use_is(const struct sock_use *u, const struct endpoint *local,
+                   const struct endpoint *remote)
+{
+    return endpoint_equal(&u->local, local) && endpoint_equal(&u->remote, remote);
+}
+
 /* u is held as fd: its first fd, or one of its dups. */
 static bool use_has_fd(const struct sock_use *u, int fd)
 {
@@ -236,8 +249,7 @@ static void use_start(struct owners *o, const struct event *ev, int fd, const st
     struct sock_use *u = use_find(o, pid, fd);
     struct endpoint local = wire_endpoint(at), remote = wire_endpoint(peer);
     for (size_t i = 0; i < o->nuses && !u; i++)
-        if (endpoint_equal(&o->uses[i].local, &local) &&
-            endpoint_equal(&o->uses[i].remote, &remote))
+        if (use_is(&o->uses[i], &local, &remote))
             u = &o->uses[i];
     if (!u) {
         if (o->nuses == o->capuses) {
@@ -476,7 +488,7 @@ int owners_find(const struct owners *o, const struct endpoint *e, const struct e
     const struct sock_use *held = NULL;
     for (size_t i = 0; peer && i < o->nuses; i++) {
         const struct sock_use *u = &o->uses[i];
-        if (endpoint_equal(&u->local, e) && endpoint_equal(&u->remote, peer) &&
+        if (use_is(u, e, peer) &&
             (!held || u->open > held->open ||
              (u->open == held->open && ts_cmp(&u->closed_from, &held->closed_from) > 0)))
             held = u;
@@ -504,13 +516,12 @@ int owners_find(const struct owners *o, const struct endpoint *e, const struct e
 static const struct sock_use *use_closed_at(const struct owners *o, const struct endpoint *local,
                                             const struct endpoint *remote, const struct timespec *t)
 {
-    /* Packet and call times come from different clocks' readings: allow a little. */
-    const double slack = 0.005;
     for (size_t i = 0; i < o->nuses; i++) {
         const struct sock_use *u = &o->uses[i];
-        if (u->open || !endpoint_equal(&u->local, local) || !endpoint_equal(&u->remote, remote))
+        if (u->open || !use_is(u, local, remote))
             continue;
-        if (ts_diff(t, &u->closed_from) >= -slack && ts_diff(&u->closed_until, t) >= -slack)
+        if (ts_diff(t, &u->closed_from) >= -CLOCK_SLACK_S &&
+            ts_diff(&u->closed_until, t) >= -CLOCK_SLACK_S)
             return u;
     }
     return NULL;
@@ -531,10 +542,8 @@ bool owners_read_at_close(const struct owners *o, const struct endpoint *local,
 bool owners_unaccepted(const struct owners *o, const struct endpoint *local,
                        const struct endpoint *remote, const struct timespec *t)
 {
-    /* Packet and call times come from different clocks' readings: allow a little. */
-    const double slack = 0.005;
     for (size_t i = 0; i < o->nuses; i++)
-        if (endpoint_equal(&o->uses[i].local, local) && endpoint_equal(&o->uses[i].remote, remote))
+        if (use_is(&o->uses[i], local, remote))
             return false; /* a process held it: it was accepted */
     bool closed = false;
     for (size_t i = 0; i < LISTENERS_MAX && i < o->nlisteners; i++) {
@@ -544,7 +553,7 @@ bool owners_unaccepted(const struct owners *o, const struct endpoint *local,
             continue;
         if (l->open)
             return false; /* one still listens there: its queue was not reset */
-        closed = closed || ts_diff(t, &l->closed_at) >= -slack;
+        closed = closed || ts_diff(t, &l->closed_at) >= -CLOCK_SLACK_S;
     }
     return closed;
 }
@@ -553,13 +562,10 @@ enum close_how owners_closed_how(const struct owners *o, const struct endpoint *
                                  const struct endpoint *remote, const struct timespec *t,
                                  int *signo)
 {
-    /* Packet and call times come from different clocks' readings: allow a little. */
-    const double slack = 0.005;
     const struct sock_use *last = NULL;
     for (size_t i = 0; i < o->nuses; i++) {
         const struct sock_use *u = &o->uses[i];
-        if (u->open || !endpoint_equal(&u->local, local) || !endpoint_equal(&u->remote, remote) ||
-            ts_diff(t, &u->closed_from) < -slack)
+        if (u->open || !use_is(u, local, remote) || ts_diff(t, &u->closed_from) < -CLOCK_SLACK_S)
             continue;
         if (!last || ts_cmp(&u->closed_from, &last->closed_from) > 0)
             last = u;
@@ -573,8 +579,7 @@ void owners_forget(struct owners *o, const struct endpoint *a, const struct endp
     /* The sockets of the connection, closed: nothing more will come of them. */
     for (size_t i = 0; i < o->nuses;) {
         const struct sock_use *u = &o->uses[i];
-        bool of = (endpoint_equal(&u->local, a) && endpoint_equal(&u->remote, b)) ||
-                  (endpoint_equal(&u->local, b) && endpoint_equal(&u->remote, a));
+        bool of = use_is(u, a, b) || use_is(u, b, a);
         if (of && !u->open)
             o->uses[i] = o->uses[--o->nuses];
         else

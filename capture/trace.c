@@ -87,7 +87,7 @@ struct proc *proc_add(struct tracer *t, pid_t tid, const struct proc *parent)
 
 void trace_proc_remove(struct tracer *t, struct proc *p)
 {
-    event_free(p->held_eintr);
+    trace_flush_eintr(t, p); /* nothing held is lost with the entry */
     size_t i = (size_t)(p - t->procs);
     t->procs[i] = t->procs[--t->nprocs];
 }

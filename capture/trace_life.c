@@ -98,7 +98,6 @@ void trace_on_exec(struct tracer *t, struct proc *p)
                 return;
         }
     }
-    trace_flush_eintr(t, p);
     p->in_call = p->pending = p->nframes = p->in_sigreturn = 0;
     p->tgid = p->tid;
     p->execed = 1;
